@@ -1,0 +1,251 @@
+"""Pydantic models at the stage boundaries.
+
+Data flows one way: RepoSnapshot -> LicenseVerdict -> Inventory -> EnvSpec -> TestSuite
+-> MaskResult -> packaged task -> VerificationReport. Every model is plain data, so a
+stage's output can be cached as JSON and a stage can be re-run alone.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class Verdict(StrEnum):
+    """The one vocabulary for outcomes, used in reports, metadata, the CLI and evaluation."""
+
+    passed = "passed"
+    build_error = "build_error"
+    startup_timeout = "startup_timeout"
+    service_crashed = "service_crashed"
+    connect_failed = "connect_failed"
+    tests_failed = "tests_failed"
+    test_timeout = "test_timeout"
+    oom = "oom"
+    infra_error = "infra_error"
+    # Rejection reasons of the gate and of the early stages.
+    oracle_failed = "oracle_failed"
+    oracle_flaky = "oracle_flaky"
+    noop_passed = "noop_passed"
+    license_rejected = "license_rejected"
+    no_endpoints = "no_endpoints"
+    secret_unredactable = "secret_unredactable"
+    source_unavailable = "source_unavailable"
+    nothing_testable = "nothing_testable"
+    mask_failed = "mask_failed"
+
+
+class StageError(Exception):
+    """A stage's failure as a value: a verdict and a reason a user can act on."""
+
+    def __init__(self, verdict: Verdict, reason: str, *, stage: str = "") -> None:
+        super().__init__(f"{verdict}: {reason}")
+        self.verdict = verdict
+        self.reason = reason
+        self.stage = stage
+
+
+class RepoSnapshot(BaseModel):
+    """An immutable copy of a repository at one commit, in the work folder."""
+
+    path: Path = Field(description="where the snapshot's work tree is")
+    commit: str = Field(description="the commit SHA the snapshot is at")
+    origin: str = Field(description="what the user gave: a local path or a git URL")
+    owner: str = Field(description="repository owner, or 'local' for a plain folder")
+    name: str = Field(description="repository name")
+
+
+class LicenseVerdict(BaseModel):
+    spdx_id: str | None = Field(description="the SPDX id found, or None when unknown")
+    evidence_file: str | None = Field(description="the file that decided it")
+    accepted: bool
+    reason: str
+
+
+class BodyField(BaseModel):
+    """A field of a JSON request body that a handler reads."""
+
+    name: str
+    type: str = Field(default="any", description="str, int, float, bool, list, dict or any")
+    required: bool = True
+
+
+class Handler(BaseModel):
+    """Where an endpoint's implementation lives, precisely enough to mask it."""
+
+    file: str = Field(description="path relative to the repository root")
+    name: str = Field(description="function name, or '<anonymous>' for an inline handler")
+    line: int = Field(description="1-based line of the handler's definition")
+    start_byte: int = Field(description="start of the whole handler definition")
+    end_byte: int
+    body_start_byte: int = Field(description="start of the body that masking replaces")
+    body_end_byte: int
+
+
+class Endpoint(BaseModel):
+    method: str = Field(description="HTTP method in upper case, or ANY")
+    path: str = Field(description="full path with every mount prefix, framework syntax")
+    handler: Handler
+    body_fields: list[BodyField] = Field(default_factory=list)
+
+    @property
+    def normalized_path(self) -> str:
+        return normalize_path(self.path)
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+_PARAM_PATTERNS = [
+    re.compile(r"<(?:[^:<>]+:)?([^<>]+)>"),  # Flask <int:id>
+    re.compile(r"\{([^{}:]+)(?::[^{}]*)?\}"),  # FastAPI/Spring/ASP.NET {id}, {id:int}
+    re.compile(r":([A-Za-z_][A-Za-z0-9_]*)\??"),  # Express/Rails/Gin :id
+]
+
+
+def normalize_path(path: str) -> str:
+    """The framework-neutral form of a path: every parameter as `{name}`."""
+    out = path
+    for pattern in _PARAM_PATTERNS:
+        out = pattern.sub(lambda m: "{" + m.group(1) + "}", out)
+    out = re.sub(r"/+", "/", out)
+    if len(out) > 1:
+        out = out.rstrip("/")
+    return out or "/"
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"\{([^{}]+)\}", normalize_path(path))
+
+
+class Service(BaseModel):
+    root: str = Field(description="service root relative to the repository ('.' for the top)")
+    language: str
+    framework: str
+    entrypoint: str | None = Field(default=None, description="main module/file, when known")
+    endpoints: list[Endpoint] = Field(default_factory=list)
+
+
+class ApiGroup(BaseModel):
+    name: str = Field(description="[a-z0-9_] name, unique within the repository")
+    description: str
+    service_root: str
+    endpoints: list[Endpoint]
+
+
+class Inventory(BaseModel):
+    services: list[Service]
+    groups: list[ApiGroup]
+    warnings: list[str] = Field(default_factory=list)
+
+
+class EnvSpec(BaseModel):
+    service_root: str
+    language: str
+    framework: str
+    base_image: str
+    dockerfile: str = Field(description="the Dockerfile's text, written at the service root")
+    port: int
+    start_command: list[str]
+    env: dict[str, str] = Field(default_factory=dict)
+    health_path: str = "/"
+
+
+class Probe(BaseModel):
+    """One observed request and answer of the original service."""
+
+    method: str
+    path_template: str
+    path: str
+    body: dict | None = None
+    status: int
+    json_body: object | None = None
+    stable_json: object | None = Field(default=None, description="the part asserted")
+
+
+class Scenario(BaseModel):
+    """A sequence of requests that a test_func test replays, e.g. create then read."""
+
+    name: str
+    steps: list[Probe]
+    captures: dict[str, str] = Field(
+        default_factory=dict, description="path param name -> field of the create response"
+    )
+
+
+class TestSuite(BaseModel):
+    group: str
+    test_connect: str
+    test_func: str
+    scenarios: list[Scenario]
+
+
+class MaskResult(BaseModel):
+    masked_symbols: list[str] = Field(description="file:name of every masked handler")
+    solution_patch: str = Field(description="git patch from the masked tree to the original")
+
+
+class RedactionFinding(BaseModel):
+    file: str
+    line: int
+    type: str
+
+
+class RedactionReport(BaseModel):
+    files_scanned: int
+    findings: list[RedactionFinding]
+
+
+class RunResult(BaseModel):
+    """One run of a package's run-tests.sh."""
+
+    verdict: Verdict
+    exit_code: int
+    seconds: float
+    log_tail: str = ""
+
+
+class VerificationReport(BaseModel):
+    oracle_runs: list[RunResult]
+    noop_run: RunResult | None
+    verdict: Verdict
+    reason: str
+
+
+class StageTiming(BaseModel):
+    name: str
+    seconds: float
+    cached: bool
+
+
+class TaskOutcome(BaseModel):
+    task_id: str
+    path: str | None
+    kind: str = "implementation"
+    status: str = Field(description="verified or rejected")
+    verdict: Verdict
+    reason: str
+
+
+class ServiceSummary(BaseModel):
+    root: str
+    language: str
+    framework: str
+
+
+class GenerateResult(BaseModel):
+    """What `abc-pipeline generate --json` prints."""
+
+    repo: str
+    commit: str | None = None
+    services: list[ServiceSummary] = Field(default_factory=list)
+    endpoints: int = 0
+    groups: list[str] = Field(default_factory=list)
+    tasks: list[TaskOutcome] = Field(default_factory=list)
+    stages: list[StageTiming] = Field(default_factory=list)
+    verdict: Verdict
+    reason: str

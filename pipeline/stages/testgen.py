@@ -1,0 +1,319 @@
+"""test generation: characterization tests from what the original service really answers.
+
+For one API group we plan scenarios (a create-then-read lifecycle where the group has one,
+single requests otherwise), replay them against the running original twice in a row, and
+keep only what both replays agree on. The second replay runs on the state the first one
+left, so anything that depends on state or time (ids, counters, timestamps, list contents)
+differs and is not asserted; an id that the create answered is followed as a variable.
+
+The tests are ordered as pytest will run them against a fresh container: the connect
+probes first (test_connect.py sorts before test_func.py), then the scenarios.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from pipeline.models import (
+    ApiGroup,
+    BodyField,
+    Endpoint,
+    Probe,
+    Scenario,
+    StageError,
+    TestSuite,
+    Verdict,
+    path_params,
+)
+from pipeline.templates import render
+
+STAGE_VERSION = "1"
+REQUEST_TIMEOUT = 10
+_ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
+
+
+class _Drop:
+    """Marks a value that changed between the two replays: not asserted."""
+
+
+DROP = _Drop()
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A value equal to the id a create answered: asserted as that variable."""
+
+    var: str
+
+
+@dataclass(frozen=True)
+class TypeOnly:
+    """A value whose content changed but whose JSON type did not."""
+
+    type_name: str
+
+
+@dataclass
+class PlannedStep:
+    endpoint: Endpoint
+    body: dict | None = None
+    captures: str | None = None  # the path parameter this step's answer provides
+
+
+@dataclass
+class PlannedScenario:
+    name: str
+    steps: list[PlannedStep] = field(default_factory=list)
+
+
+def _sample(body_field: BodyField, variant: str) -> Any:
+    updated = variant == "update"
+    return {
+        "int": 2 if updated else 1,
+        "float": 2.5 if updated else 1.5,
+        "bool": not updated,
+        "list": [],
+        "dict": {},
+    }.get(body_field.type, f"{'updated' if updated else 'sample'} {body_field.name}")
+
+
+def sample_body(endpoint: Endpoint, variant: str = "create") -> dict | None:
+    if endpoint.method not in ("POST", "PUT", "PATCH"):
+        return None
+    return {f.name: _sample(f, variant) for f in endpoint.body_fields}
+
+
+def _var(name: str) -> str:
+    var = re.sub(r"\W+", "_", name).strip("_") or "item_id"
+    if var[0].isdigit() or keyword.iskeyword(var) or var in ("r", "base_url", "requests"):
+        var = f"p_{var}"
+    return var
+
+
+def plan(group: ApiGroup) -> list[PlannedScenario]:
+    endpoints = sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method))
+    used: set[str] = set()
+    scenarios: list[PlannedScenario] = []
+    for create in (e for e in endpoints if e.method == "POST" and not path_params(e.path)):
+        base = create.normalized_path.rstrip("/")
+        items = [e for e in endpoints if re.fullmatch(re.escape(base) + r"/\{[^/{}]+\}", e.normalized_path)]
+        if not items:
+            continue
+        param = path_params(items[0].path)[-1]
+        by_method = {e.method: e for e in items}
+        steps = [PlannedStep(create, sample_body(create), captures=param)]
+        if "GET" in by_method:
+            steps.append(PlannedStep(by_method["GET"]))
+        for method in ("PUT", "PATCH"):
+            if method in by_method:
+                steps.append(PlannedStep(by_method[method], sample_body(by_method[method], "update")))
+                if "GET" in by_method:
+                    steps.append(PlannedStep(by_method["GET"]))
+        if "DELETE" in by_method:
+            steps.append(PlannedStep(by_method["DELETE"]))
+            if "GET" in by_method:
+                steps.append(PlannedStep(by_method["GET"]))
+        collection = next(
+            (e for e in endpoints if e.method == "GET" and e.normalized_path == create.normalized_path), None
+        )
+        if collection:
+            steps.append(PlannedStep(collection))
+        used.update(s.endpoint.key for s in steps)
+        scenarios.append(PlannedScenario(f"{_slug(base)}_lifecycle", steps))
+        if any(f.required for f in create.body_fields):
+            scenarios.append(PlannedScenario(f"{_slug(base)}_create_rejects_empty_body", [PlannedStep(create, {})]))
+    for endpoint in endpoints:
+        if endpoint.key not in used:
+            name = f"{endpoint.method.lower()}_{_slug(endpoint.normalized_path)}"
+            scenarios.append(PlannedScenario(name, [PlannedStep(endpoint, sample_body(endpoint))]))
+    return scenarios
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_") or "root"
+
+
+def _concrete(endpoint: Endpoint, captured: dict[str, Any]) -> str:
+    path = endpoint.normalized_path
+    for name in path_params(endpoint.path):
+        path = path.replace("{" + name + "}", str(captured.get(name, 1)))
+    return path
+
+
+def _send(base_url: str, method: str, path: str, body: dict | None) -> tuple[int, Any]:
+    verb = "GET" if method == "ANY" else method
+    try:
+        response = requests.request(verb, base_url + path, json=body, timeout=REQUEST_TIMEOUT)
+    except requests.RequestException as exc:
+        raise StageError(Verdict.connect_failed, f"{verb} {path}: {exc}", stage="testgen") from exc
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    return response.status_code, payload
+
+
+def _pick_capture(payload: Any, param: str) -> Any:
+    if not isinstance(payload, dict):
+        return None
+    for key in (param, *_ID_FIELDS):
+        if key in payload and isinstance(payload[key], (int, str)):
+            return payload[key]
+    for key, value in payload.items():
+        if key.lower().endswith("id") and isinstance(value, (int, str)):
+            return value
+    return None
+
+
+def _replay(base_url: str, scenario: PlannedScenario) -> tuple[list[Probe], dict[str, Any]]:
+    captured: dict[str, Any] = {}
+    probes: list[Probe] = []
+    for step in scenario.steps:
+        if any(p not in captured for p in path_params(step.endpoint.path)) and probes:
+            break  # the create gave no id to follow
+        path = _concrete(step.endpoint, captured)
+        status, payload = _send(base_url, step.endpoint.method, path, step.body)
+        probes.append(
+            Probe(
+                method=step.endpoint.method,
+                path_template=step.endpoint.normalized_path,
+                path=path,
+                body=step.body,
+                status=status,
+                json_body=payload,
+            )
+        )
+        if step.captures:
+            value = _pick_capture(payload, step.captures)
+            if value is None:
+                break
+            captured[step.captures] = value
+    return probes, captured
+
+
+def stable_part(a: Any, b: Any, cap_a: dict[str, Any], cap_b: dict[str, Any]) -> Any:
+    """What two replays agree on; ids that followed the create become Captured."""
+    for name, value in cap_a.items():
+        if a == value and b == cap_b.get(name) and a != b:
+            return Captured(_var(name))
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = {}
+        for key in a.keys() & b.keys():
+            part = stable_part(a[key], b[key], cap_a, cap_b)
+            if part is not DROP:
+                out[key] = part
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return TypeOnly("list")
+        parts = [stable_part(x, y, cap_a, cap_b) for x, y in zip(a, b, strict=True)]
+        return TypeOnly("list") if any(p is DROP for p in parts) else parts
+    if a == b and type(a) is type(b):
+        return a
+    return DROP
+
+
+def characterize(base_url: str, group: ApiGroup) -> TestSuite:
+    """Probe the running original service and write the group's two test files."""
+    base_url = base_url.rstrip("/")
+    connect_checks = []
+    for endpoint in sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method)):
+        path = _concrete(endpoint, {})
+        body = sample_body(endpoint)
+        status, _ = _send(base_url, endpoint.method, path, body)
+        connect_checks.append(
+            {
+                "name": f"{endpoint.method.lower()}_{_slug(endpoint.normalized_path)}",
+                "method": "GET" if endpoint.method == "ANY" else endpoint.method,
+                "path": path,
+                "body": repr(body) if body is not None else None,
+                # A route that crashes the original too can only be checked for an answer.
+                "strict": status < 500,
+            }
+        )
+
+    planned = plan(group)
+    first = [_replay(base_url, s) for s in planned]
+    second = [_replay(base_url, s) for s in planned]
+    scenarios: list[Scenario] = []
+    rendered: list[dict[str, Any]] = []
+    for spec, (probes_a, cap_a), (probes_b, cap_b) in zip(planned, first, second, strict=True):
+        steps: list[Probe] = []
+        rendered_steps: list[dict[str, Any]] = []
+        for index, (pa, pb) in enumerate(zip(probes_a, probes_b, strict=False)):
+            if pa.status != pb.status or pa.status >= 500:
+                break  # not deterministic, or the original crashes: stop asserting here
+            expected = stable_part(pa.json_body, pb.json_body, cap_a, cap_b)
+            pa.stable_json = _jsonable(expected)
+            steps.append(pa)
+            planned_step = spec.steps[index]
+            rendered_steps.append(
+                {
+                    "method": pa.method if pa.method != "ANY" else "GET",
+                    "url": _url_expression(planned_step.endpoint, cap_a),
+                    "body": repr(pa.body) if pa.body is not None else None,
+                    "status": pa.status,
+                    "expected": None if expected is DROP or pa.json_body is None else _render(expected),
+                    "capture": _var(planned_step.captures)
+                    if planned_step.captures and planned_step.captures in cap_a
+                    else None,
+                    "capture_field": _capture_field(pa.json_body, cap_a.get(planned_step.captures or "")),
+                }
+            )
+        if steps:
+            scenarios.append(Scenario(name=spec.name, steps=steps))
+            rendered.append({"name": spec.name, "steps": rendered_steps})
+    if not scenarios:
+        raise StageError(
+            Verdict.nothing_testable, f"no endpoint of group {group.name} answered deterministically", stage="testgen"
+        )
+    test_connect = render("tests/test_connect.py.j2", group=group, checks=connect_checks)
+    test_func = render("tests/test_func.py.j2", group=group, scenarios=rendered)
+    return TestSuite(group=group.name, test_connect=test_connect, test_func=test_func, scenarios=scenarios)
+
+
+def _capture_field(payload: Any, value: Any) -> str | None:
+    if not isinstance(payload, dict) or value is None:
+        return None
+    return next((k for k, v in payload.items() if v == value), None)
+
+
+def _url_expression(endpoint: Endpoint, captured: dict[str, Any]) -> str:
+    """An f-string source for the request URL, with followed ids as variables."""
+    path = endpoint.normalized_path.replace("{", "{{").replace("}", "}}")
+    for name in path_params(endpoint.path):
+        value = "{" + _var(name) + "}" if name in captured else "1"
+        path = path.replace("{{" + name + "}}", value)
+    return 'f"{base_url}' + path.replace('"', '\\"') + '"'
+
+
+def _render(value: Any) -> str:
+    """Python source for an expected value, understood by the tests' `matches`."""
+    if isinstance(value, Captured):
+        return value.var
+    if isinstance(value, TypeOnly):
+        return value.type_name
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_render(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_render(v) for v in value) + "]"
+    return repr(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Captured):
+        return f"<{value.var}>"
+    if isinstance(value, TypeOnly):
+        return f"<any {value.type_name}>"
+    if isinstance(value, _Drop):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value

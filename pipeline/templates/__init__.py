@@ -1,0 +1,27 @@
+"""Jinja templates for every file the pipeline writes from a pattern.
+
+Strict undefined variables: a template that names a value nobody passed is a bug, not an
+empty string in a shipped file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATE_DIR = Path(__file__).parent
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,
+)
+
+
+def render(name: str, **values: Any) -> str:
+    return _env.get_template(name).render(**values)

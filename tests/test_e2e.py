@@ -1,0 +1,160 @@
+"""End to end: a fixture repository in, a verified Terminal-Bench task out, through the
+real Prefect engine, a real Docker engine and real HTTP.
+
+These tests need Docker: in CI they fail when it is missing (see conftest.docker_engine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.config import Settings
+from pipeline.models import Verdict
+
+FIXTURES = Path(__file__).parent / "fixtures"
+pytestmark = [pytest.mark.docker, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="session")
+def prefect_engine(tmp_path_factory):
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("work")
+
+
+def _settings(work_dir: Path, out: Path) -> Settings:
+    return Settings(work_dir=work_dir, out_dir=out)
+
+
+def _pipeline_leftovers() -> list[str]:
+    """Containers, networks and non-base images the pipeline made that still exist."""
+    from pipeline.runtime.engine import docker_client
+
+    client = docker_client()
+    left = [f"container {c.name}" for c in client.containers.list(all=True, filters={"label": "abc-pipeline=1"})]
+    left += [f"network {n.name}" for n in client.networks.list(filters={"label": "abc-pipeline=1"})]
+    left += [
+        f"image {i.tags}"
+        for i in client.images.list(filters={"label": "abc-pipeline=1"})
+        if "abc-pipeline.base-recipe" not in (i.labels or {})
+    ]
+    return left
+
+
+@pytest.mark.parametrize("fixture", ["flask_todo", "fastapi_notes", "express_books"])
+def test_generate_emits_a_verified_task(fixture, docker_engine, prefect_engine, work_dir, tmp_path):
+    from flows.generate import generate_flow
+
+    out = tmp_path / "out"
+    result = generate_flow(str(FIXTURES / fixture), _settings(work_dir, out))
+
+    verified = [t for t in result.tasks if t.status == "verified"]
+    assert verified, result.model_dump_json(indent=2)
+    assert result.verdict == Verdict.passed
+    task = Path(verified[0].path)
+    assert task.parent == out
+    for name in ("task.yaml", "Dockerfile", "docker-compose.yaml", "run-tests.sh", "solution.sh", "metadata.json"):
+        assert (task / name).is_file(), name
+    for name in ("conftest.py", "test_connect.py", "test_func.py"):
+        assert (task / "tests" / name).is_file(), name
+    assert os.access(task / "run-tests.sh", os.X_OK)
+    metadata = json.loads((task / "metadata.json").read_text())
+    report = metadata["verification_report"]
+    assert report["verdict"] == "passed"
+    assert [r["verdict"] for r in report["oracle_runs"]] == ["passed", "passed"]
+    assert report["noop_run"]["verdict"] == "tests_failed"
+    assert metadata["license"]["spdx_id"] == "MIT"
+    assert metadata["masked_symbols"]
+    # Nothing half-written or left over in the output folder, nothing left running.
+    assert sorted(p.name for p in out.iterdir()) == sorted(t.task_id for t in verified)
+    assert _pipeline_leftovers() == []
+
+
+def test_second_run_is_cached_and_task_reverifies(docker_engine, prefect_engine, work_dir, tmp_path):
+    from flows.generate import generate_flow
+
+    out = tmp_path / "out"
+    settings = _settings(work_dir, out)
+    first = generate_flow(str(FIXTURES / "flask_todo"), settings)
+    second = generate_flow(str(FIXTURES / "flask_todo"), settings)
+    assert [t.task_id for t in second.tasks] == [t.task_id for t in first.tasks]
+    assert second.verdict == Verdict.passed
+    ran = [s.name for s in second.stages if not s.cached and s.seconds > 0.5]
+    assert ran == [], f"warm run recomputed {ran}"
+    assert not any(s.name in ("build", "verify", "testgen") for s in second.stages)
+
+    # The shipped run-tests.sh passes with solution.sh applied and fails without it.
+    task = Path(next(t.path for t in second.tasks if t.status == "verified"))
+    result = CliRunner().invoke(app, ["verify", str(task)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["verdict"] == "passed"
+
+
+def _generate_json(source: Path, work_dir: Path, out: Path) -> tuple[int, dict]:
+    env = {**os.environ, "ABC_WORK_DIR": str(work_dir)}
+    result = CliRunner().invoke(app, ["generate", str(source), "--out", str(out), "--json"], env=env)
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "verdict"),
+    [
+        ("not_mit_app", "license_rejected"),
+        ("no_endpoints_lib", "no_endpoints"),
+        ("build_fails_app", "build_error"),
+        (None, "license_rejected"),  # an empty folder: there is no LICENSE to accept
+    ],
+)
+def test_bad_repositories_end_with_a_verdict(fixture, verdict, docker_engine, prefect_engine, work_dir, tmp_path):
+    source = FIXTURES / fixture if fixture else tmp_path / "empty"
+    source.mkdir(exist_ok=True)
+    code, payload = _generate_json(source, work_dir, tmp_path / "out")
+    assert code == 1
+    assert payload["verdict"] == verdict, payload
+    reason = payload["reason"] if not payload["tasks"] else payload["tasks"][0]["reason"]
+    assert reason and "\n" not in payload["reason"]
+    assert not any(t["status"] == "verified" for t in payload["tasks"])
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert _pipeline_leftovers() == []
+
+
+def test_cli_generate_runs_standalone_with_an_ephemeral_prefect(tmp_path):
+    """The real command, in its own process: its own ephemeral Prefect, exit code 1."""
+    source = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "not_mit_app", source)
+    env = {**os.environ, "ABC_WORK_DIR": str(tmp_path / "work"), "PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "generate", str(source), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["verdict"] == "license_rejected"
+    assert "Apache-2.0" in payload["reason"]
+
+
+def test_usage_error_exits_2():
+    result = CliRunner().invoke(app, ["generate"])
+    assert result.exit_code == 2
