@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 from detect_secrets import SecretsCollection
@@ -54,19 +55,25 @@ def redact_tree(root: Path) -> RedactionReport:
     """Replace every secret under root in place; raise when one cannot be replaced."""
     findings = scan(root)
     report: list[RedactionFinding] = []
-    for path, line_number, secret_type, value in sorted(findings, key=lambda f: (str(f[0]), f[1])):
+    # Longest value first: two detectors may see one secret (a GitHub token is also a
+    # high-entropy string), and the first replacement covers the second.
+    ordered = sorted(findings, key=lambda f: (str(f[0]), f[1], -len(f[3] or "")))
+    for path, line_number, secret_type, value in ordered:
         full = path if path.is_absolute() else root / path
         rel = full.relative_to(root).as_posix()
         lines = full.read_text(errors="surrogateescape").splitlines(keepends=True)
         index = line_number - 1
-        if not value or index >= len(lines) or value not in lines[index]:
+        line = lines[index] if value and index < len(lines) else ""
+        if value and value in line:
+            # Some detectors report only a prefix (GitHub tokens: "ghp"): take the whole token.
+            lines[index] = re.sub(re.escape(value) + r"[A-Za-z0-9_\-]*", PLACEHOLDER, line)
+            full.write_text("".join(lines), errors="surrogateescape")
+        elif PLACEHOLDER not in line:
             raise StageError(
                 Verdict.secret_unredactable,
                 f"{secret_type} in {rel}:{line_number} could not be located for redaction",
                 stage="redact",
             )
-        lines[index] = lines[index].replace(value, PLACEHOLDER)
-        full.write_text("".join(lines), errors="surrogateescape")
         report.append(RedactionFinding(file=rel, line=line_number, type=secret_type))
     # Never log the values themselves: only where and what kind.
     for finding in report:

@@ -218,6 +218,18 @@ def stable_part(a: Any, b: Any, cap_a: dict[str, Any], cap_b: dict[str, Any]) ->
     return DROP
 
 
+def shape_only(value: Any) -> Any:
+    """A collection's content depends on whatever earlier requests left behind (other
+    tests, other runs): assert its lists and numbers by type only."""
+    if isinstance(value, dict):
+        return {k: shape_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return TypeOnly("list")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return TypeOnly(type(value).__name__)
+
+
 def characterize(base_url: str, group: ApiGroup) -> TestSuite:
     """Probe the running original service and write the group's two test files."""
     base_url = base_url.rstrip("/")
@@ -249,9 +261,11 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
             if pa.status != pb.status or pa.status >= 500:
                 break  # not deterministic, or the original crashes: stop asserting here
             expected = stable_part(pa.json_body, pb.json_body, cap_a, cap_b)
+            planned_step = spec.steps[index]
+            if planned_step.endpoint.method == "GET" and not path_params(planned_step.endpoint.path):
+                expected = shape_only(expected)
             pa.stable_json = _jsonable(expected)
             steps.append(pa)
-            planned_step = spec.steps[index]
             rendered_steps.append(
                 {
                     "method": pa.method if pa.method != "ANY" else "GET",

@@ -109,6 +109,7 @@ def verify(task_dir: Path, settings: Settings) -> VerificationReport:
         junit = scratch / "noop-junit.xml"
         run_ids.append(f"{verify_id}-noop")
         noop_run = run_tests(noop, run_ids[-1], settings, junit=junit)
+        noop_failed_files = _failed_files(junit)
     finally:
         for run_id in run_ids:
             sandbox.cleanup(run_id, images=True)
@@ -141,7 +142,7 @@ def verify(task_dir: Path, settings: Settings) -> VerificationReport:
             verdict=Verdict.noop_passed,
             reason="the masked repository passes the tests: they do not test the masked code",
         )
-    if noop_run.verdict != Verdict.tests_failed or "test_func" not in _failed_files(junit):
+    if noop_run.verdict != Verdict.tests_failed or "test_func" not in noop_failed_files:
         return VerificationReport(
             oracle_runs=oracle_runs,
             noop_run=noop_run,

@@ -1,0 +1,503 @@
+"""Building and running untrusted repository code in Docker.
+
+Two rules shape this module:
+
+* A failure of the *task* (the build breaks, the service crashes, never answers, runs
+  out of memory) is a value the caller can judge: `BuildResult(ok=False)` or a
+  StageError with that verdict. A failure of the *machine* (daemon gone, disk full) is
+  always `Verdict.infra_error`, so a broken machine never rejects a good task.
+* Nothing outlives its run: every container and network carries the labels
+  `abc-pipeline=1` and `abc-pipeline.run=<run id>`, `running_service` removes its own on
+  every exit path, and `cleanup()` sweeps whatever a killed process left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import docker.utils
+import requests
+from docker.models.containers import Container
+from pydantic import BaseModel, Field
+
+import docker
+from pipeline.config import Limits
+from pipeline.models import StageError, Verdict
+from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
+
+log = logging.getLogger(__name__)
+
+LABEL = "abc-pipeline"
+RUN_LABEL = "abc-pipeline.run"
+# Base images carry these (see base_images.py). Docker copies labels from the FROM image
+# into every image built on it, so build_image() overrides them with "" to keep an app
+# image from passing for a base image (cleanup(images=True) spares base images).
+BASE_RECIPE_LABEL = "abc-pipeline.base-recipe"
+BASE_NAME_LABEL = "abc-pipeline.base"
+
+# Messages the daemon gives when the machine, not the Dockerfile, is at fault.
+_INFRA_PATTERNS = re.compile(
+    r"no space left on device|cannot connect to the docker daemon|connection refused"
+    r"|could not find an available, non-overlapping ipv4 address pool"
+    r"|failed to register layer|error creating overlay mount|devmapper|input/output error",
+    re.IGNORECASE,
+)
+# A start command that cannot be executed is the task's fault (a crash at start), even
+# though the daemon reports it as an API error of `start`.
+_START_CRASH_PATTERNS = re.compile(
+    r"executable file not found|no such file or directory|permission denied|exec format error",
+    re.IGNORECASE,
+)
+
+
+class BuildResult(BaseModel):
+    ok: bool
+    log: str = Field(description="the whole build output, as `docker build` prints it")
+    seconds: float
+    image_id: str | None = None
+    timed_out: bool = False
+
+
+@dataclass
+class RunningService:
+    """A healthy service container, valid inside its `running_service` block."""
+
+    base_url: str
+    host_port: int
+    container_id: str
+    container_name: str
+    network_name: str
+    run_id: str
+    _container: Container = field(repr=False)
+
+    def logs(self, tail: int | None = None) -> str:
+        """The container's stdout and stderr so far (the last `tail` lines if given)."""
+        try:
+            raw = self._container.logs(stdout=True, stderr=True, tail="all" if tail is None else tail)
+        except docker.errors.NotFound:
+            return ""
+        except DAEMON_ERRORS as exc:
+            raise infra_error("reading container logs", exc) from exc
+        return raw.decode("utf-8", errors="replace")
+
+
+def is_infra_message(text: str) -> bool:
+    return bool(_INFRA_PATTERNS.search(text))
+
+
+def _safe_name(text: str, limit: int = 40) -> str:
+    # Container and network names: [a-zA-Z0-9][a-zA-Z0-9_.-]*
+    cleaned = re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-.") or "run"
+    return cleaned[:limit]
+
+
+# --------------------------------------------------------------------------- build
+
+
+class _RecordingAPIClient(docker.APIClient):
+    """An APIClient that keeps the last streaming response, so a watchdog can cut it.
+
+    docker-py's build() hides the HTTP response inside its generator, and a blocking
+    read cannot be interrupted otherwise. Shutting the socket down makes the read
+    return and the daemon cancel the build (it cancels when its client goes away).
+    """
+
+    last_response: requests.Response | None = None
+
+    def _post(self, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super()._post(url, **kwargs)
+        if kwargs.get("stream"):
+            self.last_response = response
+        return response
+
+
+def _cut(response: requests.Response | None) -> None:
+    if response is None:
+        return
+    try:
+        raw = response.raw._fp.fp.raw  # SocketIO over the unix socket / the TLS socket
+        sock = getattr(raw, "_sock", raw)
+        sock.shutdown(socket.SHUT_RDWR)
+    except Exception:  # the layout is docker-py's internals: fall back to a plain close
+        with contextlib.suppress(Exception):
+            response.close()
+
+
+def build_image(
+    context_dir: Path,
+    tag: str,
+    *,
+    labels: dict[str, str] | None = None,
+    timeout: int,
+    dockerfile: str = "Dockerfile",
+    buildargs: dict[str, str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Build `context_dir` into `tag`; a broken build is `ok=False` with its log.
+
+    The build cache is kept between runs (no nocache), intermediate containers are
+    always removed (forcerm), and `timeout` bounds the whole build: the build is
+    cancelled on the daemon when it runs out. Raises StageError(infra_error) only for
+    daemon-side failures.
+    """
+    client = docker_client()
+    all_labels = {LABEL: "1", BASE_RECIPE_LABEL: "", BASE_NAME_LABEL: "", **(labels or {})}
+    # A client of its own: its streaming response is cut on timeout without touching
+    # the shared client's connection pool.
+    api = _RecordingAPIClient(
+        **docker.utils.kwargs_from_env(), version=client.api.api_version, timeout=max(timeout, 60)
+    )
+    lines: list[str] = []
+    image_id: str | None = None
+    error: str | None = None
+    timed_out = threading.Event()
+
+    def on_timeout() -> None:
+        timed_out.set()
+        _cut(api.last_response)
+
+    start = time.monotonic()
+    timer = threading.Timer(timeout, on_timeout)
+    timer.daemon = True
+    try:
+        try:
+            stream = api.build(
+                path=str(context_dir),
+                tag=tag,
+                dockerfile=dockerfile,
+                labels=all_labels,
+                buildargs=buildargs or None,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                timeout=max(timeout, 60),
+            )
+            timer.start()
+            for chunk in stream:
+                text = _chunk_text(chunk)
+                if text:
+                    lines.append(text)
+                    if on_line is not None:
+                        on_line(text.rstrip("\n"))
+                if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+                if "error" in chunk or "errorDetail" in chunk:
+                    detail = chunk.get("errorDetail") or {}
+                    error = str(chunk.get("error") or detail.get("message") or "build failed")
+        except docker.errors.APIError as exc:
+            # The daemon refused the build before it started: a missing Dockerfile is
+            # the task's (400), a 500 or a full disk is the machine's.
+            if exc.is_server_error() or is_infra_message(str(exc)):
+                raise infra_error("building an image", exc) from exc
+            error = str(exc)
+        except (*DAEMON_ERRORS, OSError) as exc:
+            if not timed_out.is_set():
+                raise infra_error("building an image", exc) from exc
+    finally:
+        timer.cancel()
+        with contextlib.suppress(Exception):
+            api.close()
+    seconds = time.monotonic() - start
+
+    if timed_out.is_set():
+        lines.append(f"\n[abc-pipeline] build timed out after {timeout} s and was cancelled\n")
+        return BuildResult(ok=False, log="".join(lines), seconds=seconds, timed_out=True)
+    if error is not None:
+        if is_infra_message(error):
+            raise StageError(
+                Verdict.infra_error, f"Docker could not build the image: {error}", stage="runtime"
+            )
+        if not lines or not lines[-1].rstrip().endswith(error.strip()):
+            lines.append(error.rstrip("\n") + "\n")
+        return BuildResult(ok=False, log="".join(lines), seconds=seconds)
+    if image_id is None:
+        # Older daemons only print "Successfully built <id>"; ask for the tag instead.
+        try:
+            image_id = client.images.get(tag).id
+        except docker.errors.ImageNotFound:
+            return BuildResult(ok=False, log="".join(lines) + "no image was produced\n", seconds=seconds)
+        except DAEMON_ERRORS as exc:
+            raise infra_error("inspecting a built image", exc) from exc
+    return BuildResult(ok=True, log="".join(lines), seconds=seconds, image_id=image_id)
+
+
+def _chunk_text(chunk: dict[str, Any]) -> str:
+    if "stream" in chunk:
+        return str(chunk["stream"])
+    if "status" in chunk:  # pulls during FROM
+        progress = f" {chunk['id']}" if chunk.get("id") else ""
+        return f"{chunk['status']}{progress}\n"
+    if "error" in chunk:
+        return str(chunk["error"]).rstrip("\n") + "\n"
+    if "message" in chunk:
+        return str(chunk["message"]).rstrip("\n") + "\n"
+    return ""
+
+
+# --------------------------------------------------------------------------- run
+
+
+@contextlib.contextmanager
+def running_service(
+    image: str,
+    *,
+    port: int,
+    env: dict[str, str] | None = None,
+    health_path: str = "/",
+    limits: Limits | None = None,
+    run_id: str,
+    command: list[str] | None = None,
+) -> Iterator[RunningService]:
+    """Run `image` as a service and yield it once `health_path` answers (< 500).
+
+    Raises StageError with service_crashed (the container exited; its last log lines
+    are in the reason), oom (it was OOM-killed), startup_timeout (no answer within
+    limits.startup_timeout) or infra_error. The container and its network are removed
+    on every exit path.
+    """
+    limits = limits or Limits()
+    client = docker_client()
+    suffix = uuid.uuid4().hex[:8]
+    name = f"abc-{_safe_name(run_id)}-{suffix}"
+    labels = {LABEL: "1", RUN_LABEL: run_id}
+    network = None
+    container: Container | None = None
+    try:
+        try:
+            # A network per run: services of different runs cannot reach each other.
+            network = client.networks.create(name, driver="bridge", labels=labels, check_duplicate=True)
+            # create + start rather than run(): run() pulls a missing image, which would
+            # hide a missing base image behind a registry error.
+            container = client.containers.create(
+                image,
+                command=command,
+                name=name,
+                detach=True,
+                environment=env or {},
+                labels=labels,
+                network=network.name,
+                ports={f"{port}/tcp": ("127.0.0.1", None)},  # random host port, loopback only
+                mem_limit=limits.memory,
+                memswap_limit=limits.memory,  # no swap: a memory hog is OOM-killed, not slowed
+                pids_limit=limits.pids,
+                nano_cpus=int(limits.cpus * 1_000_000_000),
+                # cap_drop=ALL breaks apps that chown or bind low ports; this still stops
+                # setuid escalation. Never privileged, no volumes, no host mounts.
+                security_opt=["no-new-privileges"],
+                privileged=False,
+            )
+        except docker.errors.ImageNotFound as exc:
+            raise StageError(
+                Verdict.infra_error, f"image {image} does not exist; build it first", stage="runtime"
+            ) from exc
+        except DAEMON_ERRORS as exc:
+            raise infra_error("creating the service container", exc) from exc
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            if _START_CRASH_PATTERNS.search(str(exc)) and not is_infra_message(str(exc)):
+                raise StageError(
+                    Verdict.service_crashed, f"the container could not start: {exc.explanation or exc}",
+                    stage="runtime",
+                ) from exc
+            raise infra_error("starting the service container", exc) from exc
+        except DAEMON_ERRORS as exc:
+            raise infra_error("starting the service container", exc) from exc
+
+        service = _wait_healthy(container, port=port, health_path=health_path, limits=limits)
+        service.network_name = network.name
+        service.run_id = run_id
+        yield service
+    finally:
+        _remove_quietly(container, network)
+
+
+def _wait_healthy(container: Container, *, port: int, health_path: str, limits: Limits) -> RunningService:
+    path = health_path if health_path.startswith("/") else "/" + health_path
+    deadline = time.monotonic() + limits.startup_timeout
+    # trust_env=False: an HTTP(S)_PROXY in the environment must not catch 127.0.0.1.
+    session = requests.Session()
+    session.trust_env = False
+    base_url: str | None = None
+    host_port = 0
+    last_error = "no answer yet"
+    try:
+        while True:
+            try:
+                container.reload()
+            except docker.errors.NotFound as exc:
+                raise StageError(
+                    Verdict.service_crashed, "the container disappeared while starting", stage="runtime"
+                ) from exc
+            except DAEMON_ERRORS as exc:
+                raise infra_error("inspecting the service container", exc) from exc
+            state = container.attrs.get("State", {})
+            if state.get("Status") in {"exited", "dead"} or (
+                state.get("Status") != "created" and not state.get("Running")
+            ):
+                raise _crash_error(container, state)
+            if base_url is None:
+                host_port = _host_port(container, port)
+                if host_port:
+                    base_url = f"http://127.0.0.1:{host_port}"
+            if base_url is not None:
+                try:
+                    remaining = max(0.5, min(3.0, deadline - time.monotonic()))
+                    answer = session.get(base_url + path, timeout=remaining, allow_redirects=False)
+                    if answer.status_code < 500:
+                        return RunningService(
+                            base_url=base_url,
+                            host_port=host_port,
+                            container_id=container.id or "",
+                            container_name=container.name or "",
+                            network_name="",
+                            run_id="",
+                            _container=container,
+                        )
+                    last_error = f"GET {path} answered {answer.status_code}"
+                except requests.RequestException as exc:
+                    last_error = f"GET {path}: {type(exc).__name__}"
+            if time.monotonic() >= deadline:
+                tail = _log_tail(container)
+                raise StageError(
+                    Verdict.startup_timeout,
+                    f"the service did not answer GET {path} with a status < 500 within "
+                    f"{limits.startup_timeout} s ({last_error}); last log lines:\n{tail}",
+                    stage="runtime",
+                )
+            time.sleep(0.25)
+    finally:
+        session.close()
+
+
+def _host_port(container: Container, port: int) -> int:
+    bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{port}/tcp") or []
+    for binding in bindings:
+        if binding.get("HostPort"):
+            return int(binding["HostPort"])
+    return 0
+
+
+def _log_tail(container: Container, lines: int = 40) -> str:
+    try:
+        text = container.logs(stdout=True, stderr=True, tail=lines).decode("utf-8", errors="replace")
+    except DAEMON_ERRORS:
+        return "(logs unavailable)"
+    return text.rstrip() or "(no output)"
+
+
+def _crash_error(container: Container, state: dict[str, Any]) -> StageError:
+    tail = _log_tail(container)
+    code = state.get("ExitCode")
+    if state.get("OOMKilled"):
+        return StageError(
+            Verdict.oom, f"the service was killed for exceeding its memory limit; last log lines:\n{tail}",
+            stage="runtime",
+        )
+    return StageError(
+        Verdict.service_crashed,
+        f"the service exited with code {code} before answering; last log lines:\n{tail}",
+        stage="runtime",
+    )
+
+
+def _remove_quietly(container: Container | None, network: Any) -> None:
+    """Remove the run's container and network; an interrupt here must not skip it."""
+    interrupted: BaseException | None = None
+    for _attempt in range(3):
+        try:
+            if container is not None:
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True, v=True)
+                container = None
+            if network is not None:
+                with contextlib.suppress(docker.errors.NotFound):
+                    network.remove()
+                network = None
+            break
+        except KeyboardInterrupt as exc:  # a second Ctrl-C while cleaning: finish first
+            interrupted = exc
+        except DAEMON_ERRORS as exc:
+            log.warning("could not remove a run's container or network: %s", exc)
+            time.sleep(0.5)
+    if interrupted is not None:
+        raise interrupted
+
+
+# --------------------------------------------------------------------------- cleanup
+
+
+def is_base_image(labels: dict[str, str] | None) -> bool:
+    """True for a base image. The label's *value* decides: every image built on a base
+    inherits the key, and build_image() overrides it with ""."""
+    return bool((labels or {}).get(BASE_RECIPE_LABEL))
+
+
+def leftovers(run_id: str | None = None) -> list[str]:
+    """Containers, networks and non-base images labelled by the pipeline (and the run)."""
+    client = docker_client()
+    filters = _filters(run_id)
+    try:
+        left = [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]
+        left += [f"network {n.name}" for n in client.networks.list(filters=filters)]
+        left += [
+            f"image {i.tags or i.short_id}"
+            for i in client.images.list(filters=filters)
+            if not is_base_image(i.labels)
+        ]
+    except DAEMON_ERRORS as exc:
+        raise infra_error("listing the pipeline's containers", exc) from exc
+    return left
+
+
+def _filters(run_id: str | None) -> dict[str, list[str]]:
+    return {"label": [f"{LABEL}=1"] + ([f"{RUN_LABEL}={run_id}"] if run_id is not None else [])}
+
+
+def cleanup(run_id: str | None = None, *, images: bool = False) -> dict[str, int]:
+    """Remove every container and network labelled abc-pipeline=1 (and with the run id).
+
+    With images=True also the images built by the pipeline, except base images.
+    Returns how many of each were removed.
+    """
+    client = docker_client()
+    filters = _filters(run_id)
+    removed = {"containers": 0, "networks": 0, "images": 0}
+    try:
+        for container in client.containers.list(all=True, filters=filters):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True, v=True)
+                removed["containers"] += 1
+        for network in client.networks.list(filters=filters):
+            with contextlib.suppress(docker.errors.NotFound):
+                network.remove()
+                removed["networks"] += 1
+        if images:
+            for image in client.images.list(filters=filters):
+                if is_base_image(image.labels):
+                    continue  # base images are expensive to remake and shared by every run
+                try:
+                    client.images.remove(image.id, force=True)
+                    removed["images"] += 1
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError as exc:
+                    if exc.is_server_error() and is_infra_message(str(exc)):
+                        raise
+                    # e.g. a child image still uses it: leave it, it is not a leak of a run
+                    log.info("kept image %s: %s", image.short_id, exc.explanation or exc)
+    except DAEMON_ERRORS as exc:
+        raise infra_error("cleaning up containers, networks and images", exc) from exc
+    return removed
+

@@ -1,0 +1,49 @@
+"""Shared fixtures.
+
+`docker_engine` is the one gate for tests that need Docker: with no engine answering it
+skips the test locally, but FAILS it when the CI variable is set, because a CI run that
+silently skips every Docker test proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+SETUP_HINT = "run `bash scripts/setup.sh --docker-only` (as root it installs and starts dockerd)"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """A connected docker.DockerClient, with the default base images ensured."""
+    from pipeline.models import StageError
+    from pipeline.runtime import base_images, engine
+
+    if not engine.engine_available():
+        message = f"no Docker engine answers; {SETUP_HINT}"
+        if _in_ci():
+            pytest.fail(f"CI is set and {message}", pytrace=False)
+        pytest.skip(message)
+    try:
+        base_images.ensure()
+    except StageError as exc:
+        # The engine answers but base images cannot be made: never a silent skip.
+        pytest.fail(f"base images could not be made: {exc.reason}", pytrace=False)
+    return engine.docker_client()
+
+
+@pytest.fixture
+def run_id(docker_engine) -> Iterator[str]:
+    """A fresh run id; whatever carries it is removed after the test, leaks or not."""
+    from pipeline.runtime import sandbox
+
+    value = f"test-{uuid.uuid4().hex[:10]}"
+    yield value
+    sandbox.cleanup(value, images=True)

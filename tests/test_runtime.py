@@ -1,0 +1,296 @@
+"""The Docker runtime: engine, base images, build, run, cleanup (against a real engine)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from pipeline.config import Limits, Settings
+from pipeline.models import StageError, Verdict
+from pipeline.runtime import base_images, engine, sandbox
+
+pytestmark = pytest.mark.docker
+
+TINY_APP = """\
+import http.server, json
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"path": self.path}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
+"""
+PYTHON = "python:3.11-slim-bookworm"
+NODE = "node:18-bookworm-slim"
+
+
+def run_in(client, image: str, script: str, run_id: str, timeout: int = 300) -> tuple[int, str]:
+    """Run a shell script in a labelled throwaway container: (exit code, output)."""
+    container = client.containers.create(
+        image, ["sh", "-c", script], labels={sandbox.LABEL: "1", sandbox.RUN_LABEL: run_id}
+    )
+    try:
+        container.start()
+        code = container.wait(timeout=timeout)["StatusCode"]
+        return code, container.logs().decode("utf-8", errors="replace")
+    finally:
+        container.remove(force=True)
+
+
+def assert_no_leftovers(run_id: str) -> None:
+    assert sandbox.leftovers(run_id) == []
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def test_unreachable_engine_is_an_infra_error_naming_setup(monkeypatch):
+    # Needs no engine: points the client at a socket that does not exist.
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    engine.reset_client()
+    try:
+        assert engine.engine_available() is False
+        with pytest.raises(StageError) as info:
+            engine.docker_client()
+        assert info.value.verdict == Verdict.infra_error
+        assert "scripts/setup.sh" in info.value.reason
+    finally:
+        monkeypatch.undo()
+        engine.reset_client()
+
+
+def test_client_is_cached(docker_engine):
+    assert engine.docker_client() is engine.docker_client()
+    assert engine.engine_available()
+
+
+# --------------------------------------------------------------------------- base images
+
+
+def test_ensure_is_idempotent_and_fast(docker_engine):
+    start = time.monotonic()
+    results = base_images.ensure()
+    elapsed = time.monotonic() - start
+    assert {r.image for r in results} == {PYTHON, NODE}
+    assert all(r.action == "up-to-date" for r in results), results
+    assert elapsed < 3, f"the second ensure() took {elapsed:.1f} s"
+
+
+def test_python_base_behaves_like_the_official_image(docker_engine, run_id):
+    script = (
+        base_images.load_recipes()["python"].check
+        + " && pip install --no-cache-dir -q six && python -c 'import six; print(\"six\", six.__version__)'"
+        + " && python -m venv /tmp/venv && /tmp/venv/bin/python -c 'print(\"venv-ok\")'"
+    )
+    code, output = run_in(docker_engine, PYTHON, script, run_id)
+    assert code == 0, output
+    assert "Python 3.11" in output
+    assert "six 1." in output
+    assert "venv-ok" in output
+
+
+def test_node_base_has_node_and_npm(docker_engine, run_id):
+    code, output = run_in(docker_engine, NODE, base_images.load_recipes()["node"].check, run_id)
+    assert code == 0, output
+    assert output.startswith("v18.")
+
+
+def test_pulled_image_gets_the_ca_layer_and_label(docker_engine, monkeypatch, tmp_path):
+    """The pull path cannot run on an offline machine; pretend the pull worked."""
+    client = docker_engine
+    image = f"abc-pipeline-test/fake-official:{uuid.uuid4().hex[:8]}"
+    client.images.get(PYTHON).tag(image)  # exists on every machine, pulled or built
+    ca = tmp_path / "corp-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----\n")
+    settings = Settings(work_dir=tmp_path, extra_ca_bundle=ca, offline=False)
+    recipe = base_images.Recipe(
+        name="fake", image=image, default=False, check="true", template="FROM scratch\n", path=tmp_path
+    )
+    monkeypatch.setattr(base_images, "_pull", lambda _client, _image: None)
+    try:
+        first = base_images.ensure_recipe(client, recipe, settings, ca.read_bytes())
+        assert first.action == "pulled"
+        built = client.images.get(image)
+        assert built.labels[sandbox.BASE_RECIPE_LABEL] == base_images.recipe_hash(recipe, ca.read_bytes())
+        env = dict(item.split("=", 1) for item in built.attrs["Config"]["Env"])
+        for var in base_images.CA_ENV_VARS:
+            assert env[var] == base_images.CA_BUNDLE
+        output = client.containers.run(image, ["tail", "-n", "3", base_images.CA_BUNDLE], remove=True)
+        assert b"ZmFrZQ==" in output
+        assert base_images.ensure_recipe(client, recipe, settings, ca.read_bytes()).action == "up-to-date"
+    finally:
+        client.images.remove(image, force=True)
+
+
+# --------------------------------------------------------------------------- build
+
+
+@pytest.fixture(scope="module")
+def tiny_image(docker_engine, tmp_path_factory):
+    run = f"test-tiny-{uuid.uuid4().hex[:8]}"
+    context = tmp_path_factory.mktemp("tiny")
+    (context / "app.py").write_text(TINY_APP)
+    (context / "Dockerfile").write_text(
+        f'FROM {PYTHON}\nWORKDIR /app\nCOPY app.py .\nEXPOSE 8000\nCMD ["python", "-u", "app.py"]\n'
+    )
+    result = sandbox.build_image(
+        context, f"abc-pipeline-test/tiny:{run}", labels={sandbox.RUN_LABEL: run}, timeout=300
+    )
+    assert result.ok, result.log
+    assert result.image_id and result.image_id.startswith("sha256:")
+    assert "Step 1/" in result.log
+    yield f"abc-pipeline-test/tiny:{run}"
+    sandbox.cleanup(run, images=True)
+    assert sandbox.leftovers(run) == []
+
+
+def _context(tmp_path: Path, dockerfile: str) -> Path:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    return tmp_path
+
+
+def test_failing_build_returns_its_log(docker_engine, run_id, tmp_path):
+    context = _context(tmp_path, f"FROM {PYTHON}\nRUN echo build-marker-42 && exit 7\n")
+    result = sandbox.build_image(
+        context, f"abc-pipeline-test/broken:{run_id}", labels={sandbox.RUN_LABEL: run_id}, timeout=120
+    )
+    assert not result.ok
+    assert result.image_id is None
+    assert "build-marker-42" in result.log
+    assert "returned a non-zero code: 7" in result.log
+
+
+def test_build_timeout_cancels_the_build(docker_engine, run_id, tmp_path):
+    marker = uuid.uuid4().hex
+    context = _context(tmp_path, f"FROM {PYTHON}\nRUN echo {marker} && sleep 120\n")
+    result = sandbox.build_image(
+        context, f"abc-pipeline-test/slow:{run_id}", labels={sandbox.RUN_LABEL: run_id}, timeout=3
+    )
+    assert not result.ok and result.timed_out
+    assert result.seconds < 15
+    # The daemon cancels the step: its intermediate container goes away.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        building = [
+            c for c in docker_engine.containers.list(all=True) if marker in " ".join(c.attrs["Config"]["Cmd"] or [])
+        ]
+        if not building:
+            break
+        time.sleep(0.5)
+    assert not building
+
+
+# --------------------------------------------------------------------------- run
+
+
+def test_running_service_answers_and_is_removed(tiny_image, run_id):
+    start = time.monotonic()
+    with sandbox.running_service(
+        tiny_image, port=8000, env={"X": "1"}, health_path="/health", limits=Limits(startup_timeout=60), run_id=run_id
+    ) as service:
+        healthy_after = time.monotonic() - start
+        assert service.base_url.startswith("http://127.0.0.1:")
+        answer = requests.get(service.base_url + "/items/7", timeout=5)
+        assert answer.json() == {"path": "/items/7"}
+        assert "GET /health" in service.logs()
+        assert sandbox.leftovers(run_id) != []
+    print(f"start-to-healthy: {healthy_after:.2f} s")
+    assert_no_leftovers(run_id)
+
+
+def test_exception_inside_the_block_still_cleans_up(tiny_image, run_id):
+    with pytest.raises(RuntimeError), sandbox.running_service(
+        tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id
+    ):
+        raise RuntimeError("the caller failed")
+    assert_no_leftovers(run_id)
+
+
+def test_container_that_exits_is_service_crashed_with_its_log(tiny_image, run_id):
+    command = ["python", "-c", "print('crash-marker-17', flush=True); raise SystemExit(3)"]
+    with pytest.raises(StageError) as info, sandbox.running_service(
+        tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id, command=command
+    ):
+        pytest.fail("an exited container must not be yielded")
+    assert info.value.verdict == Verdict.service_crashed
+    assert "crash-marker-17" in info.value.reason
+    assert "code 3" in info.value.reason
+    assert_no_leftovers(run_id)
+
+
+def test_missing_executable_is_service_crashed(tiny_image, run_id):
+    with pytest.raises(StageError) as info, sandbox.running_service(
+        tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id,
+        command=["no-such-server-binary"],
+    ):
+        pass
+    assert info.value.verdict == Verdict.service_crashed
+    assert_no_leftovers(run_id)
+
+
+def test_service_that_never_answers_is_startup_timeout(tiny_image, run_id):
+    command = ["python", "-c", "print('still-booting', flush=True); import time; time.sleep(600)"]
+    start = time.monotonic()
+    with pytest.raises(StageError) as info, sandbox.running_service(
+        tiny_image, port=8000, env={}, health_path="/", limits=Limits(startup_timeout=3), run_id=run_id,
+        command=command,
+    ):
+        pass
+    assert info.value.verdict == Verdict.startup_timeout
+    assert "still-booting" in info.value.reason
+    assert time.monotonic() - start < 20
+    assert_no_leftovers(run_id)
+
+
+def test_memory_hog_is_oom(tiny_image, run_id):
+    command = ["python", "-c", "b = bytearray(512 * 1024 * 1024); import time; time.sleep(60)"]
+    with pytest.raises(StageError) as info, sandbox.running_service(
+        tiny_image, port=8000, env={}, health_path="/", limits=Limits(memory="64m", startup_timeout=30),
+        run_id=run_id, command=command,
+    ):
+        pass
+    assert info.value.verdict == Verdict.oom
+    assert_no_leftovers(run_id)
+
+
+def test_missing_image_is_infra_error(docker_engine, run_id):
+    with pytest.raises(StageError) as info, sandbox.running_service(
+        f"abc-pipeline-test/absent:{run_id}", port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id
+    ):
+        pass
+    assert info.value.verdict == Verdict.infra_error
+    assert_no_leftovers(run_id)
+
+
+# --------------------------------------------------------------------------- cleanup
+
+
+def test_cleanup_removes_a_runs_leftovers_but_not_base_images(docker_engine, run_id, tmp_path):
+    client = docker_engine
+    labels = {sandbox.LABEL: "1", sandbox.RUN_LABEL: run_id}
+    client.networks.create(f"abc-{run_id}-orphan", driver="bridge", labels=labels)
+    client.containers.create(PYTHON, ["sleep", "60"], labels=labels, name=f"abc-{run_id}-orphan")
+    context = _context(tmp_path, f"FROM {PYTHON}\nLABEL marker={run_id}\n")
+    app = sandbox.build_image(
+        context, f"abc-pipeline-test/app:{run_id}", labels={sandbox.RUN_LABEL: run_id}, timeout=120
+    )
+    # An image that claims to be a base image (non-empty recipe label) is spared.
+    base_like = sandbox.build_image(
+        context,
+        f"abc-pipeline-test/base-like:{run_id}",
+        labels={sandbox.RUN_LABEL: run_id, sandbox.BASE_RECIPE_LABEL: "test"},
+        timeout=120,
+    )
+    assert app.ok and base_like.ok
+    try:
+        removed = sandbox.cleanup(run_id, images=True)
+        assert removed == {"containers": 1, "networks": 1, "images": 1}
+        assert_no_leftovers(run_id)
+        assert client.images.get(f"abc-pipeline-test/base-like:{run_id}")
+        assert client.images.get(PYTHON)
+    finally:
+        client.images.remove(f"abc-pipeline-test/base-like:{run_id}", force=True)
