@@ -63,6 +63,8 @@ def _pipeline_leftovers() -> list[str]:
 def test_generate_emits_a_verified_task(fixture, docker_engine, prefect_engine, work_dir, tmp_path):
     from flows.generate import generate_flow
 
+    before = set(_pipeline_leftovers())
+
     out = tmp_path / "out"
     result = generate_flow(str(FIXTURES / fixture), _settings(work_dir, out))
 
@@ -85,7 +87,7 @@ def test_generate_emits_a_verified_task(fixture, docker_engine, prefect_engine, 
     assert metadata["masked_symbols"]
     # Nothing half-written or left over in the output folder, nothing left running.
     assert sorted(p.name for p in out.iterdir()) == sorted(t.task_id for t in verified)
-    assert _pipeline_leftovers() == []
+    assert set(_pipeline_leftovers()) - before == set()
 
 
 def test_second_run_is_cached_and_task_reverifies(docker_engine, prefect_engine, work_dir, tmp_path):
@@ -126,6 +128,7 @@ def _generate_json(source: Path, work_dir: Path, out: Path) -> tuple[int, dict]:
 def test_bad_repositories_end_with_a_verdict(fixture, verdict, docker_engine, prefect_engine, work_dir, tmp_path):
     source = FIXTURES / fixture if fixture else tmp_path / "empty"
     source.mkdir(exist_ok=True)
+    before = set(_pipeline_leftovers())
     code, payload = _generate_json(source, work_dir, tmp_path / "out")
     assert code == 1
     assert payload["verdict"] == verdict, payload
@@ -133,7 +136,7 @@ def test_bad_repositories_end_with_a_verdict(fixture, verdict, docker_engine, pr
     assert reason and "\n" not in payload["reason"]
     assert not any(t["status"] == "verified" for t in payload["tasks"])
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
-    assert _pipeline_leftovers() == []
+    assert set(_pipeline_leftovers()) - before == set()
 
 
 def test_cli_generate_runs_standalone_with_an_ephemeral_prefect(tmp_path):

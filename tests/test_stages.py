@@ -225,7 +225,19 @@ def test_characterize_follows_ids_and_drops_unstable_fields(notes_service, tmp_p
     (tests / "test_connect.py").write_text(suite.test_connect)
     (tests / "test_func.py").write_text(suite.test_func)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tests), "-c", "/dev/null", str(tests)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tests),
+            "-c",
+            "/dev/null",
+            str(tests),
+        ],
         env={"SERVICE_URL": notes_service, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

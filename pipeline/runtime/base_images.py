@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "docker" / "base"
 ROOTFS_IMAGE = "abc-pipeline/debian:bookworm"
 SOURCE_LABEL = "abc-pipeline.base-source"
+# The recipe's hash without any CA bundle. A process that sees no extra CA (another
+# environment, a worker without SSL_CERT_FILE) accepts an image that has one, instead of
+# rebuilding it without, which the next process with the CA would rebuild again.
+PLAIN_RECIPE_LABEL = "abc-pipeline.base-recipe-plain"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("ABC_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # Bump when the way images are made changes (CA layer, rootfs steps): every base image
@@ -127,6 +131,15 @@ def recipe_hash(recipe: Recipe, ca: bytes | None) -> str:
     return digest.hexdigest()[:24]
 
 
+def is_current(labels: dict[str, str] | None, recipe: Recipe, ca: bytes | None) -> bool:
+    """Whether an image with these labels is what `recipe` (with this CA) makes."""
+    if labels is None:
+        return False
+    if labels.get(BASE_RECIPE_LABEL) == recipe_hash(recipe, ca):
+        return True
+    return ca is None and labels.get(PLAIN_RECIPE_LABEL) == recipe_hash(recipe, None)
+
+
 def _read_ca(settings: Settings) -> bytes | None:
     if settings.extra_ca_bundle is None:
         return None
@@ -171,9 +184,7 @@ def ensure(
     results: list[EnsureResult] = []
     for recipe in selected:
         start = time.monotonic()
-        expected = recipe_hash(recipe, ca)
-        labels = _labels(client, recipe.image)
-        if labels is not None and labels.get(BASE_RECIPE_LABEL) == expected:
+        if is_current(_labels(client, recipe.image), recipe, ca):
             seconds = round(time.monotonic() - start, 3)
             results.append(
                 EnsureResult(name=recipe.name, image=recipe.image, action="up-to-date", seconds=seconds)
@@ -187,7 +198,8 @@ def ensure(
 
 
 def _select(recipes: dict[str, Recipe], names: Iterable[str] | None, all_recipes: bool) -> list[Recipe]:
-    if names is None or not list(names):
+    names = list(names or [])
+    if not names:
         return [r for r in recipes.values() if all_recipes or r.default]
     by_image = {r.image: r for r in recipes.values()}
     selected = []
@@ -228,7 +240,7 @@ def ensure_recipe(
             detail=detail,
         )
 
-    if labels is not None and labels.get(BASE_RECIPE_LABEL) == expected:
+    if is_current(labels, recipe, ca):
         return done("up-to-date")
     pull_error = "offline" if settings.offline else _pull(client, recipe.image)
     if pull_error is None:
@@ -296,6 +308,7 @@ def _build(
             recipe.image,
             labels={
                 BASE_RECIPE_LABEL: expected,
+                PLAIN_RECIPE_LABEL: recipe_hash(recipe, None),
                 BASE_NAME_LABEL: recipe.name,
                 SOURCE_LABEL: source,
             },
