@@ -27,7 +27,7 @@ for arg in "$@"; do
         --all-images) ensure_args+=(--all) ;;
         --offline) ensure_args+=(--offline) ;;
         -h | --help)
-            sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,/^set -euo/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)

@@ -46,17 +46,9 @@ def _settings(work_dir: Path, out: Path) -> Settings:
 
 def _pipeline_leftovers() -> list[str]:
     """Containers, networks and non-base images the pipeline made that still exist."""
-    from pipeline.runtime.engine import docker_client
+    from pipeline.runtime import sandbox
 
-    client = docker_client()
-    left = [f"container {c.name}" for c in client.containers.list(all=True, filters={"label": "abc-pipeline=1"})]
-    left += [f"network {n.name}" for n in client.networks.list(filters={"label": "abc-pipeline=1"})]
-    left += [
-        f"image {i.tags}"
-        for i in client.images.list(filters={"label": "abc-pipeline=1"})
-        if "abc-pipeline.base-recipe" not in (i.labels or {})
-    ]
-    return left
+    return sandbox.leftovers()
 
 
 @pytest.mark.parametrize("fixture", ["flask_todo", "fastapi_notes", "express_books"])

@@ -94,9 +94,28 @@ def test_python_base_behaves_like_the_official_image(docker_engine, run_id):
 
 
 def test_node_base_has_node_and_npm(docker_engine, run_id):
-    code, output = run_in(docker_engine, NODE, base_images.load_recipes()["node"].check, run_id)
+    script = (
+        base_images.load_recipes()["node"].check
+        + " && mkdir /tmp/app && cd /tmp/app && npm init -y >/dev/null"
+        + " && npm install --no-audit --no-fund left-pad >/dev/null"
+        + " && node -e 'console.log(\"padded:\" + require(\"left-pad\")(\"x\", 3))'"
+    )
+    code, output = run_in(docker_engine, NODE, script, run_id)
     assert code == 0, output
     assert output.startswith("v18.")
+    assert "padded:  x" in output
+
+
+@pytest.mark.parametrize("name", sorted(base_images.load_recipes()))
+def test_recipe_smoke_check(docker_engine, run_id, name):
+    recipe = base_images.load_recipes()[name]
+    try:
+        docker_engine.images.get(recipe.image)
+    except Exception:
+        pytest.skip(f"{recipe.image} is not built here (`ensure --all` builds it)")
+    code, output = run_in(docker_engine, recipe.image, recipe.check, run_id)
+    assert code == 0, output
+    assert sandbox.is_base_image(docker_engine.images.get(recipe.image))
 
 
 def test_pulled_image_gets_the_ca_layer_and_label(docker_engine, monkeypatch, tmp_path):
@@ -199,6 +218,7 @@ def test_running_service_answers_and_is_removed(tiny_image, run_id):
         answer = requests.get(service.base_url + "/items/7", timeout=5)
         assert answer.json() == {"path": "/items/7"}
         assert "GET /health" in service.logs()
+        assert not sandbox.is_base_image(engine.docker_client().images.get(tiny_image))
         assert sandbox.leftovers(run_id) != []
     print(f"start-to-healthy: {healthy_after:.2f} s")
     assert_no_leftovers(run_id)
@@ -280,11 +300,12 @@ def test_cleanup_removes_a_runs_leftovers_but_not_base_images(docker_engine, run
     app = sandbox.build_image(
         context, f"abc-pipeline-test/app:{run_id}", labels={sandbox.RUN_LABEL: run_id}, timeout=120
     )
-    # An image that claims to be a base image (non-empty recipe label) is spared.
+    # An image tagged with the name its base-image label states is a base image: spared.
+    # The app image inherits that label from python's base image but not the tag.
     base_like = sandbox.build_image(
         context,
         f"abc-pipeline-test/base-like:{run_id}",
-        labels={sandbox.RUN_LABEL: run_id, sandbox.BASE_RECIPE_LABEL: "test"},
+        labels={sandbox.RUN_LABEL: run_id, sandbox.BASE_IMAGE_LABEL: f"abc-pipeline-test/base-like:{run_id}"},
         timeout=120,
     )
     assert app.ok and base_like.ok

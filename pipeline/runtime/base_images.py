@@ -35,19 +35,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import docker
 import docker.errors
 from pydantic import BaseModel
 
-import docker
 from pipeline.config import Settings
 from pipeline.models import StageError, Verdict
 from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
-from pipeline.runtime.sandbox import BASE_NAME_LABEL, BASE_RECIPE_LABEL, LABEL, build_image
+from pipeline.runtime.sandbox import (
+    BASE_IMAGE_LABEL,
+    BASE_NAME_LABEL,
+    BASE_RECIPE_LABEL,
+    LABEL,
+    ROOTFS_IMAGE,
+    build_image,
+)
 
 log = logging.getLogger(__name__)
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "docker" / "base"
-ROOTFS_IMAGE = "abc-pipeline/debian:bookworm"
 SOURCE_LABEL = "abc-pipeline.base-source"
 # The recipe's hash without any CA bundle. A process that sees no extra CA (another
 # environment, a worker without SSL_CERT_FILE) accepts an image that has one, instead of
@@ -57,7 +63,7 @@ DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("ABC_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # Bump when the way images are made changes (CA layer, rootfs steps): every base image
 # is then rebuilt once, because its label no longer matches.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 CA_PATH_IN_CONTEXT = "abc-extra-ca.crt"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -310,6 +316,7 @@ def _build(
                 BASE_RECIPE_LABEL: expected,
                 PLAIN_RECIPE_LABEL: recipe_hash(recipe, None),
                 BASE_NAME_LABEL: recipe.name,
+                BASE_IMAGE_LABEL: recipe.image,
                 SOURCE_LABEL: source,
             },
             timeout=settings.limits.build_timeout,
@@ -369,8 +376,8 @@ def ensure_rootfs(client: docker.DockerClient, settings: Settings) -> float:
         log.info("importing %s", ROOTFS_IMAGE)
         repository, tag = ROOTFS_IMAGE.split(":")
         changes = [
-            f"LABEL {LABEL}=1 {BASE_RECIPE_LABEL}=rootfs-{FORMAT_VERSION} {BASE_NAME_LABEL}=debian "
-            f"{SOURCE_LABEL}=debootstrap",
+            f"LABEL {LABEL}=1 {BASE_RECIPE_LABEL}=rootfs {BASE_NAME_LABEL}=debian "
+            f"{BASE_IMAGE_LABEL}={ROOTFS_IMAGE} {SOURCE_LABEL}=debootstrap",
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             'CMD ["bash"]',
         ]

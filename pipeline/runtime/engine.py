@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import docker
 import docker.errors
 import requests
 import urllib3.exceptions
 
-import docker
 from pipeline.models import StageError, Verdict
 
 SETUP_HINT = (

@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker
 import docker.errors
 import docker.utils
 import requests
 from docker.models.containers import Container
+from docker.models.images import Image
 from pydantic import BaseModel, Field
 
-import docker
 from pipeline.config import Limits
 from pipeline.models import StageError, Verdict
 from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
@@ -41,10 +42,13 @@ log = logging.getLogger(__name__)
 LABEL = "abc-pipeline"
 RUN_LABEL = "abc-pipeline.run"
 # Base images carry these (see base_images.py). Docker copies labels from the FROM image
-# into every image built on it, so build_image() overrides them with "" to keep an app
-# image from passing for a base image (cleanup(images=True) spares base images).
+# into every image built on it, so a label alone cannot tell a base image from an app
+# image built on it (by build_image or by a task's run-tests.sh). A tag is not inherited:
+# a base image is one tagged with the name its BASE_IMAGE_LABEL states.
 BASE_RECIPE_LABEL = "abc-pipeline.base-recipe"
 BASE_NAME_LABEL = "abc-pipeline.base"
+BASE_IMAGE_LABEL = "abc-pipeline.base-image"
+ROOTFS_IMAGE = "abc-pipeline/debian:bookworm"
 
 # Messages the daemon gives when the machine, not the Dockerfile, is at fault.
 _INFRA_PATTERNS = re.compile(
@@ -152,7 +156,14 @@ def build_image(
     daemon-side failures.
     """
     client = docker_client()
-    all_labels = {LABEL: "1", BASE_RECIPE_LABEL: "", BASE_NAME_LABEL: "", **(labels or {})}
+    # The inherited base labels are blanked: they describe the base, not this image.
+    all_labels = {
+        LABEL: "1",
+        BASE_RECIPE_LABEL: "",
+        BASE_NAME_LABEL: "",
+        BASE_IMAGE_LABEL: "",
+        **(labels or {}),
+    }
     # A client of its own: its streaming response is cut on timeout without touching
     # the shared client's connection pool.
     api = _RecordingAPIClient(
@@ -438,10 +449,11 @@ def _remove_quietly(container: Container | None, network: Any) -> None:
 # --------------------------------------------------------------------------- cleanup
 
 
-def is_base_image(labels: dict[str, str] | None) -> bool:
-    """True for a base image. The label's *value* decides: every image built on a base
-    inherits the key, and build_image() overrides it with ""."""
-    return bool((labels or {}).get(BASE_RECIPE_LABEL))
+def is_base_image(image: Image) -> bool:
+    """True for a base image: tagged with the name its own label states (tags are not
+    inherited by images built on it, labels are)."""
+    tags = set(image.tags or [])
+    return ROOTFS_IMAGE in tags or bool((image.labels or {}).get(BASE_IMAGE_LABEL, "") in tags)
 
 
 def leftovers(run_id: str | None = None) -> list[str]:
@@ -454,7 +466,7 @@ def leftovers(run_id: str | None = None) -> list[str]:
         left += [
             f"image {i.tags or i.short_id}"
             for i in client.images.list(filters=filters)
-            if not is_base_image(i.labels)
+            if not is_base_image(i)
         ]
     except DAEMON_ERRORS as exc:
         raise infra_error("listing the pipeline's containers", exc) from exc
@@ -485,7 +497,7 @@ def cleanup(run_id: str | None = None, *, images: bool = False) -> dict[str, int
                 removed["networks"] += 1
         if images:
             for image in client.images.list(filters=filters):
-                if is_base_image(image.labels):
+                if is_base_image(image):
                     continue  # base images are expensive to remake and shared by every run
                 try:
                     client.images.remove(image.id, force=True)
