@@ -61,45 +61,28 @@ def _analyse(project: py.PyProject) -> _Analysis:
         values = py.string_list(py.arg(call, 99, "methods"))
         return sorted({v.upper() for v in values}) if values else ["GET"]
 
-    for rel in sorted(project.modules):
-        mod = project.modules[rel]
-        for node in ts.find_all(mod.sf.root, "decorated_definition"):
-            func = node.child_by_field_name("definition")
-            if func is None or func.type != "function_definition":
-                continue
-            for deco in node.children:
-                call = deco.named_children[0] if deco.type == "decorator" and deco.named_children else None
-                if call is None or call.type != "call":
-                    continue
-                fn = call.child_by_field_name("function")
-                if fn is None or fn.type != "attribute":
-                    continue
-                attr = ts.text(fn.child_by_field_name("attribute"))
-                if attr not in _VERBS and attr != "api_route":
-                    continue
-                owner = owner_of(mod, fn.child_by_field_name("object"))
-                path = py.string_value(py.arg(call, 0, "path"))
-                if owner is None or path is None:
-                    continue
-                methods = methods_of(call) if attr == "api_route" else [attr.upper()]
-                out.routes.append(_Route(owner, path, methods, mod, func))
-        for call in ts.find_all(mod.sf.root, "call"):
-            fn = call.child_by_field_name("function")
-            if fn is None or fn.type != "attribute":
-                continue
-            attr = ts.text(fn.child_by_field_name("attribute"))
-            if attr == "include_router":
-                parent = owner_of(mod, fn.child_by_field_name("object"))
-                child = owner_of(mod, py.arg(call, 0, "router"))
-                if parent is not None and child is not None and child in out.routers:
-                    prefix = py.string_value(py.arg(call, 99, "prefix")) or ""
-                    out.includes.setdefault(parent, []).append((child, prefix))
-            elif attr == "add_api_route":
-                owner = owner_of(mod, fn.child_by_field_name("object"))
-                path = py.string_value(py.arg(call, 0, "path"))
-                target = project.function(project.resolve_expr(mod, py.arg(call, 1, "endpoint")))
-                if owner is not None and path is not None and target is not None:
-                    out.routes.append(_Route(owner, path, methods_of(call), target[0], target[1]))
+    for mod, func, call, attr, receiver in project.method_decorators():
+        if attr not in _VERBS and attr != "api_route":
+            continue
+        owner = owner_of(mod, receiver)
+        path = py.string_value(py.arg(call, 0, "path"))
+        if owner is None or path is None:
+            continue
+        methods = methods_of(call) if attr == "api_route" else [attr.upper()]
+        out.routes.append(_Route(owner, path, methods, mod, func))
+    for mod, call, attr, receiver in project.method_calls():
+        if attr == "include_router":
+            parent = owner_of(mod, receiver)
+            child = owner_of(mod, py.arg(call, 0, "router"))
+            if parent is not None and child is not None and child in out.routers:
+                prefix = py.string_value(py.arg(call, 99, "prefix")) or ""
+                out.includes.setdefault(parent, []).append((child, prefix))
+        elif attr == "add_api_route":
+            owner = owner_of(mod, receiver)
+            path = py.string_value(py.arg(call, 0, "path"))
+            target = project.function(project.resolve_expr(mod, py.arg(call, 1, "endpoint")))
+            if owner is not None and path is not None and target is not None:
+                out.routes.append(_Route(owner, path, methods_of(call), target[0], target[1]))
     return out
 
 

@@ -81,46 +81,29 @@ def _analyse(project: py.PyProject) -> _Analysis:
             return (ref.file, ref.name)
         return None
 
-    for rel in sorted(project.modules):
-        mod = project.modules[rel]
-        for node in ts.find_all(mod.sf.root, "decorated_definition"):
-            func = node.child_by_field_name("definition")
-            if func is None or func.type != "function_definition":
-                continue
-            for deco in node.children:
-                call = deco.named_children[0] if deco.type == "decorator" and deco.named_children else None
-                if call is None or call.type != "call":
-                    continue
-                fn = call.child_by_field_name("function")
-                if fn is None or fn.type != "attribute":
-                    continue
-                attr = ts.text(fn.child_by_field_name("attribute"))
-                if attr != "route" and attr not in _SHORTCUTS:
-                    continue
-                owner = owner_of(mod, fn.child_by_field_name("object"))
-                rule = py.string_value(py.arg(call, 0, "rule"))
-                if owner is None or rule is None:
-                    continue
-                methods = _methods(call, ["GET"]) if attr == "route" else [_SHORTCUTS[attr]]
-                out.routes.append(_Route(owner, rule, methods, mod, func))
-        for call in ts.find_all(mod.sf.root, "call"):
-            fn = call.child_by_field_name("function")
-            if fn is None or fn.type != "attribute":
-                continue
-            attr = ts.text(fn.child_by_field_name("attribute"))
-            if attr == "register_blueprint":
-                parent = owner_of(mod, fn.child_by_field_name("object"))
-                child = owner_of(mod, py.arg(call, 0, "blueprint"))
-                if parent is not None and child is not None and child in out.blueprints:
-                    prefix_node = py.arg(call, 99, "url_prefix")
-                    prefix = py.string_value(prefix_node) if prefix_node is not None else None
-                    out.mounts.setdefault(parent, []).append((child, prefix))
-            elif attr == "add_url_rule":
-                owner = owner_of(mod, fn.child_by_field_name("object"))
-                rule = py.string_value(py.arg(call, 0, "rule"))
-                target = project.function(project.resolve_expr(mod, py.arg(call, 2, "view_func")))
-                if owner is not None and rule is not None and target is not None:
-                    out.routes.append(_Route(owner, rule, _methods(call, ["GET"]), target[0], target[1]))
+    for mod, func, call, attr, receiver in project.method_decorators():
+        if attr != "route" and attr not in _SHORTCUTS:
+            continue
+        owner = owner_of(mod, receiver)
+        rule = py.string_value(py.arg(call, 0, "rule"))
+        if owner is None or rule is None:
+            continue
+        methods = _methods(call, ["GET"]) if attr == "route" else [_SHORTCUTS[attr]]
+        out.routes.append(_Route(owner, rule, methods, mod, func))
+    for mod, call, attr, receiver in project.method_calls():
+        if attr == "register_blueprint":
+            parent = owner_of(mod, receiver)
+            child = owner_of(mod, py.arg(call, 0, "blueprint"))
+            if parent is not None and child is not None and child in out.blueprints:
+                prefix_node = py.arg(call, 99, "url_prefix")
+                prefix = py.string_value(prefix_node) if prefix_node is not None else None
+                out.mounts.setdefault(parent, []).append((child, prefix))
+        elif attr == "add_url_rule":
+            owner = owner_of(mod, receiver)
+            rule = py.string_value(py.arg(call, 0, "rule"))
+            target = project.function(project.resolve_expr(mod, py.arg(call, 2, "view_func")))
+            if owner is not None and rule is not None and target is not None:
+                out.routes.append(_Route(owner, rule, _methods(call, ["GET"]), target[0], target[1]))
     return out
 
 

@@ -281,6 +281,34 @@ class PyProject:
             self.modules[sf.rel] = mod
             self._by_path[sf.path] = mod
 
+    # ---- the call shapes every Python framework registers routes with
+
+    def method_decorators(self) -> Iterator[tuple[PyModule, tree_sitter.Node, tree_sitter.Node, str, tree_sitter.Node]]:
+        """(module, function, decorator call, method name, receiver) for each `@x.m(...) def f`."""
+        for rel in sorted(self.modules):
+            mod = self.modules[rel]
+            for node in ts.find_all(mod.sf.root, "decorated_definition"):
+                func = node.child_by_field_name("definition")
+                if func is None or func.type != "function_definition":
+                    continue
+                for deco in node.children:
+                    call = deco.named_children[0] if deco.type == "decorator" and deco.named_children else None
+                    if call is None or call.type != "call":
+                        continue
+                    fn = call.child_by_field_name("function")
+                    if fn is not None and fn.type == "attribute":
+                        attr = ts.text(fn.child_by_field_name("attribute"))
+                        yield mod, func, call, attr, fn.child_by_field_name("object")
+
+    def method_calls(self) -> Iterator[tuple[PyModule, tree_sitter.Node, str, tree_sitter.Node]]:
+        """(module, call, method name, receiver) for each `x.m(...)` call."""
+        for rel in sorted(self.modules):
+            mod = self.modules[rel]
+            for call in ts.find_all(mod.sf.root, "call"):
+                fn = call.child_by_field_name("function")
+                if fn is not None and fn.type == "attribute":
+                    yield mod, call, ts.text(fn.child_by_field_name("attribute")), fn.child_by_field_name("object")
+
     # ---- locating modules
 
     def module_at(self, base: Path) -> PyModule | None:
