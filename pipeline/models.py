@@ -101,18 +101,28 @@ class Endpoint(BaseModel):
 
 
 _PARAM_PATTERNS = [
-    re.compile(r"<(?:[^:<>]+:)?([^<>]+)>"),  # Flask <int:id>
-    re.compile(r"\{([^{}:]+)(?::[^{}]*)?\}"),  # FastAPI/Spring/ASP.NET {id}, {id:int}
-    re.compile(r":([A-Za-z_][A-Za-z0-9_]*)\??"),  # Express/Rails/Gin :id
+    re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>[^)]*\)"),  # Django re_path (?P<pk>[0-9]+)
+    re.compile(r"<(?:[^:<>]+:)?([^<>]+)>"),  # Flask <int:id>, Django <int:pk>
+    re.compile(r"\{\$\}"),  # Go 1.22 "{$}": end of path, not a parameter
+    re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\?|\.\.\.)?(?::[^{}]*)?\}"),  # {id} {id:int} {id?} {rest...}
+    re.compile(r"(?<=/):([A-Za-z_][A-Za-z0-9_]*)\??"),  # Express/Rails/Gin/Sinatra :id
+    re.compile(r"(?<=/)\*([A-Za-z_][A-Za-z0-9_]*)"),  # Rails/Gin/Axum *rest
 ]
 
 
 def normalize_path(path: str) -> str:
-    """The framework-neutral form of a path: every parameter as `{name}`."""
-    out = path
+    """The framework-neutral form of a path: every parameter as `{name}`.
+
+    The framework's own syntax stays in Endpoint.path; this form is for matching the same
+    route across frameworks (and against ground truth).
+    """
+    out = re.sub(r"\(\.:format\)$", "", path)  # Rails' optional format suffix
+    out = out.lstrip("^").rstrip("$")  # Django regex anchors
     for pattern in _PARAM_PATTERNS:
-        out = pattern.sub(lambda m: "{" + m.group(1) + "}", out)
+        out = pattern.sub(lambda m: "{" + m.group(1) + "}" if m.groups() else "", out)
     out = re.sub(r"/+", "/", out)
+    if not out.startswith("/"):
+        out = "/" + out
     if len(out) > 1:
         out = out.rstrip("/")
     return out or "/"

@@ -56,6 +56,37 @@ def _grammar(language: str) -> object:
         import tree_sitter_javascript
 
         return tree_sitter_javascript.language()
+    if language in ("typescript", "tsx"):
+        import tree_sitter_typescript
+
+        if language == "tsx":
+            return tree_sitter_typescript.language_tsx()
+        return tree_sitter_typescript.language_typescript()
+    if language == "go":
+        import tree_sitter_go
+
+        return tree_sitter_go.language()
+    if language == "java":
+        import tree_sitter_java
+
+        return tree_sitter_java.language()
+    if language == "csharp":
+        import tree_sitter_c_sharp
+
+        return tree_sitter_c_sharp.language()
+    if language == "ruby":
+        import tree_sitter_ruby
+
+        return tree_sitter_ruby.language()
+    if language == "php":
+        # The full PHP grammar: files may mix HTML and <?php blocks.
+        import tree_sitter_php
+
+        return tree_sitter_php.language_php()
+    if language == "rust":
+        import tree_sitter_rust
+
+        return tree_sitter_rust.language()
     raise KeyError(f"no tree-sitter grammar registered for language {language!r}")
 
 
