@@ -98,7 +98,7 @@ def test_node_base_has_node_and_npm(docker_engine, run_id):
         base_images.load_recipes()["node"].check
         + " && mkdir /tmp/app && cd /tmp/app && npm init -y >/dev/null"
         + " && npm install --no-audit --no-fund left-pad >/dev/null"
-        + " && node -e 'console.log(\"padded:\" + require(\"left-pad\")(\"x\", 3))'"
+        + ' && node -e \'console.log("padded:" + require("left-pad")("x", 3))\''
     )
     code, output = run_in(docker_engine, NODE, script, run_id)
     assert code == 0, output
@@ -158,9 +158,7 @@ def tiny_image(docker_engine, tmp_path_factory):
     (context / "Dockerfile").write_text(
         f'FROM {PYTHON}\nWORKDIR /app\nCOPY app.py .\nEXPOSE 8000\nCMD ["python", "-u", "app.py"]\n'
     )
-    result = sandbox.build_image(
-        context, f"abc-pipeline-test/tiny:{run}", labels={sandbox.RUN_LABEL: run}, timeout=300
-    )
+    result = sandbox.build_image(context, f"abc-pipeline-test/tiny:{run}", labels={sandbox.RUN_LABEL: run}, timeout=300)
     assert result.ok, result.log
     assert result.image_id and result.image_id.startswith("sha256:")
     assert "Step 1/" in result.log
@@ -225,8 +223,9 @@ def test_running_service_answers_and_is_removed(tiny_image, run_id):
 
 
 def test_exception_inside_the_block_still_cleans_up(tiny_image, run_id):
-    with pytest.raises(RuntimeError), sandbox.running_service(
-        tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id
+    with (
+        pytest.raises(RuntimeError),
+        sandbox.running_service(tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id),
     ):
         raise RuntimeError("the caller failed")
     assert_no_leftovers(run_id)
@@ -234,8 +233,11 @@ def test_exception_inside_the_block_still_cleans_up(tiny_image, run_id):
 
 def test_container_that_exits_is_service_crashed_with_its_log(tiny_image, run_id):
     command = ["python", "-c", "print('crash-marker-17', flush=True); raise SystemExit(3)"]
-    with pytest.raises(StageError) as info, sandbox.running_service(
-        tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id, command=command
+    with (
+        pytest.raises(StageError) as info,
+        sandbox.running_service(
+            tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id, command=command
+        ),
     ):
         pytest.fail("an exited container must not be yielded")
     assert info.value.verdict == Verdict.service_crashed
@@ -245,9 +247,17 @@ def test_container_that_exits_is_service_crashed_with_its_log(tiny_image, run_id
 
 
 def test_missing_executable_is_service_crashed(tiny_image, run_id):
-    with pytest.raises(StageError) as info, sandbox.running_service(
-        tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id,
-        command=["no-such-server-binary"],
+    with (
+        pytest.raises(StageError) as info,
+        sandbox.running_service(
+            tiny_image,
+            port=8000,
+            env={},
+            health_path="/",
+            limits=Limits(),
+            run_id=run_id,
+            command=["no-such-server-binary"],
+        ),
     ):
         pass
     assert info.value.verdict == Verdict.service_crashed
@@ -257,9 +267,17 @@ def test_missing_executable_is_service_crashed(tiny_image, run_id):
 def test_service_that_never_answers_is_startup_timeout(tiny_image, run_id):
     command = ["python", "-c", "print('still-booting', flush=True); import time; time.sleep(600)"]
     start = time.monotonic()
-    with pytest.raises(StageError) as info, sandbox.running_service(
-        tiny_image, port=8000, env={}, health_path="/", limits=Limits(startup_timeout=3), run_id=run_id,
-        command=command,
+    with (
+        pytest.raises(StageError) as info,
+        sandbox.running_service(
+            tiny_image,
+            port=8000,
+            env={},
+            health_path="/",
+            limits=Limits(startup_timeout=3),
+            run_id=run_id,
+            command=command,
+        ),
     ):
         pass
     assert info.value.verdict == Verdict.startup_timeout
@@ -270,9 +288,17 @@ def test_service_that_never_answers_is_startup_timeout(tiny_image, run_id):
 
 def test_memory_hog_is_oom(tiny_image, run_id):
     command = ["python", "-c", "b = bytearray(512 * 1024 * 1024); import time; time.sleep(60)"]
-    with pytest.raises(StageError) as info, sandbox.running_service(
-        tiny_image, port=8000, env={}, health_path="/", limits=Limits(memory="64m", startup_timeout=30),
-        run_id=run_id, command=command,
+    with (
+        pytest.raises(StageError) as info,
+        sandbox.running_service(
+            tiny_image,
+            port=8000,
+            env={},
+            health_path="/",
+            limits=Limits(memory="64m", startup_timeout=30),
+            run_id=run_id,
+            command=command,
+        ),
     ):
         pass
     assert info.value.verdict == Verdict.oom
@@ -280,8 +306,11 @@ def test_memory_hog_is_oom(tiny_image, run_id):
 
 
 def test_missing_image_is_infra_error(docker_engine, run_id):
-    with pytest.raises(StageError) as info, sandbox.running_service(
-        f"abc-pipeline-test/absent:{run_id}", port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id
+    with (
+        pytest.raises(StageError) as info,
+        sandbox.running_service(
+            f"abc-pipeline-test/absent:{run_id}", port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id
+        ),
     ):
         pass
     assert info.value.verdict == Verdict.infra_error

@@ -192,9 +192,7 @@ def ensure(
         start = time.monotonic()
         if is_current(_labels(client, recipe.image), recipe, ca):
             seconds = round(time.monotonic() - start, 3)
-            results.append(
-                EnsureResult(name=recipe.name, image=recipe.image, action="up-to-date", seconds=seconds)
-            )
+            results.append(EnsureResult(name=recipe.name, image=recipe.image, action="up-to-date", seconds=seconds))
             continue
         # Another process may be building the same image: one builds, the other waits
         # and then finds it up to date.
@@ -229,9 +227,7 @@ def _lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_recipe(
-    client: docker.DockerClient, recipe: Recipe, settings: Settings, ca: bytes | None
-) -> EnsureResult:
+def ensure_recipe(client: docker.DockerClient, recipe: Recipe, settings: Settings, ca: bytes | None) -> EnsureResult:
     """One image, by the four steps of the module docstring (no lock, no fast-path skip)."""
     start = time.monotonic()
     expected = recipe_hash(recipe, ca)
@@ -382,9 +378,7 @@ def ensure_rootfs(client: docker.DockerClient, settings: Settings) -> float:
             'CMD ["bash"]',
         ]
         try:
-            output = client.api.import_image(
-                src=str(tarball), repository=repository, tag=tag, changes=changes
-            )
+            output = client.api.import_image(src=str(tarball), repository=repository, tag=tag, changes=changes)
         except DAEMON_ERRORS as exc:
             raise infra_error(f"importing {ROOTFS_IMAGE}", exc) from exc
         if _labels(client, ROOTFS_IMAGE) is None:
@@ -426,9 +420,7 @@ def _install_debootstrap() -> str:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     _run(["apt-get", "update"], "apt-get update", timeout=600, env=env)
     _run(["apt-get", "install", "-y", "debootstrap"], "apt-get install debootstrap", timeout=600, env=env)
-    found = shutil.which("debootstrap") or (
-        "/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None
-    )
+    found = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None)
     if found is None:
         raise StageError(Verdict.infra_error, "debootstrap is still missing after apt-get install")
     return found

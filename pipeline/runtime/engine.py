@@ -95,6 +95,4 @@ def _short(exc: BaseException) -> str:
 
 def infra_error(action: str, exc: BaseException) -> StageError:
     """The StageError for a daemon-side failure (connection lost, disk full, API 500)."""
-    return StageError(
-        Verdict.infra_error, f"Docker engine failed while {action}: {_short(exc)}", stage="runtime"
-    )
+    return StageError(Verdict.infra_error, f"Docker engine failed while {action}: {_short(exc)}", stage="runtime")

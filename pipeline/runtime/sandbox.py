@@ -226,9 +226,7 @@ def build_image(
         return BuildResult(ok=False, log="".join(lines), seconds=seconds, timed_out=True)
     if error is not None:
         if is_infra_message(error):
-            raise StageError(
-                Verdict.infra_error, f"Docker could not build the image: {error}", stage="runtime"
-            )
+            raise StageError(Verdict.infra_error, f"Docker could not build the image: {error}", stage="runtime")
         if not lines or not lines[-1].rstrip().endswith(error.strip()):
             lines.append(error.rstrip("\n") + "\n")
         return BuildResult(ok=False, log="".join(lines), seconds=seconds)
@@ -319,7 +317,8 @@ def running_service(
         except docker.errors.APIError as exc:
             if _START_CRASH_PATTERNS.search(str(exc)) and not is_infra_message(str(exc)):
                 raise StageError(
-                    Verdict.service_crashed, f"the container could not start: {exc.explanation or exc}",
+                    Verdict.service_crashed,
+                    f"the container could not start: {exc.explanation or exc}",
                     stage="runtime",
                 ) from exc
             raise infra_error("starting the service container", exc) from exc
@@ -413,7 +412,8 @@ def _crash_error(container: Container, state: dict[str, Any]) -> StageError:
     code = state.get("ExitCode")
     if state.get("OOMKilled"):
         return StageError(
-            Verdict.oom, f"the service was killed for exceeding its memory limit; last log lines:\n{tail}",
+            Verdict.oom,
+            f"the service was killed for exceeding its memory limit; last log lines:\n{tail}",
             stage="runtime",
         )
     return StageError(
@@ -463,11 +463,7 @@ def leftovers(run_id: str | None = None) -> list[str]:
     try:
         left = [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]
         left += [f"network {n.name}" for n in client.networks.list(filters=filters)]
-        left += [
-            f"image {i.tags or i.short_id}"
-            for i in client.images.list(filters=filters)
-            if not is_base_image(i)
-        ]
+        left += [f"image {i.tags or i.short_id}" for i in client.images.list(filters=filters) if not is_base_image(i)]
     except DAEMON_ERRORS as exc:
         raise infra_error("listing the pipeline's containers", exc) from exc
     return left
@@ -512,4 +508,3 @@ def cleanup(run_id: str | None = None, *, images: bool = False) -> dict[str, int
     except DAEMON_ERRORS as exc:
         raise infra_error("cleaning up containers, networks and images", exc) from exc
     return removed
-
