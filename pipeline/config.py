@@ -60,6 +60,9 @@ class Settings(BaseModel):
     )
     min_group_endpoints: int = Field(default=1, description="smallest API group worth a task")
     max_group_endpoints: int = Field(default=8, description="largest API group in one task")
+    delegate_depth: int = Field(
+        default=2, description="how deep calls from a group's handlers are followed to find its own logic"
+    )
     max_repo_files: int = Field(default=20000, description="larger repositories are refused")
     max_repo_bytes: int = Field(default=500 * 1024 * 1024, description="larger repositories are refused")
     author_name: str = Field(default="abc-pipeline")
@@ -72,4 +75,5 @@ class Settings(BaseModel):
             "oracle_runs": self.oracle_runs,
             "min_group_endpoints": self.min_group_endpoints,
             "max_group_endpoints": self.max_group_endpoints,
+            "delegate_depth": self.delegate_depth,
         }

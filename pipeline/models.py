@@ -145,6 +145,10 @@ class ApiGroup(BaseModel):
     description: str
     service_root: str
     endpoints: list[Endpoint]
+    delegates: list[Handler] = Field(
+        default_factory=list,
+        description="functions only this group's handlers call (its service/repository logic)",
+    )
 
 
 class Inventory(BaseModel):

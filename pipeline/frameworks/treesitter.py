@@ -7,9 +7,11 @@ are the same for every language.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -179,6 +181,157 @@ def _is_binary(head: bytes) -> bool:
     return b"\x00" in head
 
 
+class RepoIndex:
+    """One walk of a repository, its file contents and parse trees, shared by every framework.
+
+    Exploring asks twenty framework modules about the same repository; without sharing,
+    each would walk the tree, read and parse the same files again. Inside `exploring()`,
+    `iter_files` and `iter_source_files` answer from this index, so a file is read and
+    parsed at most once per language, and each skip warning is given once.
+    """
+
+    def __init__(self, repo_root: Path) -> None:
+        self.repo_root = repo_root
+        self.repo_real = repo_root.resolve()
+        self.warnings: list[str] = []
+        self._warned: set[str] = set()
+        #: every candidate file, as (directory relative to the repo, file name, path), walk order
+        self._files: list[tuple[str, str, Path]] | None = None
+        self._contents: dict[Path, bytes | None] = {}
+        #: the skip warnings of each read, repeated to every caller that reaches the file
+        self._read_warnings: dict[Path, list[str]] = {}
+        self._trees: dict[tuple[str, str], tree_sitter.Tree | None] = {}
+
+    def warn(self, message: str, sink: list[str] | None = None) -> None:
+        if sink is not None:
+            sink.append(message)
+        if message not in self._warned:
+            self._warned.add(message)
+            self.warnings.append(message)
+            log.warning(message)
+
+    def covers(self, root: Path, repo_root: Path) -> bool:
+        """True when a walk of `root` in `repo_root` can be answered from this index."""
+        if repo_root.resolve() != self.repo_real:
+            return False
+        try:
+            rel = root.resolve().relative_to(self.repo_real)
+        except ValueError:
+            return False
+        # A root inside a skipped folder is walked directly: the index never lists it.
+        return not any(part in SKIP_DIRS for part in rel.parts)
+
+    def files(self) -> list[tuple[str, str, Path]]:
+        if self._files is None:
+            self._files = list(_walk_repo(self.repo_root, self.repo_root, self.warn))
+        return self._files
+
+    def content(self, path: Path, rel: str, sink: list[str] | None) -> bytes | None:
+        if path not in self._contents:
+            messages: list[str] = []
+            self._contents[path] = _read_checked(path, rel, self.repo_real, messages.append)
+            self._read_warnings[path] = messages
+        for message in self._read_warnings[path]:
+            self.warn(message, sink)
+        return self._contents[path]
+
+    def tree(self, rel: str, source: bytes, language: str) -> tree_sitter.Tree | None:
+        key = (rel, language)
+        if key not in self._trees:
+            self._trees[key] = _parse_or_none(source, language)
+        return self._trees[key]
+
+
+_ACTIVE: contextvars.ContextVar[RepoIndex | None] = contextvars.ContextVar("abc_repo_index", default=None)
+
+
+@contextmanager
+def exploring(repo_root: Path) -> Iterator[RepoIndex]:
+    """Share one walk, read and parse of `repo_root` between all calls inside the block."""
+    index = RepoIndex(repo_root)
+    token = _ACTIVE.set(index)
+    try:
+        yield index
+    finally:
+        _ACTIVE.reset(token)
+
+
+def _walk_repo(root: Path, repo_root: Path, warn: Callable[[str], None]) -> Iterator[tuple[str, str, Path]]:
+    """(directory relative to repo_root, file name, path) of every file under `root`.
+
+    Vendored/tool folders are not entered, and directory symlinks that leave the
+    repository are reported; os.walk never follows directory links either way.
+    """
+    repo_real = repo_root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        current = Path(dirpath)
+        kept = []
+        for name in sorted(dirnames):
+            if name in SKIP_DIRS or name.endswith(".egg-info"):
+                # Vendored and tool folders are expected; a warning each would drown real ones.
+                log.info("skipped %s: vendored or tool folder", _rel_of(current / name, repo_root))
+                continue
+            sub = current / name
+            if sub.is_symlink():
+                if not sub.resolve().is_relative_to(repo_real):
+                    warn(f"skipped {_rel_of(sub, repo_root)}: symlink pointing outside the repository")
+                continue
+            kept.append(name)
+        dirnames[:] = kept
+        rel_dir = _rel_of(current, repo_root)
+        for name in sorted(filenames):
+            yield rel_dir, name, current / name
+
+
+def _rel_of(path: Path, repo_root: Path) -> str:
+    try:
+        rel = path.relative_to(repo_root).as_posix()
+    except ValueError:
+        return path.as_posix()
+    return "" if rel == "." else rel
+
+
+def _read_checked(path: Path, rel: str, repo_real: Path, warn: Callable[[str], None]) -> bytes | None:
+    """The file's bytes, or None (with a warning) when it must be skipped."""
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(repo_real):
+            warn(f"skipped {rel}: symlink pointing outside the repository")
+            return None
+        if not path.is_file():
+            return None
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            warn(f"skipped {rel}: {size} bytes is larger than {MAX_FILE_BYTES}")
+            return None
+        content = path.read_bytes()
+    except OSError as exc:
+        warn(f"skipped {rel}: cannot read ({exc})")
+        return None
+    if _is_binary(content[:8192]):
+        warn(f"skipped {rel}: binary content")
+        return None
+    return content
+
+
+def _parse_or_none(source: bytes, language: str) -> tree_sitter.Tree | None:
+    try:
+        return parse(source, language)
+    except Exception:  # a grammar crash on odd input must not stop the walk
+        log.debug("parser failed", exc_info=True)
+        return None
+
+
+def parse_cached(rel: str, source: bytes, language: str) -> tree_sitter.Tree | None:
+    """`source` (the file `rel` of the repository) parsed, or None when the parser fails.
+
+    Inside `exploring()` the tree is shared with every other framework that asks for the
+    same file in the same language, so modules that pick a grammar per file (JavaScript
+    vs TypeScript) still parse each file once.
+    """
+    index = _ACTIVE.get()
+    return index.tree(rel, source, language) if index is not None else _parse_or_none(source, language)
+
+
 def iter_files(
     root: Path,
     repo_root: Path,
@@ -192,57 +345,33 @@ def iter_files(
     with a warning (logged, and appended to `warnings` when given) rather than raised: one
     bad file in a large repository must not stop exploration of the rest.
     """
-    repo_real = repo_root.resolve()
+    index = _ACTIVE.get()
+    if index is not None and index.covers(root, repo_root):
+        prefix = _rel_of(root.resolve(), index.repo_real)
+        for rel_dir, name, path in index.files():
+            if prefix and not (rel_dir == prefix or rel_dir.startswith(prefix + "/")):
+                continue
+            if not accept(name):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            content = index.content(path, rel, warnings)
+            if content is not None:
+                # The path spelled from the caller's root, as a direct walk would give it.
+                yield root / rel[len(prefix) + 1 :] if prefix else root / rel, rel, content
+        return
 
     def warn(message: str) -> None:
         log.warning(message)
         if warnings is not None:
             warnings.append(message)
 
-    def rel_of(path: Path) -> str:
-        try:
-            return path.relative_to(repo_root).as_posix()
-        except ValueError:
-            return path.as_posix()
-
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        current = Path(dirpath)
-        kept = []
-        for name in sorted(dirnames):
-            if name in SKIP_DIRS or name.endswith(".egg-info"):
-                # Vendored and tool folders are expected; a warning each would drown real ones.
-                log.info("skipped %s: vendored or tool folder", rel_of(current / name))
-                continue
-            sub = current / name
-            if sub.is_symlink():
-                # os.walk does not follow directory links; say so when one leaves the repo.
-                if not sub.resolve().is_relative_to(repo_real):
-                    warn(f"skipped {rel_of(sub)}: symlink pointing outside the repository")
-                continue
-            kept.append(name)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            if not accept(name):
-                continue
-            path = current / name
-            rel = rel_of(path)
-            try:
-                if path.is_symlink() and not path.resolve().is_relative_to(repo_real):
-                    warn(f"skipped {rel}: symlink pointing outside the repository")
-                    continue
-                if not path.is_file():
-                    continue
-                size = path.stat().st_size
-                if size > MAX_FILE_BYTES:
-                    warn(f"skipped {rel}: {size} bytes is larger than {MAX_FILE_BYTES}")
-                    continue
-                content = path.read_bytes()
-            except OSError as exc:
-                warn(f"skipped {rel}: cannot read ({exc})")
-                continue
-            if _is_binary(content[:8192]):
-                warn(f"skipped {rel}: binary content")
-                continue
+    repo_real = repo_root.resolve()
+    for rel_dir, name, path in _walk_repo(root, repo_root, warn):
+        if not accept(name):
+            continue
+        rel = f"{rel_dir}/{name}" if rel_dir else name
+        content = _read_checked(path, rel, repo_real, warn)
+        if content is not None:
             yield path, rel, content
 
 
@@ -255,19 +384,19 @@ def iter_source_files(
     warnings: list[str] | None = None,
 ) -> Iterator[SourceFile]:
     """Parse every source file under `root`; files that do not parse are skipped with a warning."""
+    index = _ACTIVE.get()
     for path, rel, source in iter_files(root, repo_root, lambda n: n.endswith(suffixes), warnings=warnings):
-        try:
-            tree = parse(source, language)
-        except Exception as exc:  # a grammar crash on odd input must not stop the walk
-            message = f"skipped {rel}: parser failed ({exc})"
+        tree = parse_cached(rel, source, language)
+        if tree is not None and not has_error(tree.root_node):
+            yield SourceFile(path=path, rel=rel, source=source, tree=tree)
+            continue
+        message = f"skipped {rel}: does not parse as {language}"
+        if index is not None:
+            index.warn(message, warnings)
         else:
-            if not has_error(tree.root_node):
-                yield SourceFile(path=path, rel=rel, source=source, tree=tree)
-                continue
-            message = f"skipped {rel}: does not parse as {language}"
-        log.warning(message)
-        if warnings is not None:
-            warnings.append(message)
+            log.warning(message)
+            if warnings is not None:
+                warnings.append(message)
 
 
 def replace(source: bytes, start: int, end: int, new: bytes) -> bytes:

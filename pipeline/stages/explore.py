@@ -13,9 +13,12 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.frameworks import FRAMEWORKS
+from pipeline.frameworks import treesitter as ts
+from pipeline.frameworks.base import Framework, ServiceCandidate
+from pipeline.frameworks.delegates import find_delegates
 from pipeline.models import ApiGroup, Endpoint, Inventory, RepoSnapshot, Service, StageError, Verdict
 
-STAGE_VERSION = "1"
+STAGE_VERSION = "2"
 log = logging.getLogger(__name__)
 
 # Leading path segments that name an API, not a resource.
@@ -29,32 +32,86 @@ def explore(snapshot: RepoSnapshot, settings: Settings) -> Inventory:
     services: list[Service] = []
     warnings: list[str] = []
     claimed: set[Path] = set()
-    for framework in FRAMEWORKS:
-        for candidate in framework.detect(root):
-            # One service root belongs to the first framework that claims it (e.g. a
-            # FastAPI app is not also reported as a Starlette one).
-            key = candidate.root.resolve()
-            if key in claimed:
-                continue
-            endpoints = framework.discover(root, candidate)
-            if not endpoints:
-                warnings.append(f"{framework.name} app at {_rel(candidate.root, root)} has no routes")
-                continue
-            claimed.add(key)
-            services.append(
-                Service(
-                    root=_rel(candidate.root, root),
-                    language=framework.language,
-                    framework=framework.name,
-                    entrypoint=candidate.entrypoint,
-                    endpoints=endpoints,
+    # One walk, read and parse of the repository, shared by every framework module.
+    with ts.exploring(root) as index:
+        for framework in FRAMEWORKS:
+            for candidate, endpoints in _discover_with(framework, root, warnings):
+                # One service root belongs to the first framework that claims it (e.g. a
+                # Gin app is not also reported as a plain net/http one).
+                key = candidate.root.resolve()
+                if key in claimed:
+                    continue
+                if not endpoints:
+                    warnings.append(f"{framework.name} app at {_rel(candidate.root, root)} has no routes")
+                    continue
+                claimed.add(key)
+                services.append(
+                    Service(
+                        root=_rel(candidate.root, root),
+                        language=framework.language,
+                        framework=framework.name,
+                        entrypoint=candidate.entrypoint,
+                        endpoints=endpoints,
+                    )
                 )
-            )
-    if not services:
-        raise StageError(Verdict.no_endpoints, "no HTTP endpoints of a supported framework found", stage="explore")
-    services.sort(key=lambda s: s.root)
-    groups = make_groups(services, settings)
+        if not services:
+            raise StageError(Verdict.no_endpoints, "no HTTP endpoints of a supported framework found", stage="explore")
+        services.sort(key=lambda s: s.root)
+        groups = make_groups(services, settings)
+        _add_delegates(root, services, groups, settings, warnings)
+        warnings = index.warnings + [w for w in warnings if w not in index.warnings]
     return Inventory(services=services, groups=groups, warnings=warnings)
+
+
+def _discover_with(
+    framework: Framework, root: Path, warnings: list[str]
+) -> list[tuple[ServiceCandidate, list[Endpoint]]]:
+    """Every service the framework claims, with its endpoints.
+
+    A framework module that fails on an odd repository costs that framework's answer,
+    with a warning, never the exploration: the other frameworks still get their turn.
+    """
+    try:
+        candidates = framework.detect(root)
+    except Exception as exc:
+        log.warning("%s detection failed", framework.name, exc_info=True)
+        warnings.append(f"{framework.name}: detection failed ({type(exc).__name__}: {exc})")
+        return []
+    found = []
+    for candidate in candidates:
+        try:
+            endpoints = framework.discover(root, candidate)
+        except Exception as exc:
+            log.warning("%s discovery failed at %s", framework.name, candidate.root, exc_info=True)
+            warnings.append(
+                f"{framework.name} app at {_rel(candidate.root, root)}: discovery failed ({type(exc).__name__}: {exc})"
+            )
+            continue
+        found.append((candidate, endpoints))
+    return found
+
+
+def _add_delegates(
+    root: Path, services: list[Service], groups: list[ApiGroup], settings: Settings, warnings: list[str]
+) -> None:
+    for service in services:
+        own = [g for g in groups if g.service_root == service.root]
+        if not own:
+            continue
+        try:
+            found = find_delegates(
+                root,
+                root / service.root,
+                [g.endpoints for g in own],
+                service.endpoints,
+                settings.delegate_depth,
+            )
+        except Exception as exc:  # the inventory is still right without them
+            log.warning("delegate search failed for %s", service.root, exc_info=True)
+            warnings.append(f"delegates of {service.root} not searched ({type(exc).__name__}: {exc})")
+            continue
+        for group, delegates in zip(own, found, strict=True):
+            group.delegates = delegates
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -62,14 +119,60 @@ def _rel(path: Path, root: Path) -> str:
     return rel or "."
 
 
-def resource_of(endpoint: Endpoint) -> str:
-    """The resource an endpoint acts on: its first static path segment after API prefixes."""
-    segments = [s for s in endpoint.normalized_path.split("/") if s]
-    for segment in segments:
-        if segment.startswith("{") or _API_PREFIXES.match(segment):
+def _static_segments(endpoint: Endpoint) -> list[str]:
+    """The path's segments up to the first parameter, without API prefixes like /api or /v1."""
+    out = []
+    for segment in (s for s in endpoint.normalized_path.split("/") if s):
+        if segment.startswith("{"):
+            break
+        if _API_PREFIXES.match(segment):
             continue
-        return re.sub(r"[^a-z0-9]+", "_", segment.lower()).strip("_") or "root"
-    return "root"
+        out.append(segment)
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "root"
+
+
+def is_infra(endpoint: Endpoint) -> bool:
+    segments = _static_segments(endpoint)
+    return bool(segments) and _slug(segments[0]) in _INFRA_RESOURCES
+
+
+def service_prefix(endpoints: list[Endpoint]) -> list[str]:
+    """Static segments every (non-health) endpoint of a service starts with, e.g. ["catalog"].
+
+    A service mounted under its own name (/catalog/products, /catalog/prices) has its
+    resources one level down; grouping by the shared segment would make one big group.
+    """
+    paths = [_static_segments(e) for e in endpoints if not is_infra(e)]
+    if not paths:
+        return []
+    common: list[str] = []
+    for parts in zip(*paths, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return common
+
+
+def resource_of(endpoint: Endpoint, prefix: list[str] | None = None) -> str:
+    """The resource an endpoint acts on: its first static segment after API and service prefixes."""
+    segments = _static_segments(endpoint)
+    skip = len(prefix or [])
+    if len(segments) > skip:
+        return _slug(segments[skip])
+    # Everything is shared (a service with one resource): the deepest shared segment names it.
+    return _slug(segments[-1]) if segments else "root"
+
+
+def _service_slugs(services: list[Service]) -> dict[str, str]:
+    """A short name per service for group names: its folder, or its whole root if folders clash."""
+    short = {s.root: _slug(Path(s.root).name if s.root != "." else "root") for s in services}
+    if len(set(short.values())) == len(short):
+        return short
+    return {s.root: _slug(s.root) for s in services}
 
 
 def make_groups(services: list[Service], settings: Settings) -> list[ApiGroup]:
@@ -78,20 +181,19 @@ def make_groups(services: list[Service], settings: Settings) -> list[ApiGroup]:
     Deterministic: endpoints are sorted, so the same repository gives the same groups.
     """
     groups: list[ApiGroup] = []
+    slugs = _service_slugs(services)
     several = len(services) > 1
     for service in services:
+        prefix = service_prefix(service.endpoints)
         by_resource: dict[str, list[Endpoint]] = defaultdict(list)
         for endpoint in sorted(service.endpoints, key=lambda e: (e.normalized_path, e.method)):
-            by_resource[resource_of(endpoint)].append(endpoint)
+            if is_infra(endpoint):
+                continue  # health and readiness checks only tell whether the service is up
+            by_resource[resource_of(endpoint, prefix)].append(endpoint)
         for resource, endpoints in sorted(by_resource.items()):
-            if resource in _INFRA_RESOURCES:
-                continue
             if len(endpoints) < settings.min_group_endpoints:
                 continue
-            base = resource
-            if several:
-                service_slug = re.sub(r"[^a-z0-9]+", "_", service.root.lower()).strip("_") or "root"
-                base = f"{service_slug}_{resource}"
+            base = f"{slugs[service.root]}_{resource}" if several else resource
             size = settings.max_group_endpoints
             chunks = [endpoints[i : i + size] for i in range(0, len(endpoints), size)]
             for index, chunk in enumerate(chunks, start=1):

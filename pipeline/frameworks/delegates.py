@@ -1,0 +1,260 @@
+"""The logic a group's handlers delegate to: service and repository functions only that group calls.
+
+Handlers are often thin: `create_order(...)` validates and calls `OrderService.place(...)`,
+and the real work lives there. Masking only the handler would leave the solution sitting
+in the repository, so the inventory records, per API group, the functions its handlers
+call that nothing outside the group calls. Masking can then hide those too.
+
+The resolution is by name and deliberately conservative, the same for every language:
+- a callee is resolved only when exactly one function or method of that name is defined
+  in the service (an ambiguous name is never guessed);
+- it is a delegate of a group only when every call site of that name in the service lies
+  inside the group's handlers or its delegates already found (a helper shared with another
+  group, or called from startup code, is left alone);
+- it follows calls to a configurable depth.
+
+Tree-sitter queries (run in C) find definitions and calls, and a byte search skips files
+that cannot mention a name, so this stays fast on large repositories.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import tree_sitter
+
+from pipeline.frameworks import treesitter as ts
+from pipeline.models import Endpoint, Handler
+
+log = logging.getLogger(__name__)
+
+#: grammar by file suffix, for the languages whose files hold handlers
+GRAMMAR_BY_SUFFIX = {
+    ".py": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".java": "java",
+    ".cs": "csharp",
+    ".rb": "ruby",
+    ".php": "php",
+    ".rs": "rust",
+}
+
+_JS_DEFS = """
+(function_declaration name: (identifier) @name) @def
+(method_definition name: (property_identifier) @name) @def
+(variable_declarator name: (identifier) @name value: [(arrow_function) (function_expression)]) @def
+"""
+_JS_CALLS = """
+(call_expression function: [(identifier) @name (member_expression property: (property_identifier) @name)])
+"""
+
+#: (definitions query, calls query) per grammar; captures are @def / @name.
+_QUERIES: dict[str, tuple[str, str]] = {
+    "python": (
+        "(function_definition name: (identifier) @name) @def",
+        "(call function: [(identifier) @name (attribute attribute: (identifier) @name)])",
+    ),
+    "javascript": (_JS_DEFS, _JS_CALLS),
+    "typescript": (_JS_DEFS, _JS_CALLS),
+    "tsx": (_JS_DEFS, _JS_CALLS),
+    "go": (
+        """
+        (function_declaration name: (identifier) @name) @def
+        (method_declaration name: (field_identifier) @name) @def
+        """,
+        "(call_expression function: [(identifier) @name (selector_expression field: (field_identifier) @name)])",
+    ),
+    "java": (
+        "(method_declaration name: (identifier) @name) @def",
+        "(method_invocation name: (identifier) @name)",
+    ),
+    "csharp": (
+        "(method_declaration name: (identifier) @name) @def",
+        "(invocation_expression function: [(identifier) @name (member_access_expression name: (identifier) @name)])",
+    ),
+    "ruby": (
+        """
+        (method name: (identifier) @name) @def
+        (singleton_method name: (identifier) @name) @def
+        """,
+        "(call method: (identifier) @name)",
+    ),
+    "php": (
+        """
+        (function_definition name: (name) @name) @def
+        (method_declaration name: (name) @name) @def
+        """,
+        """
+        (function_call_expression function: (name) @name)
+        (member_call_expression name: (name) @name)
+        (scoped_call_expression name: (name) @name)
+        """,
+    ),
+    "rust": (
+        "(function_item name: (identifier) @name) @def",
+        """
+        (call_expression function: [
+          (identifier) @name
+          (field_expression field: (field_identifier) @name)
+          (scoped_identifier name: (identifier) @name)
+        ])
+        """,
+    ),
+}
+
+
+@cache
+def _query(grammar: str, which: int) -> tree_sitter.Query:
+    return tree_sitter.Query(ts.get_language(grammar), _QUERIES[grammar][which])
+
+
+@dataclass(frozen=True)
+class _Definition:
+    file: str
+    name: str
+    node_start: int
+    node_end: int
+    body_start: int
+    body_end: int
+    line: int
+
+    def handler(self) -> Handler:
+        return Handler(
+            file=self.file,
+            name=self.name,
+            line=self.line,
+            start_byte=self.node_start,
+            end_byte=self.node_end,
+            body_start_byte=self.body_start,
+            body_end_byte=self.body_end,
+        )
+
+
+def _body_of(definition: tree_sitter.Node) -> tree_sitter.Node | None:
+    body = definition.child_by_field_name("body")
+    if body is None:
+        value = definition.child_by_field_name("value")  # const f = () => {...}
+        body = value.child_by_field_name("body") if value is not None else None
+    return body
+
+
+class _ServiceCode:
+    """The parsed source files of one service, searched by name."""
+
+    def __init__(self, repo_root: Path, service_root: Path, grammars: set[str]) -> None:
+        self.files: list[tuple[ts.SourceFile, str]] = []
+        for grammar in sorted(grammars):
+            suffixes = tuple(s for s, g in GRAMMAR_BY_SUFFIX.items() if g == grammar)
+            # Through the shared walk: inside explore these trees are already parsed.
+            for sf in ts.iter_source_files(service_root, repo_root, suffixes, grammar):
+                self.files.append((sf, grammar))
+        self._definitions: dict[str, list[_Definition]] = {}
+        self._calls: dict[str, list[tuple[str, int]]] = {}
+
+    def _mentioning(self, name: str) -> list[tuple[ts.SourceFile, str]]:
+        needle = name.encode()
+        return [(f, g) for f, g in self.files if needle in f.source]
+
+    def definitions(self, name: str) -> list[_Definition]:
+        if name not in self._definitions:
+            found = []
+            for sf, grammar in self._mentioning(name):
+                for _, captures in tree_sitter.QueryCursor(_query(grammar, 0)).matches(sf.root):
+                    node, name_node = captures["def"][0], captures["name"][0]
+                    body = _body_of(node)
+                    if ts.text(name_node) != name or body is None:
+                        continue
+                    found.append(
+                        _Definition(
+                            file=sf.rel,
+                            name=name,
+                            node_start=node.start_byte,
+                            node_end=node.end_byte,
+                            body_start=body.start_byte,
+                            body_end=body.end_byte,
+                            line=node.start_point[0] + 1,
+                        )
+                    )
+            self._definitions[name] = found
+        return self._definitions[name]
+
+    def call_sites(self, name: str) -> list[tuple[str, int]]:
+        """(file, byte offset) of every call of `name` in the service."""
+        if name not in self._calls:
+            sites = []
+            for sf, grammar in self._mentioning(name):
+                for node in tree_sitter.QueryCursor(_query(grammar, 1)).captures(sf.root).get("name", []):
+                    if ts.text(node) == name:
+                        sites.append((sf.rel, node.start_byte))
+            self._calls[name] = sites
+        return self._calls[name]
+
+    def callees(self, file: str, start: int, end: int) -> list[str]:
+        """Names called inside [start, end) of `file`, in source order, without repeats."""
+        for sf, grammar in self.files:
+            if sf.rel != file:
+                continue
+            cursor = tree_sitter.QueryCursor(_query(grammar, 1))
+            cursor.set_byte_range(start, end)
+            nodes = sorted(cursor.captures(sf.root).get("name", []), key=lambda n: n.start_byte)
+            return list(dict.fromkeys(ts.text(n) for n in nodes if start <= n.start_byte < end))
+        return []
+
+
+def _inside(site: tuple[str, int], bodies: list[Handler]) -> bool:
+    file, offset = site
+    return any(b.file == file and b.body_start_byte <= offset < b.body_end_byte for b in bodies)
+
+
+def find_delegates(
+    repo_root: Path,
+    service_root: Path,
+    groups: list[list[Endpoint]],
+    all_endpoints: list[Endpoint],
+    depth: int,
+) -> list[list[Handler]]:
+    """For each group (its endpoints), the functions only that group's code calls, to `depth`."""
+    grammars = {GRAMMAR_BY_SUFFIX.get(Path(e.handler.file).suffix) for e in all_endpoints} - {None}
+    if depth <= 0 or not grammars:
+        return [[] for _ in groups]
+    code = _ServiceCode(repo_root, service_root, grammars)  # type: ignore[arg-type]
+    handler_spans = {(e.handler.file, e.handler.start_byte, e.handler.end_byte) for e in all_endpoints}
+    results: list[list[Handler]] = []
+    for endpoints in groups:
+        handlers = list({(e.handler.file, e.handler.start_byte): e.handler for e in endpoints}.values())
+        found: list[Handler] = []
+        frontier = handlers
+        for _ in range(depth):
+            allowed = handlers + found
+            next_frontier: list[Handler] = []
+            for caller in frontier:
+                for name in code.callees(caller.file, caller.body_start_byte, caller.body_end_byte):
+                    definitions = code.definitions(name)
+                    if len(definitions) != 1:
+                        continue  # undefined here (library call) or ambiguous: never guess
+                    definition = definitions[0].handler()
+                    span = (definition.file, definition.start_byte, definition.end_byte)
+                    if span in handler_spans or any(
+                        d.file == definition.file and d.start_byte == definition.start_byte for d in found
+                    ):
+                        continue
+                    if _inside((definition.file, definition.start_byte), allowed):
+                        continue  # a closure inside a handler is masked with it
+                    sites = code.call_sites(name)
+                    if sites and all(_inside(site, allowed) for site in sites):
+                        found.append(definition)
+                        next_frontier.append(definition)
+            frontier = next_frontier
+            if not frontier:
+                break
+        results.append(sorted(found, key=lambda h: (h.file, h.start_byte)))
+    return results
