@@ -258,3 +258,36 @@ def find_delegates(
                 break
         results.append(sorted(found, key=lambda h: (h.file, h.start_byte)))
     return results
+
+
+#: A function's body replaced by the language's plain "not implemented" (a delegate is
+#: not a handler: there is no response object to answer 501 with, so it throws).
+_PLAIN_BODIES: dict[str, str] = {
+    "python": "raise NotImplementedError",
+    "ruby": "raise NotImplementedError",
+    "javascript": '{ throw new Error("not implemented"); }',
+    "typescript": '{ throw new Error("not implemented"); }',
+    "tsx": '{ throw new Error("not implemented"); }',
+    "go": '{ panic("not implemented") }',
+    "java": '{ throw new UnsupportedOperationException("not implemented"); }',
+    "csharp": "{ throw new System.NotImplementedException(); }",
+    "php": "{ throw new \\RuntimeException('Not implemented'); }",
+    "rust": "{ unimplemented!() }",
+}
+
+
+def mask_plain(source: bytes, symbol: Handler) -> bytes:
+    """`source` with the body of the function `symbol` replaced by "not implemented".
+
+    Raises ValueError when the language is unknown or the result no longer parses.
+    """
+    grammar = GRAMMAR_BY_SUFFIX.get(Path(symbol.file).suffix)
+    if grammar is None:
+        raise ValueError(f"no plain mask for {symbol.file}")
+    body = source[symbol.body_start_byte : symbol.body_end_byte]
+    if grammar == "csharp" and body.startswith(b"=>"):
+        replacement = b"=> throw new System.NotImplementedException()"  # expression-bodied member
+    else:
+        replacement = _PLAIN_BODIES[grammar].encode()
+    masked = ts.replace(source, symbol.body_start_byte, symbol.body_end_byte, replacement)
+    return ts.check_reparses(masked, grammar, f"{symbol.file}:{symbol.name}")

@@ -11,31 +11,43 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.frameworks import get_framework
+from pipeline.frameworks.delegates import mask_plain
 from pipeline.gitutil import patch_back_to_head
 from pipeline.models import ApiGroup, Handler, MaskResult, StageError, Verdict
 
-STAGE_VERSION = "1"
+STAGE_VERSION = "2"
 
 
 def mask_group(tree: Path, group: ApiGroup, framework_name: str) -> MaskResult:
-    """Mask every handler of the group in `tree` (a git work tree at the original)."""
+    """Mask every handler of the group in `tree` (a git work tree at the original).
+
+    The group's delegates (functions only its handlers call, found by explore) are masked
+    too, with the language's plain "not implemented": otherwise the logic to write would
+    still be sitting in the repository.
+    """
     framework = get_framework(framework_name)
-    handlers: dict[str, dict[tuple[int, int], Handler]] = defaultdict(dict)
+    edits: dict[str, dict[tuple[int, int], tuple[Handler, bool]]] = defaultdict(dict)
     for endpoint in group.endpoints:
         h = endpoint.handler
-        handlers[h.file][(h.body_start_byte, h.body_end_byte)] = h
+        edits[h.file][(h.body_start_byte, h.body_end_byte)] = (h, True)
+    for d in group.delegates:
+        edits[d.file].setdefault((d.body_start_byte, d.body_end_byte), (d, False))
     masked: list[str] = []
-    for rel, by_range in sorted(handlers.items()):
+    for rel, by_range in sorted(edits.items()):
         path = tree / rel
         source = path.read_bytes()
         original = source
+        done_start = len(source) + 1
         # From the end of the file backwards, so earlier byte offsets stay valid.
-        for handler in sorted(by_range.values(), key=lambda h: h.body_start_byte, reverse=True):
+        for (start, end), (symbol, is_handler) in sorted(by_range.items(), reverse=True):
+            if end > done_start:
+                continue  # nested in (or overlapping) a body already masked
             try:
-                source = framework.mask_body(source, handler)
+                source = framework.mask_body(source, symbol) if is_handler else mask_plain(source, symbol)
             except ValueError as exc:
-                raise StageError(Verdict.mask_failed, f"{rel}:{handler.name}: {exc}", stage="mask") from exc
-            masked.append(f"{rel}:{handler.name}")
+                raise StageError(Verdict.mask_failed, f"{rel}:{symbol.name}: {exc}", stage="mask") from exc
+            done_start = start
+            masked.append(f"{rel}:{symbol.name}")
         if source == original:
             raise StageError(Verdict.mask_failed, f"masking changed nothing in {rel}", stage="mask")
         path.write_bytes(source)
