@@ -107,7 +107,14 @@ _PARAM_PATTERNS = [
     re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\?|\.\.\.)?(?::[^{}]*)?\}"),  # {id} {id:int} {id?} {rest...}
     re.compile(r"(?<=/):([A-Za-z_][A-Za-z0-9_]*)\??"),  # Express/Rails/Gin/Sinatra :id
     re.compile(r"(?<=/)\*([A-Za-z_][A-Za-z0-9_]*)"),  # Rails/Gin/Axum *rest
+    re.compile(r"(?<=/)\*(?=/|$)"),  # Sinatra/Express bare splat: "{splat}" below
 ]
+
+
+def _param_replacement(match: re.Match[str]) -> str:
+    if match.group(0) == "*":
+        return "{splat}"
+    return "{" + match.group(1) + "}" if match.groups() else ""
 
 
 def normalize_path(path: str) -> str:
@@ -119,7 +126,7 @@ def normalize_path(path: str) -> str:
     out = re.sub(r"\(\.:format\)$", "", path)  # Rails' optional format suffix
     out = out.lstrip("^").rstrip("$")  # Django regex anchors
     for pattern in _PARAM_PATTERNS:
-        out = pattern.sub(lambda m: "{" + m.group(1) + "}" if m.groups() else "", out)
+        out = pattern.sub(_param_replacement, out)
     out = re.sub(r"/+", "/", out)
     if not out.startswith("/"):
         out = "/" + out

@@ -43,6 +43,8 @@ SKIP_DIRS = frozenset(
         "build",
         ".next",
         "coverage",
+        # Bundler's vendor/bundle, Composer's vendor/ and Go's vendored modules: dependencies.
+        "vendor",
     }
 )
 MAX_FILE_BYTES = 1_000_000
