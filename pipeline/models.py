@@ -101,6 +101,8 @@ class Endpoint(BaseModel):
 
 
 _PARAM_PATTERNS = [
+    re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:<[^<>{}]*>)?\?[^{}/]*\}"),  # Symfony {page?1} {page<\d+>?1}
+    re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)<[^<>{}]*>\}"),  # Symfony {id<\d+>}
     re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>[^)]*\)"),  # Django re_path (?P<pk>[0-9]+)
     re.compile(r"<(?:[^:<>]+:)?([^<>]+)>"),  # Flask <int:id>, Django <int:pk>
     re.compile(r"\{\$\}"),  # Go 1.22 "{$}": end of path, not a parameter
