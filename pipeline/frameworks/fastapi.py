@@ -1,4 +1,4 @@
-"""FastAPI: apps, APIRouters included across files, pydantic bodies, and masking."""
+"""FastAPI: apps, APIRouters included across files, mounted sub-apps, pydantic bodies, and masking."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ class _Analysis:
     #: parent -> [(child router, prefix given to include_router)]
     includes: dict[ObjKey, list[tuple[ObjKey, str]]] = field(default_factory=dict)
     routes: list[_Route] = field(default_factory=list)
+    #: apps only served under another app's mount, not at the top
+    mounted: set[ObjKey] = field(default_factory=set)
 
 
 def _analyse(project: py.PyProject) -> _Analysis:
@@ -77,6 +79,14 @@ def _analyse(project: py.PyProject) -> _Analysis:
             if parent is not None and child is not None and child in out.routers:
                 prefix = py.string_value(py.arg(call, 99, "prefix")) or ""
                 out.includes.setdefault(parent, []).append((child, prefix))
+        elif attr == "mount":
+            # app.mount("/v2", v2_app): another FastAPI app served under a path (Starlette strips a final "/").
+            parent = owner_of(mod, receiver)
+            child = owner_of(mod, py.arg(call, 1, "app"))
+            path = py.string_value(py.arg(call, 0, "path"))
+            if parent is not None and child is not None and child in out.apps and path is not None:
+                out.includes.setdefault(parent, []).append((child, path.rstrip("/")))
+                out.mounted.add(child)
         elif attr == "add_api_route":
             owner = owner_of(mod, receiver)
             path = py.string_value(py.arg(call, 0, "path"))
@@ -100,7 +110,8 @@ def _prefixes(analysis: _Analysis) -> dict[ObjKey, list[str]]:
                 visit(child, full + include_prefix, (*trail, child))
 
     for app in analysis.apps:
-        visit(app, "", (app,))
+        if app not in analysis.mounted:
+            visit(app, "", (app,))
     return found
 
 

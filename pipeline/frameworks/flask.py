@@ -1,4 +1,4 @@
-"""Flask: apps, blueprints (also nested and across files), routes and their masking."""
+"""Flask: apps, blueprints (also nested and across files), routes, class-based views and masking."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 Node = tree_sitter.Node
 ObjKey = tuple[str, str]
 
+_METHOD_VIEW_FUNCS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 _SHORTCUTS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE"}
 _FACTORIES = ("create_app", "make_app")
 _PREFERRED_FILES = ("app.py", "wsgi.py", "main.py", "application.py", "server.py", "run.py", "__init__.py")
@@ -101,10 +102,63 @@ def _analyse(project: py.PyProject) -> _Analysis:
         elif attr == "add_url_rule":
             owner = owner_of(mod, receiver)
             rule = py.string_value(py.arg(call, 0, "rule"))
-            target = project.function(project.resolve_expr(mod, py.arg(call, 2, "view_func")))
-            if owner is not None and rule is not None and target is not None:
+            view = py.arg(call, 2, "view_func")
+            if owner is None or rule is None:
+                continue
+            target = project.function(project.resolve_expr(mod, view))
+            if target is not None:
                 out.routes.append(_Route(owner, rule, _methods(call, ["GET"]), target[0], target[1]))
+                continue
+            for method, (view_mod, func) in _class_view_routes(project, mod, view, call):
+                out.routes.append(_Route(owner, rule, [method], view_mod, func))
     return out
+
+
+def _as_view_class(project: py.PyProject, mod: py.PyModule, view: Node | None) -> tuple[py.PyModule, Node] | None:
+    """The class of `X.as_view("name")`, also when the view was first bound to a name."""
+    if view is None:
+        return None
+    view = py.unwrap_parens(view)
+    if view.type == "identifier":
+        ref = project.resolve_expr(mod, view)
+        if isinstance(ref, py.LocalRef) and ref.file in project.modules:
+            mod = project.modules[ref.file]
+            value = next((v for name, v in mod.assignments if name == ref.name), None)
+            view = py.unwrap_parens(value) if value is not None else view
+    fn = view.child_by_field_name("function") if view.type == "call" else None
+    if fn is None or fn.type != "attribute" or ts.text(fn.child_by_field_name("attribute")) != "as_view":
+        return None
+    return project.class_def(project.resolve_expr(mod, fn.child_by_field_name("object")))
+
+
+def _class_view_routes(
+    project: py.PyProject, mod: py.PyModule, view: Node | None, call: Node
+) -> list[tuple[str, tuple[py.PyModule, Node]]]:
+    """(method, handler) of a class-based view: a MethodView's method functions, a View's dispatch_request."""
+    found = _as_view_class(project, mod, view)
+    if found is None:
+        return []
+    classes, library = py.class_hierarchy(project, found[0], found[1])
+    functions: dict[str, tuple[py.PyModule, Node]] = {}
+    declared: list[str] | None = None
+    for class_mod, cls in classes:
+        for func, _ in py.class_functions(cls):
+            functions.setdefault(ts.text(func.child_by_field_name("name")), (class_mod, func))
+        if declared is None:
+            declared = py.string_list(py.class_assignments(cls).get("methods"))
+    explicit = _methods(call, [])
+    if "MethodView" in library:
+        # MethodView answers every HTTP method it has a function for (HEAD falls back to get).
+        methods = explicit or [m.upper() for m in _METHOD_VIEW_FUNCS if m in functions]
+        return [
+            (m, functions[m.lower()] if m.lower() in functions else functions["get"])
+            for m in methods
+            if m.lower() in functions or (m == "HEAD" and "get" in functions)
+        ]
+    if "dispatch_request" not in functions:
+        return []
+    methods = explicit or sorted({m.upper() for m in declared or []}) or ["GET"]
+    return [(m, functions["dispatch_request"]) for m in methods]
 
 
 def _prefixes(analysis: _Analysis) -> dict[ObjKey, list[str | None]]:

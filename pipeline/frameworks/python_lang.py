@@ -1,6 +1,6 @@
-"""Python knowledge shared by the Flask and FastAPI modules.
+"""Python knowledge shared by the Flask, FastAPI and Django modules.
 
-Both frameworks need the same things from a Python code base: every parsed module of a
+They all need the same things from a Python code base: every parsed module of a
 service, a way to follow a name through `import`/`from ... import` to where it is really
 bound, literal values of arguments, the JSON body fields a handler reads, the environment
 variables the code cannot start without, and a way to swap a function body for a stub.
@@ -210,9 +210,49 @@ class PyModule:
         return self.sf.path
 
 
+#: Nodes whose children can hold statements; expressions are never entered when indexing.
+_STATEMENT_HOLDERS = frozenset(
+    {
+        "module",
+        "block",
+        "expression_statement",
+        "assignment",  # `app = application = Flask(...)`: the inner assignment is one too
+        "function_definition",
+        "class_definition",
+        "decorated_definition",
+        "if_statement",
+        "elif_clause",
+        "else_clause",
+        "for_statement",
+        "while_statement",
+        "try_statement",
+        "except_clause",
+        "except_group_clause",
+        "finally_clause",
+        "with_statement",
+        "match_statement",
+        "case_clause",
+    }
+)
+
+
+def _statements(root: Node) -> Iterator[Node]:
+    """Every node that can be a statement (or an assignment), in source order.
+
+    Indexing only needs imports, definitions and assignments, which are all statements:
+    skipping the expressions under them makes indexing several times faster than `ts.walk`.
+    """
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        yield current
+        if current.type in _STATEMENT_HOLDERS:
+            stack.extend(reversed(current.named_children))
+
+
 def index_module(sf: ts.SourceFile) -> PyModule:
     mod = PyModule(sf=sf)
-    for node in ts.walk(sf.root):
+    for node in _statements(sf.root):
         if node.type == "import_statement":
             for child in node.named_children:
                 if child.type == "dotted_name":
@@ -431,6 +471,60 @@ def iter_constructions(project: PyProject, package: str, names: Iterable[str]) -
                 yield mod, var, value
 
 
+def class_hierarchy(project: PyProject, mod: PyModule, cls: Node) -> tuple[list[tuple[PyModule, Node]], list[str]]:
+    """The class and its project bases in (depth-first, left-to-right) MRO order, and the
+    simple names of the bases that come from outside the project (`MethodView`, `ModelViewSet`).
+    """
+    classes: list[tuple[PyModule, Node]] = []
+    library: list[str] = []
+    seen: set[tuple[str, int]] = set()
+
+    def visit(m: PyModule, c: Node) -> None:
+        seen.add((m.rel, c.start_byte))
+        classes.append((m, c))
+        bases = c.child_by_field_name("superclasses")
+        for base in bases.named_children if bases is not None else []:
+            if base.type == "keyword_argument":
+                continue
+            found = project.class_def(project.resolve_expr(m, base))
+            if found is None:
+                library.append(ts.text(base).split(".")[-1])
+            elif (found[0].rel, found[1].start_byte) not in seen and len(seen) < 50:
+                visit(found[0], found[1])
+
+    visit(mod, cls)
+    return classes, library
+
+
+def class_functions(cls: Node) -> list[tuple[Node, list[Node]]]:
+    """(method, decorator expressions) of each function defined directly in a class body."""
+    body = cls.child_by_field_name("body")
+    out: list[tuple[Node, list[Node]]] = []
+    for stmt in body.named_children if body is not None else []:
+        if stmt.type == "function_definition":
+            out.append((stmt, []))
+        elif stmt.type == "decorated_definition":
+            func = stmt.child_by_field_name("definition")
+            if func is not None and func.type == "function_definition":
+                decorators = [d.named_children[0] for d in stmt.children if d.type == "decorator" and d.named_children]
+                out.append((func, decorators))
+    return out
+
+
+def class_assignments(cls: Node) -> dict[str, Node]:
+    """`name = value` statements directly in a class body (e.g. `methods = ["GET"]`)."""
+    body = cls.child_by_field_name("body")
+    out: dict[str, Node] = {}
+    for stmt in body.named_children if body is not None else []:
+        if stmt.type != "expression_statement" or not stmt.named_children:
+            continue
+        assign = stmt.named_children[0]
+        left, right = assign.child_by_field_name("left"), assign.child_by_field_name("right")
+        if assign.type == "assignment" and left is not None and left.type == "identifier" and right is not None:
+            out.setdefault(ts.text(left), right)
+    return out
+
+
 def enclosing_function(node: Node) -> Node | None:
     return next((a for a in ts.ancestors(node) if a.type == "function_definition"), None)
 
@@ -493,6 +587,7 @@ def mask_function_body(source: bytes, handler: Handler, statements: list[str]) -
 
 
 _JSON_SOURCES = ("request.get_json", "request.json", "flask.request.get_json", "flask.request.json")
+_LOADS = ("json.loads", "loads")
 
 
 def _is_json_source(node: Node) -> bool:
@@ -518,15 +613,33 @@ class _Field:
 class _BodyReader:
     """Collect the fields a function reads from the parsed JSON body."""
 
-    def __init__(self, func: Node) -> None:
+    def __init__(self, func: Node, sources: Iterable[str] = (), raw_sources: Iterable[str] = ()) -> None:
         self.func = func
+        self.sources = frozenset(sources)
+        self.raw_sources = frozenset(raw_sources)
         self.aliases: set[str] = set()
         self.vars: dict[str, str] = {}
         self.fields: dict[str, _Field] = {}
 
     def is_body(self, node: Node) -> bool:
         node = unwrap_parens(node)
-        return _is_json_source(node) or (node.type == "identifier" and ts.text(node) in self.aliases)
+        return self.is_source(node) or (node.type == "identifier" and ts.text(node) in self.aliases)
+
+    def is_source(self, node: Node) -> bool:
+        """An expression that evaluates to the parsed JSON body."""
+        node = unwrap_parens(node)
+        if node.type == "boolean_operator":
+            left = node.child_by_field_name("left")
+            return left is not None and self.is_source(left)
+        if ts.text(node) in self.sources:
+            return True
+        if node.type == "call" and self.raw_sources and ts.text(node.child_by_field_name("function")) in _LOADS:
+            positional, _ = call_args(node)
+            first = unwrap_parens(positional[0]) if positional else None
+            if first is not None and first.type == "boolean_operator":
+                first = first.child_by_field_name("left")
+            return first is not None and ts.text(first) in self.raw_sources
+        return _is_json_source(node)
 
     def field_of(self, node: Node) -> str | None:
         """The body field an expression stands for: data["x"], data.get("x"), or a var."""
@@ -560,7 +673,7 @@ class _BodyReader:
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
             if left is None or right is None or left.type != "identifier":
                 continue
-            if _is_json_source(right):
+            if self.is_source(right):
                 self.aliases.add(ts.text(left))
         for node in ts.walk(self.func):
             if node.type == "subscript" and (name := self.field_of(node)):
@@ -676,9 +789,14 @@ def _isinstance_type(node: Node) -> str:
     )
 
 
-def json_body_fields(func: Node) -> list[BodyField]:
-    """Fields of `request.get_json()` / `request.json` that a Flask-style handler reads."""
-    return _BodyReader(func).run()
+def json_body_fields(func: Node, sources: Iterable[str] = (), raw_sources: Iterable[str] = ()) -> list[BodyField]:
+    """Fields of the JSON body that a handler reads.
+
+    Flask's `request.get_json()` / `request.json` always count; `sources` adds expressions
+    that also hold the parsed body (DRF's `request.data`), `raw_sources` the raw bytes that
+    `json.loads(...)` turns into it (Django's `request.body`).
+    """
+    return _BodyReader(func, sources, raw_sources).run()
 
 
 _TYPE_NAMES = {
