@@ -1,25 +1,38 @@
-"""PLACEHOLDER: nethttp discovery is being written; until then it claims no service."""
+"""net/http: ServeMux and the default mux, Go 1.22 method patterns, StripPrefix mounts."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import ClassVar
 
-from pipeline.frameworks.base import Framework, RuntimeHints, ServiceCandidate
-from pipeline.models import Endpoint, Handler
+from pipeline.frameworks import go_lang as go
+from pipeline.frameworks.go_lang import GoMod
+
+#: Modules that require one of these belong to the router's own framework module.
+ROUTER_PACKAGES = (
+    "github.com/gin-gonic/gin",
+    "github.com/labstack/echo/v4",
+    "github.com/labstack/echo",
+    "github.com/go-chi/chi/v5",
+    "github.com/go-chi/chi",
+)
+
+#: `http.Error(w, "not implemented", http.StatusNotImplemented)`, shared with chi.
+HTTP_RESPONDER = go.Responder(
+    accepts=lambda typ: typ.endswith("ResponseWriter"),
+    statement='{http}.Error({p}, "not implemented", {http}.StatusNotImplemented)',
+    default_name="w",
+    without_http="{p}.WriteHeader(501)",
+)
 
 
-class NetHttpFramework(Framework):
+class NetHttpFramework(go.GoFramework):
     name = "nethttp"
     language = "go"
+    responder = HTTP_RESPONDER
+    needs_routes: ClassVar[bool] = True
 
-    def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        return []
+    def dialects(self) -> list[go.Dialect]:
+        return [go.NetHttpDialect()]
 
-    def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
-        raise NotImplementedError
-
-    def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
-        raise NotImplementedError
-
-    def mask_body(self, source: bytes, handler: Handler) -> bytes:
-        raise NotImplementedError
+    def claims(self, mod: GoMod) -> bool:
+        return not mod.requires_any(ROUTER_PACKAGES)

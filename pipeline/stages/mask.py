@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline.frameworks import get_framework
 from pipeline.frameworks.delegates import mask_plain
+from pipeline.frameworks.go_lang import blank_unused_imports
 from pipeline.gitutil import patch_back_to_head
 from pipeline.models import ApiGroup, Handler, MaskResult, StageError, Verdict
 
@@ -50,5 +51,8 @@ def mask_group(tree: Path, group: ApiGroup, framework_name: str) -> MaskResult:
             masked.append(f"{rel}:{symbol.name}")
         if source == original:
             raise StageError(Verdict.mask_failed, f"masking changed nothing in {rel}", stage="mask")
+        if rel.endswith(".go"):
+            # Go refuses to compile an import the masked bodies no longer use.
+            source = blank_unused_imports(original, source)
         path.write_bytes(source)
     return MaskResult(masked_symbols=sorted(masked), solution_patch=patch_back_to_head(tree))
