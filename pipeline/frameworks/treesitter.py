@@ -7,6 +7,7 @@ are the same for every language.
 
 from __future__ import annotations
 
+import bisect
 import contextvars
 import logging
 import os
@@ -43,6 +44,8 @@ SKIP_DIRS = frozenset(
         "build",
         ".next",
         "coverage",
+        "target",  # Maven's and Cargo's build output
+        "obj",  # .NET's intermediate build output
         # Bundler's vendor/bundle, Composer's vendor/ and Go's vendored modules: dependencies.
         "vendor",
     }
@@ -386,19 +389,75 @@ def iter_source_files(
     warnings: list[str] | None = None,
 ) -> Iterator[SourceFile]:
     """Parse every source file under `root`; files that do not parse are skipped with a warning."""
-    index = _ACTIVE.get()
     for path, rel, source in iter_files(root, repo_root, lambda n: n.endswith(suffixes), warnings=warnings):
-        tree = parse_cached(rel, source, language)
-        if tree is not None and not has_error(tree.root_node):
-            yield SourceFile(path=path, rel=rel, source=source, tree=tree)
-            continue
-        message = f"skipped {rel}: does not parse as {language}"
-        if index is not None:
-            index.warn(message, warnings)
-        else:
-            log.warning(message)
-            if warnings is not None:
-                warnings.append(message)
+        parsed = parse_source(path, rel, source, language, warnings=warnings)
+        if parsed is not None:
+            yield parsed
+
+
+def parse_source(
+    path: Path, rel: str, source: bytes, language: str, *, warnings: list[str] | None = None
+) -> SourceFile | None:
+    """One file parsed through the shared cache, or None with the usual skip warning."""
+    tree = parse_cached(rel, source, language)
+    if tree is not None and not has_error(tree.root_node):
+        return SourceFile(path=path, rel=rel, source=source, tree=tree)
+    message = f"skipped {rel}: does not parse as {language}"
+    index = _ACTIVE.get()
+    if index is not None:
+        index.warn(message, warnings)
+    else:
+        log.warning(message)
+        if warnings is not None:
+            warnings.append(message)
+    return None
+
+
+class LazySources:
+    """A service's files, read once and parsed only when a question needs them.
+
+    Parsing dominates exploration time (the C# grammar takes milliseconds per file), and
+    most files of a large service (entities, DTOs, migrations) can be ruled out from their
+    bytes alone.
+    """
+
+    def __init__(
+        self, entries: list[tuple[Path, str, bytes]], language: str, *, warnings: list[str] | None = None
+    ) -> None:
+        self.entries = entries
+        self.language = language
+        self.warnings = warnings
+        self._parsed: dict[str, SourceFile | None] = {}
+        # All contents in one buffer: a needle is found across every file with one fast scan.
+        self._blob = b"\0".join(entry[2] for entry in entries)
+        self._starts: list[int] = []
+        offset = 0
+        for entry in entries:
+            self._starts.append(offset)
+            offset += len(entry[2]) + 1
+
+    def parse(self, entry: tuple[Path, str, bytes]) -> SourceFile | None:
+        path, rel, source = entry
+        if rel not in self._parsed:
+            self._parsed[rel] = parse_source(path, rel, source, self.language, warnings=self.warnings)
+        return self._parsed[rel]
+
+    def matching(self, wanted: Callable[[bytes], bool]) -> list[SourceFile]:
+        """The parsed files whose bytes `wanted` accepts."""
+        return [sf for entry in self.entries if wanted(entry[2]) and (sf := self.parse(entry)) is not None]
+
+    def containing(self, needle: bytes, wanted: Callable[[bytes], bool] | None = None) -> list[SourceFile]:
+        """The parsed files that hold `needle` (and that `wanted` accepts, when given)."""
+        out: list[SourceFile] = []
+        hit = self._blob.find(needle) if needle else -1
+        while hit != -1:
+            index = bisect.bisect_right(self._starts, hit) - 1
+            entry = self.entries[index]
+            if (wanted is None or wanted(entry[2])) and (sf := self.parse(entry)) is not None:
+                out.append(sf)
+            following = self._starts[index + 1] if index + 1 < len(self._starts) else len(self._blob)
+            hit = self._blob.find(needle, following)
+        return out
 
 
 def replace(source: bytes, start: int, end: int, new: bytes) -> bytes:

@@ -1,0 +1,411 @@
+"""Spring Boot discovery, runtime hints and masking, against hand-written ground truth."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.frameworks import FRAMEWORKS, get_framework
+from pipeline.frameworks import treesitter as ts
+from pipeline.frameworks.base import ServiceCandidate
+from pipeline.frameworks.spring import MASK_STATEMENT, spring_join
+from pipeline.models import Endpoint
+
+FIXTURES = Path(__file__).parent / "fixtures"
+STORE = FIXTURES / "spring_store"
+DECOYS = {"legacyListProducts", "search", "testOnly", "size"}
+WEB_POM = """
+    <project xmlns="http://maven.apache.org/POM/4.0.0">
+      <modelVersion>4.0.0</modelVersion>
+      <artifactId>{artifact}</artifactId>
+      <version>1.0</version>
+      <dependencies>
+        <dependency><groupId>org.springframework.boot</groupId><artifactId>spring-boot-starter-web</artifactId></dependency>
+      </dependencies>
+    </project>
+"""
+APP = """
+    package demo;
+
+    import org.springframework.boot.autoconfigure.SpringBootApplication;
+
+    @SpringBootApplication
+    public class DemoApplication {
+        public static void main(String[] args) {}
+    }
+"""
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content).lstrip())
+    return root
+
+
+def _service(root: Path) -> ServiceCandidate:
+    found = get_framework("spring").detect(root)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _endpoints(root: Path) -> list[Endpoint]:
+    return get_framework("spring").discover(root, _service(root))
+
+
+def _pairs(endpoints: list[Endpoint]) -> set[tuple[str, str]]:
+    return {(e.method, e.path) for e in endpoints}
+
+
+def _triples(endpoints: list[Endpoint]) -> set[tuple[str, str, str]]:
+    return {(e.method, e.path, e.handler.name) for e in endpoints}
+
+
+# --------------------------------------------------------------------------- the fixture
+
+
+def test_detect_fixture_and_exclusivity() -> None:
+    service = _service(STORE)
+    assert service.root == STORE.resolve()
+    assert service.entrypoint == "src/main/java/com/example/store/StoreApplication.java"
+    for other in FRAMEWORKS:
+        if other.name != "spring":
+            assert other.detect(STORE) == [], other.name
+    spring = get_framework("spring")
+    for fixture in ("flask_todo", "express_books", "fastapi_notes", "aspnetcore_catalog", "aspnetcore_todo"):
+        if (FIXTURES / fixture).is_dir():
+            assert spring.detect(FIXTURES / fixture) == [], fixture
+
+
+def test_discover_matches_ground_truth() -> None:
+    endpoints = _endpoints(STORE)
+    truth = json.loads((STORE / "ground_truth.json").read_text())
+    assert _triples(endpoints) == {(t["method"], t["path"], t["handler"]) for t in truth}
+    assert len(endpoints) == len(truth) == 16
+    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
+    assert endpoints == _endpoints(STORE)
+
+
+def test_handlers_resolve_across_files_and_inheritance() -> None:
+    by_key = {(e.method, e.path): e.handler for e in _endpoints(STORE)}
+    base = "src/main/java/com/example/store"
+    # The mapping is on the base class; the body too.
+    assert by_key[("GET", "/store/api/products/count")].file == f"{base}/api/BaseController.java"
+    # The mapping is on the interface; the body is the controller's override.
+    assert by_key[("GET", "/store/api/orders/{orderId}")].file == f"{base}/order/OrderController.java"
+    assert by_key[("GET", "/store/api/v1/orders/{orderId}")] == by_key[("GET", "/store/api/orders/{orderId}")]
+    assert by_key[("GET", "/store/ping")].file == f"{base}/status/StatusController.java"
+
+
+def test_handler_ranges_slice_to_method_and_body() -> None:
+    for endpoint in _endpoints(STORE):
+        handler = endpoint.handler
+        source = (STORE / handler.file).read_bytes()
+        definition = source[handler.start_byte : handler.end_byte].decode()
+        body = source[handler.body_start_byte : handler.body_end_byte].decode()
+        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
+        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
+        assert definition.startswith("@"), definition[:30]
+        assert definition.endswith(body)
+        assert body.startswith("{") and body.endswith("}")
+        signature = source[handler.start_byte : handler.body_start_byte].decode()
+        assert f" {handler.name}(" in signature
+
+
+def test_decoys_are_not_reported() -> None:
+    endpoints = _endpoints(STORE)
+    assert not {e.handler.name for e in endpoints} & DECOYS
+    assert not any("legacy" in e.path or "test-only" in e.path for e in endpoints)
+
+
+def test_masking_keeps_signature_and_reparses() -> None:
+    spring = get_framework("spring")
+    for endpoint in _endpoints(STORE):
+        handler = endpoint.handler
+        source = (STORE / handler.file).read_bytes()
+        masked = spring.mask_body(source, handler)
+        assert not ts.parse(masked, "java").root_node.has_error
+        assert masked[: handler.body_start_byte] == source[: handler.body_start_byte]
+        assert masked[handler.body_start_byte :].startswith(b"{\n")
+        assert MASK_STATEMENT.encode() in masked
+        assert masked.endswith(source[handler.body_end_byte :])
+    update = next(e.handler for e in _endpoints(STORE) if e.handler.name == "update")
+    source = (STORE / update.file).read_bytes()
+    masked = spring.mask_body(source, update).decode()
+    assert (
+        "    public ResponseEntity<Product> update(@PathVariable long id, @RequestBody Product product) {\n"
+        f"        {MASK_STATEMENT}\n"
+        "    }\n"
+    ) in masked
+    assert "service.save(new Product(id" not in masked
+
+
+def test_mask_rejects_a_range_that_is_not_a_body() -> None:
+    spring = get_framework("spring")
+    handler = _endpoints(STORE)[0].handler
+    source = (STORE / handler.file).read_bytes()
+    with pytest.raises(ValueError, match="no method body"):
+        spring.mask_body(source, handler.model_copy(update={"body_start_byte": handler.body_start_byte + 1}))
+
+
+def test_runtime_hints() -> None:
+    hints = get_framework("spring").runtime_hints(STORE, _service(STORE))
+    assert hints.start_command == [
+        "java",
+        "-jar",
+        "target/store-0.1.0.jar",
+        "--server.address=0.0.0.0",
+        "--server.port=8081",
+    ]
+    assert hints.port == 8081
+    # STORE_REGION is read without a null check; store.page-size is defined in the properties.
+    assert hints.env == {"STORE_REGION": "dummy-STORE_REGION"}
+    assert hints.extra_packages == []
+
+
+def test_spring_join() -> None:
+    assert spring_join("", "", "/api/x", "") == "/api/x"
+    assert spring_join("/ctx/", "", "api", "{id}") == "/ctx/api/{id}"
+    assert spring_join("/", "", "", "") == "/"
+    assert spring_join("", "", "", "") == "/"
+
+
+# --------------------------------------------------------------------------- inline repositories
+
+
+def test_multi_module_build_and_constants_across_classes(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pom.xml": """
+                <project xmlns="http://maven.apache.org/POM/4.0.0">
+                  <artifactId>parent</artifactId>
+                  <packaging>pom</packaging>
+                  <modules><module>app</module><module>web</module><module>tools</module></modules>
+                  <dependencyManagement><dependencies>
+                    <dependency><artifactId>spring-boot-starter-web</artifactId></dependency>
+                  </dependencies></dependencyManagement>
+                </project>
+            """,
+            "app/pom.xml": """
+                <project xmlns="http://maven.apache.org/POM/4.0.0">
+                  <artifactId>demo-app</artifactId>
+                  <version>${revision}</version>
+                  <dependencies><dependency><artifactId>demo-web</artifactId></dependency></dependencies>
+                </project>
+            """,
+            "app/src/main/java/demo/DemoApplication.java": APP,
+            "app/src/main/resources/application.yml": """
+                server:
+                  port: ${PORT:9090}
+                  servlet:
+                    context-path: /ctx
+                spring:
+                  mvc:
+                    servlet:
+                      path: /mvc
+                app:
+                  name: demo
+                ---
+                spring:
+                  config:
+                    activate:
+                      on-profile: dev
+                server:
+                  servlet:
+                    context-path: /dev
+            """,
+            "web/pom.xml": WEB_POM.format(artifact="demo-web"),
+            "web/src/main/java/demo/web/Paths.java": """
+                package demo.web;
+
+                public interface Paths {
+                    String ROOT = "/api";
+                    String USERS = ROOT + "/users";
+                    final class Admin {
+                        public static final String BASE = ROOT + "/admin";
+                    }
+                }
+            """,
+            "web/src/main/java/demo/web/UserController.java": """
+                package demo.web;
+
+                import static demo.web.Paths.USERS;
+
+                import org.springframework.beans.factory.annotation.Value;
+                import org.springframework.web.bind.annotation.*;
+
+                @RestController
+                @RequestMapping(path = USERS)
+                public class UserController {
+                    private static final String ONE = "/{id}";
+
+                    @Value("${app.name}") String name;
+                    @Value("${jwt.secret-key}") String secret;
+                    @Value("${optional.flag:false}") boolean flag;
+
+                    @GetMapping({"", "/all"})
+                    public String list() { return System.getenv("HOME_DIR") != null ? "a" : "b"; }
+
+                    @RequestMapping(value = ONE)
+                    public String any(@PathVariable String id) { return System.getenv("DB_URL"); }
+
+                    @RequestMapping(path = ONE + "/roles", method = {RequestMethod.PUT, RequestMethod.PATCH})
+                    public void roles() {}
+
+                    @org.springframework.web.bind.annotation.DeleteMapping(value = ONE)
+                    public void remove() {}
+                }
+            """,
+            "web/src/main/java/demo/web/AdminController.java": """
+                package demo.web;
+
+                import org.springframework.web.bind.annotation.*;
+
+                @RestController
+                @RequestMapping(value = Paths.Admin.BASE, method = RequestMethod.POST)
+                class AdminController {
+                    @GetMapping("/stats")
+                    String stats() { return ""; }
+
+                    @RequestMapping("/reset")
+                    String reset() { return ""; }
+
+                    public static String helper() { return ""; }
+                }
+            """,
+            "tools/pom.xml": """
+                <project xmlns="http://maven.apache.org/POM/4.0.0"><artifactId>tools</artifactId></project>
+            """,
+            "tools/src/main/java/demo/tools/ToolController.java": """
+                package demo.tools;
+
+                @org.springframework.web.bind.annotation.RestController
+                public class ToolController {
+                    @org.springframework.web.bind.annotation.GetMapping("/tool")
+                    public String tool() { return ""; }
+                }
+            """,
+        },
+    )
+    spring = get_framework("spring")
+    services = spring.detect(tmp_path)
+    assert [(s.root, s.entrypoint) for s in services] == [
+        ((tmp_path / "app").resolve(), "src/main/java/demo/DemoApplication.java")
+    ]
+    endpoints = spring.discover(tmp_path, services[0])
+    assert _pairs(endpoints) == {
+        ("GET", "/ctx/mvc/api/users"),
+        ("GET", "/ctx/mvc/api/users/all"),
+        ("ANY", "/ctx/mvc/api/users/{id}"),
+        ("DELETE", "/ctx/mvc/api/users/{id}"),
+        ("PUT", "/ctx/mvc/api/users/{id}/roles"),
+        ("PATCH", "/ctx/mvc/api/users/{id}/roles"),
+        # A type-level method restriction joins the method-level one.
+        ("GET", "/ctx/mvc/api/admin/stats"),
+        ("POST", "/ctx/mvc/api/admin/stats"),
+        ("POST", "/ctx/mvc/api/admin/reset"),
+    }
+    assert {e.handler.file for e in endpoints} == {
+        "web/src/main/java/demo/web/UserController.java",
+        "web/src/main/java/demo/web/AdminController.java",
+    }
+    hints = spring.runtime_hints(tmp_path, services[0])
+    assert hints.port == 9090
+    # ${revision} is not resolvable statically: the jar is found at start.
+    assert hints.start_command[:2] == ["sh", "-c"]
+    assert "target/*.jar" in hints.start_command[2]
+    assert hints.start_command[2].endswith("--server.address=0.0.0.0 --server.port=9090")
+    assert hints.env == {"DB_URL": "dummy-DB_URL", "JWT_SECRETKEY": "dummy-JWT_SECRETKEY"}
+
+
+def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "svc-a/build.gradle.kts": """
+                plugins { id("org.springframework.boot") version "3.2.0" }
+                java { toolchain { languageVersion = JavaLanguageVersion.of(21) } }
+                dependencies {
+                    implementation("org.springframework.boot:spring-boot-starter-web")
+                    // implementation("org.springframework.boot:spring-boot-starter-webflux")
+                }
+            """,
+            "svc-a/src/main/java/demo/DemoApplication.java": APP,
+            "svc-a/src/main/java/demo/Hello.java": """
+                package demo;
+
+                @org.springframework.web.bind.annotation.RestController
+                public class Hello {
+                    @org.springframework.web.bind.annotation.GetMapping
+                    public String hello() { return "hi"; }
+                }
+            """,
+            "svc-a/src/main/java/demo/Generated.java": """
+                package demo;
+
+                import org.springframework.web.bind.annotation.*;
+
+                @RestController
+                @RequestMapping("${openapi.base-path:/v2}")
+                public class Generated {
+                    @GetMapping("/pets/{petId}")
+                    public String pet() { return "pet"; }
+                }
+            """,
+            "svc-b/build.gradle": """
+                dependencies {
+                    implementation 'org.springframework.boot:spring-boot-starter'
+                }
+            """,
+            "svc-b/src/main/java/demo/DemoApplication.java": APP,
+            "svc-c/pom.xml": WEB_POM.format(artifact="svc-c"),
+            "svc-c/src/main/java/demo/DemoApplication.java": APP,
+            "svc-c/src/main/java/demo/Broken.java": "public class Broken { void x( { }\n",
+            "svc-c/src/main/java/demo/Ok.java": """
+                package demo;
+
+                import org.springframework.web.bind.annotation.*;
+
+                @Controller
+                public class Ok {
+                    @PostMapping(path = {"/a", "b"})
+                    public String ok() { return "ok"; }
+                }
+            """,
+        },
+    )
+    spring = get_framework("spring")
+    services = spring.detect(tmp_path)
+    assert [s.root for s in services] == [(tmp_path / "svc-a").resolve(), (tmp_path / "svc-c").resolve()]
+    assert _pairs(spring.discover(tmp_path, services[0])) == {("GET", "/"), ("GET", "/v2/pets/{petId}")}
+    hints = spring.runtime_hints(tmp_path, services[0])
+    assert hints.port == 8080
+    assert hints.start_command == [
+        "sh",
+        "-c",
+        'exec java -jar "$(ls build/libs/*.jar | grep -v -- -plain.jar | head -n 1)" '
+        "--server.address=0.0.0.0 --server.port=8080",
+    ]
+    assert spring.runtime_hints(tmp_path, services[1]).start_command[2] == "target/svc-c-1.0.jar"
+
+
+def test_unparseable_file_is_skipped_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    shutil.copytree(STORE, tmp_path / "store")
+    broken = tmp_path / "store/src/main/java/com/example/store/Broken.java"
+    broken.write_text("@RestController public class Broken { @GetMapping void x( { }\n")
+    caplog.set_level(logging.WARNING)
+    endpoints = _endpoints(tmp_path / "store")
+    assert len(endpoints) == 16
+    assert "Broken.java" in caplog.text
+
+
+def test_odd_build_files_do_not_crash(tmp_path: Path) -> None:
+    _write(tmp_path, {"pom.xml": "<project><dependencies>", "a/build.gradle": "\x01garbage {{{"})
+    assert get_framework("spring").detect(tmp_path) == []
