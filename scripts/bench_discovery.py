@@ -114,25 +114,50 @@ def score_fixtures(settings: Settings) -> dict[str, Score]:
     return scores
 
 
+#: (file header, repeated unit) per suffix: filler files of about 2-3 KB, like real modules.
 _FILLER = {
-    ".py": "def helper_{i}(value):\n    total = 0\n    for x in range(value):\n        total += x * {i}\n"
-    "    return total\n\n\nclass Model{i}:\n    def method(self, a, b):\n        return helper_{i}(a) + b\n",
-    ".js": "function helper{i}(value) {{\n  let total = 0;\n  for (let x = 0; x < value; x++) total += x * {i};\n"
-    "  return total;\n}}\nmodule.exports = {{ helper{i} }};\n",
-    ".go": "package util\n\nfunc Helper{i}(value int) int {{\n\ttotal := 0\n\tfor x := 0; x < value; x++ {{\n"
-    "\t\ttotal += x * {i}\n\t}}\n\treturn total\n}}\n",
-    ".java": "package util;\n\npublic class Helper{i} {{\n    public int compute(int value) {{\n"
-    "        int total = 0;\n        for (int x = 0; x < value; x++) total += x * {i};\n"
-    "        return total;\n    }}\n}}\n",
-    ".cs": "namespace Util;\n\npublic class Helper{i}\n{{\n    public int Compute(int value)\n    {{\n"
-    "        var total = 0;\n        for (var x = 0; x < value; x++) total += x * {i};\n"
-    "        return total;\n    }}\n}}\n",
-    ".rb": "module Util\n  def self.helper_{i}(value)\n    (0...value).sum {{ |x| x * {i} }}\n  end\nend\n",
-    ".php": "<?php\n\nnamespace Util;\n\nfunction helper{i}(int $value): int\n{{\n    $total = 0;\n"
-    "    for ($x = 0; $x < $value; $x++) {{ $total += $x * {i}; }}\n    return $total;\n}}\n",
-    ".rs": "pub fn helper_{i}(value: u64) -> u64 {{\n    (0..value).map(|x| x * {i}).sum()\n}}\n",
-    ".md": "# Notes {i}\n\nNothing to see here.\n",
+    ".py": (
+        "import math\n\n",
+        "def helper_{i}(value):\n    total = 0\n    for x in range(value):\n        total += x * {i}\n"
+        "    return total\n\n\nclass Model{i}:\n    def method(self, a, b):\n        return helper_{i}(a) + b\n\n\n",
+    ),
+    ".js": (
+        "'use strict';\n\n",
+        "function helper{i}(value) {{\n  let total = 0;\n  for (let x = 0; x < value; x++) total += x * {i};\n"
+        "  return total;\n}}\nexports.helper{i} = helper{i};\n\n",
+    ),
+    ".go": (
+        "package util\n\n",
+        "func Helper{i}(value int) int {{\n\ttotal := 0\n\tfor x := 0; x < value; x++ {{\n"
+        "\t\ttotal += x * {i}\n\t}}\n\treturn total\n}}\n\n",
+    ),
+    ".java": (
+        "package util;\n\n",
+        "class Helper{i} {{\n    public int compute(int value) {{\n"
+        "        int total = 0;\n        for (int x = 0; x < value; x++) total += x * {i};\n"
+        "        return total;\n    }}\n}}\n\n",
+    ),
+    ".cs": (
+        "namespace Util;\n\n",
+        "public class Helper{i}\n{{\n    public int Compute(int value)\n    {{\n"
+        "        var total = 0;\n        for (var x = 0; x < value; x++) total += x * {i};\n"
+        "        return total;\n    }}\n}}\n\n",
+    ),
+    ".rb": ("", "module Util{i}\n  def self.helper(value)\n    (0...value).sum {{ |x| x * {i} }}\n  end\nend\n\n"),
+    ".php": (
+        "<?php\n\nnamespace Util;\n\n",
+        "function helper{i}(int $value): int\n{{\n    $total = 0;\n"
+        "    for ($x = 0; $x < $value; $x++) {{ $total += $x * {i}; }}\n    return $total;\n}}\n\n",
+    ),
+    ".rs": ("", "pub fn helper_{i}(value: u64) -> u64 {{\n    (0..value).map(|x| x * {i}).sum()\n}}\n\n"),
+    ".md": ("", "# Notes {i}\n\nNothing to see here.\n\n"),
 }
+_UNITS_PER_FILE = 12
+
+
+def _filler(suffix: str, i: int) -> str:
+    header, unit = _FILLER[suffix]
+    return header + "".join(unit.format(i=f"{i}_{k}") for k in range(_UNITS_PER_FILE))
 
 
 def build_large_repo(target: Path, files: int) -> int:
@@ -146,14 +171,35 @@ def build_large_repo(target: Path, files: int) -> int:
         suffix = suffixes[i % len(suffixes)]
         folder = target / "lib" / suffix.lstrip(".") / f"pkg{i // 100}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"file{i}{suffix}").write_text(_FILLER[suffix].format(i=i))
+        (folder / f"file{i}{suffix}").write_text(_filler(suffix, i))
     return _count_files(target)
 
 
-def time_large_repo(files: int, settings: Settings) -> dict[str, float | int]:
+def build_dense_repo(target: Path, files: int, fixture: str) -> int:
+    """One service of `files` files: a fixture plus filler code of its own language inside it.
+
+    The harder case for speed: every file is a candidate for the framework's parser.
+    """
+    shutil.copytree(FIXTURES / fixture, target, ignore=shutil.ignore_patterns("ground_truth.json"))
+    suffix = {"django": ".py", "express": ".js", "gin": ".go", "spring": ".java", "aspnetcore": ".cs"}[
+        fixture.split("_", 1)[0]
+    ]
+    have = _count_files(target)
+    for i in range(max(0, files - have)):
+        folder = target / "internal" / f"pkg{i // 100}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"file{i}{suffix}").write_text(_filler(suffix, i))
+    return _count_files(target)
+
+
+#: fixtures used for the one-dense-service scenario, one per parser-heavy language
+DENSE_FIXTURES = ("django_library", "express_books", "gin_library", "spring_store", "aspnetcore_catalog")
+
+
+def time_large_repo(files: int, settings: Settings, dense: str | None = None) -> dict[str, float | int]:
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "large"
-        count = build_large_repo(repo, files)
+        count = build_dense_repo(repo, files, dense) if dense else build_large_repo(repo, files)
         start = time.perf_counter()
         inventory = explore(_snapshot(repo), settings)
         seconds = time.perf_counter() - start
@@ -216,14 +262,17 @@ def main() -> int:
         for miss in scores[name].misses:
             print(f"  {name}: {miss}")
 
-    large: dict[str, float | int] = {}
+    large: dict[str, dict[str, float | int]] = {}
     if args.files:
-        large = time_large_repo(args.files, settings)
-        print(
-            f"\nlarge repository (one core): {large['files']} files explored in {large['seconds']} s "
-            f"({large['files_per_second']} files/s); {large['services']} services, "
-            f"{large['endpoints']} endpoints, {large['groups']} groups"
-        )
+        print(f"\n{'repository (one core)':<42} {'files':>6} {'seconds':>8} {'files/s':>8} {'endpoints':>9}")
+        for dense in (None, *DENSE_FIXTURES):
+            label = f"one service: {dense} + filler" if dense else "every fixture + mixed filler"
+            numbers = time_large_repo(args.files, settings, dense)
+            large[dense or "mixed"] = numbers
+            print(
+                f"{label:<42} {numbers['files']:>6} {numbers['seconds']:>8} {numbers['files_per_second']:>8} "
+                f"{numbers['endpoints']:>9}"
+            )
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -1,9 +1,11 @@
-"""Express: apps, routers mounted across files, handlers in controllers, and masking."""
+"""Express: apps, routers mounted across files, handlers in controllers, and masking.
+
+JavaScript and TypeScript alike (javascript_lang parses .ts/.tsx with their grammars).
+"""
 
 from __future__ import annotations
 
 import logging
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,17 +22,10 @@ Node = tree_sitter.Node
 ObjKey = tuple[str, int]
 
 _VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "all"}
-_ENTRY_NAMES = ("server.js", "index.js", "app.js", "main.js", "src/server.js", "src/index.js", "src/app.js")
 DEFAULT_PORT = 3000
 
 
-def express_join(prefix: str, path: str) -> str:
-    """A route path under a mount path, as Express matches it (`/api` + `/` is `/api`)."""
-    if not prefix or prefix == "/":
-        return path or "/"
-    if path in ("", "/"):
-        return prefix
-    return prefix.rstrip("/") + (path if path.startswith("/") else "/" + path)
+express_join = js.join_path
 
 
 @dataclass
@@ -153,13 +148,13 @@ class _Analyser:
         # their parameters are known when their routes are read.
         for rel in sorted(self.project.modules):
             module = self.project.modules[rel]
-            for call in ts.find_all(module.sf.root, "call_expression"):
+            for call in module.calls:
                 fn = call.child_by_field_name("function")
                 if fn is not None and fn.type in ("identifier", "call_expression", "member_expression"):
                     self.bind_parameters(module, call)
         for rel in sorted(self.project.modules):
             module = self.project.modules[rel]
-            for call in ts.find_all(module.sf.root, "call_expression"):
+            for call in module.calls:
                 fn = call.child_by_field_name("function")
                 if fn is None or fn.type != "member_expression":
                     continue
@@ -183,26 +178,32 @@ class _Analyser:
         base = self.route_base(module, obj) if obj is not None else None
         if base is not None:
             owner, path = base
+            paths = [path]
             handlers = args
         else:
             owner = self.object_of(module, obj)
-            path = js.string_value(args[0]) if args else None
+            if owner is None or not args:
+                return
+            paths = js.route_paths(self.project, module, args[0], f"{verb} route")
             handlers = args[1:]
-        if owner is None or path is None or not handlers:
+        if owner is None or not paths or not handlers:
             return
         # Middlewares come first: the last function is the one that answers.
-        self.out.routes.append(_Route(owner, path, method, module, handlers[-1]))
+        for path in paths:
+            self.out.routes.append(_Route(owner, path, method, module, handlers[-1]))
 
     def _use(self, module: js.JsModule, obj: Node | None, args: list[Node]) -> None:
         owner = self.object_of(module, obj)
         if owner is None or not args:
             return
-        prefix = js.string_value(args[0])
-        rest = args[1:] if prefix is not None else args
-        for arg in rest:
+        first = js.unwrap(args[0])
+        is_path = js.is_path_argument(self.project, module, first)
+        prefixes = js.route_paths(self.project, module, first, "mount") if is_path else [""]
+        for arg in args[1:] if is_path else args:
             child = self.object_of(module, arg)
             if child is not None and child != owner:
-                self.out.mounts.setdefault(owner, []).append((child, prefix or ""))
+                for prefix in prefixes:
+                    self.out.mounts.setdefault(owner, []).append((child, prefix))
 
 
 def _prefixes(analysis: _Analysis) -> dict[ObjKey, list[str]]:
@@ -221,44 +222,6 @@ def _prefixes(analysis: _Analysis) -> dict[ObjKey, list[str]]:
     return found
 
 
-def _port_of(project: js.JsProject, module: js.JsModule, node: Node | None, depth: int = 0) -> int | None:
-    """The port a `listen` argument evaluates to, taking the fallback of `env.PORT || 3000`."""
-    if node is None or depth > 10:
-        return None
-    node = js.unwrap(node)
-    if node.type == "number":
-        try:
-            value = int(ts.text(node))
-        except ValueError:
-            return None
-        return value if 0 < value < 65536 else None
-    if node.type == "string":
-        value_text = js.string_value(node) or ""
-        return int(value_text) if value_text.isdigit() else None
-    if node.type == "binary_expression":
-        for side in ("right", "left"):
-            port = _port_of(project, module, node.child_by_field_name(side), depth + 1)
-            if port is not None:
-                return port
-        return None
-    if node.type == "identifier":
-        binding = module.bindings.get(ts.text(node))
-        return _port_of(project, module, binding, depth + 1) if isinstance(binding, Node) else None
-    if node.type == "call_expression":
-        fn = ts.text(node.child_by_field_name("function"))
-        args = js.arguments(node)
-        if fn in ("Number", "parseInt", "parseFloat", "Math.floor") and args:
-            return _port_of(project, module, args[0], depth + 1)
-        if fn.endswith(".get") and args and js.string_value(args[0]) == "port":
-            # app.listen(app.get('port')) after app.set('port', ...)
-            for call in ts.find_all(module.sf.root, "call_expression"):
-                if ts.text(call.child_by_field_name("function")).endswith(".set"):
-                    set_args = js.arguments(call)
-                    if len(set_args) == 2 and js.string_value(set_args[0]) == "port":
-                        return _port_of(project, module, set_args[1], depth + 1)
-    return None
-
-
 class ExpressFramework(Framework):
     name = "express"
     language = "javascript"
@@ -270,33 +233,18 @@ class ExpressFramework(Framework):
         out: list[ServiceCandidate] = []
         for path, _rel, _content in ts.iter_files(repo_root, repo_root, lambda n: n == "package.json"):
             manifest = js.read_package_json(path)
-            deps = manifest.get("dependencies") or {}
-            if not isinstance(deps, dict) or "express" not in deps:
+            if "express" not in js.dependencies(manifest) or js.is_nest_manifest(manifest):
                 continue
             root = path.parent
-            project = js.JsProject(repo_root, root)
-            out.append(ServiceCandidate(root=root, entrypoint=self._entrypoint(project, root, manifest)))
+            out.append(ServiceCandidate(root=root, entrypoint=self._entrypoint(repo_root, root, manifest)))
         return sorted(out, key=lambda c: c.root)
 
-    def _entrypoint(self, project: js.JsProject, root: Path, manifest: dict) -> str | None:
-        analysis = _Analyser(project).run()
-        listening = sorted({m.path.relative_to(root).as_posix() for m, _ in analysis.all_listens()})
-        if listening:
-            return min(listening, key=lambda p: (p.count("/"), p))
-        main = manifest.get("main")
-        if isinstance(main, str) and (root / main).is_file():
-            return Path(main).as_posix().removeprefix("./")
-        start = (manifest.get("scripts") or {}).get("start") if isinstance(manifest.get("scripts"), dict) else None
-        if isinstance(start, str):
-            try:
-                words = shlex.split(start)
-            except ValueError:
-                words = []
-            for word in words:
-                candidate = word if word.endswith(js.SUFFIXES) else None
-                if candidate and (root / candidate).is_file():
-                    return Path(candidate).as_posix().removeprefix("./")
-        return next((name for name in _ENTRY_NAMES if (root / name).is_file()), None)
+    def _entrypoint(self, repo_root: Path, root: Path, manifest: dict) -> str | None:
+        def listening() -> list[str]:
+            analysis = _Analyser(js.JsProject(repo_root, root)).run()
+            return [m.path.relative_to(root).as_posix() for m, _ in analysis.all_listens()]
+
+        return js.entrypoint(root, manifest, listening)
 
     # ------------------------------------------------------------------ discover
 
@@ -341,14 +289,15 @@ class ExpressFramework(Framework):
         port = None
         for module, call in analysis.all_listens():
             args = js.arguments(call)
-            port = _port_of(project, module, args[0] if args else None)
+            port = js.port_of(project, module, args[0] if args else None)
             if port is not None:
                 break
         port = port or DEFAULT_PORT
-        entry = service.entrypoint or self._entrypoint(project, root, js.read_package_json(root / "package.json"))
+        manifest = js.read_package_json(root / "package.json")
+        entry = service.entrypoint or self._entrypoint(repo_root, root, manifest)
         env = {"PORT": str(port)}
         env.update(js.required_env(m.sf for m in project.modules.values()))
-        return RuntimeHints(start_command=["node", entry or "index.js"], port=port, env=env)
+        return RuntimeHints(start_command=js.start_command(root, manifest, entry), port=port, env=env)
 
     # ------------------------------------------------------------------ mask
 

@@ -220,9 +220,7 @@ class FastAPIFramework(Framework):
 
     def _entries(self, repo_root: Path) -> dict[Path, list[tuple[int, str, bool, Path]]]:
         found: dict[Path, list[tuple[int, str, bool, Path]]] = {}
-        for sf in py.iter_python_files(repo_root, repo_root):
-            if b"fastapi" not in sf.source.lower():
-                continue
+        for sf in py.iter_python_files(repo_root, repo_root, mentioning=b"fastapi"):
             root = py.service_root_for(sf.path, repo_root)
             apps = self._apps_in_file(sf, repo_root, root)
             if not apps:

@@ -189,9 +189,7 @@ class FlaskFramework(Framework):
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
         repo_root = repo_root.resolve()
         found: dict[Path, list[tuple[int, str]]] = {}
-        for sf in py.iter_python_files(repo_root, repo_root):
-            if b"flask" not in sf.source.lower():
-                continue
+        for sf in py.iter_python_files(repo_root, repo_root, mentioning=b"flask"):
             entry = self._entry_in_file(sf, repo_root)
             if entry is None:
                 continue

@@ -40,10 +40,24 @@ def is_test_path(rel: str) -> bool:
 
 
 def iter_python_files(
-    root: Path, repo_root: Path, *, warnings: list[str] | None = None, include_tests: bool = False
+    root: Path,
+    repo_root: Path,
+    *,
+    warnings: list[str] | None = None,
+    include_tests: bool = False,
+    mentioning: bytes | None = None,
 ) -> Iterator[ts.SourceFile]:
-    for sf in ts.iter_source_files(root, repo_root, (".py",), LANGUAGE, warnings=warnings):
-        if include_tests or not is_test_path(sf.path.relative_to(root).as_posix()):
+    """Every Python file of the service, parsed; with `mentioning`, only files whose bytes
+    contain it (case-insensitively), checked before parsing: parsing dominates on large
+    repositories, and detection only cares about the few files that import the framework."""
+    needle = mentioning.lower() if mentioning else None
+    for path, rel, source in ts.iter_files(root, repo_root, lambda n: n.endswith(".py"), warnings=warnings):
+        if not include_tests and is_test_path(path.relative_to(root).as_posix()):
+            continue
+        if needle is not None and needle not in source.lower():
+            continue
+        sf = ts.parse_source(path, rel, source, LANGUAGE, warnings=warnings)
+        if sf is not None:
             yield sf
 
 
@@ -251,6 +265,12 @@ def _statements(root: Node) -> Iterator[Node]:
 
 
 def index_module(sf: ts.SourceFile) -> PyModule:
+    """The module's imports, definitions and assignments (shared while exploring: Flask,
+    FastAPI and Django all index the same files)."""
+    return ts.memo(("python-module", sf.rel, id(sf.tree)), lambda: _index_module(sf))
+
+
+def _index_module(sf: ts.SourceFile) -> PyModule:
     mod = PyModule(sf=sf)
     for node in _statements(sf.root):
         if node.type == "import_statement":

@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import tree_sitter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Folders that hold vendored, generated or tool state, never the service's own code.
 SKIP_DIRS = frozenset(
@@ -203,6 +205,8 @@ class RepoIndex:
         #: every candidate file, as (directory relative to the repo, file name, path), walk order
         self._files: list[tuple[str, str, Path]] | None = None
         self._contents: dict[Path, bytes | None] = {}
+        #: derived per-file data (module indexes, ...) shared between frameworks; see memo()
+        self.memo: dict[object, object] = {}
         #: the skip warnings of each read, repeated to every caller that reaches the file
         self._read_warnings: dict[Path, list[str]] = {}
         self._trees: dict[tuple[str, str], tree_sitter.Tree | None] = {}
@@ -324,6 +328,20 @@ def _parse_or_none(source: bytes, language: str) -> tree_sitter.Tree | None:
     except Exception:  # a grammar crash on odd input must not stop the walk
         log.debug("parser failed", exc_info=True)
         return None
+
+
+def memo(key: object, compute: Callable[[], T]) -> T:
+    """`compute()`, remembered for the rest of the exploration under `key` (not outside one).
+
+    Keys must name what the value derives from, e.g. ("python-module", rel, id(tree)):
+    trees live as long as the exploration, so their ids are stable inside it.
+    """
+    index = _ACTIVE.get()
+    if index is None:
+        return compute()
+    if key not in index.memo:
+        index.memo[key] = compute()
+    return index.memo[key]  # type: ignore[return-value]
 
 
 def parse_cached(rel: str, source: bytes, language: str) -> tree_sitter.Tree | None:
