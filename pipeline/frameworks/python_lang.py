@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import tree_sitter
@@ -224,44 +225,26 @@ class PyModule:
         return self.sf.path
 
 
-#: Nodes whose children can hold statements; expressions are never entered when indexing.
-_STATEMENT_HOLDERS = frozenset(
-    {
-        "module",
-        "block",
-        "expression_statement",
-        "assignment",  # `app = application = Flask(...)`: the inner assignment is one too
-        "function_definition",
-        "class_definition",
-        "decorated_definition",
-        "if_statement",
-        "elif_clause",
-        "else_clause",
-        "for_statement",
-        "while_statement",
-        "try_statement",
-        "except_clause",
-        "except_group_clause",
-        "finally_clause",
-        "with_statement",
-        "match_statement",
-        "case_clause",
-    }
-)
+#: The statements indexing needs; the query runs in C, which matters on large services
+#: (walking every node from Python cost seconds on a 5,000-file repository).
+_INDEX_QUERY = """
+(import_statement) @node
+(import_from_statement) @node
+(function_definition) @node
+(class_definition) @node
+(assignment) @node
+"""
 
 
-def _statements(root: Node) -> Iterator[Node]:
-    """Every node that can be a statement (or an assignment), in source order.
+@cache
+def _index_query() -> tree_sitter.Query:
+    return tree_sitter.Query(ts.get_language(LANGUAGE), _INDEX_QUERY)
 
-    Indexing only needs imports, definitions and assignments, which are all statements:
-    skipping the expressions under them makes indexing several times faster than `ts.walk`.
-    """
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        yield current
-        if current.type in _STATEMENT_HOLDERS:
-            stack.extend(reversed(current.named_children))
+
+def _statements(root: Node) -> list[Node]:
+    """Imports, definitions and assignments at any depth, in source order (outer first)."""
+    nodes = tree_sitter.QueryCursor(_index_query()).captures(root).get("node", [])
+    return sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
 
 
 def index_module(sf: ts.SourceFile) -> PyModule:
