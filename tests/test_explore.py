@@ -333,3 +333,18 @@ def test_mask_group_masks_handlers_and_their_delegates(tmp_path: Path) -> None:
     assert pricing.count("raise NotImplementedError") == 3
     assert "TAX_RATE = 0.2" in pricing  # module-level code stays
     assert "return round(" in result.solution_patch
+
+
+def test_masking_typescript_relaxes_unused_name_checks_and_the_solution_restores_them(tmp_path: Path) -> None:
+    tree = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "nestjs_library", tree)
+    config = tree / "tsconfig.json"
+    config.write_text(
+        config.read_text().replace('"noImplicitAny": true,', '"noImplicitAny": true,\n    "noUnusedLocals": true,')
+    )
+    commit_all(tree, "original")
+    group = _explore(tree).groups[0]
+    result = mask_group(tree, group, "nestjs")
+    assert '"noUnusedLocals": false' in config.read_text()
+    assert '+    "noUnusedLocals": true,' in result.solution_patch
+    assert "NotImplementedException" in (tree / group.endpoints[0].handler.file).read_text()
