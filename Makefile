@@ -1,5 +1,5 @@
 # The two commands a newcomer runs (see README): `make demo` and `make test`.
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint bench
 
 setup:
 	bash scripts/setup.sh
@@ -13,3 +13,6 @@ test: setup
 
 lint:
 	.venv/bin/ruff check .
+
+bench: setup
+	.venv/bin/python scripts/bench_discovery.py

@@ -58,6 +58,10 @@ class Settings(BaseModel):
         default_factory=lambda: int(os.environ.get("ABC_ORACLE_RUNS", "2")),
         description="how many times the oracle must pass run-tests.sh",
     )
+    repair_attempts: int = Field(
+        default_factory=lambda: int(os.environ.get("ABC_REPAIR_ATTEMPTS", "3")),
+        description="how many times a failed build or start is repaired (a changed Dockerfile) before giving up",
+    )
     min_group_endpoints: int = Field(default=1, description="smallest API group worth a task")
     max_group_endpoints: int = Field(default=8, description="largest API group in one task")
     delegate_depth: int = Field(

@@ -9,6 +9,7 @@ one service or group failing does not stop the others.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,8 +18,10 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import docker.errors
 from pydantic import BaseModel
 
 from pipeline import __version__
@@ -43,7 +46,18 @@ from pipeline.models import (
     VerificationReport,
 )
 from pipeline.runtime import sandbox
-from pipeline.stages import acquire, environment, explore, license, mask, package, redact, testgen, verify
+from pipeline.stages import (
+    acquire,
+    environment,
+    explore,
+    license,
+    mask,
+    package,
+    redact,
+    repair,
+    testgen,
+    verify,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -218,7 +232,7 @@ def _service_tasks(
     settings = run.settings
     ids = {g.name: package.task_id_for(snapshot, g) for g in groups}
     try:
-        env = run.stage("environment", environment.synthesize, prepared, inventory, service)
+        env = run.stage("environment", environment.synthesize, prepared, inventory, service, settings)
     except StageError as exc:
         return [_rejected(ids[g.name], exc.verdict, exc.reason) for g in groups]
 
@@ -277,36 +291,142 @@ def _finished(run: _Run, task_id: str, key: str) -> TaskOutcome | None:
 def _characterize(
     run: _Run, snapshot: RepoSnapshot, prepared: RepoSnapshot, env: EnvSpec, groups: list[ApiGroup]
 ) -> dict[str, TestSuite | StageError]:
-    """Build and start the original once, then record every group's tests against it."""
+    """Build and start the original once, then record every group's tests against it.
+
+    The repository's own Dockerfile is tried first when it ships one, then the synthesized
+    one; a failed build or start is classified and repaired (pipeline/stages/repair.py) up
+    to settings.repair_attempts times. Every attempt's Dockerfile and log go to the
+    evidence folder. `env` is updated in place to the spec that worked (Dockerfile, port),
+    and the prepared tree holds that Dockerfile, so the task ships what was verified.
+    """
     settings = run.settings
     suites: dict[str, TestSuite | StageError] = {}
     context = prepared.path / env.service_root
     tag = f"abc-pipeline/{re.sub(r'[^a-z0-9._-]+', '-', snapshot.name.lower())}:{run.run_id}"
-    run.progress(f"building {snapshot.name} ({env.framework})")
-    build = run.stage(
-        "build",
-        lambda: sandbox.build_image(
-            context, tag, labels={"abc-pipeline.run": run.run_id}, timeout=settings.limits.build_timeout
-        ),
-    )
     evidence = settings.work_dir / "evidence" / f"{snapshot.path.name}"
+    shutil.rmtree(evidence, ignore_errors=True)
     evidence.mkdir(parents=True, exist_ok=True)
-    (evidence / "build.log").write_text(build.log)
-    if not build.ok:
-        tail = [line for line in build.log.splitlines() if line.strip()][-1:] or ["no output"]
-        raise StageError(Verdict.build_error, f"docker build failed: {tail[0][:300]} (log: {evidence / 'build.log'})")
-    run.progress("starting the service and recording its behaviour")
-    started = time.monotonic()
-    with sandbox.running_service(
-        tag, port=env.port, env={}, health_path=env.health_path, limits=settings.limits, run_id=run.run_id
-    ) as service:
-        run.timings.append(StageTiming(name="start", seconds=round(time.monotonic() - started, 3), cached=False))
-        for group in groups:
-            try:
-                suites[group.name] = run.stage("testgen", testgen.characterize, service.base_url, group)
-            except StageError as exc:
-                suites[group.name] = exc
+
+    failed_layers: list[str] = []
+
+    def try_once(spec: EnvSpec) -> repair.TryResult:
+        environment.write_environment(spec, prepared.path)
+        _ensure_base_image(spec, settings)
+        name = getattr(spec, "dockerfile_name", "Dockerfile")
+        run.progress(f"building {snapshot.name} ({env.framework}, {name})")
+        build = run.stage(
+            "build",
+            lambda: sandbox.build_image(
+                context,
+                tag,
+                labels={"abc-pipeline.run": run.run_id},
+                timeout=settings.limits.build_timeout,
+                dockerfile=name,
+            ),
+        )
+        if not build.ok:
+            failed_layers.extend(_new_layers(build.log)[-1:])
+            return repair.TryResult(ok=False, phase="build", log=build.log, verdict=Verdict.build_error)
+        run.progress("starting the service and recording its behaviour")
+        started = time.monotonic()
+        try:
+            with sandbox.running_service(
+                tag, port=spec.port, env={}, health_path=spec.health_path, limits=settings.limits, run_id=run.run_id
+            ) as service:
+                run.timings.append(
+                    StageTiming(name="start", seconds=round(time.monotonic() - started, 3), cached=False)
+                )
+                for group in groups:
+                    try:
+                        suites[group.name] = run.stage("testgen", testgen.characterize, service.base_url, group)
+                    except StageError as exc:
+                        suites[group.name] = exc
+        except StageError as exc:
+            if exc.verdict not in (Verdict.service_crashed, Verdict.startup_timeout):
+                raise
+            return repair.TryResult(ok=False, phase="start", log=exc.reason, verdict=exc.verdict)
+        return repair.TryResult(ok=True, phase="start", log=build.log)
+
+    first: EnvSpec = env
+    fallback: EnvSpec | None = None
+    if isinstance(env, environment.ServiceEnv) and env.dockerfile_source == "repository":
+        fallback = environment.fallback(env)
+    facts = repair.ServiceFacts(
+        language=env.language,
+        framework=env.framework,
+        toolchain=getattr(env, "toolchain", None),
+        offline=settings.offline,
+    )
+    # Containers and networks go with each running_service block; the run's image stays
+    # until generate() ends, so the verify builds reuse its dependency layers.
+    outcome = repair.run_attempts(
+        first,
+        facts,
+        try_once,
+        strategy=repair.RuleBasedStrategy(),
+        max_repairs=settings.repair_attempts,
+        fallback=fallback,
+        first_change="the repository's own Dockerfile" if fallback else "synthesized from the template",
+    )
+    remove_failed_layers(failed_layers)
+    _write_attempts(evidence, outcome)
+    if not outcome.ok:
+        log_path = evidence / "build.log"
+        raise StageError(outcome.verdict, f"{outcome.reason} (log: {log_path})".replace("\n", " "))
+    # The spec that worked becomes the task's: its Dockerfile is in the prepared tree.
+    for field in type(env).model_fields:
+        setattr(env, field, getattr(outcome.env, field))
+    environment.write_environment(env, prepared.path)
+    commit_all(prepared.path, "environment")
     return suites
+
+
+def _new_layers(build_log: str) -> list[str]:
+    """Ids of the layers a (legacy builder) build made anew, in order; cached steps and FROM excluded."""
+    layers = []
+    for step in re.split(r"^Step \d+/\d+ : ", build_log, flags=re.MULTILINE)[1:]:
+        if step.upper().startswith("FROM ") or "Using cache" in step:
+            continue
+        ids = re.findall(r"^ ---> ([0-9a-f]{12})\s*$", step, flags=re.MULTILINE)
+        layers += ids[-1:]
+    return layers
+
+
+def remove_failed_layers(layers: list[str]) -> None:
+    """Remove what failed builds left: their last layer and the untagged layers under it.
+
+    Those layers inherit the base image's labels (abc-pipeline=1) but carry no run label,
+    so the run's cleanup cannot find them. Done after the repair loop, so a retry still
+    reuses them; Docker keeps any layer a successful image is built on (it has children).
+    """
+    from pipeline.runtime.engine import DAEMON_ERRORS, docker_client
+
+    client = docker_client()
+    for layer in layers:
+        with contextlib.suppress(docker.errors.APIError, *DAEMON_ERRORS):
+            client.images.remove(layer)
+
+
+def _ensure_base_image(spec: EnvSpec, settings: Settings) -> None:
+    """A FROM image with a local recipe (docker/base) is made to exist: pulled or built."""
+    from pipeline.runtime import base_images
+
+    recipe = base_images.recipe_for_image(spec.base_image)
+    if recipe is not None:
+        base_images.ensure([recipe.name], settings)
+
+
+def _write_attempts(evidence: Path, outcome: repair.RepairOutcome) -> None:
+    """Each attempt's Dockerfile and log, a summary, and the last log as build.log."""
+    for attempt in outcome.attempts:
+        folder = evidence / f"attempt-{attempt.number}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "Dockerfile").write_text(attempt.dockerfile)
+        (folder / "build.log").write_text(attempt.log)
+    summary = [a.model_dump(mode="json", exclude={"log", "dockerfile"}) for a in outcome.attempts]
+    (evidence / "attempts.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if outcome.attempts:
+        (evidence / "build.log").write_text(outcome.attempts[-1].log)
 
 
 def _make_task(

@@ -32,6 +32,11 @@ class RuntimeHints(BaseModel):
         default_factory=list, description="dependencies the start command needs beyond the manifest"
     )
     env: dict[str, str] = Field(default_factory=dict, description="env vars the code requires")
+    setup_commands: list[str] = Field(
+        default_factory=list,
+        description="build-time commands after the source is copied, e.g. migrating a SQLite database "
+        "(the environment stage detects the common ones itself when this is empty)",
+    )
 
 
 class Framework(ABC):

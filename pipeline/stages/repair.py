@@ -1,0 +1,597 @@
+"""repair: a failed build or start, classified from its log, and the next Dockerfile to try.
+
+`classify` reads a `docker build` log (or the last log lines of a service that crashed or
+never answered) and names the failure class. A repair strategy proposes the next spec for
+that class, or gives up; `run_attempts` drives build -> start -> classify -> propose up to
+Settings.repair_attempts times and keeps every attempt (its Dockerfile and its log).
+
+The rule-based strategy is the default; anything with the `RepairStrategy` shape (an LLM
+asked with the failure class, the log tail and the Dockerfile) can replace it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from pipeline.models import EnvSpec, Verdict
+from pipeline.toolchains import MODULES, Toolchain, image_for
+from pipeline.toolchains.base import major_minor, pick_version
+
+Phase = Literal["build", "start"]
+LOG_TAIL_LINES = 60
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class FailureClass(StrEnum):
+    missing_system_package = "missing_system_package"
+    wrong_language_version = "wrong_language_version"
+    missing_env_var = "missing_env_var"
+    port_mismatch = "port_mismatch"
+    missing_build_step = "missing_build_step"
+    lockfile_mismatch = "lockfile_mismatch"
+    unknown = "unknown"
+
+
+class Failure(BaseModel):
+    failure_class: FailureClass
+    phase: Phase
+    evidence: str = Field(description="the log line that decided the class")
+    detail: dict[str, str] = Field(default_factory=dict, description="what the fix needs: package, version, name, ...")
+
+
+class ServiceFacts(BaseModel):
+    """What a strategy knows about the service besides its Dockerfile."""
+
+    language: str
+    framework: str
+    toolchain: Toolchain | None = None
+    offline: bool = False
+
+
+class Proposal(BaseModel):
+    env: EnvSpec = Field(description="the next spec to try (its dockerfile changed)")
+    change: str = Field(description="what was changed, for the attempt record")
+
+
+class RepairStrategy(Protocol):
+    name: str
+
+    def propose(self, failure: Failure, log_tail: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        """The next spec to try, or None to give up."""
+        ...
+
+
+class TryResult(BaseModel):
+    """One build-and-start of a spec, as the caller ran it."""
+
+    ok: bool
+    phase: Phase = Field(description="where it stopped: build, or start (when ok, start)")
+    log: str = ""
+    verdict: Verdict | None = Field(default=None, description="the runtime's verdict when it failed")
+
+
+class AttemptRecord(BaseModel):
+    number: int
+    dockerfile_source: str
+    dockerfile_name: str
+    dockerfile: str
+    change: str = Field(description="how this attempt's Dockerfile came about")
+    ok: bool
+    phase: Phase
+    failure: Failure | None = None
+    seconds: float
+    log: str
+
+
+class RepairOutcome(BaseModel):
+    ok: bool
+    env: EnvSpec = Field(description="the spec of the last attempt (the working one when ok)")
+    attempts: list[AttemptRecord]
+    failure: Failure | None = None
+    verdict: Verdict = Verdict.passed
+    reason: str = ""
+
+
+def strip_ansi(text: str) -> str:
+    # The daemon colours a step's stderr (ESC[91m ... ESC[0m) in the build stream.
+    return _ANSI.sub("", text)
+
+
+def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a log, led by the `Step n/m` header of the step they belong to."""
+    kept = [line for line in strip_ansi(log).splitlines() if line.strip()]
+    tail = kept[-lines:]
+    steps = [line for line in kept if re.match(r"Step \d+/\d+ : ", line)]
+    if steps and steps[-1] not in tail:
+        tail.insert(0, steps[-1])
+    return "\n".join(tail)
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _version_from(pattern: str, log: str) -> str | None:
+    match = re.search(pattern, log, re.IGNORECASE | re.MULTILINE)
+    return match.group(1) if match else None
+
+
+# (class, pattern, detail extractor). Order matters: the first match wins, and the more
+# specific signatures come before the generic ones they contain.
+_RULES: list[tuple[FailureClass, str]] = [
+    # --- wrong language version
+    (FailureClass.wrong_language_version, r"requires a different Python:?\s*(?P<have>[\d.]+) not in '(?P<want>[^']+)'"),
+    (FailureClass.wrong_language_version, r"require a different python version.*?Requires-Python (?P<want>[^\s;]+)"),
+    (FailureClass.wrong_language_version, r"go\.mod requires go >= ?(?P<want>\d+\.\d+)"),
+    (FailureClass.wrong_language_version, r"go: errors parsing go\.mod:.*?invalid go version '(?P<want>\d+\.\d+)"),
+    (
+        FailureClass.wrong_language_version,
+        r"The engine \"node\" is incompatible.*?Expected version \"(?P<want>[^\"]+)\"",
+    ),
+    (FailureClass.wrong_language_version, r"Unsupported engine.*?required: \{ node: '(?P<want>[^']+)'"),
+    (FailureClass.wrong_language_version, r"requires rustc (?P<want>\d+\.\d+)"),
+    (FailureClass.wrong_language_version, r"lock file version (?P<lock>4) requires"),
+    (FailureClass.wrong_language_version, r"feature `edition(?P<edition>2024)` is required"),
+    (FailureClass.wrong_language_version, r"Your Ruby version is [\d.]+, but your Gemfile specified (?P<want>[\d.]+)"),
+    (FailureClass.wrong_language_version, r"requires php (?P<want>[^\s]+) but your php version"),
+    (FailureClass.wrong_language_version, r"(?:release version|invalid target release:?) (?P<want>\d+)"),
+    (FailureClass.wrong_language_version, r"class file version (?P<classfile>\d+)\.0"),
+    # --- lock file out of date
+    (
+        FailureClass.lockfile_mismatch,
+        r"npm ci.*can only install packages when your package\.json and package-lock\.json",
+    ),
+    (FailureClass.lockfile_mismatch, r"package-lock\.json.*(?:not in sync|are not in sync)"),
+    (FailureClass.lockfile_mismatch, r"ERESOLVE (?:unable to resolve|could not resolve)"),
+    (FailureClass.lockfile_mismatch, r"Your lockfile needs to be updated.*frozen-lockfile"),
+    (FailureClass.lockfile_mismatch, r"ERR_PNPM_OUTDATED_LOCKFILE|YN0028|The lockfile would have been modified"),
+    (
+        FailureClass.lockfile_mismatch,
+        r"pyproject\.toml changed significantly since poetry\.lock|poetry\.lock is not consistent",
+    ),
+    (FailureClass.lockfile_mismatch, r"Pipfile\.lock \(\w+\) out of date"),
+    (FailureClass.lockfile_mismatch, r"lockfile at `uv\.lock` needs to be updated"),
+    (
+        FailureClass.lockfile_mismatch,
+        r"The gemspecs for path gems changed|You are trying to install in (?:deployment|frozen) mode",
+    ),
+    (FailureClass.lockfile_mismatch, r"lock file is not up to date with the latest changes in composer\.json"),
+    (FailureClass.lockfile_mismatch, r"lock file .*Cargo\.lock needs to be updated but --locked was passed"),
+    (FailureClass.lockfile_mismatch, r"missing go\.sum entry|go: updates to go\.mod needed"),
+    # --- missing environment variable
+    (FailureClass.missing_env_var, r"KeyError: '(?P<name>(?-i:[A-Z][A-Z0-9_]+))'"),
+    (FailureClass.missing_env_var, r"key not found: \"(?P<name>(?-i:[A-Z][A-Z0-9_]+))\" \(KeyError\)"),
+    (
+        FailureClass.missing_env_var,
+        r"(?:environment variable|env var(?:iable)?)[:\s]+['\"`]?(?P<name>(?-i:[A-Z][A-Z0-9_]{2,}))['\"`]? "
+        r"(?:is )?(?:not set|missing|required|undefined|must be set)",
+    ),
+    (
+        FailureClass.missing_env_var,
+        r"(?:missing|required) (?:required )?(?:environment variable|env var)s?[:\s]+"
+        r"['\"`]?(?P<name>(?-i:[A-Z][A-Z0-9_]{2,}))",
+    ),
+    (
+        FailureClass.missing_env_var,
+        r"(?P<name>(?-i:[A-Z][A-Z0-9_]{2,})) (?:environment variable )?"
+        r"(?:is not set|must be set|is required|not defined)",
+    ),
+    (FailureClass.missing_env_var, r"Could not resolve placeholder '(?P<name>[\w.]+)'"),
+    # --- the service listens elsewhere
+    (FailureClass.port_mismatch, r"EADDRINUSE:? address already in use [^\s]*?:(?P<inuse>\d+)"),
+    (FailureClass.port_mismatch, r"(?:address already in use|Address already in use).*?(?P<inuse>\d{2,5})"),
+    (
+        FailureClass.port_mismatch,
+        r"(?:listening|running|started|serving|server|now listening)[^\n]*?(?:on|at)[:\s]+(?:https?://)?(?P<host>127\.0\.0\.1|localhost|\[::1\])(?::(?P<port>\d+))?",
+    ),
+    (
+        FailureClass.port_mismatch,
+        r"(?:listening|running|started|serving)[^\n]*?(?:port\(?s?\)?[:\s]+|https?://[\w.\[\]:]*?:|0\.0\.0\.0:|\*:|:::)(?P<port>\d{2,5})",
+    ),
+    (FailureClass.port_mismatch, r"connection refused(?: on port (?P<refused>\d+))?"),
+    # --- a build product the start command needs is missing
+    (FailureClass.missing_build_step, r"Cannot find module '(?P<module>/app/(?:dist|build|out|lib)/[^']+)'"),
+    (
+        FailureClass.missing_build_step,
+        r"(?P<devtool>tsc|nest|babel|vite|webpack|next|tsup|rimraf): (?:not found|command not found)",
+    ),
+    (
+        FailureClass.missing_build_step,
+        r"Unable to access jarfile|no main manifest attribute|ls: cannot access '(?:target|build/libs)/\*\.jar'",
+    ),
+    (FailureClass.missing_build_step, r"exec: \"(?P<binary>[^\"]+)\": stat [^:]+: no such file or directory"),
+    (FailureClass.missing_build_step, r"(?P<binary>\./target/release/[\w-]+|/app/server): not found"),
+    # --- a Debian package is missing
+    (FailureClass.missing_system_package, r"E: Unable to locate package (?P<unknown_package>[\w.+-]+)"),
+    (
+        FailureClass.missing_system_package,
+        r"(?P<tool>gcc|cc|g\+\+|make|git|pkg-config|unzip|curl|pg_config|mysql_config)(?:\"|'|:)? "
+        r"(?:command )?not found",
+    ),
+    (FailureClass.missing_system_package, r"error: command '(?P<tool>[\w/+.-]+)' failed: No such file or directory"),
+    (FailureClass.missing_system_package, r"fatal error: (?P<header>[\w/.+-]+\.h): No such file or directory"),
+    (
+        FailureClass.missing_system_package,
+        r"Package (?P<pkgconfig>[\w.+-]+) was not found in the pkg-config search path",
+    ),
+    (FailureClass.missing_system_package, r"(?P<tool>pg_config) executable not found"),
+    (FailureClass.missing_system_package, r"could not find system library '(?P<pkgconfig>[\w.+-]+)'"),
+]
+
+# Tools, headers and pkg-config names -> the Debian package that provides them.
+DEBIAN_PROVIDERS = {
+    "gcc": "build-essential",
+    "cc": "build-essential",
+    "g++": "build-essential",
+    "make": "build-essential",
+    "x86_64-linux-gnu-gcc": "build-essential",
+    "git": "git",
+    "pkg-config": "pkg-config",
+    "unzip": "unzip",
+    "curl": "curl",
+    "pg_config": "libpq-dev",
+    "mysql_config": "default-libmysqlclient-dev",
+    "Python.h": "python3-dev",
+    "ffi.h": "libffi-dev",
+    "openssl/ssl.h": "libssl-dev",
+    "openssl": "libssl-dev",
+    "libpq-fe.h": "libpq-dev",
+    "sqlite3.h": "libsqlite3-dev",
+    "sqlite3": "libsqlite3-dev",
+    "zlib.h": "zlib1g-dev",
+    "libxml/parser.h": "libxml2-dev",
+    "libxml-2.0": "libxml2-dev",
+    "yaml.h": "libyaml-dev",
+    "jpeglib.h": "libjpeg-dev",
+    "libpq": "libpq-dev",
+    "mysqlclient": "default-libmysqlclient-dev",
+}
+
+
+def classify(log: str, phase: Phase) -> Failure:
+    """The failure class of a build log (phase "build") or a start's log tail (phase "start")."""
+    log = strip_ansi(log)
+    for failure_class, pattern in _RULES:
+        match = re.search(pattern, log, re.IGNORECASE | re.MULTILINE)
+        if match is None:
+            continue
+        # Port and build-product signatures only mean that at start; a build log mentions
+        # "listening" or "connection refused" for other reasons (a registry, a test server).
+        if phase == "build" and failure_class == FailureClass.port_mismatch:
+            continue
+        detail = {k: v for k, v in match.groupdict().items() if v}
+        start = log.rfind("\n", 0, match.start()) + 1
+        end = log.find("\n", match.start())
+        evidence = log[start : end if end != -1 else len(log)].strip()[:300]
+        return Failure(failure_class=failure_class, phase=phase, evidence=evidence, detail=detail)
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if re.search(r"error|fatal|failed|exception", line, re.IGNORECASE)]
+    evidence = (errors or lines or ["no output"])[-1][:300]
+    return Failure(failure_class=FailureClass.unknown, phase=phase, evidence=evidence)
+
+
+# --------------------------------------------------------------------------- Dockerfile edits
+
+
+def _lines(dockerfile: str) -> list[str]:
+    return dockerfile.rstrip("\n").split("\n")
+
+
+def _insert_before(dockerfile: str, new_lines: list[str], *, before: tuple[str, ...], log: str = "") -> str:
+    """Insert lines before the step that failed (from the build log), else before the first
+    instruction starting with one of `before` in the last stage, else at the end."""
+    lines = _lines(dockerfile)
+    steps = re.findall(r"^Step \d+/\d+ : (.+)$", log, re.MULTILINE)
+    if steps:
+        failing = steps[-1].strip()
+        for i, line in enumerate(lines):
+            if line.strip() == failing:
+                return "\n".join(lines[:i] + new_lines + lines[i:]) + "\n"
+    last_from = max((i for i, line in enumerate(lines) if line.upper().startswith("FROM ")), default=0)
+    for i in range(last_from, len(lines)):
+        if lines[i].split(" ", 1)[0].upper() in before:
+            return "\n".join(lines[:i] + new_lines + lines[i:]) + "\n"
+    return "\n".join(lines + new_lines) + "\n"
+
+
+def _after_workdir(dockerfile: str, new_lines: list[str]) -> str:
+    """Insert right after the first stage's WORKDIR (or FROM): system packages go early."""
+    lines = _lines(dockerfile)
+    anchor = next((i for i, line in enumerate(lines) if line.upper().startswith("WORKDIR ")), None)
+    if anchor is None:
+        anchor = next((i for i, line in enumerate(lines) if line.upper().startswith("FROM ")), 0)
+    return "\n".join(lines[: anchor + 1] + new_lines + lines[anchor + 1 :]) + "\n"
+
+
+def dummy_value(name: str, port: int) -> str:
+    """A safe placeholder for an env var the code insists on (never a real secret)."""
+    upper = name.upper()
+    if upper == "PORT" or upper.endswith("_PORT"):
+        return str(port)
+    if upper in ("HOST", "BIND", "BIND_ADDRESS") or upper.endswith("_HOST"):
+        return "0.0.0.0"
+    if upper == "DATABASE_URL" or upper.endswith("DB_URL"):
+        return "sqlite:////tmp/abc-pipeline.db"
+    if upper.endswith("_URL") or upper.endswith("_URI"):
+        return "http://localhost"
+    if upper.startswith(("DEBUG", "ENABLE")) or upper.endswith("_ENABLED"):
+        return "false"
+    if any(word in upper for word in ("TIMEOUT", "COUNT", "LIMIT", "SIZE", "MAX", "MIN")):
+        return "1"
+    return f"dummy-{name}"
+
+
+def _set_env(env: EnvSpec, dockerfile: str, values: dict[str, str]) -> EnvSpec:
+    return env.model_copy(update={"dockerfile": dockerfile, "env": dict(sorted({**env.env, **values}.items()))})
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+class RuleBasedStrategy:
+    """One deterministic fix per failure class; gives up when the fix would change nothing."""
+
+    name = "rules"
+
+    def propose(self, failure: Failure, log_tail: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        fixer = {
+            FailureClass.missing_system_package: self._system_package,
+            FailureClass.wrong_language_version: self._language_version,
+            FailureClass.missing_env_var: self._env_var,
+            FailureClass.port_mismatch: self._port,
+            FailureClass.missing_build_step: self._build_step,
+            FailureClass.lockfile_mismatch: self._lockfile,
+        }.get(failure.failure_class)
+        if fixer is None:
+            return None
+        proposal = fixer(failure, log_tail, env, facts)
+        if proposal is None or proposal.env.dockerfile == env.dockerfile and proposal.env.port == env.port:
+            return None
+        return proposal
+
+    # -- missing system package
+    def _system_package(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        text = env.dockerfile
+        unknown = failure.detail.get("unknown_package")
+        if unknown:
+            if "apt-get update" not in text:
+                fixed = re.sub(r"apt-get install", "apt-get update && apt-get install", text, count=1)
+                return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change="run apt-get update first")
+            fixed = re.sub(rf"(apt-get install[^\n]*?)\s+{re.escape(unknown)}(?=\s|$)", r"\1", text)
+            return Proposal(
+                env=env.model_copy(update={"dockerfile": fixed}), change=f"drop {unknown}: Debian has no such package"
+            )
+        key = failure.detail.get("tool") or failure.detail.get("header") or failure.detail.get("pkgconfig") or ""
+        package = DEBIAN_PROVIDERS.get(key) or DEBIAN_PROVIDERS.get(key.rsplit("/", 1)[-1])
+        if package is None:
+            package = f"lib{key.removeprefix('lib')}-dev" if failure.detail.get("pkgconfig") else key
+        if not package or re.search(rf"apt-get install[^\n]*\s{re.escape(package)}(\s|$)", text):
+            return None
+        match = re.search(r"(apt-get install -y --no-install-recommends)([^\n\\]*)", text)
+        if match:
+            fixed = text[: match.end()] + f" {package}" + text[match.end() :]
+        else:
+            fixed = _after_workdir(
+                text,
+                [
+                    "RUN apt-get update \\",
+                    f" && apt-get install -y --no-install-recommends {package} \\",
+                    " && rm -rf /var/lib/apt/lists/*",
+                ],
+            )
+        return Proposal(
+            env=env.model_copy(update={"dockerfile": fixed}), change=f"install the Debian package {package}"
+        )
+
+    # -- wrong language version
+    def _language_version(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        module = MODULES.get(facts.language)
+        if module is None or not hasattr(module, "image"):
+            return None
+        want = failure.detail.get("want")
+        version: str | None = None
+        if failure.detail.get("lock") == "4":
+            version = "1.78"
+        elif failure.detail.get("edition"):
+            version = "1.85"
+        elif failure.detail.get("classfile"):
+            version = str(int(failure.detail["classfile"]) - 44)  # class file 61 is Java 17
+        elif want:
+            official = list(getattr(module, "OFFICIAL", []))
+            if re.fullmatch(r"[\d.]+", want):
+                version = major_minor(want) if facts.language not in ("java",) else want.split(".")[0]
+                # a bare number in a Go / Rust message is a minimum; in Ruby's, exact
+                if official and version not in official and facts.language not in ("go", "rust"):
+                    version = pick_version(f">={version}", official, official[-1])
+            elif official:
+                version = pick_version(want, official, getattr(module, "STAND_IN", official[0]))
+        if version is None:
+            return None
+        image = image_for(facts.language, version)
+        if image is None or image in env.dockerfile.split("\n", 3)[1:3] or f"FROM {image}" in env.dockerfile:
+            return None
+        if facts.offline:
+            # Offline only the stand-ins exist: a newer image cannot be pulled.
+            return None
+        fixed = re.sub(r"^FROM \S+", f"FROM {image}", env.dockerfile, count=1, flags=re.MULTILINE)
+        return Proposal(
+            env=env.model_copy(update={"dockerfile": fixed, "base_image": image}),
+            change=f"use {image}: the log asks for {facts.language} {want or version}",
+        )
+
+    # -- missing environment variable
+    def _env_var(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        name = failure.detail.get("name", "")
+        if "." in name:  # a Spring placeholder: relaxed binding reads it from FOO_BAR
+            name = re.sub(r"[.\-]", "_", name).upper()
+        if not name or re.search(rf"^ENV {re.escape(name)}=", env.dockerfile, re.MULTILINE):
+            return None
+        value = dummy_value(name, env.port)
+        # At build time the variable must exist before the step that failed; at start, anywhere.
+        if failure.phase == "build":
+            fixed = _insert_before(env.dockerfile, [f'ENV {name}="{value}"'], before=("RUN", "EXPOSE", "CMD"), log=log)
+        else:
+            fixed = _insert_before(env.dockerfile, [f'ENV {name}="{value}"'], before=("EXPOSE", "CMD"))
+        return Proposal(env=_set_env(env, fixed, {name: value}), change=f"set {name} to a dummy value")
+
+    # -- port mismatch / loopback binding
+    def _port(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        text = env.dockerfile
+        host = failure.detail.get("host")
+        port = int(failure.detail["port"]) if failure.detail.get("port") else None
+        if host:
+            bind = {"HOST": "0.0.0.0", "BIND": "0.0.0.0", "BIND_ADDRESS": "0.0.0.0"}
+            if facts.language == "csharp":
+                bind = {"ASPNETCORE_URLS": f"http://0.0.0.0:{port or env.port}"}
+            elif facts.language == "java":
+                bind = {"SERVER_ADDRESS": "0.0.0.0"}
+            missing = {
+                k: v for k, v in bind.items() if not re.search(rf"^ENV {k}=\"{re.escape(v)}\"", text, re.MULTILINE)
+            }
+            if missing:
+                lines = [f'ENV {k}="{v}"' for k, v in missing.items()]
+                stripped = "\n".join(
+                    line for line in _lines(text) if not any(line.startswith(f"ENV {k}=") for k in missing)
+                )
+                fixed = _insert_before(stripped + "\n", lines, before=("EXPOSE", "CMD"))
+                return Proposal(env=_set_env(env, fixed, missing), change=f"bind to 0.0.0.0 ({', '.join(missing)})")
+        if port and port != env.port:
+            fixed = re.sub(r"^EXPOSE \d+", f"EXPOSE {port}", text, flags=re.MULTILINE)
+            return Proposal(
+                env=env.model_copy(update={"dockerfile": fixed, "port": port}),
+                change=f"the service listens on {port}, not {env.port}: expose and probe {port}",
+            )
+        in_use = failure.detail.get("inuse")
+        if in_use and int(in_use) == env.port:
+            # Something else in the image holds the port: move the service (through PORT).
+            moved = env.port + 1
+            lines = [line for line in _lines(text) if not line.startswith("ENV PORT=")]
+            fixed = re.sub(r"^EXPOSE \d+", f"EXPOSE {moved}", "\n".join(lines) + "\n", flags=re.MULTILINE)
+            fixed = _insert_before(fixed, [f'ENV PORT="{moved}"'], before=("EXPOSE", "CMD"))
+            return Proposal(
+                env=_set_env(env, fixed, {"PORT": str(moved)}).model_copy(update={"port": moved}),
+                change=f"port {env.port} is taken inside the container: serve on {moved} through PORT",
+            )
+        refused = failure.detail.get("refused") or "connection refused" in failure.evidence.lower()
+        if refused and not re.search(r"^ENV PORT=", text, re.MULTILINE):
+            fixed = _insert_before(text, [f'ENV PORT="{env.port}"'], before=("EXPOSE", "CMD"))
+            return Proposal(env=_set_env(env, fixed, {"PORT": str(env.port)}), change=f"tell the app PORT={env.port}")
+        return None
+
+    # -- missing build step
+    def _build_step(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        text = env.dockerfile
+        if failure.detail.get("devtool"):
+            # The build needs devDependencies the install left out.
+            fixed = re.sub(r" --omit=dev| --production(?=\s|$)| --prod(?=\s|$)", "", text)
+            return Proposal(
+                env=env.model_copy(update={"dockerfile": fixed}), change="install devDependencies for the build"
+            )
+        tc = facts.toolchain
+        command = tc.build_command if tc and tc.build_command else _DEFAULT_BUILD.get(facts.language)
+        if command is None or f"RUN {command}" in text:
+            return None
+        fixed = _insert_before(text, [f"RUN {command}"], before=("ENV", "EXPOSE", "CMD"))
+        return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change=f"add the build step `{command}`")
+
+    # -- lock file mismatch
+    def _lockfile(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        text = env.dockerfile
+        if "ERESOLVE" in failure.evidence.upper():
+            fixed = re.sub(r"(npm (?:ci|install)\b[^\n&]*)", r"\1 --legacy-peer-deps", text, count=1)
+            return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change="npm: --legacy-peer-deps")
+        fixed = text
+        for pattern, replacement in _UNFREEZE:
+            fixed = re.sub(pattern, replacement, fixed)
+        if facts.language == "go" and "go mod tidy" not in fixed:
+            fixed = re.sub(r"RUN (CGO_ENABLED=0 )?go build", r"RUN go mod tidy && \1go build", fixed, count=1)
+        return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change="install without the frozen lock file")
+
+
+_DEFAULT_BUILD = {
+    "javascript": "npm run build",
+    "typescript": "npm run build",
+    "go": "CGO_ENABLED=0 go build -o /app/server .",
+    "java": "mvn -B -DskipTests package",
+    "rust": "cargo build --release",
+    "csharp": "dotnet publish -c Release -o /app/publish",
+}
+
+# Frozen-lock installs and their "update the lock" forms.
+_UNFREEZE = [
+    (r"\bnpm ci\b", "npm install"),
+    (r"pnpm install --frozen-lockfile", "pnpm install --no-frozen-lockfile"),
+    (r"yarn install --frozen-lockfile", "yarn install"),
+    (r"yarn install --immutable", "yarn install"),
+    (r"poetry install", "(poetry lock --no-update || poetry lock) && poetry install"),
+    (r"uv export --frozen", "uv lock && uv export"),
+    (r"pipenv install --system --deploy", "pipenv install --system --skip-lock"),
+    (r"bundle config set --local frozen true && ", ""),
+    (r"composer install", "composer update"),
+    (r" --locked\b", ""),
+]
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def run_attempts(
+    env: EnvSpec,
+    facts: ServiceFacts,
+    try_once: Callable[[EnvSpec], TryResult],
+    *,
+    strategy: RepairStrategy,
+    max_repairs: int,
+    fallback: EnvSpec | None = None,
+    first_change: str = "synthesized from the template",
+) -> RepairOutcome:
+    """Try `env`; on a failure, classify it and try what the strategy proposes, up to
+    `max_repairs` times. With `fallback`, a failure of `env` (the repository's own
+    Dockerfile, which is never edited) switches to the fallback first, and the repairs
+    apply to that one.
+    """
+    attempts: list[AttemptRecord] = []
+    current, change = env, first_change
+    repairs_left = max_repairs
+    while True:
+        started = time.monotonic()
+        result = try_once(current)
+        failure = None if result.ok else classify(result.log, result.phase)
+        attempts.append(
+            AttemptRecord(
+                number=len(attempts) + 1,
+                dockerfile_source=str(getattr(current, "dockerfile_source", "synthesized")),
+                dockerfile_name=str(getattr(current, "dockerfile_name", "Dockerfile")),
+                dockerfile=current.dockerfile,
+                change=change,
+                ok=result.ok,
+                phase=result.phase,
+                failure=failure,
+                seconds=round(time.monotonic() - started, 3),
+                log=result.log,
+            )
+        )
+        if result.ok:
+            return RepairOutcome(ok=True, env=current, attempts=attempts, reason=f"{len(attempts)} attempt(s)")
+        assert failure is not None
+        if fallback is not None:
+            current, fallback = fallback, None
+            change = f"the repository's Dockerfile failed ({failure.failure_class}): synthesized instead"
+            continue
+        proposal = None
+        if repairs_left > 0:
+            proposal = strategy.propose(failure, log_tail(result.log), current, facts)
+        if proposal is None:
+            verdict = result.verdict or Verdict.build_error
+            why = "no repair left" if repairs_left <= 0 else f"the {strategy.name} strategy has no fix"
+            reason = f"{failure.failure_class}: {failure.evidence} ({why} after {len(attempts)} attempt(s))"
+            return RepairOutcome(
+                ok=False, env=current, attempts=attempts, failure=failure, verdict=verdict, reason=reason
+            )
+        repairs_left -= 1
+        current, change = proposal.env, f"{strategy.name}: {proposal.change}"

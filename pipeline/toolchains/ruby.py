@@ -1,0 +1,136 @@
+"""Ruby: Bundler with Gemfile / Gemfile.lock, the Ruby version from .ruby-version or the Gemfile.
+
+A script without a Gemfile gets the gems it requires from Debian's ruby-* packages: that
+is what builds where RubyGems is unreachable, and it only works on the Debian-based
+stand-in image (the official image's Ruby in /usr/local does not see Debian's gems).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.toolchains.base import Toolchain, existing, major_minor, pick_version, read_text, source_files
+
+STAND_IN = "3.1"
+OFFICIAL = ["3.1", "3.2", "3.3", "3.4"]
+# Gems with native extensions and the Debian packages their build needs.
+NATIVE_GEMS = {
+    "pg": ["libpq-dev"],
+    "mysql2": ["default-libmysqlclient-dev"],
+    "sqlite3": ["libsqlite3-dev"],
+    "nokogiri": ["libxml2-dev", "libxslt1-dev"],
+    "bcrypt": [],
+    "puma": [],
+    "nio4r": [],
+    "websocket-driver": [],
+    "bootsnap": [],
+    "msgpack": [],
+    "ffi": ["libffi-dev"],
+    "json": [],
+    "racc": [],
+}
+# `require` names and the Debian package that ships them (for scripts without a Gemfile).
+DEBIAN_GEMS = {
+    "sinatra": "ruby-sinatra",
+    "sinatra/base": "ruby-sinatra",
+    "sinatra/json": "ruby-sinatra-contrib",
+    "webrick": "ruby-webrick",
+    "rack": "ruby-rack",
+    "puma": "puma",
+    "thin": "thin",
+    "sqlite3": "ruby-sqlite3",
+    "sequel": "ruby-sequel",
+    "mustermann": "ruby-mustermann",
+}
+
+
+# Production mode, as a deployment runs it; it refuses to boot without a secret key base.
+RAILS_ENV = {"RAILS_ENV": "production", "RACK_ENV": "production", "SECRET_KEY_BASE": "abc-pipeline-dummy-" + "0" * 64}
+
+
+def image(version: str) -> str:
+    return f"ruby:{version}-slim-bookworm"
+
+
+def _constraint(root: Path, gemfile: str) -> tuple[str | None, str | None]:
+    text = read_text(root / ".ruby-version").strip()
+    if text and major_minor(text.removeprefix("ruby-")):
+        return f"={major_minor(text.removeprefix('ruby-'))}", ".ruby-version"
+    match = re.search(r"^\s*ruby\s+['\"]([^'\"]+)['\"]", gemfile, re.MULTILINE)
+    if match:
+        value = match.group(1)
+        return (value if re.match(r"[~<>=]", value) else f"={major_minor(value)}"), "Gemfile ruby"
+    return None, None
+
+
+def _locked_gems(lock: str) -> set[str]:
+    return set(re.findall(r"^    ([a-z0-9_\-]+) \(", lock, re.MULTILINE))
+
+
+def _required(root: Path) -> list[str]:
+    names: set[str] = set()
+    for path in source_files(root, ".rb", limit=300):
+        names.update(re.findall(r"^\s*require\s+['\"]([\w/\-]+)['\"]", read_text(path), re.MULTILINE))
+    return sorted(names)
+
+
+def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
+    gemfile = read_text(root / "Gemfile")
+    lock = read_text(root / "Gemfile.lock")
+    constraint, source = _constraint(root, gemfile)
+    notes: list[str] = []
+    version = pick_version(constraint, OFFICIAL, STAND_IN)
+    if version is None:
+        notes.append(f"{source} asks for Ruby {constraint}, which no ruby:*-slim-bookworm image meets")
+        version = STAND_IN
+    if offline and version != STAND_IN:
+        notes.append(f"{source} asks for Ruby {constraint}; offline, the stand-in ruby {STAND_IN} is used")
+        version = STAND_IN
+
+    system_packages: list[str] = []
+    setup: list[str] = []
+    if gemfile:
+        gems = _locked_gems(lock) or set(re.findall(r"^\s*gem\s+['\"]([\w\-]+)['\"]", gemfile, re.MULTILINE))
+        native = sorted(g for g in gems if g in NATIVE_GEMS)
+        if native:
+            system_packages += ["build-essential"] + sorted({p for g in native for p in NATIVE_GEMS[g]})
+        if re.search(r"\bgit(hub)?:", gemfile):
+            system_packages.append("git")
+        frozen = "bundle config set --local frozen true && " if lock else ""
+        install = f"{frozen}bundle config set --local without 'development test' && bundle install --jobs 4"
+        manifests = existing(root, ["Gemfile", "Gemfile.lock", ".ruby-version"])
+        if re.search(r"^\s*gemspec\b", gemfile, re.MULTILINE):
+            manifests += [p.name for p in sorted(root.glob("*.gemspec"))]
+        manager = "bundler"
+        start = ["bundle", "exec", "ruby", entrypoint or "app.rb"]
+        database = read_text(root / "config" / "database.yml")
+        if (root / "bin" / "rails").is_file() and "sqlite3" in database:
+            setup.append("bundle exec rails db:prepare")
+    else:
+        required = _required(root)
+        packages = sorted({DEBIAN_GEMS[name] for name in required if name in DEBIAN_GEMS})
+        # Sinatra needs a Rack server, and Ruby 3 no longer ships WEBrick.
+        if "ruby-sinatra" in packages and not {"puma", "thin"} & set(packages):
+            packages.append("ruby-webrick")
+        system_packages += sorted(set(packages))
+        install, manifests, manager = None, [], "none"
+        start = ["ruby", entrypoint or "app.rb"]
+        if packages:
+            notes.append("no Gemfile: required gems come from Debian's ruby-* packages (Debian-based image only)")
+    return Toolchain(
+        language="ruby",
+        language_version=version,
+        version_source=source,
+        package_manager=manager,
+        manifests=manifests,
+        install_command=install,
+        build_command=None,
+        start_command=start,
+        default_port=4567 if not (root / "bin" / "rails").is_file() else 3000,
+        system_packages=system_packages,
+        setup_commands=setup,
+        env=RAILS_ENV if (root / "bin" / "rails").is_file() else {},
+        base_image=image(version),
+        notes=notes,
+    )

@@ -1,0 +1,544 @@
+"""Environment synthesis: toolchain detection and Dockerfiles for every language.
+
+Toy repositories are written in tmp_path; the Dockerfile each one gets is compared with a
+golden file under tests/golden/dockerfiles/ (ABC_UPDATE_GOLDEN=1 rewrites them). The
+framework's start hints are fixed in each case: they are the framework modules' business,
+these tests pin what the language toolchains and templates make of them.
+
+The Docker tests at the end build and serve the ecosystems this machine can build without
+a package registry (Go stdlib, PHP's built-in server, Ruby with Debian's gems).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from pipeline.config import Limits
+from pipeline.frameworks.base import RuntimeHints
+from pipeline.models import Endpoint, Handler, Inventory, RepoSnapshot, Service
+from pipeline.stages import environment, repair
+from pipeline.toolchains import detect
+
+GOLDEN = Path(__file__).parent / "golden" / "dockerfiles"
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _dockerfile(root: Path, language: str, framework: str, hints: RuntimeHints, *, offline: bool = False) -> str:
+    tc = detect(language, root, offline=offline)
+    return environment.render_dockerfile(framework, tc, hints)[0]
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / f"{name}.Dockerfile"
+    if os.environ.get("ABC_UPDATE_GOLDEN") or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert text == path.read_text(), f"{name}: the Dockerfile differs from {path}"
+
+
+def _dependency_layer_first(text: str) -> None:
+    """Manifests are copied and installed before the source: the cache-friendly order."""
+    lines = text.splitlines()
+    source = lines.index("COPY . .")
+    copies = [
+        i for i, line in enumerate(lines) if line.startswith("COPY ") and line != "COPY . ." and "--from" not in line
+    ]
+    assert copies and max(copies) < source, text
+    assert any(line.startswith("RUN ") for line in lines[max(copies) : source]), text
+
+
+# --------------------------------------------------------------------------- golden cases
+
+CASES: dict[str, tuple[str, str, dict[str, str], RuntimeHints]] = {
+    "python_poetry": (
+        "python",
+        "flask",
+        {
+            "pyproject.toml": '[tool.poetry]\nname = "todo"\n\n[tool.poetry.dependencies]\npython = "^3.12"\n'
+            'flask = "^3.0"\n',
+            "poetry.lock": "# poetry lock\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+        },
+        RuntimeHints(
+            start_command=["python", "-m", "flask", "--app", "app.py", "run", "--host", "0.0.0.0", "--port", "5000"],
+            port=5000,
+            env={"SECRET_KEY": "dummy-SECRET_KEY"},
+        ),
+    ),
+    "python_uv": (
+        "python",
+        "fastapi",
+        {
+            "pyproject.toml": '[project]\nname = "notes"\nrequires-python = ">=3.10"\n'
+            'dependencies = ["fastapi>=0.110", "uvicorn"]\n',
+            "uv.lock": "version = 1\n",
+            "main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        },
+        RuntimeHints(
+            start_command=["python", "-m", "uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"], port=8000
+        ),
+    ),
+    "python_django_sqlite": (
+        "python",
+        "django",
+        {
+            "requirements.txt": "django>=4.2\n",
+            "manage.py": "import django\n",
+            "library/settings.py": "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3'}}\n",
+        },
+        RuntimeHints(
+            start_command=["python", "manage.py", "runserver", "0.0.0.0:8000", "--noreload"],
+            port=8000,
+            env={"DJANGO_SECRET_KEY": "dummy-DJANGO_SECRET_KEY"},
+        ),
+    ),
+    "node_pnpm_typescript": (
+        "javascript",
+        "nestjs",
+        {
+            "package.json": '{"name": "shop", "packageManager": "pnpm@9.1.0", "engines": {"node": ">=20"},'
+            ' "scripts": {"build": "nest build", "start:prod": "node dist/main"},'
+            ' "dependencies": {"@nestjs/core": "^10"}, "devDependencies": {"typescript": "^5"}}',
+            "pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+            "tsconfig.json": "{}",
+            "src/main.ts": "bootstrap();\n",
+        },
+        RuntimeHints(start_command=["node", "dist/main"], port=3000, env={"PORT": "3000", "HOST": "dummy-HOST"}),
+    ),
+    "node_yarn": (
+        "javascript",
+        "express",
+        {
+            "package.json": '{"name": "books", "scripts": {"start": "node server.js"},'
+            ' "dependencies": {"express": "^4"}}',
+            "yarn.lock": "# yarn lockfile v1\n",
+            "server.js": "require('express')().listen(3000);\n",
+        },
+        RuntimeHints(start_command=["node", "server.js"], port=3000, env={"PORT": "3000"}),
+    ),
+    "node_npm_typescript_tsc": (
+        "javascript",
+        "koa",
+        {
+            "package.json": '{"name": "blog", "dependencies": {"koa": "^2"}, "devDependencies": {"typescript": "^5"}}',
+            "package-lock.json": "{}",
+            "tsconfig.json": "{}",
+            "src/index.ts": "new Koa().listen(4000);\n",
+        },
+        RuntimeHints(start_command=["node", "dist/index.js"], port=4000, env={"PORT": "4000"}),
+    ),
+    "go_requires": (
+        "go",
+        "gin",
+        {
+            "go.mod": "module example.com/store\n\ngo 1.22.1\n\nrequire github.com/gin-gonic/gin v1.9.1\n",
+            "go.sum": "github.com/gin-gonic/gin v1.9.1 h1:abc=\n",
+            "cmd/api/main.go": "package main\n\nfunc main() {\n}\n",
+            "internal/store/store.go": "package store\n",
+        },
+        RuntimeHints(start_command=["/app/server"], port=8080, env={"PORT": "8080"}),
+    ),
+    "java_maven": (
+        "java",
+        "spring",
+        {
+            "pom.xml": '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+            "<artifactId>store</artifactId><version>1.0.0</version>"
+            "<properties><java.version>21</java.version></properties></project>",
+            "src/main/java/com/example/App.java": "class App {}\n",
+        },
+        RuntimeHints(
+            start_command=["java", "-jar", "target/store-1.0.0.jar", "--server.address=0.0.0.0", "--server.port=8080"],
+            port=8080,
+        ),
+    ),
+    "java_gradle_wrapper": (
+        "java",
+        "spring",
+        {
+            "build.gradle": "plugins { id 'org.springframework.boot' version '3.2.0' }\n"
+            "java { toolchain { languageVersion = JavaLanguageVersion.of(17) } }\n",
+            "settings.gradle": "rootProject.name = 'store'\n",
+            "gradlew": "#!/bin/sh\n",
+            "gradle/wrapper/gradle-wrapper.properties": "distributionUrl=gradle-8.5-bin.zip\n",
+            "src/main/java/App.java": "class App {}\n",
+        },
+        RuntimeHints(
+            start_command=["sh", "-c", 'exec java -jar "$(ls build/libs/*.jar | grep -v -- -plain.jar | head -n 1)"'],
+            port=8080,
+        ),
+    ),
+    "csharp": (
+        "csharp",
+        "aspnetcore",
+        {
+            "Api/Api.csproj": '<Project Sdk="Microsoft.NET.Sdk.Web"><PropertyGroup>'
+            "<TargetFramework>net8.0</TargetFramework><AssemblyName>TodoApi</AssemblyName>"
+            "</PropertyGroup></Project>",
+            "Api/Program.cs": "var app = WebApplication.Create(args);\n",
+            "NuGet.config": "<configuration/>",
+        },
+        RuntimeHints(start_command=["dotnet", "TodoApi.dll"], port=5000, env={}),
+    ),
+    "ruby_gemfile_lock": (
+        "ruby",
+        "sinatra",
+        {
+            "Gemfile": "source 'https://rubygems.org'\ngem 'sinatra'\ngem 'pg'\ngem 'puma'\n",
+            "Gemfile.lock": "GEM\n  remote: https://rubygems.org/\n  specs:\n    pg (1.5.4)\n    puma (6.4.0)\n"
+            "    sinatra (3.1.0)\n\nPLATFORMS\n  ruby\n",
+            ".ruby-version": "3.2.2\n",
+            "app.rb": "require 'sinatra'\n",
+        },
+        RuntimeHints(
+            start_command=["bundle", "exec", "ruby", "app.rb", "-o", "0.0.0.0", "-p", "4567"],
+            port=4567,
+            env={"DATABASE_URL": "dummy-DATABASE_URL"},
+        ),
+    ),
+    "php_composer": (
+        "php",
+        "slim",
+        {
+            "composer.json": '{"require": {"php": "^8.1", "slim/slim": "^4.12", "ext-pdo_pgsql": "*"}}',
+            "composer.lock": "{}",
+            "public/index.php": "<?php\n",
+        },
+        RuntimeHints(
+            start_command=["php", "-S", "0.0.0.0:8080", "-t", "public", "public/index.php"], port=8080, env={}
+        ),
+    ),
+    "rust_cargo": (
+        "rust",
+        "axum",
+        {
+            "Cargo.toml": '[package]\nname = "todo-api"\nversion = "0.1.0"\nedition = "2021"\nrust-version = "1.75"\n\n'
+            '[dependencies]\naxum = "0.7"\n',
+            "Cargo.lock": "version = 3\n",
+            "src/main.rs": "fn main() {}\n",
+        },
+        RuntimeHints(start_command=["./target/release/todo-api"], port=3000, env={}),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_dockerfile_matches_golden(name, tmp_path):
+    language, framework, files, hints = CASES[name]
+    root = _write(tmp_path, files)
+    text = _dockerfile(root, language, framework, hints)
+    _golden(name, text)
+    _dependency_layer_first(text)
+    port = hints.port
+    assert f"EXPOSE {port}" in text
+    assert text.rstrip().endswith(f"CMD {json.dumps(hints.start_command)}"), text
+
+
+def test_go_offline_uses_the_stand_in_and_says_why(tmp_path):
+    _, _, files, hints = CASES["go_requires"]
+    root = _write(tmp_path, files)
+    text = _dockerfile(root, "go", "gin", hints, offline=True)
+    _golden("go_requires_offline", text)
+    assert "FROM golang:1.19-bookworm" in text
+    assert "# note: go.mod asks for go 1.22; offline, the stand-in go 1.19 is used" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "files", "expected"),
+    [
+        ("python", {"requirements.txt": "flask\n"}, ("pip", "3.11", "python:3.11-slim-bookworm")),
+        (
+            "python",
+            {"pyproject.toml": '[project]\nrequires-python = ">=3.12,<3.14"\ndependencies=["x"]\n'},
+            ("pip", "3.12", None),
+        ),
+        (
+            "python",
+            {"Pipfile": '[requires]\npython_version = "3.10"\n', "Pipfile.lock": "{}"},
+            ("pipenv", "3.10", None),
+        ),
+        ("python", {"pyproject.toml": "[project]\nname='x'\n", "pdm.lock": ""}, ("pdm", "3.11", None)),
+        ("python", {"setup.py": "setup(python_requires='>=3.8')\n"}, ("pip", "3.11", None)),
+        ("javascript", {"package.json": '{"engines": {"node": "^22"}}'}, ("npm", "22", "node:22-bookworm-slim")),
+        ("javascript", {"package.json": "{}", ".nvmrc": "v20.11.0\n"}, ("npm", "20", None)),
+        ("javascript", {"package.json": "{}", "yarn.lock": "", ".yarnrc.yml": ""}, ("yarn", "18", None)),
+        ("go", {"go.mod": "module x\n\ngo 1.18\n"}, ("go", "1.19", "golang:1.19-bookworm")),
+        (
+            "java",
+            {
+                "pom.xml": "<project><properties><maven.compiler.release>11</maven.compiler.release>"
+                "</properties></project>"
+            },
+            ("maven", "11", "eclipse-temurin:11-jdk"),
+        ),
+        (
+            "java",
+            {"build.gradle.kts": "java { sourceCompatibility = JavaVersion.VERSION_1_8 }\n"},
+            ("gradle", "8", None),
+        ),
+        (
+            "csharp",
+            {
+                "App.csproj": "<Project><PropertyGroup><TargetFramework>net6.0</TargetFramework>"
+                "</PropertyGroup></Project>"
+            },
+            ("dotnet", "6.0", "mcr.microsoft.com/dotnet/sdk:6.0"),
+        ),
+        ("ruby", {"Gemfile": "ruby '~> 3.1'\ngem 'rails'\n"}, ("bundler", "3.1", "ruby:3.1-slim-bookworm")),
+        ("php", {"composer.json": '{"require": {"php": ">=8.3"}}'}, ("composer", "8.3", "php:8.3-cli-bookworm")),
+        ("php", {"index.php": "<?php echo 1;"}, ("none", "8.2", None)),
+        (
+            "rust",
+            {"Cargo.toml": '[package]\nname="a"\nedition="2021"\n', "Cargo.lock": "version = 4\n"},
+            ("cargo", "1.78", "rust:1.78-slim-bookworm"),
+        ),
+        ("rust", {"Cargo.toml": '[package]\nname="a"\nedition="2018"\n'}, ("cargo", "1.63", None)),
+    ],
+)
+def test_toolchain_detection(language, files, expected, tmp_path):
+    manager, version, image = expected
+    tc = detect(language, _write(tmp_path, files), offline=False)
+    assert (tc.package_manager, tc.language_version) == (manager, version), tc
+    if image:
+        assert tc.base_image == image
+
+
+def test_go_without_go_sum_tidies_and_stdlib_only_downloads_nothing(tmp_path):
+    tidy = detect(
+        "go", _write(tmp_path / "a", {"go.mod": "module x\n\ngo 1.19\n\nrequire a.b/c v1.0.0\n"}), offline=True
+    )
+    assert tidy.install_command is None and tidy.build_command.startswith("go mod tidy && ")
+    plain = detect(
+        "go", _write(tmp_path / "b", {"go.mod": "module x\n\ngo 1.19\n", "main.go": "package main\n"}), offline=True
+    )
+    assert plain.install_command is None and "tidy" not in plain.build_command
+
+
+def test_ruby_without_gemfile_uses_debian_gems(tmp_path):
+    root = _write(tmp_path, {"app.rb": "require 'sinatra'\nrequire 'json'\n"})
+    tc = detect("ruby", root, offline=True)
+    assert tc.system_packages == ["ruby-sinatra", "ruby-webrick"]
+    assert tc.install_command is None
+
+
+# --------------------------------------------------------------------------- own Dockerfile
+
+
+def _service(framework: str, language: str, root: str = ".") -> Service:
+    handler = Handler(
+        file="main.go", name="health", line=1, start_byte=0, end_byte=1, body_start_byte=0, body_end_byte=1
+    )
+    endpoint = Endpoint(method="GET", path="/health", handler=handler)
+    return Service(root=root, language=language, framework=framework, endpoints=[endpoint])
+
+
+def _snapshot(path: Path) -> RepoSnapshot:
+    return RepoSnapshot(path=path, commit="0" * 40, origin=str(path), owner="local", name=path.name)
+
+
+def test_repository_dockerfile_is_preferred_and_never_overwritten(tmp_path):
+    own = 'FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /srv .\nEXPOSE 9000\nCMD ["/srv"]\n'
+    root = _write(
+        tmp_path / "repo", {"go.mod": "module x\n\ngo 1.19\n", "main.go": "package main\n", "Dockerfile": own}
+    )
+    service = _service("nethttp", "go")
+    spec = environment.synthesize(_snapshot(root), Inventory(services=[service], groups=[]), service)
+    assert spec.dockerfile_source == "repository"
+    assert (spec.dockerfile_name, spec.port, spec.dockerfile) == ("Dockerfile", 9000, own)
+    assert spec.health_path == "/health"
+    environment.write_environment(spec, root)
+    assert (root / "Dockerfile").read_text() == own and not (root / "Dockerfile.abc").exists()
+
+    synthesized = environment.fallback(spec)
+    assert synthesized.dockerfile_source == "synthesized" and synthesized.dockerfile_name == "Dockerfile.abc"
+    assert synthesized.dockerfile.startswith(environment.GENERATED_MARK)
+    environment.write_environment(synthesized, root)
+    assert (root / "Dockerfile").read_text() == own
+    assert (root / "Dockerfile.abc").read_text() == synthesized.dockerfile
+    # Back to the repository's: the synthesized file goes, so run-tests.sh builds the repository's.
+    environment.write_environment(spec, root)
+    assert not (root / "Dockerfile.abc").exists()
+
+
+def test_compose_file_names_the_dockerfile(tmp_path):
+    root = _write(
+        tmp_path,
+        {
+            "docker-compose.yml": "services:\n  api:\n    build:\n      context: .\n"
+            "      dockerfile: docker/api.Dockerfile\n    ports:\n      - '8081:7000'\n  db:\n    image: postgres\n",
+            "docker/api.Dockerfile": 'FROM php:8.2-cli\nCOPY . /app\nCMD ["php", "-S", "0.0.0.0:7000"]\n',
+        },
+    )
+    own = environment.repository_dockerfile(root)
+    assert own is not None and (own.name, own.port, own.found_by) == (
+        "docker/api.Dockerfile",
+        7000,
+        "docker-compose.yml",
+    )
+
+
+def test_a_generated_dockerfile_from_an_earlier_run_is_not_the_repositorys(tmp_path):
+    root = _write(tmp_path, {"Dockerfile": environment.GENERATED_MARK + " for a service using flask\nFROM x\n"})
+    assert environment.repository_dockerfile(root) is None
+
+
+def test_synthesize_through_a_real_framework_module():
+    fixture = Path(__file__).parent / "fixtures" / "flask_todo"
+    service = Service(root=".", language="python", framework="flask", entrypoint="app.py")
+    spec = environment.synthesize(_snapshot(fixture), Inventory(services=[service], groups=[]), service)
+    assert spec.dockerfile_source == "synthesized" and spec.toolchain.package_manager == "pip"
+    assert "--host" in spec.start_command and f"EXPOSE {spec.port}" in spec.dockerfile
+
+
+# --------------------------------------------------------------------------- real builds
+
+TOYS: dict[str, tuple[str, str, dict[str, str], RuntimeHints]] = {
+    "go": (
+        "go",
+        "nethttp",
+        {
+            "go.mod": "module example.com/toy\n\ngo 1.19\n",
+            "main.go": 'package main\n\nimport (\n\t"fmt"\n\t"net/http"\n\t"os"\n)\n\n'
+            "func main() {\n"
+            '\thttp.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })\n'
+            '\thttp.ListenAndServe(":"+os.Getenv("PORT"), nil)\n}\n',
+        },
+        RuntimeHints(start_command=["/app/server"], port=8080),
+    ),
+    "php": (
+        "php",
+        "slim",
+        {"index.php": '<?php\nheader("Content-Type: application/json");\necho json_encode(["ok" => true]);\n'},
+        RuntimeHints(start_command=["php", "-S", "0.0.0.0:8000", "index.php"], port=8000),
+    ),
+    "ruby": (
+        "ruby",
+        "sinatra",
+        {
+            "app.rb": "require 'sinatra'\nset :server, 'webrick'\n\nget '/health' do\n  'ok'\nend\n",
+        },
+        RuntimeHints(start_command=["ruby", "app.rb", "-o", "0.0.0.0", "-p", "4567"], port=4567),
+    ),
+}
+
+
+def _build(root: Path, run_id: str, name: str, dockerfile: str = "Dockerfile"):
+    from pipeline.runtime import sandbox
+
+    return sandbox.build_image(
+        root,
+        f"abc-pipeline/toy-{name}:{run_id}",
+        labels={"abc-pipeline.run": run_id},
+        timeout=600,
+        dockerfile=dockerfile,
+    )
+
+
+def _dependency_step_cached(log: str, marker: str) -> bool:
+    """Whether the build step whose instruction contains `marker` came from the cache."""
+    steps = re.split(r"^Step \d+/\d+ : ", log, flags=re.MULTILINE)
+    step = next((s for s in steps if s.split("\n", 1)[0].find(marker) != -1), None)
+    return step is not None and "Using cache" in step
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", sorted(TOYS))
+def test_toy_service_builds_and_serves(name, docker_engine, run_id, tmp_path, capsys):
+    """Source to a healthy service with no hand edits, on the images this machine has."""
+    from pipeline.config import Settings
+    from pipeline.generate import _ensure_base_image
+    from pipeline.runtime import sandbox
+
+    language, framework, files, hints = TOYS[name]
+    root = _write(tmp_path / name, files)
+    tc = detect(language, root, offline=True)
+    text, port, start, _ = environment.render_dockerfile(framework, tc, hints)
+    (root / "Dockerfile").write_text(text)
+    (root / ".dockerignore").write_text(environment.dockerignore(language))
+    _ensure_base_image(environment.ServiceEnv.model_construct(base_image=tc.base_image), Settings(offline=True))
+
+    cold = _build(root, run_id, name)
+    assert cold.ok, cold.log[-3000:]
+    started = time.monotonic()
+    with sandbox.running_service(
+        cold.image_id,
+        port=port,
+        health_path="/health" if name != "php" else "/",
+        limits=Limits(startup_timeout=60),
+        run_id=run_id,
+    ) as service:
+        healthy = time.monotonic() - started
+        answer = requests.get(service.base_url + "/", timeout=5)
+        assert answer.status_code < 500
+    # A source-only change: the dependency layer comes from the cache.
+    entry = {"go": "main.go", "php": "index.php", "ruby": "app.rb"}[name]
+    (root / entry).write_text((root / entry).read_text() + ("\n// changed\n" if name == "go" else "\n# changed\n"))
+    warm = _build(root, run_id, name)
+    assert warm.ok, warm.log[-3000:]
+    marker = {"go": "COPY go.mod", "php": "WORKDIR /app", "ruby": "apt-get install"}[name]
+    assert _dependency_step_cached(warm.log, marker), warm.log
+    assert "COPY . ." in warm.log
+    with capsys.disabled():
+        print(
+            f"\n[{name}] cold build {cold.seconds:.1f} s, healthy after {healthy:.1f} s,"
+            f" warm build {warm.seconds:.1f} s"
+        )
+
+
+@pytest.mark.docker
+def test_broken_build_ends_with_its_class_and_leaves_nothing(docker_engine, run_id, tmp_path):
+    """A build that cannot work: apt cannot find the package; the rule drops it, the Go
+    compiler then fails on a syntax error (unknown): the loop gives up with that class."""
+    from pipeline.generate import _new_layers, remove_failed_layers
+    from pipeline.runtime import sandbox
+
+    root = _write(tmp_path, {"go.mod": "module x\n\ngo 1.19\n", "main.go": "package main\n\nfunc main() {\n"})
+    tc = detect("go", root, offline=True).model_copy(update={"system_packages": ["abc-no-such-package"]})
+    text, port, start, _ = environment.render_dockerfile(
+        "nethttp", tc, RuntimeHints(start_command=["/app/server"], port=8080)
+    )
+    spec = environment.ServiceEnv(
+        service_root=".",
+        language="go",
+        framework="nethttp",
+        base_image=tc.base_image,
+        dockerfile=text,
+        port=port,
+        start_command=start,
+        toolchain=tc,
+    )
+    tag = f"abc-pipeline/broken:{run_id}"
+    before = set(sandbox.leftovers())
+    failed: list[str] = []
+
+    def try_once(candidate):
+        (root / "Dockerfile").write_text(candidate.dockerfile)
+        build = sandbox.build_image(root, tag, labels={"abc-pipeline.run": run_id}, timeout=300)
+        if not build.ok:
+            failed.extend(_new_layers(build.log)[-1:])
+        return repair.TryResult(ok=build.ok, phase="build", log=build.log)
+
+    facts = repair.ServiceFacts(language="go", framework="nethttp", toolchain=tc, offline=True)
+    outcome = repair.run_attempts(spec, facts, try_once, strategy=repair.RuleBasedStrategy(), max_repairs=3)
+    assert not outcome.ok
+    classes = [a.failure.failure_class for a in outcome.attempts]
+    assert classes == [repair.FailureClass.missing_system_package, repair.FailureClass.unknown], classes
+    assert "abc-no-such-package" not in outcome.attempts[-1].dockerfile
+    assert outcome.reason.startswith("unknown: ") and "expected" in outcome.reason
+    remove_failed_layers(failed)
+    sandbox.cleanup(run_id, images=True)
+    assert set(sandbox.leftovers()) - before == set()

@@ -1,0 +1,497 @@
+"""Build repair: real-looking logs classified, each rule's fix, and the attempt loop."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.models import EnvSpec, Verdict
+from pipeline.stages.repair import (
+    FailureClass,
+    RuleBasedStrategy,
+    ServiceFacts,
+    TryResult,
+    classify,
+    log_tail,
+    run_attempts,
+)
+from pipeline.toolchains.base import Toolchain
+
+C = FailureClass
+
+LOGS: list[tuple[str, str, FailureClass, dict[str, str]]] = [
+    (
+        "apt",
+        "build",
+        "Step 4/11 : RUN apt-get update  && apt-get install -y --no-install-recommends libfoo-dev\n"
+        " ---> Running in 1c2d\nReading package lists...\nBuilding dependency tree...\n"
+        "\x1b[91mE\x1b[0m\x1b[91m: \x1b[0m\x1b[91mUnable to locate package libfoo-dev\x1b[0m\x1b[91m\n"
+        "The command '/bin/sh -c apt-get update && apt-get install -y libfoo-dev' returned a non-zero code: 100\n",
+        C.missing_system_package,
+        {"unknown_package": "libfoo-dev"},
+    ),
+    (
+        "gcc",
+        "build",
+        "Building wheel for psycopg2 (setup.py): started\n"
+        "    running build_ext\n    building 'psycopg2._psycopg' extension\n"
+        "    error: command 'gcc' failed: No such file or directory\n"
+        "  ERROR: Failed building wheel for psycopg2\n",
+        C.missing_system_package,
+        {"tool": "gcc"},
+    ),
+    (
+        "pg_config",
+        "build",
+        "    Error: pg_config executable not found.\n\n    pg_config is required to build psycopg2 from source.\n",
+        C.missing_system_package,
+        {"tool": "pg_config"},
+    ),
+    (
+        "header",
+        "build",
+        "  src/_cffi_backend.c:15:10: fatal error: ffi.h: No such file or directory\n"
+        "     15 | #include <ffi.h>\n  compilation terminated.\n",
+        C.missing_system_package,
+        {"header": "ffi.h"},
+    ),
+    (
+        "pip_python",
+        "build",
+        "Processing /app\nERROR: Package 'notes' requires a different Python: 3.11.2 not in '>=3.12'\n",
+        C.wrong_language_version,
+        {"want": ">=3.12"},
+    ),
+    (
+        "pip_nodist_python",
+        "build",
+        "ERROR: Ignored the following versions that require a different python version: 2.1.0 Requires-Python >=3.12\n"
+        "ERROR: Could not find a version that satisfies the requirement numpy==2.1.0 (from versions: 1.26.4)\n"
+        "ERROR: No matching distribution found for numpy==2.1.0\n",
+        C.wrong_language_version,
+        {"want": ">=3.12"},
+    ),
+    (
+        "go",
+        "build",
+        "Step 6/9 : RUN go mod download\n ---> Running in 9e1\n"
+        "go: go.mod requires go >= 1.22 (running go 1.19.8; GOTOOLCHAIN=local)\n",
+        C.wrong_language_version,
+        {"want": "1.22"},
+    ),
+    (
+        "rustc",
+        "build",
+        "error: package `axum v0.7.5` cannot be built because it requires rustc 1.66 or newer, "
+        "while the currently active rustc version is 1.63.0\n",
+        C.wrong_language_version,
+        {"want": "1.66"},
+    ),
+    (
+        "ruby",
+        "build",
+        "Your Ruby version is 3.1.2, but your Gemfile specified 3.2.2\n",
+        C.wrong_language_version,
+        {"want": "3.2.2"},
+    ),
+    (
+        "composer_php",
+        "build",
+        "Your lock file does not contain a compatible set of packages. Please run composer update.\n\n"
+        "  Problem 1\n    - Root composer.json requires php ^8.3 but your php version (8.2.7) does not satisfy "
+        "that requirement.\n",
+        C.wrong_language_version,
+        {"want": "^8.3"},
+    ),
+    (
+        "java_release",
+        "build",
+        "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-compiler-plugin:3.11.0:compile "
+        "(default-compile) on project store: Fatal error compiling: error: release version 21 not supported\n",
+        C.wrong_language_version,
+        {"want": "21"},
+    ),
+    (
+        "npm_ci",
+        "build",
+        "Step 5/10 : RUN npm ci --omit=dev\n"
+        "npm ERR! code EUSAGE\nnpm ERR!\n"
+        "npm ERR! `npm ci` can only install packages when your package.json and package-lock.json or "
+        "npm-shrinkwrap.json are in sync. Please update your lock file with `npm install` before continuing.\n"
+        "npm ERR! Missing: express@4.19.2 from lock file\n",
+        C.lockfile_mismatch,
+        {},
+    ),
+    (
+        "npm_eresolve",
+        "build",
+        "npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree\nnpm ERR!\n"
+        "npm ERR! While resolving: shop@1.0.0\nnpm ERR! Found: react@18.2.0\n",
+        C.lockfile_mismatch,
+        {},
+    ),
+    (
+        "yarn_frozen",
+        "build",
+        "yarn install v1.22.19\n[1/4] Resolving packages...\n"
+        "error Your lockfile needs to be updated, but yarn was run with `--frozen-lockfile`.\n",
+        C.lockfile_mismatch,
+        {},
+    ),
+    (
+        "go_sum",
+        "build",
+        "main.go:6:2: missing go.sum entry for module providing package github.com/go-chi/chi/v5 "
+        "(imported by example.com/todo); to add:\n\tgo get example.com/todo\n",
+        C.lockfile_mismatch,
+        {},
+    ),
+    (
+        "keyerror",
+        "start",
+        "the service exited with code 1 before answering; last log lines:\nTraceback (most recent call last):\n"
+        '  File "/app/app.py", line 7, in <module>\n    DATABASE_URL = os.environ["DATABASE_URL"]\n'
+        "  File \"<frozen os>\", line 679, in __getitem__\nKeyError: 'DATABASE_URL'\n",
+        C.missing_env_var,
+        {"name": "DATABASE_URL"},
+    ),
+    (
+        "ruby_fetch",
+        "start",
+        'config/initializers/secrets.rb:1:in `fetch\': key not found: "STRIPE_KEY" (KeyError)\n',
+        C.missing_env_var,
+        {"name": "STRIPE_KEY"},
+    ),
+    (
+        "node_env",
+        "start",
+        "/app/src/config.js:4\n    throw new Error('Missing required environment variable: JWT_SECRET');\n",
+        C.missing_env_var,
+        {"name": "JWT_SECRET"},
+    ),
+    (
+        "spring_placeholder",
+        "start",
+        "Caused by: java.lang.IllegalArgumentException: Could not resolve placeholder 'app.jwt.secret' "
+        'in value "${app.jwt.secret}"\n',
+        C.missing_env_var,
+        {"name": "app.jwt.secret"},
+    ),
+    (
+        "eaddrinuse",
+        "start",
+        "node:events:495\n      throw er; // Unhandled 'error' event\n"
+        "Error: listen EADDRINUSE: address already in use :::3000\n    at Server.setupListenHandle [as _listen2]\n",
+        C.port_mismatch,
+        {"inuse": "3000"},
+    ),
+    (
+        "loopback",
+        "start",
+        "the service did not answer GET /health with a status < 500 within 60 s (GET /health: ConnectionError); "
+        "last log lines:\nServer listening on http://127.0.0.1:8080\n",
+        C.port_mismatch,
+        {"host": "127.0.0.1", "port": "8080"},
+    ),
+    (
+        "other_port",
+        "start",
+        "the service did not answer GET / within 60 s; last log lines:\n"
+        "2026-11-22 INFO  o.s.b.w.embedded.tomcat.TomcatWebServer : Tomcat started on port(s): 8081 (http)\n",
+        C.port_mismatch,
+        {"port": "8081"},
+    ),
+    (
+        "refused",
+        "start",
+        "the service did not answer GET / within 60 s; last log lines:\nupstream: connection refused on port 5432\n",
+        C.port_mismatch,
+        {"refused": "5432"},
+    ),
+    (
+        "dist_missing",
+        "start",
+        "the service exited with code 1 before answering; last log lines:\nnode:internal/modules/cjs/loader:1080\n"
+        "Error: Cannot find module '/app/dist/main.js'\n    at Module._resolveFilename\n",
+        C.missing_build_step,
+        {"module": "/app/dist/main.js"},
+    ),
+    (
+        "jar_missing",
+        "start",
+        "the service exited with code 1 before answering; last log lines:\n"
+        "Error: Unable to access jarfile target/app.jar\n",
+        C.missing_build_step,
+        {},
+    ),
+    (
+        "tsc_missing",
+        "build",
+        "Step 7/10 : RUN npm run build\n> shop@1.0.0 build\n> tsc -p tsconfig.json\n\nsh: 1: tsc: not found\n",
+        C.missing_build_step,
+        {"devtool": "tsc"},
+    ),
+    (
+        "unknown",
+        "build",
+        "Step 6/8 : RUN CGO_ENABLED=0 go build -o /app/server .\n./main.go:4:1: syntax error: unexpected EOF, "
+        "expected }\nThe command '/bin/sh -c CGO_ENABLED=0 go build -o /app/server .' returned a non-zero code: 1\n",
+        C.unknown,
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "phase", "log", "expected", "detail"), LOGS, ids=[c[0] for c in LOGS])
+def test_classify(name, phase, log, expected, detail):
+    failure = classify(log, phase)
+    assert failure.failure_class == expected, failure
+    for key, value in detail.items():
+        assert failure.detail.get(key) == value, failure.detail
+    assert failure.evidence and "\n" not in failure.evidence
+
+
+def test_port_signatures_do_not_count_in_a_build_log():
+    log = "Step 5/9 : RUN npm test\nServer listening on http://127.0.0.1:3000\nTests failed: 2\n"
+    assert classify(log, "build").failure_class == C.unknown
+
+
+# --------------------------------------------------------------------------- fixes
+
+NODE = """\
+# Generated by abc-pipeline for a service using express (javascript 18, npm).
+FROM node:18-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+COPY . .
+ENV NODE_ENV="production"
+ENV PORT="3000"
+EXPOSE 3000
+CMD ["node", "dist/main.js"]
+"""
+
+GO = """\
+# Generated by abc-pipeline for a service using gin (go 1.19, go).
+FROM golang:1.19-bookworm
+WORKDIR /app
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -o /app/server .
+ENV PORT="8080"
+EXPOSE 8080
+CMD ["/app/server"]
+"""
+
+PYTHON = """\
+# Generated by abc-pipeline for a service using django (python 3.11, pip).
+FROM python:3.11-slim-bookworm
+WORKDIR /app
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+ENV PORT="8000"
+RUN python manage.py migrate --noinput
+EXPOSE 8000
+CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
+"""
+
+
+def _spec(dockerfile: str, language: str, port: int) -> EnvSpec:
+    return EnvSpec(
+        service_root=".",
+        language=language,
+        framework="x",
+        base_image="",
+        dockerfile=dockerfile,
+        port=port,
+        start_command=[],
+    )
+
+
+def _fix(log: str, phase: str, dockerfile: str, language: str, port: int, *, offline: bool = False, toolchain=None):
+    failure = classify(log, phase)
+    facts = ServiceFacts(language=language, framework="x", offline=offline, toolchain=toolchain)
+    return failure, RuleBasedStrategy().propose(failure, log_tail(log), _spec(dockerfile, language, port), facts)
+
+
+def _log(name: str) -> tuple[str, str]:
+    case = next(c for c in LOGS if c[0] == name)
+    return case[2], case[1]
+
+
+def test_fix_adds_the_debian_package_for_a_missing_compiler():
+    log, phase = _log("gcc")
+    _, proposal = _fix(log, phase, PYTHON, "python", 8000)
+    lines = proposal.env.dockerfile.splitlines()
+    assert lines[3:6] == [
+        "RUN apt-get update \\",
+        " && apt-get install -y --no-install-recommends build-essential \\",
+        " && rm -rf /var/lib/apt/lists/*",
+    ]
+    assert lines[0].startswith("# Generated by abc-pipeline")  # still recognised as ours
+
+
+def test_fix_drops_a_package_debian_does_not_have():
+    log, phase = _log("apt")
+    dockerfile = GO.replace(
+        "WORKDIR /app\n",
+        "WORKDIR /app\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends git libfoo-dev \\\n"
+        " && rm -rf /var/lib/apt/lists/*\n",
+    )
+    _, proposal = _fix(log, phase, dockerfile, "go", 8080)
+    assert "libfoo-dev" not in proposal.env.dockerfile
+    assert "apt-get install -y --no-install-recommends git \\" in proposal.env.dockerfile
+
+
+def test_fix_moves_to_the_image_the_log_asks_for():
+    log, phase = _log("go")
+    _, proposal = _fix(log, phase, GO, "go", 8080)
+    assert "FROM golang:1.22-bookworm" in proposal.env.dockerfile and proposal.env.base_image == "golang:1.22-bookworm"
+    log, phase = _log("pip_python")
+    _, proposal = _fix(log, phase, PYTHON, "python", 8000)
+    assert proposal.env.dockerfile.splitlines()[1] == "FROM python:3.12-slim-bookworm"
+    log, phase = _log("java_release")
+    _, proposal = _fix(log, phase, GO.replace("golang:1.19-bookworm", "eclipse-temurin:17-jdk"), "java", 8080)
+    assert "FROM eclipse-temurin:21-jdk" in proposal.env.dockerfile
+
+
+def test_offline_gives_up_on_a_version_no_stand_in_has():
+    log, phase = _log("go")
+    _, proposal = _fix(log, phase, GO, "go", 8080, offline=True)
+    assert proposal is None
+
+
+def test_fix_sets_a_dummy_for_a_missing_variable_before_the_failing_step():
+    log, _ = _log("keyerror")
+    build_log = "Step 8/10 : RUN python manage.py migrate --noinput\n" + log
+    _, proposal = _fix(build_log, "build", PYTHON, "python", 8000)
+    lines = proposal.env.dockerfile.splitlines()
+    at = lines.index('ENV DATABASE_URL="sqlite:////tmp/abc-pipeline.db"')
+    assert lines[at + 1] == "RUN python manage.py migrate --noinput"
+    assert proposal.env.env["DATABASE_URL"].startswith("sqlite:")
+    log, phase = _log("spring_placeholder")
+    _, proposal = _fix(log, phase, GO, "java", 8080)
+    assert 'ENV APP_JWT_SECRET="dummy-APP_JWT_SECRET"' in proposal.env.dockerfile
+
+
+def test_fix_follows_the_port_the_service_listens_on_and_binds_all_interfaces():
+    log, phase = _log("other_port")
+    _, proposal = _fix(log, phase, GO, "java", 8080)
+    assert proposal.env.port == 8081 and "EXPOSE 8081" in proposal.env.dockerfile
+    log, phase = _log("loopback")
+    _, proposal = _fix(log, phase, NODE, "javascript", 3000)
+    assert 'ENV HOST="0.0.0.0"' in proposal.env.dockerfile
+    assert proposal.env.dockerfile.index("ENV HOST=") < proposal.env.dockerfile.index("EXPOSE")
+    log, phase = _log("eaddrinuse")
+    _, proposal = _fix(log, phase, NODE, "javascript", 3000)
+    assert proposal.env.port == 3001 and 'ENV PORT="3001"' in proposal.env.dockerfile
+    assert 'ENV PORT="3000"' not in proposal.env.dockerfile
+
+
+def test_fix_adds_the_missing_build_step_and_the_dev_dependencies_it_needs():
+    log, phase = _log("dist_missing")
+    tc = Toolchain(language="javascript", package_manager="npm", build_command="npm run build", base_image="node")
+    _, proposal = _fix(log, phase, NODE, "javascript", 3000, toolchain=tc)
+    lines = proposal.env.dockerfile.splitlines()
+    assert lines[lines.index("COPY . .") + 1] == "RUN npm run build"
+    log, phase = _log("tsc_missing")
+    _, proposal = _fix(log, phase, NODE, "javascript", 3000)
+    assert "RUN npm ci\n" in proposal.env.dockerfile
+
+
+def test_fix_installs_without_the_frozen_lock():
+    log, phase = _log("npm_ci")
+    _, proposal = _fix(log, phase, NODE, "javascript", 3000)
+    assert "RUN npm install --omit=dev" in proposal.env.dockerfile
+    log, phase = _log("npm_eresolve")
+    _, proposal = _fix(log, phase, NODE, "javascript", 3000)
+    assert "RUN npm ci --omit=dev --legacy-peer-deps" in proposal.env.dockerfile
+    log, phase = _log("go_sum")
+    _, proposal = _fix(log, phase, GO, "go", 8080)
+    assert "RUN go mod tidy && CGO_ENABLED=0 go build" in proposal.env.dockerfile
+
+
+def test_unknown_failures_get_no_fix():
+    log, phase = _log("unknown")
+    failure, proposal = _fix(log, phase, GO, "go", 8080)
+    assert failure.failure_class == C.unknown and proposal is None
+    assert "syntax error" in failure.evidence
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def test_loop_repairs_until_it_works_and_keeps_every_attempt():
+    logs = iter([_log("npm_ci")[0], _log("loopback")[0]])
+    seen: list[str] = []
+
+    def try_once(spec: EnvSpec) -> TryResult:
+        seen.append(spec.dockerfile)
+        if "npm ci" in spec.dockerfile:
+            return TryResult(ok=False, phase="build", log=next(logs))
+        if "HOST" not in spec.dockerfile:
+            return TryResult(ok=False, phase="start", log=next(logs), verdict=Verdict.startup_timeout)
+        return TryResult(ok=True, phase="start", log="Successfully built")
+
+    facts = ServiceFacts(language="javascript", framework="express")
+    outcome = run_attempts(
+        _spec(NODE, "javascript", 3000), facts, try_once, strategy=RuleBasedStrategy(), max_repairs=3
+    )
+    assert outcome.ok and len(outcome.attempts) == 3
+    assert [a.failure.failure_class if a.failure else None for a in outcome.attempts] == [
+        C.lockfile_mismatch,
+        C.port_mismatch,
+        None,
+    ]
+    assert [a.dockerfile for a in outcome.attempts] == seen
+    assert outcome.attempts[1].change.startswith("rules: install without the frozen lock")
+
+
+def test_loop_stops_after_the_configured_number_of_repairs():
+    def try_once(spec: EnvSpec) -> TryResult:
+        missing = "ABC" if "ENV ABC=" not in spec.dockerfile else "DEF" if "ENV DEF=" not in spec.dockerfile else "GHI"
+        return TryResult(ok=False, phase="start", log=f"KeyError: '{missing}'", verdict=Verdict.service_crashed)
+
+    facts = ServiceFacts(language="go", framework="gin")
+    outcome = run_attempts(_spec(GO, "go", 8080), facts, try_once, strategy=RuleBasedStrategy(), max_repairs=2)
+    assert not outcome.ok and len(outcome.attempts) == 3
+    assert outcome.verdict == Verdict.service_crashed
+    assert outcome.reason.startswith("missing_env_var: KeyError: 'GHI' (no repair left")
+
+
+def test_loop_falls_back_from_the_repository_dockerfile_without_editing_it():
+    own = _spec("FROM golang:1.22\nRUN exit 1\n", "go", 8080)
+    synthesized = _spec(GO, "go", 8080)
+    tried: list[str] = []
+
+    def try_once(spec: EnvSpec) -> TryResult:
+        tried.append(spec.dockerfile)
+        ok = spec.dockerfile == GO
+        return TryResult(ok=ok, phase="build", log="go.mod requires go >= 1.22" if not ok else "")
+
+    facts = ServiceFacts(language="go", framework="gin")
+    outcome = run_attempts(own, facts, try_once, strategy=RuleBasedStrategy(), max_repairs=3, fallback=synthesized)
+    assert outcome.ok and tried == [own.dockerfile, GO]
+    assert outcome.attempts[1].change.startswith("the repository's Dockerfile failed (wrong_language_version)")
+
+
+class _GiveUp:
+    name = "llm-stub"
+
+    def propose(self, failure, log_tail, env, facts):
+        self.asked = (failure.failure_class, log_tail)
+        return None
+
+
+def test_a_strategy_is_pluggable():
+    strategy = _GiveUp()
+    outcome = run_attempts(
+        _spec(GO, "go", 8080),
+        ServiceFacts(language="go", framework="gin"),
+        lambda spec: TryResult(ok=False, phase="build", log="E: Unable to locate package nope"),
+        strategy=strategy,
+        max_repairs=3,
+    )
+    assert not outcome.ok and strategy.asked[0] == C.missing_system_package
+    assert "the llm-stub strategy has no fix" in outcome.reason
