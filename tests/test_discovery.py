@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
-import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
 from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks.base import Framework, ServiceCandidate
-from pipeline.models import Endpoint
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 CASES = [
     ("flask", "flask_todo", "app.py"),
     ("fastapi", "fastapi_notes", "main:app"),
     ("express", "express_books", "server.js"),
 ]
 DECOYS = {"archive_todo", "legacy_list_todos", "search_notes", "searchBooks"}
-
-
-def _service(framework: Framework, root: Path) -> ServiceCandidate:
-    found = framework.detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _endpoints(name: str, fixture: str) -> tuple[Path, list[Endpoint]]:
-    framework = get_framework(name)
-    root = FIXTURES / fixture
-    return root, framework.discover(root, _service(framework, root))
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip())
-    return root
-
-
-def _pairs(endpoints: list[Endpoint]) -> set[tuple[str, str]]:
-    return {(e.method, e.path) for e in endpoints}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -64,35 +37,18 @@ def test_registry() -> None:
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_detect_fixture(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    service = _service(get_framework(name), root)
-    assert service.root == root.resolve()
-    assert service.entrypoint == entrypoint
-    for other in FRAMEWORKS:
-        if other.name != name:
-            assert other.detect(root) == [], other.name
+    ds.assert_detects_only(name, FIXTURES / fixture, entrypoint)
 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_discover_matches_ground_truth(name: str, fixture: str, entrypoint: str) -> None:
-    root, endpoints = _endpoints(name, fixture)
-    truth = json.loads((root / "ground_truth.json").read_text())
-    assert _pairs(endpoints) == {(t["method"], t["path"]) for t in truth}
-    assert len(endpoints) == len(truth)
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == get_framework(name).discover(root, _service(get_framework(name), root))
+    ds.assert_matches_ground_truth(name, FIXTURES / fixture, handlers=False)
 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str, entrypoint: str) -> None:
-    root, endpoints = _endpoints(name, fixture)
-    for endpoint in endpoints:
+    for endpoint, (_, definition, _, body) in ds.endpoint_slices(name, FIXTURES / fixture):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
         assert definition.rstrip(";").endswith(body)
         if name == "express":
             assert body.startswith("{") and body.endswith("}")
@@ -105,51 +61,46 @@ def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str, entr
 
 
 def test_handlers_resolve_to_controllers_across_files() -> None:
-    _, endpoints = _endpoints("express", "express_books")
-    by_key = {(e.method, e.path): e.handler for e in endpoints}
+    _, endpoints = ds.fixture_endpoints("express", "express_books")
+    by_key = ds.by_key(endpoints)
     assert by_key[("POST", "/api/books")].file == "controllers/books.js"
     assert by_key[("POST", "/api/books")].name == "createBook"
     assert by_key[("GET", "/api/books/:id")].name == "getBook"
     assert by_key[("GET", "/health")].name == "<anonymous>"
     assert by_key[("GET", "/health")].file == "server.js"
-    _, flask_endpoints = _endpoints("flask", "flask_todo")
+    _, flask_endpoints = ds.fixture_endpoints("flask", "flask_todo")
     assert {e.handler.file for e in flask_endpoints} == {"app.py", "todo/routes.py"}
 
 
-def _fields(endpoints: list[Endpoint], method: str, path: str) -> dict[str, tuple[str, bool]]:
-    endpoint = next(e for e in endpoints if (e.method, e.path) == (method, path))
-    return {f.name: (f.type, f.required) for f in endpoint.body_fields}
-
-
 def test_body_fields_of_create_endpoints() -> None:
-    _, flask_endpoints = _endpoints("flask", "flask_todo")
-    assert _fields(flask_endpoints, "POST", "/api/todos") == {"title": ("str", True), "done": ("bool", False)}
-    assert _fields(flask_endpoints, "PUT", "/api/todos/<int:todo_id>") == {
+    _, flask_endpoints = ds.fixture_endpoints("flask", "flask_todo")
+    assert ds.body_fields(flask_endpoints, "POST", "/api/todos") == {"title": ("str", True), "done": ("bool", False)}
+    assert ds.body_fields(flask_endpoints, "PUT", "/api/todos/<int:todo_id>") == {
         "title": ("str", False),
         "done": ("bool", False),
     }
-    assert _fields(flask_endpoints, "GET", "/api/todos") == {}
+    assert ds.body_fields(flask_endpoints, "GET", "/api/todos") == {}
 
-    _, fastapi_endpoints = _endpoints("fastapi", "fastapi_notes")
-    assert _fields(fastapi_endpoints, "POST", "/api/notes/") == {"title": ("str", True), "body": ("str", False)}
+    _, fastapi_endpoints = ds.fixture_endpoints("fastapi", "fastapi_notes")
+    assert ds.body_fields(fastapi_endpoints, "POST", "/api/notes/") == {"title": ("str", True), "body": ("str", False)}
 
-    _, express_endpoints = _endpoints("express", "express_books")
-    assert _fields(express_endpoints, "POST", "/api/books") == {
+    _, express_endpoints = ds.fixture_endpoints("express", "express_books")
+    assert ds.body_fields(express_endpoints, "POST", "/api/books") == {
         "title": ("str", True),
         "author": ("str", True),
         "year": ("int", False),
     }
-    assert {name for name, (_, required) in _fields(express_endpoints, "PUT", "/api/books/:id").items()} == {
+    assert {name for name, (_, required) in ds.body_fields(express_endpoints, "PUT", "/api/books/:id").items()} == {
         "title",
         "author",
         "year",
     }
-    assert not any(required for _, required in _fields(express_endpoints, "PUT", "/api/books/:id").values())
+    assert not any(required for _, required in ds.body_fields(express_endpoints, "PUT", "/api/books/:id").values())
 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_decoys_are_not_reported(name: str, fixture: str, entrypoint: str) -> None:
-    _, endpoints = _endpoints(name, fixture)
+    _, endpoints = ds.fixture_endpoints(name, fixture)
     assert not {e.handler.name for e in endpoints} & DECOYS
     assert not any("legacy" in e.path for e in endpoints)
 
@@ -157,7 +108,7 @@ def test_decoys_are_not_reported(name: str, fixture: str, entrypoint: str) -> No
 def test_runtime_hints() -> None:
     flask = get_framework("flask")
     root = FIXTURES / "flask_todo"
-    hints = flask.runtime_hints(root, _service(flask, root))
+    hints = flask.runtime_hints(root, ds.service_of(flask, root))
     assert hints.start_command == [
         "python",
         "-m",
@@ -174,13 +125,13 @@ def test_runtime_hints() -> None:
 
     fastapi = get_framework("fastapi")
     root = FIXTURES / "fastapi_notes"
-    hints = fastapi.runtime_hints(root, _service(fastapi, root))
+    hints = fastapi.runtime_hints(root, ds.service_of(fastapi, root))
     assert hints.start_command == ["python", "-m", "uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]
     assert hints.extra_packages == []
 
     express = get_framework("express")
     root = FIXTURES / "express_books"
-    hints = express.runtime_hints(root, _service(express, root))
+    hints = express.runtime_hints(root, ds.service_of(express, root))
     assert hints.start_command == ["node", "server.js"]
     assert hints.port == 3000 and hints.env == {"PORT": "3000"}
 
@@ -198,12 +149,12 @@ def test_multi_service_repository(tmp_path: Path) -> None:
     }
     flask = get_framework("flask")
     endpoints = flask.discover(tmp_path, flask.detect(tmp_path)[0])
-    assert ("POST", "/api/todos") in _pairs(endpoints)
+    assert ("POST", "/api/todos") in ds.pairs(endpoints)
     assert {e.handler.file for e in endpoints} == {"services/a/app.py", "services/a/todo/routes.py"}
 
 
 def test_hostile_files_are_skipped_with_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "requirements.txt": "flask\n",
@@ -232,9 +183,9 @@ def test_hostile_files_are_skipped_with_warnings(tmp_path: Path, caplog: pytest.
         services = {f.name: f.detect(tmp_path) for f in FRAMEWORKS}
         flask_endpoints = get_framework("flask").discover(tmp_path, services["flask"][0])
         express_endpoints = get_framework("express").discover(tmp_path, services["express"][0])
-    assert _pairs(flask_endpoints) == {("GET", "/ok")}
-    assert _pairs(express_endpoints) == {("GET", "/js")}
-    messages = "\n".join(r.getMessage() for r in caplog.records)
+    assert ds.pairs(flask_endpoints) == {("GET", "/ok")}
+    assert ds.pairs(express_endpoints) == {("GET", "/js")}
+    messages = ds.log_messages(caplog)
     assert "blob.py: binary content" in messages
     assert "huge.py" in messages and "larger than" in messages
     assert "broken.py: does not parse" in messages
@@ -248,7 +199,7 @@ def test_hostile_files_are_skipped_with_warnings(tmp_path: Path, caplog: pytest.
 
 
 def test_flask_blueprints_across_files_nested_and_add_url_rule(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "pyproject.toml": "[project]\nname = 'x'\ndependencies = ['flask']\n",
@@ -305,7 +256,7 @@ def test_flask_blueprints_across_files_nested_and_add_url_rule(tmp_path: Path) -
     services = flask.detect(tmp_path)
     assert [(s.root, s.entrypoint) for s in services] == [(tmp_path.resolve(), "shop:create_app()")]
     endpoints = flask.discover(tmp_path, services[0])
-    assert _pairs(endpoints) == {
+    assert ds.pairs(endpoints) == {
         ("GET", "/items"),
         ("POST", "/items"),
         ("POST", "/items/<int:item_id>/reviews/"),
@@ -314,12 +265,12 @@ def test_flask_blueprints_across_files_nested_and_add_url_rule(tmp_path: Path) -
         ("POST", "/pong"),
         ("PUT", "/pong"),
     }
-    assert _fields(endpoints, "POST", "/items") == {"name": ("any", True)}
+    assert ds.body_fields(endpoints, "POST", "/items") == {"name": ("any", True)}
     assert next(e for e in endpoints if e.path == "/ping").handler.file == "shop/views.py"
 
 
 def test_fastapi_nested_routers_and_api_route(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "requirements.txt": "fastapi\n",
@@ -377,12 +328,12 @@ def test_fastapi_nested_routers_and_api_route(tmp_path: Path) -> None:
     services = fastapi.detect(tmp_path)
     assert [(s.root, s.entrypoint) for s in services] == [(tmp_path.resolve(), "app.main:app")]
     endpoints = fastapi.discover(tmp_path, services[0])
-    assert _pairs(endpoints) == {
+    assert ds.pairs(endpoints) == {
         ("POST", "/api/v1/things"),
         ("PUT", "/api/v1/things"),
         ("GET", "/api/v1/people/users/{user_id}"),
     }
-    assert _fields(endpoints, "POST", "/api/v1/things") == {
+    assert ds.body_fields(endpoints, "POST", "/api/v1/things") == {
         "name": ("str", True),
         "size": ("int", True),
         "tags": ("list", False),
@@ -396,7 +347,7 @@ def test_fastapi_nested_routers_and_api_route(tmp_path: Path) -> None:
 
 
 def test_express_nested_routers_chains_and_esm(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"type": "module", "main": "src/index.js", "dependencies": {"express": "4"}}',
@@ -444,7 +395,7 @@ def test_express_nested_routers_chains_and_esm(tmp_path: Path) -> None:
     services = express.detect(tmp_path)
     assert [(s.root, s.entrypoint) for s in services] == [(tmp_path.resolve(), "src/index.js")]
     endpoints = express.discover(tmp_path, services[0])
-    assert _pairs(endpoints) == {
+    assert ds.pairs(endpoints) == {
         ("ANY", "/anything"),
         ("GET", "/api/items/:id"),
         ("PATCH", "/api/items/:id"),
@@ -454,8 +405,8 @@ def test_express_nested_routers_chains_and_esm(tmp_path: Path) -> None:
     by_key = {(e.method, e.path): e for e in endpoints}
     assert by_key[("PATCH", "/api/items/:id")].handler.name == "patchItem"
     assert by_key[("PATCH", "/api/items/:id")].handler.file == "src/api/controllers.js"
-    assert _fields(endpoints, "PATCH", "/api/items/:id") == {"qty": ("int", False)}
-    assert _fields(endpoints, "POST", "/api/users") == {"name": ("any", True), "age": ("int", False)}
+    assert ds.body_fields(endpoints, "PATCH", "/api/items/:id") == {"qty": ("int", False)}
+    assert ds.body_fields(endpoints, "POST", "/api/users") == {"name": ("any", True), "age": ("int", False)}
     hints = express.runtime_hints(tmp_path, services[0])
     assert hints.start_command == ["node", "src/index.js"]
     assert hints.port == 8080
@@ -463,7 +414,7 @@ def test_express_nested_routers_chains_and_esm(tmp_path: Path) -> None:
 
 
 def test_express_setup_functions_receive_the_app(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"dependencies": {"express": "^4.18.2"}}',
@@ -489,7 +440,7 @@ def test_express_setup_functions_receive_the_app(tmp_path: Path) -> None:
         },
     )
     express = get_framework("express")
-    service = _service(express, tmp_path)
+    service = ds.service_of(express, tmp_path)
     assert service.entrypoint == "app.js"
-    assert _pairs(express.discover(tmp_path, service)) == {("GET", "/a"), ("POST", "/more/b")}
+    assert ds.pairs(express.discover(tmp_path, service)) == {("GET", "/a"), ("POST", "/more/b")}
     assert express.runtime_hints(tmp_path, service).port == 4000

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
-import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks import treesitter as ts
+from pipeline.frameworks import get_framework
 from pipeline.frameworks.aspnetcore import group_join, route_join
-from pipeline.frameworks.base import ServiceCandidate
-from pipeline.models import Endpoint, Handler
+from pipeline.models import Handler
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 CATALOG = FIXTURES / "aspnetcore_catalog"
 TODO = FIXTURES / "aspnetcore_todo"
 DECOYS = {"Exists", "LegacyReport", "LegacyHidden", "LegacyBuild", "LegacyList", "CountItems", "MapTodoEndpoints"}
@@ -25,30 +22,8 @@ WEB_CSPROJ = f'<Project Sdk="Microsoft.NET.Sdk.Web">{PROPERTIES}</Project>\n'
 LIB_CSPROJ = f'<Project Sdk="Microsoft.NET.Sdk">{PROPERTIES}</Project>\n'
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip())
-    return root
-
-
-def _service(root: Path) -> ServiceCandidate:
-    found = get_framework("aspnetcore").detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _endpoints(root: Path) -> list[Endpoint]:
-    return get_framework("aspnetcore").discover(root, _service(root))
-
-
-def _pairs(endpoints: list[Endpoint]) -> set[tuple[str, str]]:
-    return {(e.method, e.path) for e in endpoints}
-
-
 def _handler(root: Path, method: str, path: str) -> Handler:
-    return next(e.handler for e in _endpoints(root) if (e.method, e.path) == (method, path))
+    return next(e.handler for e in ds.discover("aspnetcore", root) if (e.method, e.path) == (method, path))
 
 
 def _masked_definition(root: Path, handler: Handler) -> str:
@@ -63,12 +38,7 @@ def _masked_definition(root: Path, handler: Handler) -> str:
 
 @pytest.mark.parametrize("root", [CATALOG, TODO], ids=["catalog", "todo"])
 def test_detect_fixture_and_exclusivity(root: Path) -> None:
-    service = _service(root)
-    assert service.root == root.resolve()
-    assert service.entrypoint == "Program.cs"
-    for other in FRAMEWORKS:
-        if other.name != "aspnetcore":
-            assert other.detect(root) == [], other.name
+    ds.assert_detects_only("aspnetcore", root, "Program.cs")
 
 
 def test_detects_nothing_in_other_fixtures() -> None:
@@ -79,14 +49,7 @@ def test_detects_nothing_in_other_fixtures() -> None:
 
 @pytest.mark.parametrize("root", [CATALOG, TODO], ids=["catalog", "todo"])
 def test_discover_matches_ground_truth(root: Path) -> None:
-    endpoints = _endpoints(root)
-    truth = json.loads((root / "ground_truth.json").read_text())
-    assert {(e.method, e.path, e.handler.name) for e in endpoints} == {
-        (t["method"], t["path"], t["handler"]) for t in truth
-    }
-    assert len(endpoints) == len(truth)
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == _endpoints(root)
+    ds.assert_matches_ground_truth("aspnetcore", root)
 
 
 def test_handlers_resolve_across_files() -> None:
@@ -99,14 +62,8 @@ def test_handlers_resolve_across_files() -> None:
 
 @pytest.mark.parametrize("root", [CATALOG, TODO], ids=["catalog", "todo"])
 def test_handler_ranges_slice_to_function_and_body(root: Path) -> None:
-    for endpoint in _endpoints(root):
+    for endpoint, (_, definition, signature, body) in ds.endpoint_slices("aspnetcore", root):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        signature = source[handler.start_byte : handler.body_start_byte].decode()
-        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
         assert definition.rstrip(";").endswith(body)
         if handler.name == "<anonymous>":
             assert definition.startswith(("(", "async ")), definition[:20]
@@ -120,7 +77,7 @@ def test_handler_ranges_slice_to_function_and_body(root: Path) -> None:
 
 @pytest.mark.parametrize("root", [CATALOG, TODO], ids=["catalog", "todo"])
 def test_decoys_are_not_reported(root: Path) -> None:
-    endpoints = _endpoints(root)
+    endpoints = ds.discover("aspnetcore", root)
     assert not {e.handler.name for e in endpoints} & DECOYS
     assert not any(word in e.path.lower() for e in endpoints for word in ("legacy", "hidden", "reports"))
 
@@ -128,13 +85,10 @@ def test_decoys_are_not_reported(root: Path) -> None:
 @pytest.mark.parametrize("root", [CATALOG, TODO], ids=["catalog", "todo"])
 def test_masking_reparses_and_keeps_signatures(root: Path) -> None:
     aspnet = get_framework("aspnetcore")
-    for endpoint in _endpoints(root):
+    for endpoint in ds.discover("aspnetcore", root):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        masked = aspnet.mask_body(source, handler)
-        assert not ts.parse(masked, "csharp").root_node.has_error
-        assert masked[: handler.body_start_byte] == source[: handler.body_start_byte]
-        assert masked.endswith(source[handler.body_end_byte :])
+        source, masked = ds.mask_handler(aspnet, root, handler, "csharp")
+        ds.assert_only_body_changed(source, masked, handler)
         assert b"501" in masked or b"NotImplementedException" in masked
 
 
@@ -173,12 +127,12 @@ def test_masking_forms_follow_the_return_type() -> None:
 
 def test_runtime_hints() -> None:
     aspnet = get_framework("aspnetcore")
-    hints = aspnet.runtime_hints(CATALOG, _service(CATALOG))
+    hints = aspnet.runtime_hints(CATALOG, ds.service_of("aspnetcore", CATALOG))
     assert hints.start_command == ["dotnet", "Catalog.Api.dll"]
     assert hints.port == 5080  # launchSettings.json
     # Catalog:PageSize is in appsettings.json, Catalog:Currency is not.
     assert hints.env == {"ASPNETCORE_URLS": "http://0.0.0.0:5080", "Catalog__Currency": "dummy-Catalog__Currency"}
-    hints = aspnet.runtime_hints(TODO, _service(TODO))
+    hints = aspnet.runtime_hints(TODO, ds.service_of("aspnetcore", TODO))
     assert hints.start_command == ["dotnet", "Todo.Api.dll"]  # <AssemblyName>
     assert hints.port == 5100  # appsettings.json Urls
     assert hints.env == {
@@ -202,7 +156,7 @@ def test_joins() -> None:
 
 
 def test_controller_routing_rules(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Web/Web.csproj": """
@@ -299,7 +253,7 @@ def test_controller_routing_rules(tmp_path: Path) -> None:
     services = aspnet.detect(tmp_path)
     assert [(s.root, s.entrypoint) for s in services] == [((tmp_path / "Web").resolve(), "Program.cs")]
     endpoints = aspnet.discover(tmp_path, services[0])
-    assert _pairs(endpoints) == {
+    assert ds.pairs(endpoints) == {
         ("GET", "/Items"),
         ("GET", "/api/v2/Item"),
         ("POST", "/Items/bulk"),
@@ -319,7 +273,7 @@ def test_controller_routing_rules(tmp_path: Path) -> None:
         # referenced class library
         ("GET", "/ext/{id}"),
     }
-    by_key = {(e.method, e.path): e.handler for e in endpoints}
+    by_key = ds.by_key(endpoints)
     assert by_key[("ANY", "/Items")].name == "NoAttributes"
     assert by_key[("GET", "/ext/{id}")].file == "Lib/ExternalController.cs"
     assert aspnet.runtime_hints(tmp_path, services[0]).port == 5005
@@ -328,7 +282,7 @@ def test_controller_routing_rules(tmp_path: Path) -> None:
 
 
 def test_minimal_api_groups_helpers_and_startup(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Api/Api.csproj": WEB_CSPROJ,
@@ -392,7 +346,7 @@ def test_minimal_api_groups_helpers_and_startup(tmp_path: Path) -> None:
         ((tmp_path / "Legacy").resolve(), "Startup.cs"),
     ]
     endpoints = aspnet.discover(tmp_path, services[0])
-    assert _pairs(endpoints) == {
+    assert ds.pairs(endpoints) == {
         ("GET", "/api/v1/users/{id}"),
         ("PUT", "/api/v1/users/{id}/flags"),
         ("PATCH", "/api/v1/users/{id}/flags"),
@@ -400,7 +354,7 @@ def test_minimal_api_groups_helpers_and_startup(tmp_path: Path) -> None:
         ("GET", "/api/v1/things"),
         ("POST", "/delegate"),
     }
-    by_key = {(e.method, e.path): e.handler for e in endpoints}
+    by_key = ds.by_key(endpoints)
     assert by_key[("GET", "/api/v1/users/{id}")].name == "GetUser"
     assert by_key[("DELETE", "/api/v1/things/{id}")].name == "Remove"
     assert by_key[("DELETE", "/api/v1/things/{id}")].file == "Api/Routes.cs"
@@ -410,19 +364,19 @@ def test_minimal_api_groups_helpers_and_startup(tmp_path: Path) -> None:
     assert _masked_definition(tmp_path, by_key[("POST", "/delegate")]).startswith("delegate (int x) {")
     assert aspnet.runtime_hints(tmp_path, services[0]).port == 8080
     assert aspnet.runtime_hints(tmp_path, services[0]).start_command == ["dotnet", "Api.dll"]
-    assert _pairs(aspnet.discover(tmp_path, services[1])) == {("GET", "/hello")}
+    assert ds.pairs(aspnet.discover(tmp_path, services[1])) == {("GET", "/hello")}
 
 
 def test_unparseable_file_is_skipped_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     shutil.copytree(CATALOG, tmp_path / "catalog")
     (tmp_path / "catalog/Controllers/Broken.cs").write_text("public class BrokenController { void X( { }\n")
     caplog.set_level(logging.WARNING)
-    assert len(_endpoints(tmp_path / "catalog")) == 15
+    assert len(ds.discover("aspnetcore", tmp_path / "catalog")) == 15
     assert "Broken.cs" in caplog.text
 
 
 def test_non_web_and_odd_projects_are_not_services(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Lib/Lib.csproj": LIB_CSPROJ,

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil
 import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
 from pipeline.frameworks import FRAMEWORKS, get_framework
 from pipeline.frameworks import go_lang as go
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, ServiceCandidate
-from pipeline.models import Endpoint, Handler
+from pipeline.models import Handler
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 CASES = [
     ("nethttp", "nethttp_inventory"),
     ("gin", "gin_library"),
@@ -29,51 +28,14 @@ GO_FRAMEWORKS = ("nethttp", "gin", "echo", "chi")
 DECOYS = {"archive", "legacyList", "ping", "exportAll", "Search", "Archive", "legacyRouter"}
 
 
-def _service(framework: Framework, root: Path) -> ServiceCandidate:
-    found = framework.detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _endpoints(name: str, root: Path) -> list[Endpoint]:
-    framework = get_framework(name)
-    return framework.discover(root, _service(framework, root))
-
-
 def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_tabs(textwrap.dedent(content).lstrip()))
-    return root
+    """`ds.write_files`, with Go's tab indentation."""
+    return ds.write_files(root, files, _tabs)
 
 
 def _tabs(text: str) -> str:
     """Go indents with tabs; the snippets here are written with four spaces."""
     return re.sub(r"(?m)^((?:    )+)", lambda m: "\t" * (len(m.group(1)) // 4), text)
-
-
-def _triples(endpoints: list[Endpoint]) -> set[tuple[str, str, str]]:
-    return {(e.method, e.path, e.handler.name) for e in endpoints}
-
-
-def _pairs(endpoints: list[Endpoint]) -> set[tuple[str, str]]:
-    return {(e.method, e.path) for e in endpoints}
-
-
-def _mask_all(framework: Framework, root: Path, endpoints: list[Endpoint]) -> dict[str, bytes]:
-    """Mask every handler like the mask stage does: per file, from the end backwards."""
-    by_file: dict[str, dict[int, object]] = {}
-    for endpoint in endpoints:
-        by_file.setdefault(endpoint.handler.file, {})[endpoint.handler.body_start_byte] = endpoint.handler
-    out = {}
-    for rel, handlers in by_file.items():
-        source = (root / rel).read_bytes()
-        for start in sorted(handlers, reverse=True):
-            source = framework.mask_body(source, handlers[start])  # type: ignore[arg-type]
-        (root / rel).write_bytes(source)
-        out[rel] = source
-    return out
 
 
 def _imports_are_used(source: bytes) -> None:
@@ -89,13 +51,7 @@ def _imports_are_used(source: bytes) -> None:
 
 @pytest.mark.parametrize(("name", "fixture"), CASES)
 def test_detect_fixture_is_exclusive(name: str, fixture: str) -> None:
-    root = FIXTURES / fixture
-    service = _service(get_framework(name), root)
-    assert service.root == root.resolve()
-    assert service.entrypoint == "."
-    for other in FRAMEWORKS:
-        if other.name != name:
-            assert other.detect(root) == [], other.name
+    ds.assert_detects_only(name, FIXTURES / fixture, ".")
 
 
 @pytest.mark.parametrize("name", GO_FRAMEWORKS)
@@ -106,25 +62,13 @@ def test_go_frameworks_ignore_other_languages(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "fixture"), CASES)
 def test_discover_matches_ground_truth(name: str, fixture: str) -> None:
-    root = FIXTURES / fixture
-    endpoints = _endpoints(name, root)
-    truth = json.loads((root / "ground_truth.json").read_text())
-    assert _triples(endpoints) == {(t["method"], t["path"], t["handler"]) for t in truth}
-    assert len(endpoints) == len(truth)
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == _endpoints(name, root)
+    ds.assert_matches_ground_truth(name, FIXTURES / fixture)
 
 
 @pytest.mark.parametrize(("name", "fixture"), CASES)
 def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str) -> None:
-    root = FIXTURES / fixture
-    for endpoint in _endpoints(name, root):
+    for endpoint, (_, definition, _, body) in ds.endpoint_slices(name, FIXTURES / fixture):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
         assert definition.endswith(body)
         assert body.startswith("{") and body.endswith("}")
         assert definition.startswith("func")
@@ -135,13 +79,13 @@ def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str) -> N
 
 @pytest.mark.parametrize(("name", "fixture"), CASES)
 def test_decoys_are_not_reported(name: str, fixture: str) -> None:
-    endpoints = _endpoints(name, FIXTURES / fixture)
+    endpoints = ds.discover(name, FIXTURES / fixture)
     assert not {e.handler.name for e in endpoints} & DECOYS
     assert not any("legacy" in e.path or "debug" in e.path for e in endpoints)
 
 
 def test_handlers_resolve_across_files_and_packages() -> None:
-    by_key = {(e.method, e.path): e.handler for e in _endpoints("gin", FIXTURES / "gin_library")}
+    by_key = ds.by_key(ds.discover("gin", FIXTURES / "gin_library"))
     assert by_key[("GET", "/api/v1/books/:id")].file == "internal/books/handler.go"
     assert by_key[("POST", "/api/v1/members/:memberId/loans")].file == "internal/members/members.go"
     assert by_key[("GET", "/ping")].file == "main.go"
@@ -151,7 +95,7 @@ def test_handlers_resolve_across_files_and_packages() -> None:
     assert source[reindex.start_byte :].startswith(b"func reindex(catalog *books.Catalog) gin.HandlerFunc {")
     assert b"started := time.Now()" in source[reindex.body_start_byte : reindex.body_end_byte]
 
-    by_key = {(e.method, e.path): e.handler for e in _endpoints("chi", FIXTURES / "chi_blog")}
+    by_key = ds.by_key(ds.discover("chi", FIXTURES / "chi_blog"))
     assert by_key[("GET", "/api/posts/{postID}/")].file == "internal/api/posts.go"
     assert by_key[("POST", "/admin/purge")].file == "admin.go"
 
@@ -166,7 +110,7 @@ def test_runtime_hints_of_fixtures() -> None:
     for name, fixture in CASES:
         framework = get_framework(name)
         root = FIXTURES / fixture
-        hints = framework.runtime_hints(root, _service(framework, root))
+        hints = framework.runtime_hints(root, ds.service_of(framework, root))
         assert hints.start_command == ["/app/server"]
         assert (hints.port, hints.env) == expected[fixture], fixture
         assert hints.extra_packages == []
@@ -190,8 +134,8 @@ def test_masking_fixture(name: str, fixture: str, tmp_path: Path) -> None:
     root = tmp_path / fixture
     shutil.copytree(FIXTURES / fixture, root)
     framework = get_framework(name)
-    original = _endpoints(name, root)
-    masked = _mask_all(framework, root, original)
+    original = ds.discover(name, root)
+    masked = ds.mask_all(framework, root, original, write=True)
     statement = {
         "nethttp": b'http.Error(w, "not implemented", http.StatusNotImplemented)',
         "chi": b'http.Error(w, "not implemented", http.StatusNotImplemented)',
@@ -199,11 +143,11 @@ def test_masking_fixture(name: str, fixture: str, tmp_path: Path) -> None:
         "echo": b"return c.NoContent(501)",
     }[name]
     for rel, source in masked.items():
-        assert not ts.parse(source, "go").root_node.has_error, rel
+        ds.assert_parses(source, "go", rel)
         assert statement in source
         _imports_are_used(source)
     # Routes and signatures survive; the same endpoints point at the stubs.
-    again = _endpoints(name, root)
+    again = ds.discover(name, root)
     # Methods read from a handler's body (`switch r.Method`) go with the body: ANY remains.
     assert {(e.path, e.handler.name) for e in again} == {(e.path, e.handler.name) for e in original}
     body_chosen = {e.path for e in original} - {e.path for e in again if e.method != "ANY"}
@@ -224,7 +168,7 @@ def test_masking_fixture(name: str, fixture: str, tmp_path: Path) -> None:
 def test_masking_drops_logic_and_only_the_imports_it_made_unused(tmp_path: Path) -> None:
     root = tmp_path / "gin_library"
     shutil.copytree(FIXTURES / "gin_library", root)
-    _mask_all(get_framework("gin"), root, _endpoints("gin", root))
+    ds.mask_all(get_framework("gin"), root, ds.discover("gin", root), write=True)
     members = (root / "internal/members/members.go").read_text()
     assert "SetOnLoan" not in members and "strconv" not in members
     assert '"net/http"' not in members
@@ -241,7 +185,7 @@ def test_masking_keeps_offsets_of_earlier_handlers(tmp_path: Path) -> None:
     root = tmp_path / "nethttp_inventory"
     shutil.copytree(FIXTURES / "nethttp_inventory", root)
     source = (root / "internal/api/files.go").read_bytes()
-    handler = next(e.handler for e in _endpoints("nethttp", root) if e.handler.name == "serveFile")
+    handler = next(e.handler for e in ds.discover("nethttp", root) if e.handler.name == "serveFile")
     masked = get_framework("nethttp").mask_body(source, handler)
     # "path" was only used by the closure: blanked in place, so everything before the
     # handler keeps its byte offsets.
@@ -254,7 +198,7 @@ def test_masking_keeps_offsets_of_earlier_handlers(tmp_path: Path) -> None:
 def _mask_one(name: str, files: dict[str, str], tmp_path: Path, handler_name: str) -> str:
     _write(tmp_path, files)
     framework = get_framework(name)
-    endpoint = next(e for e in _endpoints(name, tmp_path) if e.handler.name == handler_name)
+    endpoint = next(e for e in ds.discover(name, tmp_path) if e.handler.name == handler_name)
     source = (tmp_path / endpoint.handler.file).read_bytes()
     masked = framework.mask_body(source, endpoint.handler)
     _imports_are_used(masked)
@@ -293,7 +237,7 @@ def test_masking_unnamed_and_blank_parameters(tmp_path: Path) -> None:
     assert 'func hello(w http.ResponseWriter, r *http.Request) {\n\thttp.Error(w, "not implemented"' in masked
     assert '"fmt"' not in masked
     source = (tmp_path / "main.go").read_bytes()
-    bye = next(e.handler for e in _endpoints("nethttp", tmp_path) if e.handler.name == "bye")
+    bye = next(e.handler for e in ds.discover("nethttp", tmp_path) if e.handler.name == "bye")
     masked = get_framework("nethttp").mask_body(source, bye).decode()
     assert "func bye(w http.ResponseWriter, _ *http.Request) {\n\thttp.Error(w," in masked
 
@@ -543,7 +487,7 @@ def test_gin_nested_groups_across_packages_and_server_struct(tmp_path: Path) -> 
     services = gin.detect(tmp_path)
     assert [(s.root, s.entrypoint) for s in services] == [(tmp_path.resolve(), "./cmd/server")]
     endpoints = gin.discover(tmp_path, services[0])
-    assert _triples(endpoints) == {
+    assert ds.triples(endpoints) == {
         ("GET", "/api/v2/users/", "List"),
         ("GET", "/api/v2/users", "List"),
         ("DELETE", "/api/v2/users/:id", "Delete"),
@@ -599,15 +543,15 @@ def test_echo_groups_any_match_add(tmp_path: Path) -> None:
         },
     )
     echo = get_framework("echo")
-    endpoints = _endpoints("echo", tmp_path)
-    assert _triples(endpoints) == {
+    endpoints = ds.discover("echo", tmp_path)
+    assert ds.triples(endpoints) == {
         ("GET", "/v1/admin", "stats"),
         ("ANY", "/v1/admin/x", "stats"),
         ("PUT", "/v1/things/:id", "save"),
         ("PATCH", "/v1/things/:id", "save"),
         ("OPTIONS", "/opt", "<anonymous>"),
     }
-    hints = echo.runtime_hints(tmp_path, _service(echo, tmp_path))
+    hints = echo.runtime_hints(tmp_path, ds.service_of(echo, tmp_path))
     assert (hints.port, hints.env) == (9000, {})
 
 
@@ -678,8 +622,8 @@ def test_chi_route_mount_group_with_method_handle(tmp_path: Path) -> None:
         },
     )
     chi = get_framework("chi")
-    endpoints = _endpoints("chi", tmp_path)
-    assert _triples(endpoints) == {
+    endpoints = ds.discover("chi", tmp_path)
+    assert ds.triples(endpoints) == {
         ("GET", "/v1/accounts/", "list"),
         ("GET", "/v1/accounts/{id:[0-9]+}", "show"),
         ("GET", "/v1/orgs/{org}/members", "members"),
@@ -688,7 +632,7 @@ def test_chi_route_mount_group_with_method_handle(tmp_path: Path) -> None:
         ("POST", "/legacy/hook", "members"),
     }
     assert {e.normalized_path for e in endpoints} >= {"/v1/accounts/{id}"}
-    hints = chi.runtime_hints(tmp_path, _service(chi, tmp_path))
+    hints = chi.runtime_hints(tmp_path, ds.service_of(chi, tmp_path))
     assert (hints.port, hints.env) == (8080, {"LISTEN_ADDR": ":8080"})
 
 
@@ -766,8 +710,8 @@ def test_nethttp_default_mux_patterns_and_methods_in_body(tmp_path: Path) -> Non
         },
     )
     nethttp = get_framework("nethttp")
-    endpoints = _endpoints("nethttp", tmp_path)
-    assert _triples(endpoints) == {
+    endpoints = ds.discover("nethttp", tmp_path)
+    assert ds.triples(endpoints) == {
         ("GET", "/users", "Users"),
         ("POST", "/users", "Users"),
         ("PUT", "/users", "Users"),
@@ -778,7 +722,7 @@ def test_nethttp_default_mux_patterns_and_methods_in_body(tmp_path: Path) -> Non
         ("POST", "/hooks/{name}", "Hook"),
         ("GET", "/api/ping", "Login"),
     }
-    hints = nethttp.runtime_hints(tmp_path, _service(nethttp, tmp_path))
+    hints = nethttp.runtime_hints(tmp_path, ds.service_of(nethttp, tmp_path))
     assert (hints.port, hints.env) == (5000, {"PORT": "5000", "SECRET": "dummy-SECRET"})
 
 
@@ -870,9 +814,9 @@ def test_unparseable_file_is_skipped_with_a_warning(tmp_path: Path, caplog: pyte
     (tmp_path / "app" / "main_test.go").write_text("package main\n\nfunc TestX( {\n")
     (tmp_path / "app" / "blob.go").write_bytes(b"\x00\x01binary" * 10)
     with caplog.at_level(logging.WARNING):
-        endpoints = _endpoints("echo", tmp_path / "app")
+        endpoints = ds.discover("echo", tmp_path / "app")
     assert len(endpoints) == 13
-    messages = "\n".join(r.getMessage() for r in caplog.records)
+    messages = ds.log_messages(caplog)
     assert "broken.go: does not parse as go" in messages
     assert "blob.go: binary content" in messages
     assert "main_test.go" not in messages
@@ -915,8 +859,8 @@ def test_odd_input_does_not_crash(tmp_path: Path) -> None:
             """,
         },
     )
-    endpoints = _endpoints("nethttp", tmp_path)
-    assert _pairs(endpoints) == {("ANY", "/a"), ("ANY", "/x")}
+    endpoints = ds.discover("nethttp", tmp_path)
+    assert ds.pairs(endpoints) == {("ANY", "/a"), ("ANY", "/x")}
     assert get_framework("gin").detect(tmp_path / "missing") == []
 
 
@@ -965,7 +909,7 @@ def test_route_tables_in_slices_and_maps(tmp_path: Path) -> None:
             """,
         },
     )
-    assert _triples(_endpoints("nethttp", tmp_path)) == {
+    assert ds.triples(ds.discover("nethttp", tmp_path)) == {
         ("GET", "/a", "A"),
         ("POST", "/b", "B"),
         ("ANY", "/c", "A"),
@@ -1027,4 +971,4 @@ def test_lost_receiver_falls_back_to_a_unique_method_name(tmp_path: Path) -> Non
             """,
         },
     )
-    assert _triples(_endpoints("gin", tmp_path)) == {("GET", "/users", "List")}
+    assert ds.triples(ds.discover("gin", tmp_path)) == {("GET", "/users", "List")}

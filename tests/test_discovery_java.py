@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
-import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import ServiceCandidate
+from pipeline.frameworks import get_framework
 from pipeline.frameworks.spring import MASK_STATEMENT, spring_join
-from pipeline.models import Endpoint
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 STORE = FIXTURES / "spring_store"
 DECOYS = {"legacyListProducts", "search", "testOnly", "size"}
 WEB_POM = """
@@ -41,42 +37,11 @@ APP = """
 """
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip())
-    return root
-
-
-def _service(root: Path) -> ServiceCandidate:
-    found = get_framework("spring").detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _endpoints(root: Path) -> list[Endpoint]:
-    return get_framework("spring").discover(root, _service(root))
-
-
-def _pairs(endpoints: list[Endpoint]) -> set[tuple[str, str]]:
-    return {(e.method, e.path) for e in endpoints}
-
-
-def _triples(endpoints: list[Endpoint]) -> set[tuple[str, str, str]]:
-    return {(e.method, e.path, e.handler.name) for e in endpoints}
-
-
 # --------------------------------------------------------------------------- the fixture
 
 
 def test_detect_fixture_and_exclusivity() -> None:
-    service = _service(STORE)
-    assert service.root == STORE.resolve()
-    assert service.entrypoint == "src/main/java/com/example/store/StoreApplication.java"
-    for other in FRAMEWORKS:
-        if other.name != "spring":
-            assert other.detect(STORE) == [], other.name
+    ds.assert_detects_only("spring", STORE, "src/main/java/com/example/store/StoreApplication.java")
     spring = get_framework("spring")
     for fixture in ("flask_todo", "express_books", "fastapi_notes", "aspnetcore_catalog", "aspnetcore_todo"):
         if (FIXTURES / fixture).is_dir():
@@ -84,16 +49,12 @@ def test_detect_fixture_and_exclusivity() -> None:
 
 
 def test_discover_matches_ground_truth() -> None:
-    endpoints = _endpoints(STORE)
-    truth = json.loads((STORE / "ground_truth.json").read_text())
-    assert _triples(endpoints) == {(t["method"], t["path"], t["handler"]) for t in truth}
-    assert len(endpoints) == len(truth) == 16
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == _endpoints(STORE)
+    _, truth = ds.assert_matches_ground_truth("spring", STORE)
+    assert len(truth) == 16
 
 
 def test_handlers_resolve_across_files_and_inheritance() -> None:
-    by_key = {(e.method, e.path): e.handler for e in _endpoints(STORE)}
+    by_key = ds.by_key(ds.discover("spring", STORE))
     base = "src/main/java/com/example/store"
     # The mapping is on the base class; the body too.
     assert by_key[("GET", "/store/api/products/count")].file == f"{base}/api/BaseController.java"
@@ -104,38 +65,29 @@ def test_handlers_resolve_across_files_and_inheritance() -> None:
 
 
 def test_handler_ranges_slice_to_method_and_body() -> None:
-    for endpoint in _endpoints(STORE):
+    for endpoint, (_, definition, signature, body) in ds.endpoint_slices("spring", STORE):
         handler = endpoint.handler
-        source = (STORE / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
         assert definition.startswith("@"), definition[:30]
         assert definition.endswith(body)
         assert body.startswith("{") and body.endswith("}")
-        signature = source[handler.start_byte : handler.body_start_byte].decode()
         assert f" {handler.name}(" in signature
 
 
 def test_decoys_are_not_reported() -> None:
-    endpoints = _endpoints(STORE)
+    endpoints = ds.discover("spring", STORE)
     assert not {e.handler.name for e in endpoints} & DECOYS
     assert not any("legacy" in e.path or "test-only" in e.path for e in endpoints)
 
 
 def test_masking_keeps_signature_and_reparses() -> None:
     spring = get_framework("spring")
-    for endpoint in _endpoints(STORE):
+    for endpoint in ds.discover("spring", STORE):
         handler = endpoint.handler
-        source = (STORE / handler.file).read_bytes()
-        masked = spring.mask_body(source, handler)
-        assert not ts.parse(masked, "java").root_node.has_error
-        assert masked[: handler.body_start_byte] == source[: handler.body_start_byte]
+        source, masked = ds.mask_handler(spring, STORE, handler, "java")
+        ds.assert_only_body_changed(source, masked, handler)
         assert masked[handler.body_start_byte :].startswith(b"{\n")
         assert MASK_STATEMENT.encode() in masked
-        assert masked.endswith(source[handler.body_end_byte :])
-    update = next(e.handler for e in _endpoints(STORE) if e.handler.name == "update")
+    update = next(e.handler for e in ds.discover("spring", STORE) if e.handler.name == "update")
     source = (STORE / update.file).read_bytes()
     masked = spring.mask_body(source, update).decode()
     assert (
@@ -148,14 +100,14 @@ def test_masking_keeps_signature_and_reparses() -> None:
 
 def test_mask_rejects_a_range_that_is_not_a_body() -> None:
     spring = get_framework("spring")
-    handler = _endpoints(STORE)[0].handler
+    handler = ds.discover("spring", STORE)[0].handler
     source = (STORE / handler.file).read_bytes()
     with pytest.raises(ValueError, match="no method body"):
         spring.mask_body(source, handler.model_copy(update={"body_start_byte": handler.body_start_byte + 1}))
 
 
 def test_runtime_hints() -> None:
-    hints = get_framework("spring").runtime_hints(STORE, _service(STORE))
+    hints = get_framework("spring").runtime_hints(STORE, ds.service_of("spring", STORE))
     assert hints.start_command == [
         "java",
         "-jar",
@@ -180,7 +132,7 @@ def test_spring_join() -> None:
 
 
 def test_multi_module_build_and_constants_across_classes(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "pom.xml": """
@@ -300,7 +252,7 @@ def test_multi_module_build_and_constants_across_classes(tmp_path: Path) -> None
         ((tmp_path / "app").resolve(), "src/main/java/demo/DemoApplication.java")
     ]
     endpoints = spring.discover(tmp_path, services[0])
-    assert _pairs(endpoints) == {
+    assert ds.pairs(endpoints) == {
         ("GET", "/ctx/mvc/api/users"),
         ("GET", "/ctx/mvc/api/users/all"),
         ("ANY", "/ctx/mvc/api/users/{id}"),
@@ -326,7 +278,7 @@ def test_multi_module_build_and_constants_across_classes(tmp_path: Path) -> None
 
 
 def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "svc-a/build.gradle.kts": """
@@ -384,7 +336,7 @@ def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
     spring = get_framework("spring")
     services = spring.detect(tmp_path)
     assert [s.root for s in services] == [(tmp_path / "svc-a").resolve(), (tmp_path / "svc-c").resolve()]
-    assert _pairs(spring.discover(tmp_path, services[0])) == {("GET", "/"), ("GET", "/v2/pets/{petId}")}
+    assert ds.pairs(spring.discover(tmp_path, services[0])) == {("GET", "/"), ("GET", "/v2/pets/{petId}")}
     hints = spring.runtime_hints(tmp_path, services[0])
     assert hints.port == 8080
     assert hints.start_command == [
@@ -401,11 +353,11 @@ def test_unparseable_file_is_skipped_not_fatal(tmp_path: Path, caplog: pytest.Lo
     broken = tmp_path / "store/src/main/java/com/example/store/Broken.java"
     broken.write_text("@RestController public class Broken { @GetMapping void x( { }\n")
     caplog.set_level(logging.WARNING)
-    endpoints = _endpoints(tmp_path / "store")
+    endpoints = ds.discover("spring", tmp_path / "store")
     assert len(endpoints) == 16
     assert "Broken.java" in caplog.text
 
 
 def test_odd_build_files_do_not_crash(tmp_path: Path) -> None:
-    _write(tmp_path, {"pom.xml": "<project><dependencies>", "a/build.gradle": "\x01garbage {{{"})
+    ds.write_files(tmp_path, {"pom.xml": "<project><dependencies>", "a/build.gradle": "\x01garbage {{{"})
     assert get_framework("spring").detect(tmp_path) == []

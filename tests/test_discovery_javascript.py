@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
 from pipeline.frameworks import FRAMEWORKS, get_framework
 from pipeline.frameworks import javascript_lang as js
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, ServiceCandidate
-from pipeline.models import Endpoint, Handler
+from pipeline.models import Handler
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 CASES = [
     ("koa", "koa_blog", "src/server.js"),
     ("fastify", "fastify_shop", "server.js"),
@@ -32,61 +31,8 @@ DECOYS = {
 }
 
 
-def _service(framework: Framework, root: Path) -> ServiceCandidate:
-    found = framework.detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _endpoints(name: str, fixture: str) -> tuple[Path, list[Endpoint]]:
-    framework = get_framework(name)
-    root = FIXTURES / fixture
-    return root, framework.discover(root, _service(framework, root))
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip())
-    return root
-
-
 def _source(text: str) -> bytes:
     return textwrap.dedent(text).lstrip().encode()
-
-
-def _pairs(endpoints: list[Endpoint]) -> set[tuple[str, str]]:
-    return {(e.method, e.path) for e in endpoints}
-
-
-def _triples(endpoints: list[Endpoint]) -> set[tuple[str, str, str]]:
-    return {(e.method, e.path, e.handler.name) for e in endpoints}
-
-
-def _discover(name: str, root: Path) -> list[Endpoint]:
-    framework = get_framework(name)
-    return framework.discover(root, _service(framework, root))
-
-
-def _fields(endpoints: list[Endpoint], method: str, path: str) -> dict[str, tuple[str, bool]]:
-    endpoint = next(e for e in endpoints if (e.method, e.path) == (method, path))
-    return {f.name: (f.type, f.required) for f in endpoint.body_fields}
-
-
-def _mask_all(framework: Framework, root: Path, endpoints: list[Endpoint]) -> dict[str, bytes]:
-    """Mask every handler as the mask stage does: per file, from the end backwards."""
-    by_file: dict[str, dict[tuple[int, int], Handler]] = {}
-    for endpoint in endpoints:
-        h = endpoint.handler
-        by_file.setdefault(h.file, {})[(h.body_start_byte, h.body_end_byte)] = h
-    out: dict[str, bytes] = {}
-    for rel, handlers in by_file.items():
-        source = (root / rel).read_bytes()
-        for handler in sorted(handlers.values(), key=lambda h: h.body_start_byte, reverse=True):
-            source = framework.mask_body(source, handler)
-        out[rel] = source
-    return out
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -94,13 +40,7 @@ def _mask_all(framework: Framework, root: Path, endpoints: list[Endpoint]) -> di
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_detect_fixture_and_exclusivity(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    service = _service(get_framework(name), root)
-    assert service.root == root.resolve()
-    assert service.entrypoint == entrypoint
-    for other in FRAMEWORKS:
-        if other.name != name:
-            assert other.detect(root) == [], other.name
+    ds.assert_detects_only(name, FIXTURES / fixture, entrypoint)
 
 
 @pytest.mark.parametrize("name", ["koa", "fastify", "nestjs"])
@@ -111,24 +51,13 @@ def test_other_fixtures_are_not_claimed(name: str, fixture: str) -> None:
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_discover_matches_ground_truth(name: str, fixture: str, entrypoint: str) -> None:
-    root, endpoints = _endpoints(name, fixture)
-    truth = json.loads((root / "ground_truth.json").read_text())
-    assert _triples(endpoints) == {(t["method"], t["path"], t["handler"]) for t in truth}
-    assert len(endpoints) == len(truth)
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == get_framework(name).discover(root, _service(get_framework(name), root))
+    ds.assert_matches_ground_truth(name, FIXTURES / fixture)
 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str, entrypoint: str) -> None:
-    root, endpoints = _endpoints(name, fixture)
-    for endpoint in endpoints:
+    for endpoint, (_, definition, _, body) in ds.endpoint_slices(name, FIXTURES / fixture):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
         assert definition.rstrip(";").endswith(body)
         # a block, or the expression of an arrow function (`async () => ({ status: 'ok' })`)
         assert (body.startswith("{") and body.endswith("}")) or definition.split(body)[0].rstrip().endswith("=>")
@@ -137,41 +66,41 @@ def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str, entr
 
 
 def test_fixture_handlers_resolve_across_files() -> None:
-    _, koa = _endpoints("koa", "koa_blog")
-    by_key = {(e.method, e.path): e.handler for e in koa}
+    _, koa = ds.fixture_endpoints("koa", "koa_blog")
+    by_key = ds.by_key(koa)
     assert by_key[("POST", "/api/posts")].file == "src/controllers/posts.js"
     assert by_key[("GET", "/api/posts/:postId/comments")].file == "src/controllers/comments.js"
     assert by_key[("GET", "/api/health")].file == "src/routes/index.js"
-    assert _fields(koa, "POST", "/api/posts") == {"title": ("any", True), "body": ("str", False)}
-    assert _fields(koa, "POST", "/api/posts/:postId/comments") == {"text": ("str", True)}
+    assert ds.body_fields(koa, "POST", "/api/posts") == {"title": ("any", True), "body": ("str", False)}
+    assert ds.body_fields(koa, "POST", "/api/posts/:postId/comments") == {"text": ("str", True)}
 
-    _, fastify = _endpoints("fastify", "fastify_shop")
-    by_key = {(e.method, e.path): e.handler for e in fastify}
+    _, fastify = ds.fixture_endpoints("fastify", "fastify_shop")
+    by_key = ds.by_key(fastify)
     assert by_key[("POST", "/api/products")].file == "controllers/products.js"
     assert by_key[("PUT", "/api/products/:id")] == by_key[("PATCH", "/api/products/:id")]
     assert by_key[("GET", "/db/status")].file == "plugins/db.js"
-    assert _fields(fastify, "POST", "/api/products") == {
+    assert ds.body_fields(fastify, "POST", "/api/products") == {
         "name": ("str", True),
         "price": ("any", True),
         "tags": ("list", False),
     }
 
-    _, nest = _endpoints("nestjs", "nestjs_library")
-    by_key = {(e.method, e.path): e.handler for e in nest}
+    _, nest = ds.fixture_endpoints("nestjs", "nestjs_library")
+    by_key = ds.by_key(nest)
     assert by_key[("GET", "/api/admin/stats")].file == "src/admin/stats.controller.ts"
     assert by_key[("GET", "/health")].file == "src/health.controller.ts"
-    assert _fields(nest, "POST", "/api/books") == {
+    assert ds.body_fields(nest, "POST", "/api/books") == {
         "title": ("str", True),
         "isbn": ("str", True),
         "authorId": ("int", False),
         "year": ("int", False),
     }
-    assert _fields(nest, "PATCH", "/api/authors/:id") == {"name": ("str", True)}
+    assert ds.body_fields(nest, "PATCH", "/api/authors/:id") == {"name": ("str", True)}
 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_decoys_are_not_reported(name: str, fixture: str, entrypoint: str) -> None:
-    _, endpoints = _endpoints(name, fixture)
+    _, endpoints = ds.fixture_endpoints(name, fixture)
     assert not {e.handler.name for e in endpoints} & DECOYS
     assert not any("legacy" in e.path or "archive" in e.path for e in endpoints)
 
@@ -179,19 +108,19 @@ def test_decoys_are_not_reported(name: str, fixture: str, entrypoint: str) -> No
 def test_runtime_hints_of_fixtures() -> None:
     koa = get_framework("koa")
     root = FIXTURES / "koa_blog"
-    hints = koa.runtime_hints(root, _service(koa, root))
+    hints = koa.runtime_hints(root, ds.service_of(koa, root))
     assert hints.start_command == ["node", "src/server.js"]
     assert hints.port == 4000 and hints.env == {"PORT": "4000"}
 
     fastify = get_framework("fastify")
     root = FIXTURES / "fastify_shop"
-    hints = fastify.runtime_hints(root, _service(fastify, root))
+    hints = fastify.runtime_hints(root, ds.service_of(fastify, root))
     assert hints.start_command == ["node", "server.js"]
     assert hints.port == 3000 and hints.env == {"PORT": "3000"}
 
     nest = get_framework("nestjs")
     root = FIXTURES / "nestjs_library"
-    hints = nest.runtime_hints(root, _service(nest, root))
+    hints = nest.runtime_hints(root, ds.service_of(nest, root))
     # The Dockerfile template runs `npm run build` first (the package has a build script).
     assert hints.start_command == ["node", "dist/main"]
     assert hints.port == 3000 and hints.env == {"PORT": "3000"}
@@ -207,13 +136,13 @@ def test_masking_fixtures_reparses_keeps_signatures_and_routes(
     root = tmp_path / fixture
     shutil.copytree(FIXTURES / fixture, root)
     framework = get_framework(name)
-    original = framework.discover(root, _service(framework, root))
-    masked = _mask_all(framework, root, original)
+    original = framework.discover(root, ds.service_of(framework, root))
+    masked = ds.mask_all(framework, root, original)
     for rel, source in masked.items():
-        assert not ts.parse(source, js.grammar_of(rel)).root_node.has_error, rel
+        ds.assert_parses(source, js.grammar_of(rel), rel)
         assert b"Not implemented" in source
         (root / rel).write_bytes(source)
-    again = framework.discover(root, _service(framework, root))
+    again = framework.discover(root, ds.service_of(framework, root))
     assert [(e.method, e.path, e.handler.name) for e in again] == [(e.method, e.path, e.handler.name) for e in original]
     for endpoint in again:
         handler = endpoint.handler
@@ -222,15 +151,15 @@ def test_masking_fixtures_reparses_keeps_signatures_and_routes(
 
 
 def test_masked_fixture_text() -> None:
-    _, koa = _endpoints("koa", "koa_blog")
-    koa_masked = _mask_all(get_framework("koa"), FIXTURES / "koa_blog", koa)
+    _, koa = ds.fixture_endpoints("koa", "koa_blog")
+    koa_masked = ds.mask_all(get_framework("koa"), FIXTURES / "koa_blog", koa)
     posts = koa_masked["src/controllers/posts.js"].decode()
     assert 'exports.create = async (ctx) => { ctx.status = 501; ctx.body = { error: "Not implemented" }; };' in posts
     assert "exports.archive = async (ctx) => {\n  const post = find(ctx);" in posts  # decoy untouched
     assert "async function ping(ctx) { ctx.status = 501;" in koa_masked["src/routes/users.js"].decode()
 
-    _, fastify = _endpoints("fastify", "fastify_shop")
-    fastify_masked = _mask_all(get_framework("fastify"), FIXTURES / "fastify_shop", fastify)
+    _, fastify = ds.fixture_endpoints("fastify", "fastify_shop")
+    fastify_masked = ds.mask_all(get_framework("fastify"), FIXTURES / "fastify_shop", fastify)
     products = fastify_masked["controllers/products.js"].decode()
     assert "async function list(request, arguments[1])" not in products
     assert 'async function list(request) { return arguments[1].code(501).send({ error: "Not implemented" }); }' in (
@@ -243,8 +172,8 @@ def test_masked_fixture_text() -> None:
     app = fastify_masked["app.js"].decode()
     assert "app.get('/health', async (_request, _reply) => { return _reply.code(501)" in app
 
-    _, nest = _endpoints("nestjs", "nestjs_library")
-    nest_masked = _mask_all(get_framework("nestjs"), FIXTURES / "nestjs_library", nest)
+    _, nest = ds.fixture_endpoints("nestjs", "nestjs_library")
+    nest_masked = ds.mask_all(get_framework("nestjs"), FIXTURES / "nestjs_library", nest)
     books = nest_masked["src/books/books.controller.ts"].decode()
     assert books.startswith("import { NotImplementedException,\n  Body,\n")
     assert books.count("NotImplementedException") == 1 + 6  # one import, six handlers
@@ -295,7 +224,7 @@ def test_mask_edge_cases_typescript(tmp_path: Path) -> None:
     )
     assert "export const none = (_req: any, _res: any) => { (_res as any).status(501)" in text
     assert "plain(this: unknown, req: Request, res: Response): number { (res as any).status(501)" in text
-    assert not ts.parse(masked, "typescript").root_node.has_error
+    ds.assert_parses(masked, "typescript")
 
     koa = get_framework("koa")
     koa_source = b"const h = async ({ request }) => { return request.body; };\n"
@@ -382,7 +311,7 @@ def test_mask_rejects_offsets_that_are_not_a_body(name: str) -> None:
 
 
 def test_koa_typescript_named_routes_arrays_mount_and_class_controllers(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"scripts": {"build": "tsc"}, "dependencies": {"koa": "2", "koa-router": "12", '
@@ -425,10 +354,10 @@ def test_koa_typescript_named_routes_arrays_mount_and_class_controllers(tmp_path
         },
     )
     koa = get_framework("koa")
-    service = _service(koa, tmp_path)
+    service = ds.service_of(koa, tmp_path)
     assert service.entrypoint == "src/index.ts"
     endpoints = koa.discover(tmp_path, service)
-    assert _triples(endpoints) == {
+    assert ds.triples(endpoints) == {
         ("GET", "/api/users", "list"),
         ("GET", "/api/people", "list"),
         ("GET", "/api/users/:id", "<anonymous>"),
@@ -443,7 +372,7 @@ def test_koa_typescript_named_routes_arrays_mount_and_class_controllers(tmp_path
 
 
 def test_koa_setup_function_and_unmounted_router(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"scripts": {"start": "node bin/www"}, "dependencies": {"koa": "2", "@koa/router": "12"}}',
@@ -466,9 +395,9 @@ def test_koa_setup_function_and_unmounted_router(tmp_path: Path) -> None:
             """,
         },
     )
-    assert _pairs(_discover("koa", tmp_path)) == {("GET", "/a")}
+    assert ds.pairs(ds.discover("koa", tmp_path)) == {("GET", "/a")}
     koa = get_framework("koa")
-    service = _service(koa, tmp_path)
+    service = ds.service_of(koa, tmp_path)
     assert service.entrypoint == "bin/www.js"
     assert koa.runtime_hints(tmp_path, service).start_command == ["node", "bin/www"]
 
@@ -477,7 +406,7 @@ def test_koa_setup_function_and_unmounted_router(tmp_path: Path) -> None:
 
 
 def test_fastify_typescript_plugins_fp_route_arrays_and_esm(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"type": "module", "dependencies": {"fastify": "4", "fastify-plugin": "4"}}',
@@ -534,10 +463,10 @@ def test_fastify_typescript_plugins_fp_route_arrays_and_esm(tmp_path: Path) -> N
         },
     )
     fastify = get_framework("fastify")
-    service = _service(fastify, tmp_path)
+    service = ds.service_of(fastify, tmp_path)
     assert service.entrypoint == "src/server.ts"
     endpoints = fastify.discover(tmp_path, service)
-    assert _triples(endpoints) == {
+    assert ds.triples(endpoints) == {
         ("GET", "/", "<anonymous>"),
         ("GET", "/ping", "<anonymous>"),
         ("GET", "/version", "<anonymous>"),
@@ -553,7 +482,7 @@ def test_fastify_typescript_plugins_fp_route_arrays_and_esm(tmp_path: Path) -> N
 
 
 def test_fastify_cli_app_with_autoload(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"scripts": {"start": "fastify start -l info app.js"}, '
@@ -596,9 +525,9 @@ def test_fastify_cli_app_with_autoload(tmp_path: Path) -> None:
         },
     )
     fastify = get_framework("fastify")
-    service = _service(fastify, tmp_path)
+    service = ds.service_of(fastify, tmp_path)
     assert service.entrypoint == "app.js"
-    assert _triples(fastify.discover(tmp_path, service)) == {
+    assert ds.triples(fastify.discover(tmp_path, service)) == {
         ("GET", "/api", "<anonymous>"),
         ("GET", "/api/example", "example"),
         ("DELETE", "/api/example/:id", "removeExample"),
@@ -613,7 +542,7 @@ def test_fastify_cli_app_with_autoload(tmp_path: Path) -> None:
 
 
 def test_nest_router_module_versioning_inheritance_and_dynamic_modules(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"scripts": {"build": "nest build"}, '
@@ -709,9 +638,9 @@ def test_nest_router_module_versioning_inheritance_and_dynamic_modules(tmp_path:
         },
     )
     nest = get_framework("nestjs")
-    service = _service(nest, tmp_path)
+    service = ds.service_of(nest, tmp_path)
     endpoints = nest.discover(tmp_path, service)
-    assert _triples(endpoints) == {
+    assert ds.triples(endpoints) == {
         ("GET", "/api/v1/config", "read"),
         ("GET", "/status", "get"),
         ("POST", "/api/status", "post"),
@@ -725,13 +654,16 @@ def test_nest_router_module_versioning_inheritance_and_dynamic_modules(tmp_path:
     by_key = {(e.method, e.path): e for e in endpoints}
     assert by_key[("GET", "/api/v1/zoo/cats/cats")].handler.file == "src/cats/cats.controller.ts"
     assert by_key[("DELETE", "/api/v1/zoo/cats/cats/:id")].handler.file == "src/cats/base.controller.ts"
-    assert _fields(endpoints, "PUT", "/api/v2/zoo/cats/cats/:id") == {"name": ("str", False), "lives": ("float", False)}
+    assert ds.body_fields(endpoints, "PUT", "/api/v2/zoo/cats/cats/:id") == {
+        "name": ("str", False),
+        "lives": ("float", False),
+    }
     hints = nest.runtime_hints(tmp_path, service)
     assert hints.start_command == ["node", "dist/main.js"] and hints.port == 4000
 
 
 def test_nest_without_bootstrap_uses_app_module_and_skips_unlisted(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"dependencies": {"@nestjs/core": "10", "@nestjs/common": "10", "express": "4"}}',
@@ -747,7 +679,7 @@ def test_nest_without_bootstrap_uses_app_module_and_skips_unlisted(tmp_path: Pat
         },
     )
     assert get_framework("express").detect(tmp_path) == []
-    assert _triples(_discover("nestjs", tmp_path)) == {("GET", "/", "hello")}
+    assert ds.triples(ds.discover("nestjs", tmp_path)) == {("GET", "/", "hello")}
 
 
 # --------------------------------------------------------------------------- express gaps
@@ -756,7 +688,7 @@ def test_nest_without_bootstrap_uses_app_module_and_skips_unlisted(tmp_path: Pat
 def test_express_typescript_array_mounts_route_chains_and_regex(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"scripts": {"build": "tsc", "start": "node dist/index.js"}, '
@@ -792,10 +724,10 @@ def test_express_typescript_array_mounts_route_chains_and_regex(
     )
     express = get_framework("express")
     with caplog.at_level(logging.WARNING):
-        service = _service(express, tmp_path)
+        service = ds.service_of(express, tmp_path)
         endpoints = express.discover(tmp_path, service)
     assert service.entrypoint == "src/index.ts"
-    assert _triples(endpoints) == {
+    assert ds.triples(endpoints) == {
         ("GET", "/a/:id", "<anonymous>"),
         ("GET", "/b/:id", "<anonymous>"),
         ("GET", "/items", "list"),
@@ -803,7 +735,7 @@ def test_express_typescript_array_mounts_route_chains_and_regex(
         ("GET", "/x", "<anonymous>"),
         ("GET", "/y", "<anonymous>"),
     }
-    messages = "\n".join(r.getMessage() for r in caplog.records)
+    messages = ds.log_messages(caplog)
     assert "src/broken.ts: does not parse as typescript" in messages
     assert "regular-expression path" in messages
     hints = express.runtime_hints(tmp_path, service)
@@ -832,7 +764,7 @@ def test_multiple_node_services_in_one_repository(tmp_path: Path) -> None:
 
 
 def test_unparseable_files_are_skipped_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "package.json": '{"dependencies": {"@nestjs/core": "10", "@nestjs/common": "10"}}',
@@ -853,9 +785,9 @@ def test_unparseable_files_are_skipped_not_fatal(tmp_path: Path, caplog: pytest.
         },
     )
     with caplog.at_level(logging.WARNING):
-        endpoints = _discover("nestjs", tmp_path)
-    assert _pairs(endpoints) == {("GET", "/ok")}
-    messages = "\n".join(r.getMessage() for r in caplog.records)
+        endpoints = ds.discover("nestjs", tmp_path)
+    assert ds.pairs(endpoints) == {("GET", "/ok")}
+    messages = ds.log_messages(caplog)
     assert "src/broken.controller.ts: does not parse as typescript" in messages
     assert "view.tsx" not in messages
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import subprocess
 import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
 from pipeline.frameworks import FRAMEWORKS, get_framework
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, ServiceCandidate
 from pipeline.frameworks.laravel import DUMMY_APP_KEY, singular
-from pipeline.models import Endpoint, Handler
+from pipeline.models import Handler
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 CASES = [
     ("laravel", "laravel_blog", "artisan"),
     ("symfony", "symfony_shop", "public/index.php"),
@@ -25,37 +24,6 @@ CASES = [
 ]
 PHP_FRAMEWORKS = ("laravel", "symfony", "slim")
 DECOYS = {"archive", "legacyIndex", "export", "legacyOrders", "legacyList"}
-
-
-def _service(framework: Framework, root: Path) -> ServiceCandidate:
-    found = framework.detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _endpoints(name: str, root: Path) -> list[Endpoint]:
-    framework = get_framework(name)
-    return framework.discover(root, _service(framework, root))
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip())
-    return root
-
-
-def _triples(endpoints: list[Endpoint]) -> set[tuple[str, str, str]]:
-    return {(e.method, e.path, e.handler.name) for e in endpoints}
-
-
-def _pairs(endpoints: list[Endpoint]) -> set[tuple[str, str]]:
-    return {(e.method, e.path) for e in endpoints}
-
-
-def _by_key(endpoints: list[Endpoint]) -> dict[tuple[str, str], Handler]:
-    return {(e.method, e.path): e.handler for e in endpoints}
 
 
 COMPOSER = {
@@ -70,13 +38,7 @@ COMPOSER = {
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_detect_fixture_and_exclusivity(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    service = _service(get_framework(name), root)
-    assert service.root == root.resolve()
-    assert service.entrypoint == entrypoint
-    for other in FRAMEWORKS:
-        if other.name != name:
-            assert other.detect(root) == [], other.name
+    ds.assert_detects_only(name, FIXTURES / fixture, entrypoint)
 
 
 @pytest.mark.parametrize("name", PHP_FRAMEWORKS)
@@ -87,30 +49,17 @@ def test_php_frameworks_do_not_claim_other_fixtures(name: str, fixture: str) -> 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_discover_matches_ground_truth(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    endpoints = _endpoints(name, root)
-    truth = json.loads((root / "ground_truth.json").read_text())
-    assert _triples(endpoints) == {(t["method"], t["path"], t["handler"]) for t in truth}
-    assert len(endpoints) == len(truth)
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == _endpoints(name, root)
+    ds.assert_matches_ground_truth(name, FIXTURES / fixture)
 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    for endpoint in _endpoints(name, root):
+    for endpoint, (_, definition, signature, body) in ds.endpoint_slices(name, FIXTURES / fixture):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
         assert definition.endswith(body)
         if handler.name == "<anonymous>":
             assert definition.startswith(("function ", "fn ", "static function", "static fn")), definition[:30]
         else:
-            signature = source[handler.start_byte : handler.body_start_byte].decode()
             assert f"function {handler.name}(" in signature
             assert body.startswith("{") and body.endswith("}")
         assert handler.name not in DECOYS
@@ -118,24 +67,24 @@ def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str, entr
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_decoys_are_not_reported(name: str, fixture: str, entrypoint: str) -> None:
-    endpoints = _endpoints(name, FIXTURES / fixture)
+    endpoints = ds.discover(name, FIXTURES / fixture)
     assert not {e.handler.name for e in endpoints} & DECOYS
     assert not any("legacy" in e.path for e in endpoints)
     assert not any("Legacy" in e.handler.file for e in endpoints)
 
 
 def test_handlers_resolve_to_controllers_across_files() -> None:
-    laravel = _by_key(_endpoints("laravel", FIXTURES / "laravel_blog"))
+    laravel = ds.by_key(ds.discover("laravel", FIXTURES / "laravel_blog"))
     assert laravel[("GET", "/api/v1/posts/{post}")].file == "app/Http/Controllers/PostController.php"
     assert laravel[("GET", "/api/v1/posts/{post}/comments")].file == "app/Http/Controllers/CommentController.php"
     assert laravel[("DELETE", "/api/admin/cache/{key?}")].file == "app/Http/Controllers/Admin/CacheController.php"
     assert laravel[("GET", "/api/v1/tags")].file == "app/Http/Controllers/TagController.php"
     assert laravel[("GET", "/api/status")].file == "routes/api.php"
     assert laravel[("GET", "/")].file == "routes/web.php"
-    symfony = _by_key(_endpoints("symfony", FIXTURES / "symfony_shop"))
+    symfony = ds.by_key(ds.discover("symfony", FIXTURES / "symfony_shop"))
     assert symfony[("GET", "/health")].file == "src/Health/HealthCheck.php"
     assert symfony[("ANY", "/admin/ping")].file == "src/Admin/PingController.php"
-    slim = _by_key(_endpoints("slim", FIXTURES / "slim_notes"))
+    slim = ds.by_key(ds.discover("slim", FIXTURES / "slim_notes"))
     assert slim[("GET", "/api/users")].file == "src/Action/ListUsersAction.php"
     assert slim[("DELETE", "/api/notes/{id:[0-9]+}")].file == "src/Controller/NoteController.php"
     assert slim[("ANY", "/api/echo")].file == "app/routes.php"
@@ -144,7 +93,7 @@ def test_handlers_resolve_to_controllers_across_files() -> None:
 def test_runtime_hints() -> None:
     laravel = get_framework("laravel")
     root = FIXTURES / "laravel_blog"
-    hints = laravel.runtime_hints(root, _service(laravel, root))
+    hints = laravel.runtime_hints(root, ds.service_of(laravel, root))
     assert hints.start_command == ["php", "artisan", "serve", "--host=0.0.0.0", "--port=8000"]
     assert hints.setup_commands == ["touch database/database.sqlite", "php artisan migrate --force"]
     assert hints.port == 8000 and hints.extra_packages == []
@@ -161,7 +110,7 @@ def test_runtime_hints() -> None:
 
     symfony = get_framework("symfony")
     root = FIXTURES / "symfony_shop"
-    hints = symfony.runtime_hints(root, _service(symfony, root))
+    hints = symfony.runtime_hints(root, ds.service_of(symfony, root))
     assert hints.start_command == ["php", "-S", "0.0.0.0:8000", "-t", "public", "public/index.php"]
     assert hints.port == 8000
     assert hints.env == {
@@ -174,7 +123,7 @@ def test_runtime_hints() -> None:
 
     slim = get_framework("slim")
     root = FIXTURES / "slim_notes"
-    hints = slim.runtime_hints(root, _service(slim, root))
+    hints = slim.runtime_hints(root, ds.service_of(slim, root))
     assert hints.start_command == ["php", "-S", "0.0.0.0:8000", "-t", "public", "public/index.php"]
     assert hints.env == {"APP_DEBUG": "dummy-APP_DEBUG"}
 
@@ -192,14 +141,11 @@ _MASKS = {
 def test_masking_reparses_and_keeps_signature(name: str, fixture: str, entrypoint: str) -> None:
     root = FIXTURES / fixture
     framework = get_framework(name)
-    for endpoint in _endpoints(name, root):
+    for endpoint in ds.discover(name, root):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        masked = framework.mask_body(source, handler)
-        assert not ts.has_error(ts.parse(masked, "php").root_node)
+        source, masked = ds.mask_handler(framework, root, handler, "php")
         # Everything before the body (attributes, signature, `use (...)`) is unchanged, and after it too.
-        assert masked.startswith(source[: handler.body_start_byte])
-        assert masked.endswith(source[handler.body_end_byte :])
+        ds.assert_only_body_changed(source, masked, handler)
         new_body = masked[handler.body_start_byte : len(masked) - (len(source) - handler.body_end_byte)].decode()
         if name in _MASKS:
             assert _MASKS[name] in new_body
@@ -217,7 +163,7 @@ def test_masked_fixtures_lint_with_php(tmp_path: Path) -> None:
     targets: dict[tuple[str, str, int], Path] = {}
     for name, fixture, _ in CASES:
         root = FIXTURES / fixture
-        for endpoint in _endpoints(name, root):
+        for endpoint in ds.discover(name, root):
             key = (name, endpoint.handler.file, endpoint.handler.start_byte)
             if key in targets:
                 continue
@@ -298,7 +244,7 @@ def test_singular() -> None:
 
 
 def test_laravel_groups_resources_and_provider(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "composer.json": COMPOSER["laravel"],
@@ -465,7 +411,7 @@ def test_laravel_groups_resources_and_provider(tmp_path: Path) -> None:
     [service] = laravel.detect(tmp_path)
     assert service.entrypoint is None
     endpoints = laravel.discover(tmp_path, service)
-    assert _triples(endpoints) == {
+    assert ds.triples(endpoints) == {
         ("GET", "/api/v2/users", "index"),
         ("GET", "/api/v2/users/purge", "purge"),
         ("DELETE", "/api/v2/users/purge", "purge"),
@@ -485,7 +431,7 @@ def test_laravel_groups_resources_and_provider(tmp_path: Path) -> None:
         ("GET", "/home", "<anonymous>"),
         ("GET", "/login", "__invoke"),
     }
-    by_key = _by_key(endpoints)
+    by_key = ds.by_key(endpoints)
     # Inherited and trait methods resolve to where they are defined.
     assert by_key[("GET", "/api/v2/users")].file == "app/Http/Controllers/Controller.php"
     assert by_key[("GET", "/api/v2/books")].file == "app/Http/Controllers/ListsBooks.php"
@@ -493,7 +439,7 @@ def test_laravel_groups_resources_and_provider(tmp_path: Path) -> None:
 
 
 def test_laravel_bootstrap_api_prefix_then_and_last_registration_wins(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "composer.json": COMPOSER["laravel"],
@@ -543,7 +489,7 @@ def test_laravel_bootstrap_api_prefix_then_and_last_registration_wins(tmp_path: 
     laravel = get_framework("laravel")
     [service] = laravel.detect(tmp_path)
     assert service.entrypoint == "artisan"
-    assert _triples(laravel.discover(tmp_path, service)) == {
+    assert ds.triples(laravel.discover(tmp_path, service)) == {
         ("GET", "/api/v3/items/{item}", "second"),
         ("GET", "/api/v3/me", "<anonymous>"),
         ("GET", "/", "<anonymous>"),
@@ -553,7 +499,7 @@ def test_laravel_bootstrap_api_prefix_then_and_last_registration_wins(tmp_path: 
 
 
 def test_laravel_default_route_files_and_broken_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "composer.json": COMPOSER["laravel"],
@@ -564,7 +510,7 @@ def test_laravel_default_route_files_and_broken_file(tmp_path: Path, caplog: pyt
     laravel = get_framework("laravel")
     with caplog.at_level(logging.WARNING):
         endpoints = laravel.discover(tmp_path, laravel.detect(tmp_path)[0])
-    assert _pairs(endpoints) == {("GET", "/api/ok")}
+    assert ds.pairs(endpoints) == {("GET", "/api/ok")}
     assert "routes/web.php: does not parse as php" in caplog.text
     # No SQLite configuration: nothing to migrate; only the APP_* settings are given.
     hints = laravel.runtime_hints(tmp_path, laravel.detect(tmp_path)[0])
@@ -576,7 +522,7 @@ def test_laravel_default_route_files_and_broken_file(tmp_path: Path, caplog: pyt
 
 
 def test_symfony_annotations_yaml_imports_and_prefixes(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "composer.json": COMPOSER["symfony"],
@@ -702,7 +648,7 @@ def test_symfony_annotations_yaml_imports_and_prefixes(tmp_path: Path) -> None:
     symfony = get_framework("symfony")
     [service] = symfony.detect(tmp_path)
     assert service.entrypoint is None
-    assert _triples(symfony.discover(tmp_path, service)) == {
+    assert ds.triples(symfony.discover(tmp_path, service)) == {
         ("GET", "/v1/blog/", "index"),
         ("GET", "/v1/blog/{slug}", "show"),
         ("POST", "/v1/blog/{slug}", "show"),
@@ -716,7 +662,7 @@ def test_symfony_annotations_yaml_imports_and_prefixes(tmp_path: Path) -> None:
 
 
 def test_symfony_without_routing_config_serves_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "composer.json": COMPOSER["symfony"],
@@ -728,7 +674,7 @@ def test_symfony_without_routing_config_serves_nothing(tmp_path: Path, caplog: p
     symfony = get_framework("symfony")
     with caplog.at_level(logging.WARNING):
         endpoints = symfony.discover(tmp_path, symfony.detect(tmp_path)[0])
-    assert _triples(endpoints) == {("ANY", "/a", "a")}
+    assert ds.triples(endpoints) == {("ANY", "/a", "a")}
     assert "src/Controller/Broken.php: does not parse as php" in caplog.text
     (tmp_path / "config" / "routes.yaml").unlink()
     assert symfony.discover(tmp_path, symfony.detect(tmp_path)[0]) == []
@@ -738,7 +684,7 @@ def test_symfony_without_routing_config_serves_nothing(tmp_path: Path, caplog: p
 
 
 def test_slim3_this_groups_shared_scope_require_and_string_handlers(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "composer.json": COMPOSER["slim"],
@@ -795,7 +741,7 @@ def test_slim3_this_groups_shared_scope_require_and_string_handlers(tmp_path: Pa
     [service] = slim.detect(tmp_path)
     assert service.entrypoint == "index.php"
     endpoints = slim.discover(tmp_path, service)
-    assert _triples(endpoints) == {
+    assert ds.triples(endpoints) == {
         ("GET", "/base/users", "<anonymous>"),
         ("GET", "/base/v1/users/{id:[0-9]+}[/{format}]", "show"),
         ("GET", "/base/v1/users/me", "me"),
@@ -803,7 +749,7 @@ def test_slim3_this_groups_shared_scope_require_and_string_handlers(tmp_path: Pa
         ("POST", "/base/v1/users/invoke", "__invoke"),
         ("DELETE", "/base/admin/users/{id}", "remove"),
     }
-    assert _by_key(endpoints)[("GET", "/base/users")].file == "src/routes.php"
+    assert ds.by_key(endpoints)[("GET", "/base/users")].file == "src/routes.php"
     (tmp_path / "src" / "settings.php").write_text(
         "<?php\nreturn ['driver' => getenv('DB_DRIVER'), 'pass' => getenv('DB_PASSWORD'), 'x' => getenv('NEW')];\n"
     )
@@ -815,7 +761,7 @@ def test_slim3_this_groups_shared_scope_require_and_string_handlers(tmp_path: Pa
 
 
 def test_slim_entry_found_by_app_creation_and_fallback(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "composer.json": COMPOSER["slim"],
@@ -845,12 +791,12 @@ def test_slim_entry_found_by_app_creation_and_fallback(tmp_path: Path, caplog: p
     assert service.entrypoint == "web/app.php"
     with caplog.at_level(logging.WARNING):
         endpoints = slim.discover(tmp_path, service)
-    assert _triples(endpoints) == {("PATCH", "/things/{id}", "<anonymous>")}
+    assert ds.triples(endpoints) == {("PATCH", "/things/{id}", "<anonymous>")}
     assert "config/broken.php: does not parse as php" in caplog.text
     # An app built where discovery cannot follow: each script is read on its own.
     (tmp_path / "web" / "app.php").write_text("<?php\n$app = $container->make('app');\n")
     (tmp_path / "config" / "more.php").write_text("<?php\n$app->get('/direct', fn ($q, $r) => $r);\n")
-    assert _pairs(slim.discover(tmp_path, service)) == {("PATCH", "/things/{id}"), ("GET", "/direct")}
+    assert ds.pairs(slim.discover(tmp_path, service)) == {("PATCH", "/things/{id}"), ("GET", "/direct")}
 
 
 # --------------------------------------------------------------------------- repositories
@@ -860,7 +806,7 @@ def test_multi_service_repository_and_vendor_ignored(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "laravel_blog", tmp_path / "services" / "blog")
     shutil.copytree(FIXTURES / "slim_notes", tmp_path / "services" / "notes")
     shutil.copytree(FIXTURES / "symfony_shop", tmp_path / "shop")
-    _write(tmp_path, {"shop/vendor/slim/slim/composer.json": '{"require": {"slim/slim": "*"}}'})
+    ds.write_files(tmp_path, {"shop/vendor/slim/slim/composer.json": '{"require": {"slim/slim": "*"}}'})
     found = {(f.name, c.root) for f in FRAMEWORKS for c in f.detect(tmp_path)}
     assert found == {
         ("laravel", (tmp_path / "services" / "blog").resolve()),
@@ -870,14 +816,14 @@ def test_multi_service_repository_and_vendor_ignored(tmp_path: Path) -> None:
     slim = get_framework("slim")
     endpoints = slim.discover(tmp_path, slim.detect(tmp_path)[0])
     assert len(endpoints) == 10
-    assert _by_key(endpoints)[("GET", "/api/users")].file == "services/notes/src/Action/ListUsersAction.php"
+    assert ds.by_key(endpoints)[("GET", "/api/users")].file == "services/notes/src/Action/ListUsersAction.php"
     laravel = get_framework("laravel")
     endpoints = laravel.discover(tmp_path, laravel.detect(tmp_path)[0])
-    assert _by_key(endpoints)[("GET", "/api/status")].file == "services/blog/routes/api.php"
+    assert ds.by_key(endpoints)[("GET", "/api/status")].file == "services/blog/routes/api.php"
 
 
 def test_odd_manifests_do_not_crash(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "a/composer.json": "{not json",

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
 from pipeline.config import Settings
 from pipeline.frameworks import FRAMEWORKS, get_framework
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import ServiceCandidate
 from pipeline.gitutil import commit_all
 from pipeline.models import Endpoint, Handler, RepoSnapshot
 from pipeline.stages import explore as explore_stage
 from pipeline.stages.mask import mask_group
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 DJANGO_FIXTURE = FIXTURES / "django_library"
 DECOYS = {"legacy_ping", "export_books", "ArchiveViewSet", "LegacyProfileView"}
 NOT_IMPLEMENTED = 'return django.http.JsonResponse({"detail": "Not implemented"}, status=501)'
@@ -27,49 +26,18 @@ NOT_IMPLEMENTED = 'return django.http.JsonResponse({"detail": "Not implemented"}
 django = get_framework("django")
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip())
-    return root
-
-
-def _service(root: Path) -> ServiceCandidate:
-    found = django.detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _discover(root: Path) -> list[Endpoint]:
-    return django.discover(root, _service(root))
-
-
-def _table(endpoints: list[Endpoint]) -> set[tuple[str, str, str]]:
-    return {(e.method, e.path, e.handler.name) for e in endpoints}
-
-
 # --------------------------------------------------------------------------- the fixture
 
 
 def test_detect_fixture_and_exclusivity() -> None:
-    service = _service(DJANGO_FIXTURE)
-    assert service.root == DJANGO_FIXTURE.resolve()
-    assert service.entrypoint == "manage.py"
-    for other in FRAMEWORKS:
-        if other.name != "django":
-            assert other.detect(DJANGO_FIXTURE) == [], other.name
+    ds.assert_detects_only("django", DJANGO_FIXTURE, "manage.py")
     for fixture in ("flask_todo", "fastapi_notes", "express_books"):
         assert django.detect(FIXTURES / fixture) == [], fixture
 
 
 def test_discover_matches_ground_truth() -> None:
-    endpoints = _discover(DJANGO_FIXTURE)
-    truth = json.loads((DJANGO_FIXTURE / "ground_truth.json").read_text())
-    assert _table(endpoints) == {(t["method"], t["path"], t["handler"]) for t in truth}
-    assert len(endpoints) == len(truth) == 19
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == _discover(DJANGO_FIXTURE)
+    endpoints, truth = ds.assert_matches_ground_truth(django, DJANGO_FIXTURE)
+    assert len(truth) == 19
     # precision and recall on normalized paths, as the pipeline compares them
     truth_keys = {
         (t["method"], Endpoint(method="GET", path=t["path"], handler=endpoints[0].handler).normalized_path)
@@ -79,18 +47,14 @@ def test_discover_matches_ground_truth() -> None:
 
 
 def test_handlers_resolve_across_files_and_slice_to_definitions() -> None:
-    endpoints = _discover(DJANGO_FIXTURE)
-    by_key = {(e.method, e.path): e.handler for e in endpoints}
+    endpoints = ds.discover(django, DJANGO_FIXTURE)
+    by_key = ds.by_key(endpoints)
     assert by_key[("GET", "/health/")].file == "library/views.py"
     assert by_key[("POST", "/accounts/profile/")].file == "accounts/views.py"
     assert by_key[("GET", "/api/books/")].file == "catalog/views.py"
     for endpoint in endpoints:
         handler = endpoint.handler
-        source = (DJANGO_FIXTURE / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
+        _, definition, _, body = ds.handler_slices(DJANGO_FIXTURE, handler)
         if handler.name[0].isupper():
             # a class: its body up to the first method's body, which is masked on its own
             assert definition.startswith(f"class {handler.name}(")
@@ -118,7 +82,7 @@ def test_handlers_resolve_across_files_and_slice_to_definitions() -> None:
 
 
 def test_decoys_and_library_routes_are_not_reported() -> None:
-    endpoints = _discover(DJANGO_FIXTURE)
+    endpoints = ds.discover(django, DJANGO_FIXTURE)
     assert not {e.handler.name for e in endpoints} & DECOYS
     paths = {e.path for e in endpoints}
     assert not any(p.startswith("/admin") for p in paths)
@@ -128,13 +92,13 @@ def test_decoys_and_library_routes_are_not_reported() -> None:
 
 
 def test_body_fields() -> None:
-    endpoints = _discover(DJANGO_FIXTURE)
+    endpoints = ds.discover(django, DJANGO_FIXTURE)
     profile = next(e for e in endpoints if (e.method, e.path) == ("POST", "/accounts/profile/"))
     assert [(f.name, f.type, f.required) for f in profile.body_fields] == [("first_name", "str", False)]
 
 
 def test_runtime_hints_of_fixture() -> None:
-    hints = django.runtime_hints(DJANGO_FIXTURE, _service(DJANGO_FIXTURE))
+    hints = django.runtime_hints(DJANGO_FIXTURE, ds.service_of(django, DJANGO_FIXTURE))
     assert hints.start_command == ["python", "manage.py", "runserver", "0.0.0.0:8000", "--noreload"]
     assert hints.port == 8000
     assert hints.extra_packages == []
@@ -144,22 +108,11 @@ def test_runtime_hints_of_fixture() -> None:
 # --------------------------------------------------------------------------- masking
 
 
-def _mask_file(root: Path, rel: str, handlers: list[Handler]) -> bytes:
-    """Mask like the mask stage does: every distinct body once, from the end of the file backwards."""
-    source = (root / rel).read_bytes()
-    unique = {(h.body_start_byte, h.body_end_byte): h for h in handlers if h.file == rel}
-    for handler in sorted(unique.values(), key=lambda h: h.body_start_byte, reverse=True):
-        source = django.mask_body(source, handler)
-    return source
-
-
 def test_mask_function_and_method_handlers_keep_signature() -> None:
-    endpoints = _discover(DJANGO_FIXTURE)
+    endpoints = ds.discover(django, DJANGO_FIXTURE)
     for endpoint in endpoints:
         handler = endpoint.handler
-        source = (DJANGO_FIXTURE / handler.file).read_bytes()
-        masked = django.mask_body(source, handler)
-        assert not ts.parse(masked, "python").root_node.has_error
+        source, masked = ds.mask_handler(django, DJANGO_FIXTURE, handler, "python")
         assert masked.startswith(source[: handler.start_byte])
         assert masked.endswith(source[handler.end_byte :])
         if not handler.name[0].isupper():
@@ -169,9 +122,8 @@ def test_mask_function_and_method_handlers_keep_signature() -> None:
 
 
 def test_mask_inherited_actions_override_them_in_the_class() -> None:
-    handlers = [e.handler for e in _discover(DJANGO_FIXTURE)]
-    masked = _mask_file(DJANGO_FIXTURE, "catalog/views.py", handlers).decode()
-    assert not ts.parse(masked.encode(), "python").root_node.has_error
+    masked = ds.mask_all(django, DJANGO_FIXTURE, ds.discover(django, DJANGO_FIXTURE))["catalog/views.py"].decode()
+    ds.assert_parses(masked.encode(), "python")
     book = masked[masked.index("class BookViewSet(") : masked.index("class AuthorViewSet(")]
     # the inherited actions answer 501; attributes and the own methods stay (masked themselves)
     for action in ("create", "list", "partial_update", "retrieve", "update"):
@@ -249,7 +201,7 @@ def test_mask_class_shapes(tmp_path: Path) -> None:
             body_end_byte=body.end_byte,
         )
         masked = django.mask_body(source, handler)
-        assert not ts.parse(masked, "python").root_node.has_error
+        ds.assert_parses(masked, "python")
         return masked.decode()
 
     one_line = mask("OneLine")
@@ -267,7 +219,7 @@ def test_mask_class_shapes(tmp_path: Path) -> None:
 
 
 def _project(tmp_path: Path) -> Path:
-    return _write(
+    return ds.write_files(
         tmp_path,
         {
             "requirements.txt": "django==5.0\ndjangorestframework\ndrf-nested-routers\ngunicorn\n",
@@ -477,10 +429,10 @@ def _project(tmp_path: Path) -> Path:
 
 def test_django_routing_constructs(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    service = _service(root)
+    service = ds.service_of(django, root)
     assert (service.root, service.entrypoint) == (root.resolve(), "src/manage.py")
     endpoints = django.discover(root, service)
-    assert _table(endpoints) == {
+    assert ds.triples(endpoints) == {
         # router.urls + lines.urls (trailing_slash=False) under an include((module, app_name)) tuple
         ("GET", "/api/v1/orders", "OrderViewSet"),
         ("POST", "/api/v1/orders", "OrderViewSet"),
@@ -528,7 +480,7 @@ def test_django_routing_constructs(tmp_path: Path) -> None:
 
 def test_django_runtime_hints(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    hints = django.runtime_hints(root, _service(root))
+    hints = django.runtime_hints(root, ds.service_of(django, root))
     # gunicorn is declared: it serves config.wsgi from manage.py's folder
     assert hints.start_command == [
         "python",
@@ -552,7 +504,7 @@ def test_django_runtime_hints(tmp_path: Path) -> None:
 
 
 def test_django_configured_port_and_runserver(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "pyproject.toml": "[project]\nname = 'x'\ndependencies = ['Django>=4']\n",
@@ -575,16 +527,16 @@ def test_django_configured_port_and_runserver(tmp_path: Path) -> None:
             """,
         },
     )
-    service = _service(tmp_path)
+    service = ds.service_of(django, tmp_path)
     # a computed include() prefix counts as ""; an optional final slash is written "/"
-    assert _table(django.discover(tmp_path, service)) == {("ANY", "/", "ping"), ("ANY", "/status/", "status")}
+    assert ds.triples(django.discover(tmp_path, service)) == {("ANY", "/", "ping"), ("ANY", "/status/", "status")}
     hints = django.runtime_hints(tmp_path, service)
     assert hints.start_command == ["python", "manage.py", "runserver", "0.0.0.0:8080", "--noreload"]
     assert hints.port == 8080
 
 
 def test_wsgi_only_project_runs_with_gunicorn(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "requirements.txt": "django\n",
@@ -618,11 +570,11 @@ def test_wsgi_only_project_runs_with_gunicorn(tmp_path: Path) -> None:
             """,
         },
     )
-    service = _service(tmp_path)
+    service = ds.service_of(django, tmp_path)
     assert service.entrypoint == "src/proj/wsgi.py"
     endpoints = django.discover(tmp_path, service)
     # RedirectView answers every method; a library view used directly has no handler here
-    assert _table(endpoints) == {(m, "/go/", "Go") for m in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+    assert ds.triples(endpoints) == {(m, "/go/", "Go") for m in ("GET", "POST", "PUT", "PATCH", "DELETE")}
     hints = django.runtime_hints(tmp_path, service)
     assert hints.start_command == [
         "python",
@@ -641,7 +593,7 @@ def test_wsgi_only_project_runs_with_gunicorn(tmp_path: Path) -> None:
 def test_multiple_django_services_and_mixed_repository(tmp_path: Path) -> None:
     shutil.copytree(DJANGO_FIXTURE, tmp_path / "services" / "library")
     shutil.copytree(FIXTURES / "flask_todo", tmp_path / "services" / "todo")
-    _write(
+    ds.write_files(
         tmp_path / "services" / "blog",
         {
             "requirements.txt": "Django\n",
@@ -667,7 +619,7 @@ def test_multiple_django_services_and_mixed_repository(tmp_path: Path) -> None:
         ("flask", (tmp_path / "services" / "todo").resolve()),
     }
     blog, library = django.detect(tmp_path)
-    assert _table(django.discover(tmp_path, blog)) == {("POST", "/posts/<int:post_id>/publish/", "publish")}
+    assert ds.triples(django.discover(tmp_path, blog)) == {("POST", "/posts/<int:post_id>/publish/", "publish")}
     library_endpoints = django.discover(tmp_path, library)
     assert len(library_endpoints) == 19
     assert {e.handler.file for e in library_endpoints} == {
@@ -682,14 +634,14 @@ def test_unparseable_file_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFi
     shutil.copytree(DJANGO_FIXTURE, root)
     (root / "accounts" / "views.py").write_text("def broken(:\n    pass\n")
     with caplog.at_level(logging.WARNING):
-        endpoints = _discover(root)
-    assert "accounts/views.py: does not parse" in "\n".join(r.getMessage() for r in caplog.records)
+        endpoints = ds.discover(django, root)
+    assert "accounts/views.py: does not parse" in ds.log_messages(caplog)
     assert not any(e.path.startswith("/accounts/") for e in endpoints)
     assert len(endpoints) == 16
 
 
 def test_detect_ignores_odd_input(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "requirements.txt": "flask\n",
@@ -706,7 +658,7 @@ def test_detect_ignores_odd_input(tmp_path: Path) -> None:
 
 
 def test_flask_class_based_views(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "requirements.txt": "flask\n",
@@ -797,7 +749,7 @@ def test_flask_class_based_views(tmp_path: Path) -> None:
 
 
 def test_fastapi_mounted_apps_and_nested_routers(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "requirements.txt": "fastapi\nuvicorn\n",

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import FRAMEWORKS, get_framework, treesitter
-from pipeline.frameworks.base import Framework, ServiceCandidate
-from pipeline.models import Endpoint, Handler
+from pipeline.frameworks import get_framework
+from pipeline.frameworks.base import Framework
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 CASES = [
     ("rails", "rails_blog", "config/application.rb"),
     ("sinatra", "sinatra_notes", "config.ru"),
@@ -26,51 +25,10 @@ DECOYS = {
 }
 
 
-def _service(framework: Framework, root: Path) -> ServiceCandidate:
-    found = framework.detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _discover(name: str, root: Path) -> list[Endpoint]:
-    framework = get_framework(name)
-    return framework.discover(root, _service(framework, root))
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip())
-    return root
-
-
-def _triples(endpoints: list[Endpoint]) -> set[tuple[str, str, str]]:
-    return {(e.method, e.path, e.handler.name) for e in endpoints}
-
-
-def _pairs(endpoints: list[Endpoint]) -> set[tuple[str, str]]:
-    return {(e.method, e.path) for e in endpoints}
-
-
-def _by_key(endpoints: list[Endpoint]) -> dict[tuple[str, str], Handler]:
-    return {(e.method, e.path): e.handler for e in endpoints}
-
-
 def _mask_all(framework: Framework, root: Path) -> dict[str, str]:
     """Mask every discovered handler in place, from the end of each file backwards."""
-    by_file: dict[str, dict[int, Handler]] = {}
-    for endpoint in framework.discover(root, _service(framework, root)):
-        by_file.setdefault(endpoint.handler.file, {})[endpoint.handler.body_start_byte] = endpoint.handler
-    masked: dict[str, str] = {}
-    for rel, handlers in by_file.items():
-        path = root / rel
-        source = path.read_bytes()
-        for handler in sorted(handlers.values(), key=lambda h: h.body_start_byte, reverse=True):
-            source = framework.mask_body(source, handler)
-        path.write_bytes(source)
-        masked[rel] = source.decode()
-    return masked
+    masked = ds.mask_all(framework, root, ds.discover(framework, root), write=True)
+    return {rel: source.decode() for rel, source in masked.items()}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -78,13 +36,7 @@ def _mask_all(framework: Framework, root: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_detect_fixture_and_exclusivity(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    service = _service(get_framework(name), root)
-    assert service.root == root.resolve()
-    assert service.entrypoint == entrypoint
-    for other in FRAMEWORKS:
-        if other.name != name:
-            assert other.detect(root) == [], other.name
+    ds.assert_detects_only(name, FIXTURES / fixture, entrypoint)
 
 
 @pytest.mark.parametrize("name", ["rails", "sinatra"])
@@ -95,25 +47,13 @@ def test_ruby_frameworks_ignore_other_fixtures(name: str, fixture: str) -> None:
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_discover_matches_ground_truth(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    endpoints = _discover(name, root)
-    truth = json.loads((root / "ground_truth.json").read_text())
-    assert _triples(endpoints) == {(t["method"], t["path"], t["handler"]) for t in truth}
-    assert len(endpoints) == len(truth)
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == _discover(name, root)
+    ds.assert_matches_ground_truth(name, FIXTURES / fixture)
 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_handler_ranges_slice_to_definition_and_body(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    for endpoint in _discover(name, root):
+    for endpoint, (_, definition, _, body) in ds.endpoint_slices(name, FIXTURES / fixture, strict=True):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        assert handler.start_byte < handler.body_start_byte < handler.body_end_byte < handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
         assert definition.endswith("end")
         assert body.strip() and not body.startswith(("def ", "do"))
         if name == "rails":
@@ -125,7 +65,7 @@ def test_handler_ranges_slice_to_definition_and_body(name: str, fixture: str, en
 
 
 def test_rails_handlers_resolve_through_namespaces_and_superclasses() -> None:
-    handlers = _by_key(_discover("rails", FIXTURES / "rails_blog"))
+    handlers = ds.by_key(ds.discover("rails", FIXTURES / "rails_blog"))
     assert handlers[("GET", "/api/v1/posts/:id")].file == "app/controllers/api/v1/posts_controller.rb"
     assert handlers[("GET", "/api/v1/posts/:post_id/comments")].file == "app/controllers/api/v1/comments_controller.rb"
     assert handlers[("GET", "/api/v1/profile")].file == "app/controllers/api/v1/profiles_controller.rb"
@@ -137,7 +77,7 @@ def test_rails_handlers_resolve_through_namespaces_and_superclasses() -> None:
 
 
 def test_sinatra_handlers_resolve_across_files() -> None:
-    handlers = _by_key(_discover("sinatra", FIXTURES / "sinatra_notes"))
+    handlers = ds.by_key(ds.discover("sinatra", FIXTURES / "sinatra_notes"))
     assert handlers[("GET", "/")].file == "app.rb"
     assert handlers[("GET", "/health")].file == "routes/status_api.rb"
     assert handlers[("GET", "/api/notes")].file == "routes/notes_api.rb"
@@ -147,22 +87,22 @@ def test_sinatra_handlers_resolve_across_files() -> None:
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_decoys_are_not_reported(name: str, fixture: str, entrypoint: str) -> None:
-    endpoints = _discover(name, FIXTURES / fixture)
+    endpoints = ds.discover(name, FIXTURES / fixture)
     assert not {e.handler.name for e in endpoints} & DECOYS[name]
     assert not any("legacy" in e.path or "legacy" in e.handler.file for e in endpoints)
     # CommentsController#destroy is public but `only: %i[index create]` leaves it unrouted.
-    assert ("DELETE", "/api/v1/posts/:post_id/comments/:id") not in _pairs(endpoints)
+    assert ("DELETE", "/api/v1/posts/:post_id/comments/:id") not in ds.pairs(endpoints)
 
 
 def test_rails_api_only_resources_have_no_new_or_edit() -> None:
-    paths = {e.path for e in _discover("rails", FIXTURES / "rails_blog")}
+    paths = {e.path for e in ds.discover("rails", FIXTURES / "rails_blog")}
     assert not any(p.endswith(("/new", "/edit")) for p in paths)
 
 
 def test_runtime_hints() -> None:
     rails = get_framework("rails")
     root = FIXTURES / "rails_blog"
-    hints = rails.runtime_hints(root, _service(rails, root))
+    hints = rails.runtime_hints(root, ds.service_of(rails, root))
     assert hints.start_command == ["bin/rails", "server", "-b", "0.0.0.0", "-p", "3000"]
     assert hints.port == 3000
     assert hints.env == {"ADMIN_TOKEN": "dummy-ADMIN_TOKEN"}
@@ -170,7 +110,7 @@ def test_runtime_hints() -> None:
 
     sinatra = get_framework("sinatra")
     root = FIXTURES / "sinatra_notes"
-    hints = sinatra.runtime_hints(root, _service(sinatra, root))
+    hints = sinatra.runtime_hints(root, ds.service_of(sinatra, root))
     assert hints.start_command == ["rackup", "-o", "0.0.0.0", "-p", "4567"]
     assert hints.port == 4567
     # NOTES_API_TOKEN has a fallback in the code; NOTES_VERSION does not.
@@ -209,16 +149,16 @@ def test_masking_reparses_keeps_routes_and_drops_logic(
     assert masked
     statement = "head :not_implemented" if name == "rails" else "halt 501"
     for rel, text in masked.items():
-        assert not treesitter.parse(text.encode(), "ruby").root_node.has_error, rel
+        ds.assert_parses(text.encode(), "ruby", rel)
         assert statement in text
     everything = "\n".join(p.read_text() for p in sorted(root.rglob("*.rb")))
     for snippet in kept:
         assert snippet in everything, snippet
     for snippet in gone:
         assert snippet not in everything, snippet
-    original = _discover(name, FIXTURES / fixture)
-    again = framework.discover(root, _service(framework, root))
-    assert _triples(again) == _triples(original)
+    original = ds.discover(name, FIXTURES / fixture)
+    again = framework.discover(root, ds.service_of(framework, root))
+    assert ds.triples(again) == ds.triples(original)
     for endpoint in again:
         source = (root / endpoint.handler.file).read_bytes()
         body = source[endpoint.handler.body_start_byte : endpoint.handler.body_end_byte].decode()
@@ -252,7 +192,7 @@ def _rails_app(root: Path, routes: str, controllers: dict[str, str], *, api_only
             "module App\n  class Application < Rails::Application\n    config.api_only = true\n  end\nend\n"
         )
     files.update(controllers)
-    return _write(root, files)
+    return ds.write_files(root, files)
 
 
 def test_rails_resources_expand_to_the_seven_actions(tmp_path: Path) -> None:
@@ -269,7 +209,7 @@ def test_rails_resources_expand_to_the_seven_actions(tmp_path: Path) -> None:
             "app/controllers/profiles_controller.rb": _RAILS_CONTROLLER.format(name="Profiles"),
         },
     )
-    assert _triples(_discover("rails", tmp_path)) == {
+    assert ds.triples(ds.discover("rails", tmp_path)) == {
         ("GET", "/posts", "index"),
         ("POST", "/posts", "create"),
         ("GET", "/posts/new", "new"),
@@ -304,7 +244,7 @@ def test_rails_api_only_drops_new_and_edit_unless_asked(tmp_path: Path) -> None:
         },
         api_only=True,
     )
-    assert _pairs(_discover("rails", tmp_path)) == {
+    assert ds.pairs(ds.discover("rails", tmp_path)) == {
         ("GET", "/posts"),
         ("POST", "/posts"),
         ("GET", "/posts/:id"),
@@ -353,8 +293,8 @@ def test_rails_nested_member_collection_and_resource_options(tmp_path: Path) -> 
             "app/controllers/pets_controller.rb": _RAILS_CONTROLLER.format(name="Pets"),
         },
     )
-    endpoints = _discover("rails", tmp_path)
-    assert _triples(endpoints) == {
+    endpoints = ds.discover("rails", tmp_path)
+    assert ds.triples(endpoints) == {
         ("GET", "/pictures/:slug", "show"),
         # a verb directly in the resources block nests: the id becomes :photo_slug
         ("GET", "/pictures/:photo_slug/preview", "preview"),
@@ -365,7 +305,7 @@ def test_rails_nested_member_collection_and_resource_options(tmp_path: Path) -> 
         ("GET", "/account/signup", "new"),
         ("GET", "/people/:folk_id/pets", "index"),
     }
-    assert _by_key(endpoints)[("GET", "/account/signup")].file == "app/controllers/accounts_controller.rb"
+    assert ds.by_key(endpoints)[("GET", "/account/signup")].file == "app/controllers/accounts_controller.rb"
 
 
 def test_rails_shallow_nesting(tmp_path: Path) -> None:
@@ -387,7 +327,7 @@ def test_rails_shallow_nesting(tmp_path: Path) -> None:
             "app/controllers/api/votes_controller.rb": _RAILS_CONTROLLER.format(name="Api::Votes"),
         },
     )
-    assert _pairs(_discover("rails", tmp_path)) == {
+    assert ds.pairs(ds.discover("rails", tmp_path)) == {
         ("GET", "/api/articles/:article_id/remarks"),
         ("POST", "/api/articles/:article_id/remarks"),
         ("GET", "/api/remarks/:id"),
@@ -451,8 +391,8 @@ def test_rails_namespaces_scopes_and_single_routes(tmp_path: Path) -> None:
             "app/controllers/api/items_controller.rb": _RAILS_CONTROLLER.format(name="Api::Items"),
         },
     )
-    endpoints = _discover("rails", tmp_path)
-    assert _triples(endpoints) == {
+    endpoints = ds.discover("rails", tmp_path)
+    assert ds.triples(endpoints) == {
         ("GET", "/", "home"),
         ("GET", "/backstage", "home"),
         ("GET", "/backstage/stats", "stats"),
@@ -466,7 +406,7 @@ def test_rails_namespaces_scopes_and_single_routes(tmp_path: Path) -> None:
         ("GET", "/pages/contact", "contact"),
         ("GET", "/files/*path", "file"),
     }
-    handlers = _by_key(endpoints)
+    handlers = ds.by_key(endpoints)
     assert handlers[("GET", "/")].file == "app/controllers/pages_controller.rb"
     assert handlers[("GET", "/backstage")].file == "app/controllers/admin/dashboard_controller.rb"
     assert handlers[("GET", "/backstage/global")].file == "app/controllers/global_controller.rb"
@@ -504,9 +444,9 @@ def test_rails_draw_files_and_transparent_blocks(tmp_path: Path) -> None:
             ),
         },
     )
-    endpoints = _discover("rails", tmp_path)
-    assert _pairs(endpoints) == {("DELETE", "/api/sessions"), ("GET", "/debug")}
-    assert _by_key(endpoints)[("DELETE", "/api/sessions")].file == "app/controllers/api/sessions_controller.rb"
+    endpoints = ds.discover("rails", tmp_path)
+    assert ds.pairs(endpoints) == {("DELETE", "/api/sessions"), ("GET", "/debug")}
+    assert ds.by_key(endpoints)[("DELETE", "/api/sessions")].file == "app/controllers/api/sessions_controller.rb"
 
 
 def test_rails_actions_resolve_through_modules_and_visibility(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -564,8 +504,8 @@ def test_rails_actions_resolve_through_modules_and_visibility(tmp_path: Path, ca
         },
     )
     with caplog.at_level(logging.WARNING):
-        endpoints = _discover("rails", tmp_path)
-    handlers = _by_key(endpoints)
+        endpoints = ds.discover("rails", tmp_path)
+    handlers = ds.by_key(endpoints)
     assert set(handlers) == {
         ("GET", "/reports"),
         ("GET", "/reports/:id"),
@@ -574,7 +514,7 @@ def test_rails_actions_resolve_through_modules_and_visibility(tmp_path: Path, ca
     }
     assert handlers[("GET", "/reports/:id/export")].file == "app/controllers/concerns/exportable.rb"
     assert handlers[("GET", "/reports/inherited")].file == "app/controllers/application_controller.rb"
-    messages = "\n".join(r.getMessage() for r in caplog.records)
+    messages = ds.log_messages(caplog)
     assert "reports#secret: no public action method" in messages
     assert "reports#ghost: no public action method" in messages
     assert "controller TagsController is not in the repository" in messages
@@ -631,18 +571,18 @@ def test_rails_multiple_apps_and_broken_files(tmp_path: Path, caplog: pytest.Log
     with caplog.at_level(logging.WARNING):
         blog = rails.discover(tmp_path, services[0])
         shop = rails.discover(tmp_path, services[1])
-    assert _pairs(blog) == {("GET", "/things")}
+    assert ds.pairs(blog) == {("GET", "/things")}
     assert blog[0].handler.file == "apps/blog/app/controllers/things_controller.rb"
     assert shop == []
-    messages = "\n".join(r.getMessage() for r in caplog.records)
+    messages = ds.log_messages(caplog)
     assert "apps/blog/app/controllers/broken_controller.rb: does not parse" in messages
     assert "apps/shop/config/routes.rb: does not parse" in messages
     assert get_framework("sinatra").detect(tmp_path) == []
 
 
 def test_rails_is_not_claimed_without_routes_or_rails_gem(tmp_path: Path) -> None:
-    _write(tmp_path / "lib_only", {"Gemfile": 'gem "rails"\n', "lib/x.rb": "module X; end\n"})
-    _write(tmp_path / "other", {"Gemfile": 'gem "hanami"\n', "config/routes.rb": "get '/x'\n"})
+    ds.write_files(tmp_path / "lib_only", {"Gemfile": 'gem "rails"\n', "lib/x.rb": "module X; end\n"})
+    ds.write_files(tmp_path / "other", {"Gemfile": 'gem "hanami"\n', "config/routes.rb": "get '/x'\n"})
     assert get_framework("rails").detect(tmp_path) == []
 
 
@@ -650,7 +590,7 @@ def test_rails_is_not_claimed_without_routes_or_rails_gem(tmp_path: Path) -> Non
 
 
 def test_sinatra_classic_app(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Gemfile": 'source "https://rubygems.org"\ngem "sinatra"\ngem "puma"\n',
@@ -681,10 +621,10 @@ def test_sinatra_classic_app(tmp_path: Path) -> None:
         },
     )
     sinatra = get_framework("sinatra")
-    service = _service(sinatra, tmp_path)
+    service = ds.service_of(sinatra, tmp_path)
     assert service.entrypoint == "app.rb"
     endpoints = sinatra.discover(tmp_path, service)
-    assert _triples(endpoints) == {
+    assert ds.triples(endpoints) == {
         ("GET", "/", "<anonymous>"),
         ("POST", "/items/:id", "<anonymous>"),
         ("GET", "/ping", "<anonymous>"),
@@ -701,7 +641,7 @@ def test_sinatra_classic_app(tmp_path: Path) -> None:
 
 
 def test_sinatra_namespaces_extensions_and_inheritance(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Gemfile": 'gem "sinatra"\ngem "sinatra-contrib"\n',
@@ -765,9 +705,9 @@ def test_sinatra_namespaces_extensions_and_inheritance(tmp_path: Path) -> None:
         },
     )
     sinatra = get_framework("sinatra")
-    service = _service(sinatra, tmp_path)
+    service = ds.service_of(sinatra, tmp_path)
     endpoints = sinatra.discover(tmp_path, service)
-    assert _pairs(endpoints) == {
+    assert ds.pairs(endpoints) == {
         ("GET", "/orders"),
         ("GET", "/orders/:id"),
         ("GET", "/ping"),
@@ -787,7 +727,7 @@ def test_sinatra_namespaces_extensions_and_inheritance(tmp_path: Path) -> None:
 
 
 def test_sinatra_config_ru_mounts(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Gemfile": 'gem "sinatra"\n',
@@ -853,8 +793,8 @@ def test_sinatra_config_ru_mounts(tmp_path: Path) -> None:
             """,
         },
     )
-    endpoints = _discover("sinatra", tmp_path)
-    assert _pairs(endpoints) == {
+    endpoints = ds.discover("sinatra", tmp_path)
+    assert ds.pairs(endpoints) == {
         ("POST", "/login"),
         ("GET", "/v1/admin"),
         ("GET", "/v1/users/:id"),
@@ -864,7 +804,7 @@ def test_sinatra_config_ru_mounts(tmp_path: Path) -> None:
 
 
 def test_sinatra_without_gemfile_and_broken_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "hello/hello.rb": 'require "sinatra"\n\nget \'/hello/:name\' do\n  "hi #{params[:name]}"\nend\n',
@@ -877,9 +817,9 @@ def test_sinatra_without_gemfile_and_broken_files(tmp_path: Path, caplog: pytest
     assert [(s.root, s.entrypoint) for s in services] == [((tmp_path / "hello").resolve(), "hello.rb")]
     with caplog.at_level(logging.WARNING):
         endpoints = sinatra.discover(tmp_path, services[0])
-    assert _pairs(endpoints) == {("GET", "/hello/:name")}
+    assert ds.pairs(endpoints) == {("GET", "/hello/:name")}
     assert endpoints[0].handler.file == "hello/hello.rb"
-    assert "hello/broken.rb: does not parse" in "\n".join(r.getMessage() for r in caplog.records)
+    assert "hello/broken.rb: does not parse" in ds.log_messages(caplog)
 
 
 def test_sinatra_does_not_claim_rails_apps(tmp_path: Path) -> None:
@@ -893,7 +833,7 @@ def test_sinatra_does_not_claim_rails_apps(tmp_path: Path) -> None:
 
 
 def test_sinatra_masking_of_empty_blocks(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Gemfile": 'gem "sinatra"\n',

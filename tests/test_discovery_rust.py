@@ -2,55 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
-import textwrap
 from pathlib import Path
 
+import discovery_support as ds
 import pytest
 
 from pipeline.frameworks import FRAMEWORKS, get_framework
 from pipeline.frameworks import rust_lang as rs
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, ServiceCandidate
-from pipeline.models import Endpoint
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ds.FIXTURES
 CASES = [
     ("axum", "axum_bookmarks", "src/main.rs"),
     ("actix", "actix_library", "src/main.rs"),
 ]
 DECOYS = {"search_bookmarks", "legacy_tags", "legacy_routes", "update_book", "legacy_config"}
-
-
-def _service(framework: Framework, root: Path) -> ServiceCandidate:
-    found = framework.detect(root)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _endpoints(name: str, fixture: str) -> tuple[Path, list[Endpoint]]:
-    framework = get_framework(name)
-    root = FIXTURES / fixture
-    return root, framework.discover(root, _service(framework, root))
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip())
-    return root
-
-
-def _triples(endpoints: list[Endpoint]) -> set[tuple[str, str, str]]:
-    return {(e.method, e.path, e.handler.name) for e in endpoints}
-
-
-def _discover(name: str, root: Path) -> list[Endpoint]:
-    framework = get_framework(name)
-    return framework.discover(root, _service(framework, root))
 
 
 AXUM_TOML = """
@@ -79,13 +47,7 @@ ACTIX_TOML = """
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_detect_fixture_is_exclusive(name: str, fixture: str, entrypoint: str) -> None:
-    root = FIXTURES / fixture
-    service = _service(get_framework(name), root)
-    assert service.root == root.resolve()
-    assert service.entrypoint == entrypoint
-    for other in FRAMEWORKS:
-        if other.name != name:
-            assert other.detect(root) == [], other.name
+    ds.assert_detects_only(name, FIXTURES / fixture, entrypoint)
 
 
 @pytest.mark.parametrize("name", ["axum", "actix"])
@@ -96,24 +58,13 @@ def test_rust_frameworks_ignore_other_fixtures(name: str, fixture: str) -> None:
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_discover_matches_ground_truth(name: str, fixture: str, entrypoint: str) -> None:
-    root, endpoints = _endpoints(name, fixture)
-    truth = json.loads((root / "ground_truth.json").read_text())
-    assert _triples(endpoints) == {(t["method"], t["path"], t["handler"]) for t in truth}
-    assert len(endpoints) == len(truth)
-    assert [(e.path, e.method) for e in endpoints] == sorted((e.path, e.method) for e in endpoints)
-    assert endpoints == get_framework(name).discover(root, _service(get_framework(name), root))
+    ds.assert_matches_ground_truth(name, FIXTURES / fixture)
 
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str, entrypoint: str) -> None:
-    root, endpoints = _endpoints(name, fixture)
-    for endpoint in endpoints:
+    for endpoint, (_, definition, _, body) in ds.endpoint_slices(name, FIXTURES / fixture):
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        definition = source[handler.start_byte : handler.end_byte].decode()
-        body = source[handler.body_start_byte : handler.body_end_byte].decode()
-        assert handler.start_byte <= handler.body_start_byte < handler.body_end_byte <= handler.end_byte
-        assert source[: handler.start_byte].count(b"\n") + 1 == handler.line
         assert definition.endswith(body)
         assert body.startswith("{") and body.endswith("}")
         if handler.name == "<anonymous>":
@@ -125,15 +76,15 @@ def test_handler_ranges_slice_to_function_and_body(name: str, fixture: str, entr
 
 
 def test_handlers_resolve_across_modules() -> None:
-    _, axum_endpoints = _endpoints("axum", "axum_bookmarks")
-    by_key = {(e.method, e.path): e.handler for e in axum_endpoints}
+    _, axum_endpoints = ds.fixture_endpoints("axum", "axum_bookmarks")
+    by_key = ds.by_key(axum_endpoints)
     assert by_key[("POST", "/api/v1/bookmarks/:id/visit")].file == "src/handlers/bookmarks.rs"
     assert by_key[("GET", "/api/v1/tags/:name")].file == "src/handlers/tags.rs"
     assert by_key[("GET", "/health")].file == "src/handlers/health.rs"
     assert (by_key[("GET", "/")].file, by_key[("GET", "/")].line) == ("src/main.rs", 19)
 
-    _, actix_endpoints = _endpoints("actix", "actix_library")
-    by_key = {(e.method, e.path): e.handler for e in actix_endpoints}
+    _, actix_endpoints = ds.fixture_endpoints("actix", "actix_library")
+    by_key = ds.by_key(actix_endpoints)
     assert by_key[("GET", "/api/members/{member_id}/loans")].file == "src/api/members.rs"
     assert by_key[("DELETE", "/api/admin/stats")].file == "src/handlers/admin.rs"
     assert by_key[("ANY", "/api/ping")].name == "ping"
@@ -141,16 +92,16 @@ def test_handlers_resolve_across_modules() -> None:
 
 @pytest.mark.parametrize(("name", "fixture", "entrypoint"), CASES)
 def test_decoys_are_not_reported(name: str, fixture: str, entrypoint: str) -> None:
-    _, endpoints = _endpoints(name, fixture)
+    _, endpoints = ds.fixture_endpoints(name, fixture)
     assert not {e.handler.name for e in endpoints} & DECOYS
     assert not any("legacy" in e.path or "static" in e.path for e in endpoints)
 
 
 def test_static_file_services_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        _endpoints("axum", "axum_bookmarks")
-        _endpoints("actix", "actix_library")
-    messages = "\n".join(r.getMessage() for r in caplog.records)
+        ds.fixture_endpoints("axum", "axum_bookmarks")
+        ds.fixture_endpoints("actix", "actix_library")
+    messages = ds.log_messages(caplog)
     assert "nest_service /static serves a tower service" in messages
     assert 'service Files::new("/static", "./static") serves files' in messages
 
@@ -158,7 +109,7 @@ def test_static_file_services_are_skipped_with_a_warning(caplog: pytest.LogCaptu
 def test_runtime_hints_of_fixtures(caplog: pytest.LogCaptureFixture) -> None:
     axum = get_framework("axum")
     root = FIXTURES / "axum_bookmarks"
-    hints = axum.runtime_hints(root, _service(axum, root))
+    hints = axum.runtime_hints(root, ds.service_of(axum, root))
     assert hints.start_command == ["./target/release/bookmarks-api"]
     assert hints.port == 3000
     assert hints.env == {"API_TOKEN": "dummy-API_TOKEN", "PORT": "3000"}
@@ -167,7 +118,7 @@ def test_runtime_hints_of_fixtures(caplog: pytest.LogCaptureFixture) -> None:
     actix = get_framework("actix")
     root = FIXTURES / "actix_library"
     with caplog.at_level(logging.WARNING):
-        hints = actix.runtime_hints(root, _service(actix, root))
+        hints = actix.runtime_hints(root, ds.service_of(actix, root))
     assert hints.start_command == ["./target/release/library-service"]
     assert hints.port == 8080
     # CARGO_PKG_VERSION (env!) is set by Cargo itself.
@@ -180,14 +131,12 @@ def test_runtime_hints_of_fixtures(caplog: pytest.LogCaptureFixture) -> None:
 
 def _masked(name: str, fixture: str) -> dict[str, str]:
     """Handler name -> its masked definition."""
-    root, endpoints = _endpoints(name, fixture)
+    root, endpoints = ds.fixture_endpoints(name, fixture)
     framework = get_framework(name)
     out: dict[str, str] = {}
     for endpoint in endpoints:
         handler = endpoint.handler
-        source = (root / handler.file).read_bytes()
-        masked = framework.mask_body(source, handler)
-        assert not ts.has_error(ts.parse(masked, "rust").root_node)
+        source, masked = ds.mask_handler(framework, root, handler, "rust")
         # Everything before the body (attributes, signature) and after the handler is untouched.
         assert masked[: handler.body_start_byte] == source[: handler.body_start_byte]
         assert masked.endswith(source[handler.end_byte :])
@@ -253,7 +202,7 @@ def test_actix_masking_keeps_a_foreign_error_type() -> None:
 
 
 def test_axum_08_syntax_state_routers_and_serve_in_another_function(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": AXUM_TOML.format(name="shop"),
@@ -345,8 +294,8 @@ def test_axum_08_syntax_state_routers_and_serve_in_another_function(tmp_path: Pa
             """,
         },
     )
-    endpoints = _discover("axum", tmp_path)
-    assert _triples(endpoints) == {
+    endpoints = ds.discover("axum", tmp_path)
+    assert ds.triples(endpoints) == {
         ("GET", "/healthz", "health"),
         ("GET", "/api/v1/items", "list"),
         ("GET", "/api/v1/items/{id}", "show"),
@@ -359,14 +308,14 @@ def test_axum_08_syntax_state_routers_and_serve_in_another_function(tmp_path: Pa
     assert files["show"] == "src/api/items.rs"
     assert files["file"] == "src/handlers/misc.rs"
     assert files["<anonymous>"] == "src/api.rs"
-    hints = get_framework("axum").runtime_hints(tmp_path, _service(get_framework("axum"), tmp_path))
+    hints = get_framework("axum").runtime_hints(tmp_path, ds.service_of(get_framework("axum"), tmp_path))
     assert hints.port == 8000
     assert hints.start_command == ["./target/release/shop"]
     assert hints.env == {}  # DEBUG is optional (is_ok)
 
 
 def test_axum_masks_a_closure_with_a_body_block(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": AXUM_TOML.format(name="c"),
@@ -385,7 +334,7 @@ def test_axum_masks_a_closure_with_a_body_block(tmp_path: Path) -> None:
             """,
         },
     )
-    [endpoint] = _discover("axum", tmp_path)
+    [endpoint] = ds.discover("axum", tmp_path)
     source = (tmp_path / "src/main.rs").read_bytes()
     masked = get_framework("axum").mask_body(source, endpoint.handler).decode()
     assert (
@@ -395,7 +344,7 @@ def test_axum_masks_a_closure_with_a_body_block(tmp_path: Path) -> None:
 
 
 def test_axum_shuttle_main_returns_the_router(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": AXUM_TOML.format(name="shuttle-app") + 'shuttle-axum = "0.47"\n',
@@ -419,11 +368,11 @@ def test_axum_shuttle_main_returns_the_router(tmp_path: Path) -> None:
             """,
         },
     )
-    assert _triples(_discover("axum", tmp_path)) == {("GET", "/", "hello")}
+    assert ds.triples(ds.discover("axum", tmp_path)) == {("GET", "/", "hello")}
 
 
 def test_axum_workspace_members_and_library_crates(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": """
@@ -547,7 +496,7 @@ def test_axum_workspace_members_and_library_crates(tmp_path: Path) -> None:
     assert get_framework("actix").detect(tmp_path) == []
     api = services[1]
     endpoints = axum.discover(tmp_path, api)
-    assert _triples(endpoints) == {("GET", "/users/:id", "show"), ("GET", "/version", "version")}
+    assert ds.triples(endpoints) == {("GET", "/users/:id", "show"), ("GET", "/version", "version")}
     assert [e.handler.file for e in endpoints] == ["shared/src/users.rs", "extra/src/lib.rs"]
     hints = axum.runtime_hints(tmp_path, api)
     assert hints.start_command == ["../target/release/api-server"]
@@ -558,7 +507,7 @@ def test_axum_workspace_members_and_library_crates(tmp_path: Path) -> None:
 
 
 def test_axum_file_that_does_not_parse_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": AXUM_TOML.format(name="b"),
@@ -582,13 +531,13 @@ def test_axum_file_that_does_not_parse_is_skipped(tmp_path: Path, caplog: pytest
         },
     )
     with caplog.at_level(logging.WARNING):
-        endpoints = _discover("axum", tmp_path)
-    assert _triples(endpoints) == {("GET", "/ok", "ok")}
+        endpoints = ds.discover("axum", tmp_path)
+    assert ds.triples(endpoints) == {("GET", "/ok", "ok")}
     assert "src/broken.rs: does not parse as rust" in caplog.text
 
 
 def test_manifest_oddities_do_not_crash(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "a/Cargo.toml": "this is [not toml\n",
@@ -607,7 +556,7 @@ def test_manifest_oddities_do_not_crash(tmp_path: Path) -> None:
 
 
 def test_actix_scopes_resources_guards_and_configure_chains(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": ACTIX_TOML.format(name="blog"),
@@ -677,8 +626,8 @@ def test_actix_scopes_resources_guards_and_configure_chains(tmp_path: Path) -> N
             """,
         },
     )
-    endpoints = _discover("actix", tmp_path)
-    assert _triples(endpoints) == {
+    endpoints = ds.discover("actix", tmp_path)
+    assert ds.triples(endpoints) == {
         ("GET", "/", "index"),
         ("ANY", "/any", "anything"),
         ("ANY", "/also", "anything"),
@@ -690,15 +639,15 @@ def test_actix_scopes_resources_guards_and_configure_chains(tmp_path: Path) -> N
         ("GET", "/v1/posts/s/{slug}", "by_slug"),
         ("PUT", "/v1/posts/{id}/publish", "publish"),
     }
-    by_key = {(e.method, e.path): e.handler for e in endpoints}
+    by_key = ds.by_key(endpoints)
     assert by_key[("GET", "/v1/posts/slug/{slug}")].file == "src/routes/posts.rs"
-    hints = get_framework("actix").runtime_hints(tmp_path, _service(get_framework("actix"), tmp_path))
+    hints = get_framework("actix").runtime_hints(tmp_path, ds.service_of(get_framework("actix"), tmp_path))
     assert hints.port == 5000
     assert hints.env == {"APP_PORT": "5000"}
 
 
 def test_actix_shuttle_config_closure(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": ACTIX_TOML.format(name="hello") + 'shuttle-actix-web = "0.47"\n',
@@ -726,7 +675,7 @@ def test_actix_shuttle_config_closure(tmp_path: Path) -> None:
             """,
         },
     )
-    assert _triples(_discover("actix", tmp_path)) == {("GET", "/hello", "hello_world")}
+    assert ds.triples(ds.discover("actix", tmp_path)) == {("GET", "/hello", "hello_world")}
 
 
 def test_multiple_rust_services_in_one_repository(tmp_path: Path) -> None:
@@ -754,7 +703,7 @@ def test_multiple_rust_services_in_one_repository(tmp_path: Path) -> None:
 
 
 def test_module_tree_and_use_resolution(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": '[package]\nname = "m"\n',
@@ -815,7 +764,7 @@ def test_actix_join_and_axum_join() -> None:
 
 
 def test_axum_utoipa_routes_and_method_picked_in_the_handler(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": AXUM_TOML.format(name="docs") + 'utoipa-axum = "0.2"\nutoipa = "5"\n',
@@ -860,7 +809,7 @@ def test_axum_utoipa_routes_and_method_picked_in_the_handler(tmp_path: Path) -> 
             """,
         },
     )
-    assert _triples(_discover("axum", tmp_path)) == {
+    assert ds.triples(ds.discover("axum", tmp_path)) == {
         ("GET", "/pets", "list_pets"),
         ("POST", "/pets", "add_pet"),
         ("GET", "/pets/{id}", "get_pet"),
@@ -881,32 +830,27 @@ def test_helpers_called_from_many_places_are_evaluated_once(tmp_path: Path, capl
         'let app = Router::new().route("/", get(h)); '
         'let l = tokio::net::TcpListener::bind("0.0.0.0:3000").await.unwrap(); axum::serve(l, app).await.unwrap(); }'
     )
-    _write(tmp_path, {"Cargo.toml": AXUM_TOML.format(name="big"), "src/main.rs": "\n".join(lines) + "\n"})
+    ds.write_files(tmp_path, {"Cargo.toml": AXUM_TOML.format(name="big"), "src/main.rs": "\n".join(lines) + "\n"})
     with caplog.at_level(logging.WARNING):
-        assert _triples(_discover("axum", tmp_path)) == {("GET", "/", "h")}
+        assert ds.triples(ds.discover("axum", tmp_path)) == {("GET", "/", "h")}
     assert "budget exhausted" not in caplog.text
 
 
-def _fields(endpoints: list[Endpoint], method: str, path: str) -> dict[str, tuple[str, bool]]:
-    endpoint = next(e for e in endpoints if (e.method, e.path) == (method, path))
-    return {f.name: (f.type, f.required) for f in endpoint.body_fields}
-
-
 def test_body_fields_of_json_extractors() -> None:
-    _, axum_endpoints = _endpoints("axum", "axum_bookmarks")
-    assert _fields(axum_endpoints, "POST", "/api/v1/bookmarks") == {
+    _, axum_endpoints = ds.fixture_endpoints("axum", "axum_bookmarks")
+    assert ds.body_fields(axum_endpoints, "POST", "/api/v1/bookmarks") == {
         "url": ("str", True),
         "title": ("str", True),
         "tags": ("list", False),  # #[serde(default)]
     }
-    assert _fields(axum_endpoints, "GET", "/api/v1/bookmarks") == {}
-    _, actix_endpoints = _endpoints("actix", "actix_library")
-    assert _fields(actix_endpoints, "POST", "/api/books") == {"title": ("str", True), "author": ("str", True)}
-    assert _fields(actix_endpoints, "POST", "/api/members/{member_id}/loans") == {"book_id": ("int", True)}
+    assert ds.body_fields(axum_endpoints, "GET", "/api/v1/bookmarks") == {}
+    _, actix_endpoints = ds.fixture_endpoints("actix", "actix_library")
+    assert ds.body_fields(actix_endpoints, "POST", "/api/books") == {"title": ("str", True), "author": ("str", True)}
+    assert ds.body_fields(actix_endpoints, "POST", "/api/members/{member_id}/loans") == {"book_id": ("int", True)}
 
 
 def test_body_fields_follow_serde_attributes(tmp_path: Path) -> None:
-    _write(
+    ds.write_files(
         tmp_path,
         {
             "Cargo.toml": AXUM_TOML.format(name="serde-app"),
@@ -950,7 +894,7 @@ def test_body_fields_follow_serde_attributes(tmp_path: Path) -> None:
             """,
         },
     )
-    assert _fields(_discover("axum", tmp_path), "POST", "/users") == {
+    assert ds.body_fields(ds.discover("axum", tmp_path), "POST", "/users") == {
         "displayName": ("str", True),
         "age": ("int", False),
         "e-mail": ("str", True),
@@ -965,7 +909,7 @@ def test_long_builder_chains_and_modules_outside_the_repository(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     chain = "".join(f'.route("/r{i}", get(h))' for i in range(1500))
-    _write(
+    ds.write_files(
         tmp_path / "app",
         {
             "Cargo.toml": AXUM_TOML.format(name="long"),
@@ -989,9 +933,9 @@ def test_long_builder_chains_and_modules_outside_the_repository(
     (tmp_path / "outside.rs").write_text("pub fn routes() -> axum::Router { axum::Router::new() }\n")
     repo = tmp_path / "app"
     with caplog.at_level(logging.WARNING):
-        endpoints = _discover("axum", repo)
+        endpoints = ds.discover("axum", repo)
     assert len(endpoints) == 1500
-    assert ("GET", "/r1499", "h") in _triples(endpoints)
+    assert ("GET", "/r1499", "h") in ds.triples(endpoints)
     assert "module outside points outside the repository" in caplog.text
 
 
