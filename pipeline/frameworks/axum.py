@@ -319,31 +319,16 @@ class AxumFramework(Framework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        out: list[ServiceCandidate] = []
-        for crate_dir, manifest in rs.iter_manifests(repo_root):
-            if not rs.uses_framework(manifest, crate_dir, "axum", repo_root):
-                continue
-            binary = rs.service_binary(manifest, crate_dir, "axum")
-            if binary is None:
-                continue  # a library crate: served through the binary that depends on it
-            out.append(ServiceCandidate(root=crate_dir, entrypoint=binary[1]))
-        return sorted(out, key=lambda c: c.root)
+        return rs.detect_services(repo_root, "axum", "axum")
 
     # ------------------------------------------------------------------ discover
 
     def _evaluate(self, repo_root: Path, service: ServiceCandidate) -> tuple[rs.RustProject, list[_Router]]:
         project = rs.RustProject(repo_root, service.root, service.entrypoint)
         evaluator = _Evaluator(project)
-        root = project.bin.root if project.bin is not None else None
-        main = rs.entry_function(root) if root is not None else None
-        if root is None or main is None:
-            log.warning("%s: no main function found; no routes discovered", service.root)
+        found, returned = rs.run_main(evaluator, service.root)
+        if not found:
             return project, []
-        try:
-            returned = evaluator.run_fn(rs.FnRef(root, main), [])
-        except RecursionError:
-            log.warning("%s: code nested too deeply to evaluate; routes may be missing", service.root)
-            returned = None
         if evaluator.served:
             return project, evaluator.served
         # Shuttle / lambda style: the router is returned from main or handed to a runner; a
@@ -357,24 +342,8 @@ class AxumFramework(Framework):
 
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         project, routers = self._evaluate(repo_root.resolve(), service)
-        endpoints: dict[tuple[str, str], Endpoint] = {}
-        for router in routers:
-            for route in router.routes:
-                path = route.path
-                if not rs.is_maskable(route.handler):
-                    log.warning("%s %s: handler is not a function body of the file; skipped", route.method, path)
-                    continue
-                # An any-method route whose handler picks the method itself serves those methods.
-                methods = (rs.methods_in_body(route.handler) if route.method == "ANY" else []) or [route.method]
-                for method in methods:
-                    if (path, method) not in endpoints:
-                        endpoints[(path, method)] = Endpoint(
-                            method=method,
-                            path=path,
-                            handler=rs.handler_for(route.handler),
-                            body_fields=rs.json_body_fields(project, route.handler, ("Json",)),
-                        )
-        return [endpoints[k] for k in sorted(endpoints)]
+        routes = ((route.method, route.path, route.handler) for router in routers for route in router.routes)
+        return rs.route_endpoints(project, routes)
 
     # ------------------------------------------------------------------ runtime
 

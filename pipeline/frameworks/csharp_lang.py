@@ -195,15 +195,7 @@ def handler_for(fn: Node, rel: str) -> Handler | None:
         body = next((c for c in body.named_children if c.type != "comment"), None)
         if body is None:
             return None
-    return Handler(
-        file=rel,
-        name=function_name(fn),
-        line=fn.start_point[0] + 1,
-        start_byte=fn.start_byte,
-        end_byte=fn.end_byte,
-        body_start_byte=body.start_byte,
-        body_end_byte=body.end_byte,
-    )
+    return ts.handler_at(rel, function_name(fn), fn, body)
 
 
 def body_function(root: Node, handler: Handler) -> tuple[Node, Node]:

@@ -29,20 +29,11 @@ express_join = js.join_path
 
 
 @dataclass
-class _Route:
-    owner: ObjKey
-    path: str
-    method: str
-    module: js.JsModule
-    handler: Node
-
-
-@dataclass
 class _Analysis:
     apps: list[ObjKey] = field(default_factory=list)
     routers: set[ObjKey] = field(default_factory=set)
     mounts: dict[ObjKey, list[tuple[ObjKey, str]]] = field(default_factory=dict)
-    routes: list[_Route] = field(default_factory=list)
+    routes: list[js.Route] = field(default_factory=list)
     #: (module, listen call) of every `<app>.listen(...)`
     listens: list[tuple[js.JsModule, Node]] = field(default_factory=list)
     #: every other `.listen(...)`, used only when no app listens directly
@@ -92,33 +83,29 @@ class _Analyser:
         keys = [self.object_of(module, a) for a in args]
         if not any(keys):
             return
-        value = self.project.evaluate(module, call.child_by_field_name("function"))
-        if value is not None and value.kind == "module" and value.module is not None:
-            value = self.project.default_of(value.module)
-        if value is None or value.kind != "node" or value.module is None or value.node is None:
+        defined = self.project.definition(module, call.child_by_field_name("function"))
+        if defined is None:
             return
-        fn = js.unwrap(value.node)
+        fn = js.unwrap(defined[1])
         if fn.type not in js.FUNCTION_TYPES:
             return
         for index, key in enumerate(keys):
             if key is not None:
-                self.params.setdefault((value.module.rel, fn.start_byte, index), key)
+                self.params.setdefault((defined[0].rel, fn.start_byte, index), key)
 
     def object_of(self, module: js.JsModule, node: Node | None) -> ObjKey | None:
         if node is None:
             return None
         if js.unwrap(node).type == "identifier" and (bound := self.parameter_object(module, js.unwrap(node))):
             return bound
-        value = self.project.evaluate(module, node)
-        if value is not None and value.kind == "module" and value.module is not None:
-            value = self.project.default_of(value.module)
-        if value is None or value.kind != "node" or value.module is None or value.node is None:
+        defined = self.project.definition(module, node)
+        if defined is None:
             return None
-        target = js.unwrap(value.node)
-        kind = _construction(self.project, value.module, target)
+        target = js.unwrap(defined[1])
+        kind = _construction(self.project, defined[0], target)
         if kind is None:
             return None
-        key = (value.module.rel, target.start_byte)
+        key = (defined[0].rel, target.start_byte)
         if kind == "app" and key not in self.out.apps:
             self.out.apps.append(key)
         elif kind == "router":
@@ -152,25 +139,17 @@ class _Analyser:
                 fn = call.child_by_field_name("function")
                 if fn is not None and fn.type in ("identifier", "call_expression", "member_expression"):
                     self.bind_parameters(module, call)
-        for rel in sorted(self.project.modules):
-            module = self.project.modules[rel]
-            for call in module.calls:
-                fn = call.child_by_field_name("function")
-                if fn is None or fn.type != "member_expression":
-                    continue
-                prop = ts.text(fn.child_by_field_name("property"))
-                obj = fn.child_by_field_name("object")
-                args = js.arguments(call)
-                if prop in _VERBS:
-                    self._route(module, prop, obj, args)
-                elif prop == "use":
-                    self._use(module, obj, args)
-                elif prop == "listen" and args:
-                    if self.object_of(module, obj) in self.out.apps:
-                        self.out.listens.append((module, call))
-                    else:
-                        # http.createServer(app).listen(...), server.listen(...)
-                        self.out.other_listens.append((module, call))
+        for module, call, prop, obj, args in js.method_calls(self.project):
+            if prop in _VERBS:
+                self._route(module, prop, obj, args)
+            elif prop == "use":
+                self._use(module, obj, args)
+            elif prop == "listen" and args:
+                if self.object_of(module, obj) in self.out.apps:
+                    self.out.listens.append((module, call))
+                else:
+                    # http.createServer(app).listen(...), server.listen(...)
+                    self.out.other_listens.append((module, call))
         return self.out
 
     def _route(self, module: js.JsModule, verb: str, obj: Node | None, args: list[Node]) -> None:
@@ -190,7 +169,7 @@ class _Analyser:
             return
         # Middlewares come first: the last function is the one that answers.
         for path in paths:
-            self.out.routes.append(_Route(owner, path, method, module, handlers[-1]))
+            self.out.routes.append(js.Route(owner, path, method, module, handlers[-1]))
 
     def _use(self, module: js.JsModule, obj: Node | None, args: list[Node]) -> None:
         owner = self.object_of(module, obj)
@@ -229,15 +208,7 @@ class ExpressFramework(Framework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        repo_root = repo_root.resolve()
-        out: list[ServiceCandidate] = []
-        for path, _rel, _content in ts.iter_files(repo_root, repo_root, lambda n: n == "package.json"):
-            manifest = js.read_package_json(path)
-            if "express" not in js.dependencies(manifest) or js.is_nest_manifest(manifest):
-                continue
-            root = path.parent
-            out.append(ServiceCandidate(root=root, entrypoint=self._entrypoint(repo_root, root, manifest)))
-        return sorted(out, key=lambda c: c.root)
+        return js.detect_services(repo_root, lambda m: js.uses_without_nest(m, "express"), self._entrypoint)
 
     def _entrypoint(self, repo_root: Path, root: Path, manifest: dict) -> str | None:
         def listening() -> list[str]:
@@ -286,17 +257,10 @@ class ExpressFramework(Framework):
         root = service.root.resolve()
         project = js.JsProject(repo_root, root)
         analysis = _Analyser(project).run()
-        port = None
-        for module, call in analysis.all_listens():
-            args = js.arguments(call)
-            port = js.port_of(project, module, args[0] if args else None)
-            if port is not None:
-                break
-        port = port or DEFAULT_PORT
+        port = js.listen_port(project, analysis.all_listens(), DEFAULT_PORT)
         manifest = js.read_package_json(root / "package.json")
         entry = service.entrypoint or self._entrypoint(repo_root, root, manifest)
-        env = {"PORT": str(port)}
-        env.update(js.required_env(m.sf for m in project.modules.values()))
+        env = js.service_env(project, port)
         return RuntimeHints(start_command=js.start_command(root, manifest, entry), port=port, env=env)
 
     # ------------------------------------------------------------------ mask

@@ -36,15 +36,6 @@ MASK_STATEMENT = '{ret}{res}.code(501).send({{ error: "Not implemented" }});'
 
 
 @dataclass
-class _Route:
-    owner: js.ObjKey
-    path: str
-    method: str
-    module: js.JsModule
-    handler: Node
-
-
-@dataclass
 class _Register:
     """`owner.register(plugin, { prefix })`: plugin (a function) runs under owner."""
 
@@ -59,7 +50,7 @@ class _Register:
 class _Analysis:
     apps: list[js.ObjKey] = field(default_factory=list)
     registers: list[_Register] = field(default_factory=list)
-    routes: list[_Route] = field(default_factory=list)
+    routes: list[js.Route] = field(default_factory=list)
     listens: list[tuple[js.JsModule, Node]] = field(default_factory=list)
     reads_host: bool = False
 
@@ -67,6 +58,11 @@ class _Analysis:
 def _fastify_join(prefix: str, url: str) -> str:
     """Fastify's prefix + url: a trailing slash of the prefix goes, `/` under a prefix is the prefix."""
     return js.join_path(prefix.rstrip("/"), url)
+
+
+def _route_path(prefix: str, url: str) -> str:
+    """A route's served path: unprefixed routes keep their url as written (an empty one is `/`)."""
+    return _fastify_join(prefix, url) if prefix else url or "/"
 
 
 class _Analyser:
@@ -112,14 +108,10 @@ class _Analyser:
                 return (found[0], found[1], True) if found is not None else None
             if js.is_require(node) is None:
                 return None
-        value = self.project.evaluate(module, node)
-        if value is not None and value.kind == "module" and value.module is not None:
-            value = self.project.default_of(value.module)
-        if value is None or value.kind != "node" or value.module is None or value.node is None:
+        defined = self.project.definition(module, node)
+        if defined is None or defined[1] == node:
             return None
-        if value.node == node:
-            return None
-        return self.plugin_function(value.module, value.node, depth + 1)
+        return self.plugin_function(defined[0], defined[1], depth + 1)
 
     def instance_of(self, module: js.JsModule, node: Node | None) -> js.ObjKey | None:
         """The instance an expression is: an app, or the first parameter of a plugin."""
@@ -156,32 +148,23 @@ class _Analyser:
         self.resolver.bind_parameters()
         for module, fn in self.root_plugins:
             self.plugins.add((module.rel, fn.start_byte))
-        calls = []
-        for rel in sorted(self.project.modules):
-            module = self.project.modules[rel]
-            for call in module.calls:
-                fn = call.child_by_field_name("function")
-                if fn is not None and fn.type == "member_expression":
-                    calls.append((module, call, ts.text(fn.child_by_field_name("property")), fn))
-            if b"process.env.HOST" in module.sf.source:
-                self.out.reads_host = True
+        calls = list(js.method_calls(self.project))
+        self.out.reads_host = any(b"process.env.HOST" in m.sf.source for m in self.project.modules.values())
         # Plugins first, then the routes on the instances. Every function passed to
         # `register` is a plugin; which ones are served is decided from the roots later.
-        for module, call, prop, _fn in calls:
+        for module, call, prop, _obj, _args in calls:
             if prop == "register":
                 self._plugin_of(module, call)
         # Registrations in rounds, so a plugin registered inside an autoloaded plugin is
         # known whatever the file order.
         for _ in range(3):
             before = len(self.out.registers)
-            for module, call, prop, fn in calls:
+            for module, _call, prop, obj, args in calls:
                 if prop == "register":
-                    self._register(module, fn.child_by_field_name("object"), js.arguments(call))
+                    self._register(module, obj, args)
             if len(self.out.registers) == before:
                 break
-        for module, call, prop, fn in calls:
-            obj = fn.child_by_field_name("object")
-            args = js.arguments(call)
+        for module, call, prop, obj, args in calls:
             if prop in _VERBS:
                 self._shorthand(module, prop, obj, args)
             elif prop == "route" and args:
@@ -283,7 +266,7 @@ class _Analyser:
             return
         method = "ANY" if verb == "all" else verb.upper()
         for path in js.route_paths(self.project, module, args[0], f"{verb} route"):
-            self.out.routes.append(_Route(owner, path, method, module, handler))
+            self.out.routes.append(js.Route(owner, path, method, module, handler))
 
     def _route_options(self, module: js.JsModule, owner: js.ObjKey | None, arg: Node) -> None:
         """fastify.route({ method: 'GET' | ['GET', 'POST'], url, handler })."""
@@ -300,7 +283,7 @@ class _Analyser:
         methods = [m.upper() for m in (js.string_value(js.unwrap(i)) for i in items) if m]
         for path in js.route_paths(self.project, module, url, "route"):
             for method in methods:
-                self.out.routes.append(_Route(owner, path, method, module, handler))
+                self.out.routes.append(js.Route(owner, path, method, module, handler))
 
 
 def _prefixes(analysis: _Analysis, roots: list[js.ObjKey]) -> dict[js.ObjKey, list[str]]:
@@ -362,17 +345,9 @@ class FastifyFramework(Framework):
     language = "javascript"
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        repo_root = repo_root.resolve()
-        out: list[ServiceCandidate] = []
-        for path, _rel, _content in ts.iter_files(repo_root, repo_root, lambda n: n == "package.json"):
-            manifest = js.read_package_json(path)
-            if "fastify" not in js.dependencies(manifest) or js.is_nest_manifest(manifest):
-                continue
-            root = path.parent
-            out.append(ServiceCandidate(root=root, entrypoint=self._entrypoint(root, manifest, repo_root)))
-        return sorted(out, key=lambda c: c.root)
+        return js.detect_services(repo_root, lambda m: js.uses_without_nest(m, "fastify"), self._entrypoint)
 
-    def _entrypoint(self, root: Path, manifest: dict, repo_root: Path) -> str | None:
+    def _entrypoint(self, repo_root: Path, root: Path, manifest: dict) -> str | None:
         cli = _cli_entry(manifest)
         if cli is not None:
             return _source_of(root, cli) or cli
@@ -405,56 +380,22 @@ class FastifyFramework(Framework):
         repo_root = repo_root.resolve()
         project, analysis, roots = self._analyse(repo_root, service)
         prefixes = _prefixes(analysis, roots)
-        endpoints: dict[tuple[str, str], Endpoint] = {}
-        for route in analysis.routes:
-            if route.owner not in prefixes:
-                continue
-            target = js.function_node(project, route.module, route.handler)
-            if target is None or target[1].child_by_field_name("body") is None:
-                log.warning(
-                    "%s: handler of %s %s is not a function found statically",
-                    route.module.rel,
-                    route.method,
-                    route.path,
-                )
-                continue
-            module, fn = target
-            for prefix in prefixes[route.owner]:
-                path = _fastify_join(prefix, route.path) if prefix else route.path or "/"
-                endpoints.setdefault(
-                    (path, route.method),
-                    Endpoint(
-                        method=route.method,
-                        path=path,
-                        handler=_handler(fn, module.rel),
-                        body_fields=js.body_fields(fn),
-                    ),
-                )
-        return [endpoints[k] for k in sorted(endpoints)]
+        return js.mounted_endpoints(project, analysis.routes, prefixes, _route_path, _handler)
 
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         repo_root = repo_root.resolve()
         root = service.root.resolve()
         project, analysis, _roots = self._analyse(repo_root, service)
-        port = None
-        for module, call in analysis.listens:
-            args = js.arguments(call)
-            port = js.port_of(project, module, args[0] if args else None)
-            if port is not None:
-                break
-        port = port or DEFAULT_PORT
+        port = js.listen_port(project, analysis.listens, DEFAULT_PORT)
         manifest = js.read_package_json(root / "package.json")
-        env = {"PORT": str(port)}
-        if analysis.reads_host:
-            # Fastify listens on localhost unless told otherwise; a container needs 0.0.0.0.
-            env["HOST"] = "0.0.0.0"
-        env.update(js.required_env(m.sf for m in project.modules.values()))
+        # Fastify listens on localhost unless told otherwise; a container needs 0.0.0.0.
+        env = js.service_env(project, port, host="0.0.0.0" if analysis.reads_host else None)
         cli = _cli_entry(manifest)
         if cli is not None:
             extra = [] if "fastify-cli" in js.dependencies(manifest) else ["fastify-cli"]
             command = ["npx", "fastify", "start", "-a", "0.0.0.0", "-p", str(port), cli]
             return RuntimeHints(start_command=command, port=port, env=env, extra_packages=extra)
-        entry = service.entrypoint or self._entrypoint(root, manifest, repo_root)
+        entry = service.entrypoint or self._entrypoint(repo_root, root, manifest)
         return RuntimeHints(start_command=js.start_command(root, manifest, entry), port=port, env=env)
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:

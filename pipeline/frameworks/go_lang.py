@@ -248,21 +248,13 @@ def _declared_names(root: Node) -> set[str]:
 
 
 @dataclass
-class GoFile:
+class GoFile(ts.HasSourceFile):
     sf: ts.SourceFile
     #: folder of the package relative to the module root, "" for the root
     pkg_dir: str
     package: str
     #: local name -> import path (blank and dot imports left out)
     imports: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def rel(self) -> str:
-        return self.sf.rel
-
-    @property
-    def root(self) -> Node:
-        return self.sf.root
 
 
 @dataclass
@@ -1310,15 +1302,7 @@ def methods_in_body(fn: Node) -> list[str]:
 
 
 def to_handler(target: Target) -> Handler:
-    return Handler(
-        file=target.file.rel,
-        name=target.name,
-        line=target.definition.start_point.row + 1,
-        start_byte=target.definition.start_byte,
-        end_byte=target.definition.end_byte,
-        body_start_byte=target.body.start_byte,
-        body_end_byte=target.body.end_byte,
-    )
+    return ts.handler_at(target.file.rel, target.name, target.definition, target.body)
 
 
 def router_prefixes(it: Interpreter) -> dict[int, list[str]]:

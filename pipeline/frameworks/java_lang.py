@@ -325,15 +325,7 @@ def handler_for(method: Node, rel: str) -> Handler | None:
     body = method.child_by_field_name("body")
     if body is None:
         return None
-    return Handler(
-        file=rel,
-        name=ts.text(method.child_by_field_name("name")) or "<anonymous>",
-        line=method.start_point[0] + 1,
-        start_byte=method.start_byte,
-        end_byte=method.end_byte,
-        body_start_byte=body.start_byte,
-        body_end_byte=body.end_byte,
-    )
+    return ts.handler_at(rel, ts.text(method.child_by_field_name("name")) or "<anonymous>", method, body)
 
 
 def mask_method(source: bytes, handler: Handler, statement: str) -> bytes:

@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import tree_sitter
 
 from pipeline.frameworks import treesitter as ts
-from pipeline.models import BodyField, Handler
+from pipeline.frameworks.base import ServiceCandidate
+from pipeline.models import BodyField, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,28 @@ def dependencies(manifest: dict) -> set[str]:
 def is_nest_manifest(manifest: dict) -> bool:
     """A NestJS application: it uses Express or Fastify underneath, but routes the Nest way."""
     return "@nestjs/core" in dependencies(manifest)
+
+
+def uses_without_nest(manifest: dict, package: str) -> bool:
+    """The package depends on `package` directly: a NestJS app that uses it underneath has its own module."""
+    return package in dependencies(manifest) and not is_nest_manifest(manifest)
+
+
+def detect_services(
+    repo_root: Path,
+    accepts: Callable[[dict], bool],
+    entrypoint: Callable[[Path, Path, dict], str | None],
+) -> list[ServiceCandidate]:
+    """One candidate per package.json that `accepts`; `entrypoint(repo_root, root, manifest)` names its main file."""
+    repo_root = repo_root.resolve()
+    out: list[ServiceCandidate] = []
+    for path, _rel, _content in ts.iter_files(repo_root, repo_root, lambda n: n == "package.json"):
+        manifest = read_package_json(path)
+        if not accepts(manifest):
+            continue
+        root = path.parent
+        out.append(ServiceCandidate(root=root, entrypoint=entrypoint(repo_root, root, manifest)))
+    return sorted(out, key=lambda c: c.root)
 
 
 _JSONC_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n]*|/\*.*?\*/', re.S)
@@ -244,21 +268,13 @@ class MemberBinding:
 
 
 @dataclass
-class JsModule:
+class JsModule(ts.HasSourceFile):
     sf: ts.SourceFile
     bindings: dict[str, Node | ImportBinding | MemberBinding] = field(default_factory=dict)
     exports: dict[str, Node] = field(default_factory=dict)
     default_export: Node | None = None
     #: every call expression of the file, in source order
     calls: list[Node] = field(default_factory=list)
-
-    @property
-    def rel(self) -> str:
-        return self.sf.rel
-
-    @property
-    def path(self) -> Path:
-        return self.sf.path
 
 
 def _bind_pattern(mod: JsModule, pattern: Node, source: Node) -> None:
@@ -568,6 +584,15 @@ class JsProject:
             return self.member(source, binding.name, depth + 1) if source is not None else None
         return self.evaluate(module, binding, depth + 1)
 
+    def definition(self, module: JsModule, node: Node | None) -> tuple[JsModule, Node] | None:
+        """The expression that defines a value in the project; a whole module stands for its default export."""
+        value = self.evaluate(module, node)
+        if value is not None and value.kind == "module" and value.module is not None:
+            value = self.default_of(value.module)
+        if value is None or value.kind != "node" or value.module is None or value.node is None:
+            return None
+        return value.module, value.node
+
     def evaluate(self, module: JsModule, node: Node | None, depth: int = 0) -> JsValue | None:
         """Follow identifiers, members and `require` to the expression that defines a value."""
         if node is None or depth > 40:
@@ -693,15 +718,7 @@ def handler_for(fn: Node, rel: str) -> Handler:
     body = fn.child_by_field_name("body")
     assert body is not None
     definition = _definition_node(fn)
-    return Handler(
-        file=rel,
-        name=function_name(fn),
-        line=definition.start_point[0] + 1,
-        start_byte=definition.start_byte,
-        end_byte=definition.end_byte,
-        body_start_byte=body.start_byte,
-        body_end_byte=body.end_byte,
-    )
+    return ts.handler_at(rel, function_name(fn), definition, body)
 
 
 def _is_this_param(node: Node) -> bool:
@@ -1023,6 +1040,17 @@ def required_env(files: Iterable[ts.SourceFile]) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def route_function(
+    project: JsProject, module: JsModule, handler: Node, method: str, path: str
+) -> tuple[JsModule, Node] | None:
+    """The function with a body that answers a route; None (with a warning) when it cannot be read statically."""
+    target = function_node(project, module, handler)
+    if target is None or target[1].child_by_field_name("body") is None:
+        log.warning("%s: handler of %s %s is not a function found statically", module.rel, method, path)
+        return None
+    return target
+
+
 # --------------------------------------------------------------------------- runtime
 
 
@@ -1089,6 +1117,25 @@ ENTRY_NAMES = tuple(
     for folder in ("", "src/")
     for name in ("server", "index", "app", "main")
 )
+
+
+def listen_port(project: JsProject, listens: Iterable[tuple[JsModule, Node]], default: int) -> int:
+    """The port of the first `listen(...)` call whose argument gives one, else `default`."""
+    for module, call in listens:
+        args = arguments(call)
+        port = port_of(project, module, args[0] if args else None)
+        if port is not None:
+            return port or default  # `listen(0)` asks for a random port: no use in a container
+    return default
+
+
+def service_env(project: JsProject, port: int, host: str | None = None) -> dict[str, str]:
+    """PORT (and HOST when given), then a dummy for every variable the code requires and may not go without."""
+    env = {"PORT": str(port)}
+    if host is not None:
+        env["HOST"] = host
+    env.update(required_env(m.sf for m in project.modules.values()))
+    return env
 
 
 def entrypoint(root: Path, manifest: dict, listening: Callable[[], list[str]]) -> str | None:
@@ -1163,6 +1210,75 @@ def start_command(root: Path, manifest: dict, entry: str | None) -> list[str]:
 ObjKey = tuple[str, int]
 
 
+@dataclass
+class Route:
+    """A route a router object (`owner`) registers; `handler` is the expression that answers it."""
+
+    owner: ObjKey
+    path: str
+    method: str
+    module: JsModule
+    handler: Node
+
+
+def mounted_endpoints(
+    project: JsProject,
+    routes: Iterable[Route],
+    prefixes: dict[ObjKey, list[str]],
+    join: Callable[[str, str], str],
+    handler: Callable[[Node, str], Handler] = handler_for,
+    body_path: tuple[str, ...] = ("body",),
+) -> list[Endpoint]:
+    """Endpoints of the routes whose owner is served, once under each prefix it is mounted at.
+
+    The first registration of a method and path wins, as in the Node routers. The
+    frameworks differ only in how a prefix and a path join, how a handler is named and
+    where the request body is read from.
+    """
+    endpoints: dict[tuple[str, str], Endpoint] = {}
+    for route in routes:
+        if route.owner not in prefixes:
+            continue
+        target = route_function(project, route.module, route.handler, route.method, route.path)
+        if target is None:
+            continue
+        module, fn = target
+        for prefix in prefixes[route.owner]:
+            path = join(prefix, route.path)
+            endpoints.setdefault(
+                (path, route.method),
+                Endpoint(
+                    method=route.method,
+                    path=path,
+                    handler=handler(fn, module.rel),
+                    body_fields=body_fields(fn, body_path),
+                ),
+            )
+    return [endpoints[k] for k in sorted(endpoints)]
+
+
+class MethodCall(NamedTuple):
+    """A `receiver.method(args)` call of the project: the shape every app and router call has."""
+
+    module: JsModule
+    call: Node
+    method: str
+    receiver: Node | None
+    args: list[Node]
+
+
+def method_calls(project: JsProject) -> Iterator[MethodCall]:
+    """Every `x.m(...)` call of the project, file by file in path order (so results are stable)."""
+    for rel in sorted(project.modules):
+        module = project.modules[rel]
+        for call in module.calls:
+            fn = call.child_by_field_name("function")
+            if fn is None or fn.type != "member_expression":
+                continue
+            method = ts.text(fn.child_by_field_name("property"))
+            yield MethodCall(module, call, method, fn.child_by_field_name("object"), arguments(call))
+
+
 def external_call(project: JsProject, module: JsModule, call: Node) -> JsValue | None:
     """What a `f(...)` / `new F(...)` calls, when it is a package's export (kind "external")."""
     if call.type not in ("call_expression", "new_expression"):
@@ -1219,17 +1335,15 @@ class ObjectResolver:
         keys = [self.object_of(module, a) if a.type in _OBJECT_ARGUMENTS else None for a in args]
         if not any(keys):
             return
-        value = self.project.evaluate(module, fn)
-        if value is not None and value.kind == "module" and value.module is not None:
-            value = self.project.default_of(value.module)
-        if value is None or value.kind != "node" or value.module is None or value.node is None:
+        defined = self.project.definition(module, fn)
+        if defined is None:
             return
-        target = unwrap(value.node)
+        target = unwrap(defined[1])
         if target.type not in FUNCTION_TYPES:
             return
         for index, key in enumerate(keys):
             if key is not None:
-                self.params.setdefault((value.module.rel, target.start_byte, index), key)
+                self.params.setdefault((defined[0].rel, target.start_byte, index), key)
 
     def parameter_object(self, module: JsModule, node: Node) -> ObjKey | None:
         name = ts.text(node)
@@ -1249,20 +1363,18 @@ class ObjectResolver:
             return self.object_of(module, inner, depth + 1)
         if node.type == "identifier" and (bound := self.parameter_object(module, node)):
             return bound
-        value = self.project.evaluate(module, node)
-        if value is not None and value.kind == "module" and value.module is not None:
-            value = self.project.default_of(value.module)
-        if value is None or value.kind != "node" or value.module is None or value.node is None:
+        defined = self.project.definition(module, node)
+        if defined is None:
             return None
-        target = unwrap(value.node)
+        where, target = defined[0], unwrap(defined[1])
         if self.through is not None and self.through(target) is not None:
-            return self.object_of(value.module, target, depth + 1)
-        kind = self.classify(value.module, target)
+            return self.object_of(where, target, depth + 1)
+        kind = self.classify(where, target)
         if kind is None:
             return None
-        key = (value.module.rel, target.start_byte)
+        key = (where.rel, target.start_byte)
         self.kinds[key] = kind
-        self.nodes[key] = (value.module, target)
+        self.nodes[key] = (where, target)
         return key
 
 

@@ -33,21 +33,12 @@ MASK_FALLBACK = 'throw Object.assign(new Error("Not implemented"), { status: 501
 
 
 @dataclass
-class _Route:
-    owner: js.ObjKey
-    path: str
-    method: str
-    module: js.JsModule
-    handler: Node
-
-
-@dataclass
 class _Analysis:
     resolver: js.ObjectResolver
     prefixes: dict[js.ObjKey, str] = field(default_factory=dict)
     #: parent -> (child, mount path)
     mounts: dict[js.ObjKey, list[tuple[js.ObjKey, str]]] = field(default_factory=dict)
-    routes: list[_Route] = field(default_factory=list)
+    routes: list[js.Route] = field(default_factory=list)
     listens: list[tuple[js.JsModule, Node]] = field(default_factory=list)
 
     def apps(self) -> list[js.ObjKey]:
@@ -92,31 +83,23 @@ class _Analyser:
 
     def run(self) -> _Analysis:
         self.resolver.bind_parameters()
-        for rel in sorted(self.project.modules):
-            module = self.project.modules[rel]
-            for call in module.calls:
-                fn = call.child_by_field_name("function")
-                if fn is None or fn.type != "member_expression":
-                    continue
-                prop = ts.text(fn.child_by_field_name("property"))
-                obj = fn.child_by_field_name("object")
-                args = js.arguments(call)
-                if prop in _VERBS:
-                    self._route(module, prop, obj, args)
-                elif prop == "use":
-                    self._use(module, obj, args)
-                elif prop == "prefix" and len(args) == 1:
-                    owner = self.resolver.object_of(module, obj)
-                    prefix = js.static_string(self.project, module, args[0])
-                    if owner is not None and prefix is not None and self.resolver.kinds.get(owner) == "router":
-                        self.out.prefixes[owner] = prefix
-                elif prop == "listen":
-                    # app.listen(...) first; http.createServer(app.callback()).listen(...) also counts
-                    owner = self.resolver.object_of(module, obj)
-                    if owner is not None and self.resolver.kinds.get(owner) == "app":
-                        self.out.listens.insert(0, (module, call))
-                    else:
-                        self.out.listens.append((module, call))
+        for module, call, prop, obj, args in js.method_calls(self.project):
+            if prop in _VERBS:
+                self._route(module, prop, obj, args)
+            elif prop == "use":
+                self._use(module, obj, args)
+            elif prop == "prefix" and len(args) == 1:
+                owner = self.resolver.object_of(module, obj)
+                prefix = js.static_string(self.project, module, args[0])
+                if owner is not None and prefix is not None and self.resolver.kinds.get(owner) == "router":
+                    self.out.prefixes[owner] = prefix
+            elif prop == "listen":
+                # app.listen(...) first; http.createServer(app.callback()).listen(...) also counts
+                owner = self.resolver.object_of(module, obj)
+                if owner is not None and self.resolver.kinds.get(owner) == "app":
+                    self.out.listens.insert(0, (module, call))
+                else:
+                    self.out.listens.append((module, call))
         return self.out
 
     def _route(self, module: js.JsModule, verb: str, obj: Node | None, args: list[Node]) -> None:
@@ -129,7 +112,7 @@ class _Analyser:
         method = {"all": "ANY", "del": "DELETE"}.get(verb, verb.upper())
         for path in js.route_paths(self.project, module, path_arg, f"{verb} route"):
             # Middlewares come first: the last function is the one that answers.
-            self.out.routes.append(_Route(owner, path, method, module, handlers[-1]))
+            self.out.routes.append(js.Route(owner, path, method, module, handlers[-1]))
 
     def _use(self, module: js.JsModule, obj: Node | None, args: list[Node]) -> None:
         owner = self.resolver.object_of(module, obj)
@@ -189,16 +172,7 @@ class KoaFramework(Framework):
     language = "javascript"
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        repo_root = repo_root.resolve()
-        out: list[ServiceCandidate] = []
-        for path, _rel, _content in ts.iter_files(repo_root, repo_root, lambda n: n == "package.json"):
-            manifest = js.read_package_json(path)
-            deps = js.dependencies(manifest)
-            if "koa" not in deps or js.is_nest_manifest(manifest):
-                continue
-            root = path.parent
-            out.append(ServiceCandidate(root=root, entrypoint=self._entrypoint(repo_root, root, manifest)))
-        return sorted(out, key=lambda c: c.root)
+        return js.detect_services(repo_root, lambda m: js.uses_without_nest(m, "koa"), self._entrypoint)
 
     def _entrypoint(self, repo_root: Path, root: Path, manifest: dict) -> str | None:
         def listening() -> list[str]:
@@ -212,49 +186,17 @@ class KoaFramework(Framework):
         project = js.JsProject(repo_root, service.root.resolve())
         analysis = _Analyser(project).run()
         prefixes = _full_prefixes(analysis)
-        endpoints: dict[tuple[str, str], Endpoint] = {}
-        for route in analysis.routes:
-            if route.owner not in prefixes:
-                continue
-            target = js.function_node(project, route.module, route.handler)
-            if target is None or target[1].child_by_field_name("body") is None:
-                log.warning(
-                    "%s: handler of %s %s is not a function found statically",
-                    route.module.rel,
-                    route.method,
-                    route.path,
-                )
-                continue
-            module, fn = target
-            for prefix in prefixes[route.owner]:
-                path = js.join_path(prefix, route.path)
-                endpoints.setdefault(
-                    (path, route.method),
-                    Endpoint(
-                        method=route.method,
-                        path=path,
-                        handler=js.handler_for(fn, module.rel),
-                        body_fields=js.body_fields(fn, ("request", "body")),
-                    ),
-                )
-        return [endpoints[k] for k in sorted(endpoints)]
+        return js.mounted_endpoints(project, analysis.routes, prefixes, js.join_path, body_path=("request", "body"))
 
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         repo_root = repo_root.resolve()
         root = service.root.resolve()
         project = js.JsProject(repo_root, root)
         analysis = _Analyser(project).run()
-        port = None
-        for module, call in analysis.listens:
-            args = js.arguments(call)
-            port = js.port_of(project, module, args[0] if args else None)
-            if port is not None:
-                break
-        port = port or DEFAULT_PORT
+        port = js.listen_port(project, analysis.listens, DEFAULT_PORT)
         manifest = js.read_package_json(root / "package.json")
         entry = service.entrypoint or self._entrypoint(repo_root, root, manifest)
-        env = {"PORT": str(port)}
-        env.update(js.required_env(m.sf for m in project.modules.values()))
+        env = js.service_env(project, port)
         return RuntimeHints(start_command=js.start_command(root, manifest, entry), port=port, env=env)
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:

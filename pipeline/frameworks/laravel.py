@@ -467,12 +467,11 @@ class LaravelFramework(Framework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        repo_root = repo_root.resolve()
-        out = []
-        for root in php.composer_roots(repo_root, "laravel/framework"):
-            entry = next((e for e in ("artisan", "public/index.php") if (root / e).is_file()), None)
-            out.append(ServiceCandidate(root=root, entrypoint=entry))
-        return out
+        return php.detect_services(
+            repo_root,
+            "laravel/framework",
+            lambda _repo, root: next((e for e in ("artisan", "public/index.php") if (root / e).is_file()), None),
+        )
 
     # ------------------------------------------------------------------ discover
 

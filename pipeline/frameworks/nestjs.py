@@ -194,26 +194,19 @@ class _Nest:
 
     def app(self) -> _App:
         app = _App()
-        for rel in sorted(self.project.modules):
-            module = self.project.modules[rel]
-            for call in module.calls:
-                fn = call.child_by_field_name("function")
-                if fn is None or fn.type != "member_expression":
-                    continue
-                prop = ts.text(fn.child_by_field_name("property"))
-                args = js.arguments(call)
-                if prop in ("create", "createMicroservice") and args and app.root_module is None:
-                    if self.common_name(module, fn.child_by_field_name("object")) == "NestFactory":
-                        app.root_module = self.class_of(module, args[0])
-                elif prop == "setGlobalPrefix" and args:
-                    app.global_prefix = self.string(module, args[0]) or ""
-                    options = js.object_property(args[1], "exclude") if len(args) > 1 else None
-                    for _m, item in self.items(module, options):
-                        app.exclude += self._exclusion(module, item)
-                elif prop == "enableVersioning":
-                    app.versioning = self._versioning(module, args[0] if args else None)
-                elif prop == "listen":
-                    app.listens.append((module, call))
+        for module, call, prop, obj, args in js.method_calls(self.project):
+            if prop in ("create", "createMicroservice") and args and app.root_module is None:
+                if self.common_name(module, obj) == "NestFactory":
+                    app.root_module = self.class_of(module, args[0])
+            elif prop == "setGlobalPrefix" and args:
+                app.global_prefix = self.string(module, args[0]) or ""
+                options = js.object_property(args[1], "exclude") if len(args) > 1 else None
+                for _m, item in self.items(module, options):
+                    app.exclude += self._exclusion(module, item)
+            elif prop == "enableVersioning":
+                app.versioning = self._versioning(module, args[0] if args else None)
+            elif prop == "listen":
+                app.listens.append((module, call))
         return app
 
     def _exclusion(self, module: js.JsModule, item: Node) -> list[tuple[str, str | None]]:
@@ -417,14 +410,7 @@ class NestJSFramework(Framework):
     language = "javascript"
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        repo_root = repo_root.resolve()
-        out: list[ServiceCandidate] = []
-        for path, _rel, _content in ts.iter_files(repo_root, repo_root, lambda n: n == "package.json"):
-            manifest = js.read_package_json(path)
-            if not js.is_nest_manifest(manifest):
-                continue
-            out.append(ServiceCandidate(root=path.parent, entrypoint=self._entrypoint(path.parent)))
-        return sorted(out, key=lambda c: c.root)
+        return js.detect_services(repo_root, js.is_nest_manifest, lambda _repo, root, _manifest: self._entrypoint(root))
 
     def _entrypoint(self, root: Path) -> str | None:
         config = js.read_jsonc(root / "nest-cli.json") if (root / "nest-cli.json").is_file() else {}
@@ -524,16 +510,9 @@ class NestJSFramework(Framework):
         root = service.root.resolve()
         project = js.JsProject(repo_root, root)
         app = _Nest(project).app()
-        port = None
-        for module, call in app.listens:
-            args = js.arguments(call)
-            port = js.port_of(project, module, args[0] if args else None)
-            if port is not None:
-                break
-        port = port or DEFAULT_PORT
+        port = js.listen_port(project, app.listens, DEFAULT_PORT)
         manifest = js.read_package_json(root / "package.json")
-        env = {"PORT": str(port)}
-        env.update(js.required_env(m.sf for m in project.modules.values()))
+        env = js.service_env(project, port)
         # The Dockerfile template runs `npm run build` (nest build) when a build script
         # exists; the service then starts from the compiled entry (dist/main.js).
         entry = service.entrypoint or self._entrypoint(root) or "src/main.ts"

@@ -11,13 +11,14 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tree_sitter
 
 from pipeline.frameworks import treesitter as ts
+from pipeline.frameworks.base import ServiceCandidate
 from pipeline.models import Handler
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,17 @@ def composer_roots(repo_root: Path, package: str) -> list[Path]:
         if package in composer_requires(read_json(path)):
             out.append(path.parent)
     return sorted(out)
+
+
+def detect_services(
+    repo_root: Path, package: str, entrypoint: Callable[[Path, Path], str | None]
+) -> list[ServiceCandidate]:
+    """One candidate per composer root requiring `package`; `entrypoint(repo_root, root)` names its front file."""
+    repo_root = repo_root.resolve()
+    return [
+        ServiceCandidate(root=root, entrypoint=entrypoint(repo_root, root))
+        for root in composer_roots(repo_root, package)
+    ]
 
 
 def psr4_map(root: Path) -> list[tuple[str, list[Path]]]:
@@ -255,23 +267,11 @@ def docblock(node: Node) -> str:
 
 
 @dataclass
-class PhpFile:
+class PhpFile(ts.HasSourceFile):
     sf: ts.SourceFile
     namespace: str = ""
     #: alias -> fully qualified class name, from `use` statements
     uses: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def rel(self) -> str:
-        return self.sf.rel
-
-    @property
-    def path(self) -> Path:
-        return self.sf.path
-
-    @property
-    def root(self) -> Node:
-        return self.sf.root
 
     def resolve_class(self, name: str) -> str:
         """The fully qualified name PHP gives a class name written in this file."""
@@ -552,15 +552,7 @@ def handler_for(fn: Node, rel: str) -> Handler | None:
         name = ts.text(fn.child_by_field_name("name"))
     else:
         name = "<anonymous>"
-    return Handler(
-        file=rel,
-        name=name,
-        line=fn.start_point[0] + 1,
-        start_byte=fn.start_byte,
-        end_byte=fn.end_byte,
-        body_start_byte=body.start_byte,
-        body_end_byte=body.end_byte,
-    )
+    return ts.handler_at(rel, name, fn, body)
 
 
 def handler_function(source: bytes, handler: Handler) -> tuple[Node, Node]:

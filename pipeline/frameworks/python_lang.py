@@ -207,7 +207,7 @@ Ref = ModuleRef | ExternalRef | LocalRef
 
 
 @dataclass
-class PyModule:
+class PyModule(ts.HasSourceFile):
     sf: ts.SourceFile
     imports: dict[str, ImportSpec] = field(default_factory=dict)
     defined: set[str] = field(default_factory=set)
@@ -215,14 +215,6 @@ class PyModule:
     classes: dict[str, Node] = field(default_factory=dict)
     #: `name = value` bindings (any scope, first one wins) for constructor lookups
     assignments: list[tuple[str, Node]] = field(default_factory=list)
-
-    @property
-    def rel(self) -> str:
-        return self.sf.rel
-
-    @property
-    def path(self) -> Path:
-        return self.sf.path
 
 
 #: The statements indexing needs; the query runs in C, which matters on large services
@@ -546,15 +538,7 @@ def returned_names(func: Node) -> set[str]:
 def handler_for(func: Node, rel: str) -> Handler:
     body = func.child_by_field_name("body")
     assert body is not None
-    return Handler(
-        file=rel,
-        name=ts.text(func.child_by_field_name("name")),
-        line=func.start_point[0] + 1,
-        start_byte=func.start_byte,
-        end_byte=func.end_byte,
-        body_start_byte=body.start_byte,
-        body_end_byte=body.end_byte,
-    )
+    return ts.handler_at(rel, ts.text(func.child_by_field_name("name")), func, body)
 
 
 def mask_function_body(source: bytes, handler: Handler, statements: list[str]) -> bytes:

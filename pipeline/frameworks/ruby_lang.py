@@ -60,26 +60,7 @@ def iter_ruby_files(
 
 def parse_file(path: Path, repo_root: Path, *, warnings: list[str] | None = None) -> ts.SourceFile | None:
     """One named file parsed (e.g. config/routes.rb), or None with a warning when it cannot be."""
-    try:
-        rel = path.relative_to(repo_root).as_posix()
-    except ValueError:
-        rel = path.as_posix()
-    try:
-        if path.is_symlink() and not path.resolve().is_relative_to(repo_root.resolve()):
-            _warn(f"skipped {rel}: symlink pointing outside the repository", warnings)
-            return None
-        if path.stat().st_size > ts.MAX_FILE_BYTES:
-            _warn(f"skipped {rel}: larger than {ts.MAX_FILE_BYTES} bytes", warnings)
-            return None
-        source = path.read_bytes()
-    except OSError as exc:
-        _warn(f"skipped {rel}: cannot read ({exc})", warnings)
-        return None
-    tree = ts.parse_cached(rel, source, LANGUAGE)
-    if tree is None or ts.has_error(tree.root_node):
-        _warn(f"skipped {rel}: does not parse as {LANGUAGE}", warnings)
-        return None
-    return ts.SourceFile(path=path, rel=rel, source=source, tree=tree)
+    return ts.load_file(path, repo_root, LANGUAGE, warnings=warnings)
 
 
 # --------------------------------------------------------------------------- literals

@@ -23,7 +23,7 @@ import tree_sitter
 
 from pipeline.frameworks import treesitter as ts
 from pipeline.frameworks.base import RuntimeHints, ServiceCandidate
-from pipeline.models import BodyField, Handler
+from pipeline.models import BodyField, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +233,19 @@ def service_binary(manifest: dict[str, Any], crate_dir: Path, marker: str) -> tu
     return bins[0]
 
 
+def detect_services(repo_root: Path, package: str, marker: str) -> list[ServiceCandidate]:
+    """One candidate per crate that uses `package` and builds a binary (found by `marker`)."""
+    out: list[ServiceCandidate] = []
+    for crate_dir, manifest in iter_manifests(repo_root):
+        if not uses_framework(manifest, crate_dir, package, repo_root):
+            continue
+        binary = service_binary(manifest, crate_dir, marker)
+        if binary is None:
+            continue  # a library crate: served through the binary that depends on it
+        out.append(ServiceCandidate(root=crate_dir, entrypoint=binary[1]))
+    return sorted(out, key=lambda c: c.root)
+
+
 # --------------------------------------------------------------------------- module tree
 
 
@@ -304,36 +317,7 @@ Target = ModuleT | FnT | ConstT | TypeT | ExternT
 
 def load_source(path: Path, repo_root: Path, warnings: list[str] | None = None) -> ts.SourceFile | None:
     """One source file, parsed, with the same skip rules as `ts.iter_source_files`."""
-
-    def warn(message: str) -> None:
-        log.warning(message)
-        if warnings is not None:
-            warnings.append(message)
-
-    try:
-        rel = path.relative_to(repo_root).as_posix()
-    except ValueError:
-        rel = path.as_posix()
-    try:
-        if path.is_symlink() and not path.resolve().is_relative_to(repo_root.resolve()):
-            warn(f"skipped {rel}: symlink pointing outside the repository")
-            return None
-        size = path.stat().st_size
-        if size > ts.MAX_FILE_BYTES:
-            warn(f"skipped {rel}: {size} bytes is larger than {ts.MAX_FILE_BYTES}")
-            return None
-        source = path.read_bytes()
-    except OSError as exc:
-        warn(f"skipped {rel}: cannot read ({exc})")
-        return None
-    if b"\x00" in source[:8192]:
-        warn(f"skipped {rel}: binary content")
-        return None
-    tree = ts.parse_cached(rel, source, LANGUAGE)
-    if tree is None or ts.has_error(tree.root_node):
-        warn(f"skipped {rel}: does not parse as {LANGUAGE}")
-        return None
-    return ts.SourceFile(path=path, rel=rel, source=source, tree=tree)
+    return ts.load_file(path, repo_root, LANGUAGE, warnings=warnings)
 
 
 def string_value(node: Node | None) -> str | None:
@@ -1204,6 +1188,24 @@ def entry_function(root: RustModule) -> Node | None:
     return root.fns.get("main")
 
 
+def run_main(interpreter: Interpreter, crate_dir: Path) -> tuple[bool, Any]:
+    """Evaluate the binary's entry function: (whether there was one, the value it returned).
+
+    The caller reads what the framework hooks recorded; the returned value matters to
+    runtimes (Shuttle, lambda) where main hands the app back instead of serving it.
+    """
+    binary = interpreter.project.bin
+    main = entry_function(binary.root) if binary is not None else None
+    if binary is None or main is None:
+        log.warning("%s: no main function found; no routes discovered", crate_dir)
+        return False, None
+    try:
+        return True, interpreter.run_fn(FnRef(binary.root, main), [])
+    except RecursionError:
+        log.warning("%s: code nested too deeply to evaluate; routes may be missing", crate_dir)
+        return True, None
+
+
 def enclosing_impl_type(node: Node) -> str | None:
     for parent in ts.ancestors(node):
         if parent.type == "impl_item":
@@ -1457,6 +1459,28 @@ def json_body_fields(project: RustProject, fn: FnRef | Closure, wrappers: tuple[
         fields = struct_fields(project, fn.module, inner) if inner is not None else None
         return fields or []
     return []
+
+
+def route_endpoints(project: RustProject, routes: Iterable[tuple[str, str, FnRef | Closure]]) -> list[Endpoint]:
+    """Endpoints of (method, path, handler) routes in registration order: the first one wins.
+
+    "ANY" stands for a route that takes every method; when its handler matches on the
+    request method itself, those methods are what it serves.
+    """
+    endpoints: dict[tuple[str, str], Endpoint] = {}
+    for method, path, handler in routes:
+        if not is_maskable(handler):
+            log.warning("%s %s: handler is not a function body of the file; skipped", method, path)
+            continue
+        for served in (methods_in_body(handler) if method == "ANY" else []) or [method]:
+            if (path, served) not in endpoints:
+                endpoints[(path, served)] = Endpoint(
+                    method=served,
+                    path=path,
+                    handler=handler_for(handler),
+                    body_fields=json_body_fields(project, handler, ("Json",)),
+                )
+    return [endpoints[k] for k in sorted(endpoints)]
 
 
 # --------------------------------------------------------------------------- runtime

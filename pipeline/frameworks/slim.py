@@ -305,6 +305,11 @@ def _entry_files(project: php.PhpProject) -> list[Path]:
     return [f.path for f in project.service_files() if _APP_CREATION.search(f.sf.source)]
 
 
+def _entrypoint(repo_root: Path, root: Path) -> str | None:
+    entries = _entry_files(php.PhpProject(repo_root, root))
+    return entries[0].relative_to(root).as_posix() if entries else None
+
+
 def _takes_app(fn: Node) -> bool:
     """A route file's `return function (App $app) {...}`."""
     names, types = php.parameter_names(fn), php.parameter_types(fn)
@@ -323,13 +328,7 @@ class SlimFramework(Framework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        repo_root = repo_root.resolve()
-        out = []
-        for root in php.composer_roots(repo_root, "slim/slim"):
-            entries = _entry_files(php.PhpProject(repo_root, root))
-            entry = entries[0].relative_to(root).as_posix() if entries else None
-            out.append(ServiceCandidate(root=root, entrypoint=entry))
-        return out
+        return php.detect_services(repo_root, "slim/slim", _entrypoint)
 
     # ------------------------------------------------------------------ discover
 

@@ -242,12 +242,11 @@ class SymfonyFramework(Framework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        repo_root = repo_root.resolve()
-        out = []
-        for root in php.composer_roots(repo_root, "symfony/framework-bundle"):
-            entry = "public/index.php" if (root / "public" / "index.php").is_file() else None
-            out.append(ServiceCandidate(root=root, entrypoint=entry))
-        return out
+        return php.detect_services(
+            repo_root,
+            "symfony/framework-bundle",
+            lambda _repo, root: "public/index.php" if (root / "public" / "index.php").is_file() else None,
+        )
 
     # ------------------------------------------------------------------ discover
 

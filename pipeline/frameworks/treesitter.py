@@ -20,6 +20,8 @@ from typing import TypeVar
 
 import tree_sitter
 
+from pipeline.models import Handler
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -182,6 +184,43 @@ class SourceFile:
     @property
     def root(self) -> tree_sitter.Node:
         return self.tree.root_node
+
+
+def handler_at(rel: str, name: str, definition: tree_sitter.Node, body: tree_sitter.Node) -> Handler:
+    """The Handler of a function: `definition` is what masking keeps, `body` what it replaces."""
+    return Handler(
+        file=rel,
+        name=name,
+        line=definition.start_point[0] + 1,
+        start_byte=definition.start_byte,
+        end_byte=definition.end_byte,
+        body_start_byte=body.start_byte,
+        body_end_byte=body.end_byte,
+    )
+
+
+class HasSourceFile:
+    """Base of a language's per-file record (a module, a PHP file): the parsed file is `sf`.
+
+    Gives the record the file's path, repository-relative name and syntax tree, so
+    framework code reads `module.rel` rather than `module.sf.rel`. A record must not
+    declare a field named like these properties (a dataclass would take the property
+    for the field's default).
+    """
+
+    sf: SourceFile
+
+    @property
+    def rel(self) -> str:
+        return self.sf.rel
+
+    @property
+    def path(self) -> Path:
+        return self.sf.path
+
+    @property
+    def root(self) -> tree_sitter.Node:
+        return self.sf.root
 
 
 def _is_binary(head: bytes) -> bool:
@@ -429,6 +468,44 @@ def parse_source(
         if warnings is not None:
             warnings.append(message)
     return None
+
+
+def load_file(path: Path, repo_root: Path, language: str, *, warnings: list[str] | None = None) -> SourceFile | None:
+    """One file the code names (config/routes.rb, a `mod x;` target), read and parsed with the walk's skip rules.
+
+    Unlike the walk, a file that is missing or unreadable is warned about: something
+    pointed at it, so its routes would be missing.
+    """
+
+    def warn(message: str) -> None:
+        log.warning(message)
+        if warnings is not None:
+            warnings.append(message)
+
+    try:
+        rel = path.relative_to(repo_root).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(repo_root.resolve()):
+            warn(f"skipped {rel}: symlink pointing outside the repository")
+            return None
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            warn(f"skipped {rel}: {size} bytes is larger than {MAX_FILE_BYTES}")
+            return None
+        source = path.read_bytes()
+    except OSError as exc:
+        warn(f"skipped {rel}: cannot read ({exc})")
+        return None
+    if _is_binary(source[:8192]):
+        warn(f"skipped {rel}: binary content")
+        return None
+    tree = parse_cached(rel, source, language)
+    if tree is None or has_error(tree.root_node):
+        warn(f"skipped {rel}: does not parse as {language}")
+        return None
+    return SourceFile(path=path, rel=rel, source=source, tree=tree)
 
 
 class LazySources:
