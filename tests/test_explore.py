@@ -348,3 +348,51 @@ def test_masking_typescript_relaxes_unused_name_checks_and_the_solution_restores
     assert '"noUnusedLocals": false' in config.read_text()
     assert '+    "noUnusedLocals": true,' in result.solution_patch
     assert "NotImplementedException" in (tree / group.endpoints[0].handler.file).read_text()
+
+
+GIN_APP = {
+    "go.mod": "module example.com/shop\n\ngo 1.21\n\nrequire github.com/gin-gonic/gin v1.9.1\n",
+    "main.go": """
+        package main
+
+        import "github.com/gin-gonic/gin"
+
+        func getItem(c *gin.Context) {
+        \tc.JSON(200, gin.H{"id": parseID(c.Param("id"))})
+        }
+
+        func main() {
+        \tr := gin.Default()
+        \tr.GET("/items/:id", getItem)
+        \tr.Run(":8080")
+        }
+    """,
+    "ids.go": """
+        package main
+
+        import (
+        \t"fmt"
+        \t"strconv"
+        )
+
+        var prefix = fmt.Sprint("item-")
+
+        func parseID(raw string) int {
+        \tn, _ := strconv.Atoi(raw)
+        \treturn n
+        }
+    """,
+}
+
+
+def test_masking_a_go_delegate_blanks_the_imports_only_its_body_used(tmp_path: Path) -> None:
+    tree = _write(tmp_path / "repo", {k: v.replace("\\t", "\t") for k, v in GIN_APP.items()})
+    commit_all(tree, "original")
+    (group,) = _explore(tree).groups
+    assert [(d.file, d.name) for d in group.delegates] == [("ids.go", "parseID")]
+    mask_group(tree, group, "gin")
+    source = (tree / "ids.go").read_text()
+    assert 'panic("not implemented")' in source
+    assert '"strconv"' not in source  # Go rejects an unused import
+    assert '"fmt"' in source  # still used at package level
+    assert not ts.parse(source.encode(), "go").root_node.has_error

@@ -66,3 +66,19 @@ class Framework(ABC):
 
         The replacement answers HTTP 501, so the service still starts and routes.
         """
+
+    def finish_masked_file(self, rel: str, original: bytes, masked: bytes) -> bytes:
+        """A masked file after the fix-ups its language needs to still build.
+
+        Called once per file, after every body in it was masked (e.g. Go drops the imports
+        the masked bodies no longer use). The default changes nothing.
+        """
+        return masked
+
+    def finish_masked_tree(self, tree: Path, masked_files: list[str]) -> None:
+        """Project-level fix-ups after masking (e.g. TypeScript's unused-name checks).
+
+        The solution patch is taken afterwards, so it restores whatever this changes.
+        The default changes nothing.
+        """
+        return None

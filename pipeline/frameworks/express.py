@@ -13,7 +13,7 @@ import tree_sitter
 
 from pipeline.frameworks import javascript_lang as js
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, RuntimeHints, ServiceCandidate
+from pipeline.frameworks.base import RuntimeHints, ServiceCandidate
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def _prefixes(analysis: _Analysis) -> dict[ObjKey, list[str]]:
     return found
 
 
-class ExpressFramework(Framework):
+class ExpressFramework(js.JsFramework):
     name = "express"
     language = "javascript"
 

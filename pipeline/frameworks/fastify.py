@@ -19,7 +19,7 @@ import tree_sitter
 
 from pipeline.frameworks import javascript_lang as js
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, RuntimeHints, ServiceCandidate
+from pipeline.frameworks.base import RuntimeHints, ServiceCandidate
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -340,7 +340,7 @@ def _source_of(root: Path, entry: str) -> str | None:
     return None
 
 
-class FastifyFramework(Framework):
+class FastifyFramework(js.JsFramework):
     name = "fastify"
     language = "javascript"
 

@@ -1680,6 +1680,10 @@ class GoFramework(Framework):
     language = "go"
     responder: ClassVar[Responder]
 
+    def finish_masked_file(self, rel: str, original: bytes, masked: bytes) -> bytes:
+        # Go refuses to compile an import the masked bodies no longer use.
+        return blank_unused_imports(original, masked) if rel.endswith(".go") else masked
+
     def dialects(self) -> list[Dialect]:
         raise NotImplementedError
 

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import tree_sitter
 
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import ServiceCandidate
+from pipeline.frameworks.base import Framework, ServiceCandidate
 from pipeline.models import BodyField, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -1489,3 +1489,13 @@ def relax_unused_checks(tree: Path) -> list[str]:
             config.write_text(relaxed)
             changed.append(config.relative_to(tree).as_posix())
     return changed
+
+
+class JsFramework(Framework):
+    """What the JavaScript/TypeScript frameworks share beyond discovery: masking fix-ups."""
+
+    language = "javascript"
+
+    def finish_masked_tree(self, tree: Path, masked_files: list[str]) -> None:
+        if any(rel.endswith(TS_SUFFIXES) for rel in masked_files):
+            relax_unused_checks(tree)

@@ -17,7 +17,7 @@ import tree_sitter
 
 from pipeline.frameworks import javascript_lang as js
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, RuntimeHints, ServiceCandidate
+from pipeline.frameworks.base import RuntimeHints, ServiceCandidate
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def _full_prefixes(analysis: _Analysis) -> dict[js.ObjKey, list[str]]:
     return found
 
 
-class KoaFramework(Framework):
+class KoaFramework(js.JsFramework):
     name = "koa"
     language = "javascript"
 

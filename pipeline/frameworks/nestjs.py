@@ -19,7 +19,7 @@ import tree_sitter
 
 from pipeline.frameworks import javascript_lang as js
 from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, RuntimeHints, ServiceCandidate
+from pipeline.frameworks.base import RuntimeHints, ServiceCandidate
 from pipeline.models import BodyField, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -405,7 +405,7 @@ def _body_fields(nest: _Nest, module: js.JsModule, method: Node) -> list[BodyFie
     return fields
 
 
-class NestJSFramework(Framework):
+class NestJSFramework(js.JsFramework):
     name = "nestjs"
     language = "javascript"
 

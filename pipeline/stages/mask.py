@@ -12,8 +12,6 @@ from pathlib import Path
 
 from pipeline.frameworks import get_framework
 from pipeline.frameworks.delegates import mask_plain
-from pipeline.frameworks.go_lang import blank_unused_imports
-from pipeline.frameworks.javascript_lang import relax_unused_checks
 from pipeline.gitutil import patch_back_to_head
 from pipeline.models import ApiGroup, Handler, MaskResult, StageError, Verdict
 
@@ -52,10 +50,6 @@ def mask_group(tree: Path, group: ApiGroup, framework_name: str) -> MaskResult:
             masked.append(f"{rel}:{symbol.name}")
         if source == original:
             raise StageError(Verdict.mask_failed, f"masking changed nothing in {rel}", stage="mask")
-        if rel.endswith(".go"):
-            # Go refuses to compile an import the masked bodies no longer use.
-            source = blank_unused_imports(original, source)
-        path.write_bytes(source)
-    if any(rel.endswith((".ts", ".tsx", ".mts", ".cts")) for rel in edits):
-        relax_unused_checks(tree)
+        path.write_bytes(framework.finish_masked_file(rel, original, source))
+    framework.finish_masked_tree(tree, sorted(edits))
     return MaskResult(masked_symbols=sorted(masked), solution_patch=patch_back_to_head(tree))
