@@ -105,7 +105,9 @@ def test_runtime_hints() -> None:
     hints = rails.runtime_hints(root, ds.service_of(rails, root))
     assert hints.start_command == ["bin/rails", "server", "-b", "0.0.0.0", "-p", "3000"]
     assert hints.port == 3000
-    assert hints.env == {"ADMIN_TOKEN": "dummy-ADMIN_TOKEN"}
+    assert hints.env == {"RAILS_ENV": "development", "RACK_ENV": "development", "ADMIN_TOKEN": "dummy-ADMIN_TOKEN"}
+    # The fixture's database is SQLite: it is created and migrated before the server starts.
+    assert hints.setup_commands == ["bin/rails db:prepare"]
     assert hints.extra_packages == []
 
     sinatra = get_framework("sinatra")

@@ -612,10 +612,17 @@ class RailsFramework(Framework):
                     if not re.search(r"config/environments/(?!development)", sf.rel)
                 )
         rails = ["bin/rails"] if (root / "bin" / "rails").is_file() else ["bundle", "exec", "rails"]
+        # Development, not production: production.rb of Rails 7.1 forces SSL (HTTP requests
+        # are redirected) and wants the credentials' master key.
+        env = {"RAILS_ENV": "development", "RACK_ENV": "development", **rb.env_reads(files)}
+        database = root / "config" / "database.yml"
+        uses_sqlite = database.is_file() and "sqlite3" in database.read_text(errors="replace")
         return RuntimeHints(
             start_command=[*rails, "server", "-b", "0.0.0.0", "-p", str(port)],
             port=port,
-            env=rb.env_reads(files),
+            env=env,
+            # A file database must exist and be migrated before the first request.
+            setup_commands=[" ".join([*rails, "db:prepare"])] if uses_sqlite else [],
         )
 
     # ------------------------------------------------------------------ mask

@@ -46,9 +46,6 @@ DEBIAN_GEMS = {
 
 
 # Production mode, as a deployment runs it; it refuses to boot without a secret key base.
-RAILS_ENV = {"RAILS_ENV": "production", "RACK_ENV": "production", "SECRET_KEY_BASE": "abc-pipeline-dummy-" + "0" * 64}
-
-
 def image(version: str) -> str:
     return f"ruby:{version}-slim-bookworm"
 
@@ -89,7 +86,6 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         version = STAND_IN
 
     system_packages: list[str] = []
-    setup: list[str] = []
     if gemfile:
         gems = _locked_gems(lock) or set(re.findall(r"^\s*gem\s+['\"]([\w\-]+)['\"]", gemfile, re.MULTILINE))
         native = sorted(g for g in gems if g in NATIVE_GEMS)
@@ -104,9 +100,6 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
             manifests += [p.name for p in sorted(root.glob("*.gemspec"))]
         manager = "bundler"
         start = ["bundle", "exec", "ruby", entrypoint or "app.rb"]
-        database = read_text(root / "config" / "database.yml")
-        if (root / "bin" / "rails").is_file() and "sqlite3" in database:
-            setup.append("bundle exec rails db:prepare")
     else:
         required = _required(root)
         packages = sorted({DEBIAN_GEMS[name] for name in required if name in DEBIAN_GEMS})
@@ -127,10 +120,8 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         install_command=install,
         build_command=None,
         start_command=start,
-        default_port=4567 if not (root / "bin" / "rails").is_file() else 3000,
+        default_port=4567,  # Sinatra's; frameworks give their own port through their hints
         system_packages=system_packages,
-        setup_commands=setup,
-        env=RAILS_ENV if (root / "bin" / "rails").is_file() else {},
         base_image=image(version),
         notes=notes,
     )
