@@ -104,8 +104,13 @@ def write_task(
     mask: MaskResult,
     redaction: RedactionReport,
     stage_hashes: dict[str, str],
+    instruction: str | None = None,
 ) -> Path:
-    """Write the task folder at `staging` (replacing anything there) and return it."""
+    """Write the task folder at `staging` (replacing anything there) and return it.
+
+    `instruction` replaces the templated one (the LLM instruction writer's text, already
+    checked by the gate); None means the static template.
+    """
     task_id = task_id_for(snapshot, group)
     repo_dir = repo_dir_name(snapshot)
     if staging.exists():
@@ -113,7 +118,8 @@ def write_task(
     staging.mkdir(parents=True)
     shutil.copytree(masked_tree, staging / repo_dir, symlinks=True, ignore=shutil.ignore_patterns(".git"))
 
-    instruction = instruction_for(snapshot, service, group, suite, env)
+    if instruction is None:
+        instruction = instruction_for(snapshot, service, group, suite, env)
     task_yaml = {
         "instruction": instruction,
         "author_name": settings.author_name,
