@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,12 @@ from pipeline.config import Settings
 from pipeline.models import GenerateResult, StageError, Verdict
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+class TaskFormat(StrEnum):
+    terminal_bench = "terminal-bench"
+    harbor = "harbor"
+    both = "both"
 
 
 def _quiet_prefect() -> None:
@@ -47,6 +54,13 @@ def _print_summary(result: GenerateResult) -> None:
             typer.echo(f"            {task.reason}")
     timing = ", ".join(f"{s.name} {s.seconds:.1f}s{' (cached)' if s.cached else ''}" for s in result.stages)
     typer.echo(f"stages:     {timing}")
+    if result.agent is not None:
+        a = result.agent
+        typer.echo(
+            f"agent:      {a.model}: {a.calls} calls, {a.prompt_tokens + a.completion_tokens} tokens, ${a.cost:.4f}"
+        )
+        for note in a.notes:
+            typer.echo(f"            {note}")
     typer.echo(f"verdict:    {result.verdict}: {result.reason}")
 
 
@@ -55,8 +69,18 @@ def generate(
     source: Annotated[str, typer.Argument(help="a local folder or a git URL")],
     out: Annotated[Path | None, typer.Option(help="where verified tasks go")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="let an LLM agent (a litellm model, e.g. openai/gpt-4o) help")
+    ] = None,
+    llm_api_base: Annotated[
+        str | None, typer.Option("--llm-api-base", help="an OpenAI-compatible server for --llm (vLLM, Ollama)")
+    ] = None,
+    task_format: Annotated[
+        TaskFormat | None,
+        typer.Option("--format", help="package layout: terminal-bench (OUT/<id>), harbor (OUT/harbor/<id>), both"),
+    ] = None,
 ) -> None:
-    """Turn a repository into verified Terminal-Bench tasks."""
+    """Turn a repository into verified Terminal-Bench (and/or Harbor) tasks."""
     _quiet_prefect()
     if not as_json:
         _progress_to_stderr()
@@ -65,6 +89,12 @@ def generate(
     settings = Settings()
     if out is not None:
         settings.out_dir = out
+    if llm is not None:
+        settings.llm.model = llm
+    if llm_api_base is not None:
+        settings.llm.api_base = llm_api_base
+    if task_format is not None:
+        settings.formats = ["terminal-bench", "harbor"] if task_format == "both" else [task_format.value]
     result = generate_flow(source, settings)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
@@ -136,6 +166,200 @@ def verify(task_dir: Annotated[Path, typer.Argument(help="a task folder")]) -> N
     report = run_verify(task_dir.resolve(), Settings())
     typer.echo(report.model_dump_json(indent=2))
     raise typer.Exit(0 if report.verdict == Verdict.passed else 1)
+
+
+# --- mining and batches (pipeline/mining, pipeline/batch.py, flows/batch.py, flows/serve.py)
+
+EXIT_RATE_LIMITED = 3
+
+
+@app.command()
+def mine(
+    out: Annotated[Path, typer.Option(help="the candidate manifest (JSONL); appended, so a re-run resumes")],
+    api_url: Annotated[str, typer.Option(help="GitHub API root (GitHub Enterprise: https://HOST/api/v3)")] = (
+        "https://api.github.com"
+    ),
+    language: Annotated[str | None, typer.Option(help="GitHub language name, e.g. Python")] = None,
+    min_stars: Annotated[int, typer.Option(help="fewest stars")] = 0,
+    pushed_after: Annotated[str | None, typer.Option(help="last push on or after YYYY-MM-DD")] = None,
+    max_size_kb: Annotated[int, typer.Option(help="largest repository size, KiB")] = 50_000,
+    license: Annotated[str, typer.Option(help="SPDX id required (API field and LICENSE file)")] = "MIT",
+    limit: Annotated[int, typer.Option(help="stop after this many accepted candidates")] = 100,
+    max_wait: Annotated[float, typer.Option(help="longest rate-limit wait in seconds; longer stops with a cursor")] = (
+        900.0
+    ),
+) -> None:
+    """Search GitHub for candidate repositories; write one manifest line per repository.
+
+    The token comes from GITHUB_TOKEN. Exit 0 when done, 3 when a rate limit stopped the
+    run early (the same command resumes from the cursor saved beside the manifest).
+    """
+    import datetime as dt
+
+    from pipeline.mining.github import Miner
+    from pipeline.mining.models import MineQuery
+
+    query = MineQuery(
+        language=language,
+        min_stars=min_stars,
+        pushed_after=dt.date.fromisoformat(pushed_after) if pushed_after else None,
+        max_size_kb=max_size_kb,
+        license=license,
+        limit=limit,
+    )
+    report = Miner(query, out, api_url=api_url, token=os.environ.get("GITHUB_TOKEN"), max_wait=max_wait).run()
+    typer.echo(report.model_dump_json(indent=2))
+    raise typer.Exit(0 if report.complete else EXIT_RATE_LIMITED)
+
+
+DaskAddress = Annotated[str | None, typer.Option(help="a Dask scheduler (tcp://HOST:8786) to run repositories on")]
+DaskWorkers = Annotated[int | None, typer.Option(help="start a local Dask cluster with this many worker processes")]
+
+
+@app.command()
+def batch(
+    manifest: Annotated[Path, typer.Argument(help="a candidate manifest (JSONL) from `mine`")],
+    out: Annotated[Path | None, typer.Option(help="where verified tasks go")] = None,
+    concurrency: Annotated[int, typer.Option(help="repositories at once")] = 2,
+    docker_slots: Annotated[int, typer.Option(help="Docker builds and verifications at once (per process)")] = 2,
+    report: Annotated[Path | None, typer.Option(help="the JSON report (default $ABC_WORK_DIR/batches/latest.json)")] = (
+        None
+    ),
+    dask_address: DaskAddress = None,
+    dask_workers: DaskWorkers = None,
+) -> None:
+    """Generate tasks for every accepted repository of a manifest (resumable: re-run to resume)."""
+    _quiet_prefect()
+    from pipeline import batch as batch_lib
+
+    settings = Settings()
+    if out is not None:
+        settings.out_dir = out
+    result = batch_lib.run(
+        batch_lib.load_candidates(manifest),
+        settings,
+        manifest=manifest,
+        concurrency=concurrency,
+        docker_slots=docker_slots,
+        dask_address=dask_address,
+        dask_workers=dask_workers,
+    )
+    batch_lib.write_report(result, report or batch_lib.default_report_path(settings))
+    typer.echo(batch_lib.format_table(result))
+
+
+@app.command()
+def regenerate(
+    framework: Annotated[str | None, typer.Option(help="re-run the repositories of this framework")] = None,
+    language: Annotated[str | None, typer.Option(help="re-run the repositories of this language")] = None,
+    report: Annotated[Path | None, typer.Option(help="a previous batch's report (default: the latest)")] = None,
+    out: Annotated[Path | None, typer.Option(help="where verified tasks go (default: the report's)")] = None,
+    concurrency: Annotated[int, typer.Option(help="repositories at once")] = 2,
+    dask_address: DaskAddress = None,
+    dask_workers: DaskWorkers = None,
+) -> None:
+    """Re-run one framework's or language's repositories of a batch; unchanged stages come from the cache."""
+    if not framework and not language:
+        typer.echo("give --framework or --language", err=True)
+        raise typer.Exit(2)
+    _quiet_prefect()
+    from pipeline import batch as batch_lib
+
+    settings = Settings()
+    path = report or batch_lib.default_report_path(settings)
+    if not path.is_file():
+        typer.echo(f"no batch report at {path}; run `abc-pipeline batch` first or pass --report", err=True)
+        raise typer.Exit(2)
+    previous = batch_lib.read_report(path)
+    settings.out_dir = out or Path(previous.out_dir)
+    chosen = [batch_lib.candidate_of(r) for r in batch_lib.select(previous, framework, language)]
+    result = batch_lib.run(
+        chosen,
+        settings,
+        manifest=Path(previous.manifest),
+        concurrency=concurrency,
+        dask_address=dask_address,
+        dask_workers=dask_workers,
+        force=True,
+    )
+    # The report keeps every repository: the re-run ones replace their old lines.
+    fresh = {r.full_name: r for r in result.repos}
+    merged = [fresh.get(r.full_name, r) for r in previous.repos]
+    batch_lib.write_report(batch_lib.summarize(Path(previous.manifest), settings, merged, result.seconds), path)
+    typer.echo(batch_lib.format_table(result))
+
+
+@app.command()
+def serve(
+    manifest: Annotated[Path, typer.Option(help="the manifest every scheduled run appends to")],
+    cron: Annotated[str, typer.Option(help="when to run, e.g. '0 3 * * *' (03:00 every day)")] = "0 3 * * *",
+    out: Annotated[Path | None, typer.Option(help="where verified tasks go")] = None,
+    api_url: Annotated[str, typer.Option(help="GitHub API root")] = "https://api.github.com",
+    language: Annotated[str | None, typer.Option(help="GitHub language name")] = None,
+    min_stars: Annotated[int, typer.Option(help="fewest stars")] = 0,
+    pushed_within_days: Annotated[int | None, typer.Option(help="pushed in the last N days (per run)")] = None,
+    limit: Annotated[int, typer.Option(help="accepted candidates per run")] = 100,
+    concurrency: Annotated[int, typer.Option(help="repositories at once")] = 2,
+) -> None:
+    """Serve a Prefect deployment that mines and generates on a cron schedule (until Ctrl-C).
+
+    With PREFECT_API_URL set, runs show up on that Prefect server; GITHUB_TOKEN is read by each run.
+    """
+    _quiet_prefect()
+    from flows.serve import serve as serve_deployment
+
+    serve_deployment(
+        cron,
+        manifest=str(manifest.resolve()),
+        out_dir=str(out.resolve()) if out else None,
+        api_url=api_url,
+        language=language,
+        min_stars=min_stars,
+        pushed_within_days=pushed_within_days,
+        limit=limit,
+        concurrency=concurrency,
+    )
+
+
+# --- task packages: lint and index (pipeline/lint.py, pipeline/index.py)
+
+
+@app.command()
+def lint(
+    task_dirs: Annotated[list[Path], typer.Argument(help="task folders (Terminal-Bench or Harbor layout)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the reports as JSON")] = False,
+) -> None:
+    """Check task packages and explain every finding; exit 1 on any error."""
+    from pipeline.lint import lint_task
+
+    reports = [lint_task(path) for path in task_dirs]
+    if as_json:
+        typer.echo(json.dumps([r.model_dump() | {"ok": r.ok} for r in reports], indent=2))
+    else:
+        for report in reports:
+            typer.echo(f"{report.task_dir} ({report.format}): {'ok' if report.ok else 'FAILED'}")
+            for finding in report.findings:
+                typer.echo(f"  {finding.level} [{finding.check}] {finding.message}")
+    raise typer.Exit(0 if all(r.ok for r in reports) else 1)
+
+
+@app.command()
+def index(
+    folder: Annotated[Path, typer.Argument(help="a folder of task folders (e.g. generated_tasks)")],
+    out: Annotated[Path | None, typer.Option(help="write the JSONL here instead of stdout")] = None,
+) -> None:
+    """Write a JSONL index of a folder of tasks (task_id, tags, category, instruction)."""
+    from pipeline.index import write_index
+
+    if not folder.is_dir():
+        typer.echo(f"{folder} is not a folder", err=True)
+        raise typer.Exit(2)
+    if out is None:
+        write_index(folder, sys.stdout)
+        return
+    with out.open("w") as fh:
+        count = write_index(folder, fh)
+    typer.echo(f"wrote {count} tasks to {out}", err=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +36,69 @@ class Limits(BaseModel):
     build_timeout: int = Field(default=900, description="seconds a docker build may take")
     startup_timeout: int = Field(default=60, description="seconds until the service must answer")
     test_timeout: int = Field(default=300, description="seconds a test run may take")
+
+
+def _env_list(name: str, default: list[str]) -> list:
+    """A comma-separated setting, e.g. ABC_VARIANTS=implementation,environment."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return list(default)
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+class LlmSettings(BaseModel):
+    """The LLM agent (pipeline/agent): off unless a model is named (`--llm`)."""
+
+    model: str | None = Field(
+        default_factory=lambda: os.environ.get("ABC_LLM_MODEL") or None,
+        description="a litellm model name (openai/<name>, anthropic/<name>, ollama/<name>); None = static only",
+    )
+    api_base: str | None = Field(
+        default_factory=lambda: os.environ.get("ABC_LLM_API_BASE") or None,
+        description="an OpenAI-compatible server's URL (vLLM, Ollama, a proxy); None = the provider's default",
+    )
+    # Never a field: a key in the settings would end up in caches, dumps and logs. It is read
+    # from the environment when the call is made (ABC_LLM_API_KEY, else litellm's provider vars).
+    api_key_env: str = Field(default="ABC_LLM_API_KEY", description="the environment variable holding the key")
+    temperature: float = Field(default_factory=lambda: _env_float("ABC_LLM_TEMPERATURE", 0.0))
+    max_steps: int = Field(
+        default_factory=lambda: int(_env_float("ABC_LLM_MAX_STEPS", 20)), description="model calls per role run"
+    )
+    max_tokens: int = Field(
+        default_factory=lambda: int(_env_float("ABC_LLM_MAX_TOKENS", 200_000)),
+        description="prompt + completion tokens per role run",
+    )
+    max_dollars: float = Field(
+        default_factory=lambda: _env_float("ABC_LLM_MAX_DOLLARS", 2.0), description="cost per role run"
+    )
+    max_seconds: float = Field(
+        default_factory=lambda: _env_float("ABC_LLM_MAX_SECONDS", 600), description="wall time per role run"
+    )
+    input_cost_per_1k: float = Field(
+        default=0.0, description="$ per 1k prompt tokens when litellm does not know the model's price"
+    )
+    output_cost_per_1k: float = Field(
+        default=0.0, description="$ per 1k completion tokens when litellm does not know the model's price"
+    )
+    max_retries: int = Field(default=4, description="retries of a rate-limited or failed provider call")
+    backoff_seconds: float = Field(default=2.0, description="first retry delay; doubles each retry")
+    request_timeout: float = Field(default=120.0, description="seconds one model call may take")
+    roles: list[str] = Field(
+        default_factory=lambda: ["explorer", "test_writer", "env_repairer", "instruction_writer"],
+        description="the roles the agent plays; the others stay static",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.model)
+
+    def uses(self, role: str) -> bool:
+        return self.enabled and role in self.roles
 
 
 class Settings(BaseModel):
@@ -69,15 +133,36 @@ class Settings(BaseModel):
     )
     max_repo_files: int = Field(default=20000, description="larger repositories are refused")
     max_repo_bytes: int = Field(default=500 * 1024 * 1024, description="larger repositories are refused")
+    clone_timeout: float = Field(
+        default_factory=lambda: float(os.environ.get("ABC_CLONE_TIMEOUT", "600")),
+        description="seconds a git fetch may take before the repository is given up as source_unavailable",
+    )
     author_name: str = Field(default="abc-pipeline")
     author_email: str = Field(default="abc-pipeline@users.noreply.github.com")
     limits: Limits = Field(default_factory=Limits)
+    llm: LlmSettings = Field(default_factory=LlmSettings, description="the optional LLM agent")
+    variants: list[Literal["implementation", "environment"]] = Field(
+        default_factory=lambda: _env_list("ABC_VARIANTS", ["implementation", "environment"]),
+        description="which task variants to emit per API group (each verified on its own)",
+        validate_default=True,  # a typo in the environment variable fails loudly
+    )
+    formats: list[Literal["terminal-bench", "harbor"]] = Field(
+        default_factory=lambda: _env_list("ABC_FORMATS", ["terminal-bench"]),
+        description="package layouts to publish: terminal-bench in out_dir/<id>, harbor in out_dir/harbor/<id>",
+        validate_default=True,  # a typo in the environment variable fails loudly
+    )
 
     def config_hash_input(self) -> dict:
         """The settings that change what a stage produces (for cache keys)."""
-        return {
+        values = {
             "oracle_runs": self.oracle_runs,
             "min_group_endpoints": self.min_group_endpoints,
             "max_group_endpoints": self.max_group_endpoints,
             "delegate_depth": self.delegate_depth,
+            "variants": sorted(self.variants),
+            "formats": sorted(self.formats),
         }
+        # Only with --llm: static runs keep the cache keys they always had.
+        if self.llm.enabled:
+            values["llm"] = {"model": self.llm.model, "roles": sorted(self.llm.roles)}
+        return values

@@ -25,6 +25,7 @@ import docker.errors
 from pydantic import BaseModel
 
 from pipeline import __version__
+from pipeline.agent import hooks as agent_hooks
 from pipeline.cache import StageCache, content_key, tree_hash
 from pipeline.config import Settings
 from pipeline.gitutil import commit_all
@@ -120,16 +121,25 @@ def generate(
     settings: Settings,
     runner: StageRunner = run_plain,
     progress: Callable[[str], None] | None = None,
+    run_id: str | None = None,
 ) -> GenerateResult:
     run = _Run(settings, runner, progress or log.info)
+    if run_id:
+        # A caller-chosen id (the batch's) lets a later run remove what a killed one left in Docker.
+        run.run_id = run_id
     result = GenerateResult(repo=source, verdict=Verdict.infra_error, reason="not started")
     try:
-        _generate(source, run, result)
+        # Ctrl-C or SIGTERM: the run's Docker objects go at once, and the block unwinds.
+        with sandbox.interruptible_run(run.run_id):
+            _generate(source, run, result)
     except StageError as exc:
         result.verdict, result.reason = exc.verdict, f"{exc.stage}: {exc.reason}" if exc.stage else exc.reason
     finally:
-        sandbox.cleanup(run.run_id, images=True)
+        # Also after Ctrl-C: a second Ctrl-C waits until the run's containers are gone.
+        with sandbox.deferred_interrupts():
+            sandbox.cleanup(run.run_id, images=True)
         result.stages = run.timings
+        result.agent = agent_hooks.summary(run)  # None without --llm
     return result
 
 
@@ -160,6 +170,8 @@ def _generate(source: str, run: _Run, result: GenerateResult) -> None:
         prepared,
         settings,
     )
+    # With --llm: the explorer's checked names, descriptions and endpoints (else unchanged).
+    inventory = agent_hooks.explore(run, snapshot, prepared, inventory)
     result.services = [
         ServiceSummary(root=s.root, language=s.language, framework=s.framework) for s in inventory.services
     ]
@@ -215,8 +227,30 @@ def _task_key(snapshot: RepoSnapshot, group: ApiGroup, env: EnvSpec, settings: S
     return content_key(snapshot.commit, STAGE_VERSIONS, settings.config_hash_input(), group, env, __version__)
 
 
-def _rejected(task_id: str, verdict: Verdict, reason: str) -> TaskOutcome:
-    return TaskOutcome(task_id=task_id, path=None, status="rejected", verdict=verdict, reason=reason)
+def _rejected(task_id: str, verdict: Verdict, reason: str, kind: str = "implementation") -> TaskOutcome:
+    return TaskOutcome(task_id=task_id, path=None, kind=kind, status="rejected", verdict=verdict, reason=reason)
+
+
+def _variants(settings: Settings, task_id: str, key: str) -> list[tuple[str, str, str]]:
+    """(kind, task id, outcome cache key) of every variant of a group the settings ask for."""
+    out = []
+    for kind in settings.variants:
+        if kind == "environment":
+            out.append((kind, package.environment_task_id(task_id), content_key(key, kind)))
+        else:
+            out.append((kind, task_id, key))
+    return out
+
+
+def _rejected_variants(settings: Settings, task_id: str, key: str, verdict: Verdict, reason: str) -> list[TaskOutcome]:
+    return [_rejected(vid, verdict, reason, kind) for kind, vid, _ in _variants(settings, task_id, key)]
+
+
+def _cache_outcomes(run: _Run, task_id: str, key: str, outcomes: list[TaskOutcome]) -> None:
+    cache_keys = {vid: ckey for _, vid, ckey in _variants(run.settings, task_id, key)}
+    for outcome in outcomes:
+        if outcome.verdict != Verdict.infra_error and outcome.task_id in cache_keys:
+            run.cache.put("outcome", cache_keys[outcome.task_id], outcome)
 
 
 def _service_tasks(
@@ -234,19 +268,21 @@ def _service_tasks(
     try:
         env = run.stage("environment", environment.synthesize, prepared, inventory, service, settings)
     except StageError as exc:
-        return [_rejected(ids[g.name], exc.verdict, exc.reason) for g in groups]
+        return [o for g in groups for o in _rejected_variants(settings, ids[g.name], "", exc.verdict, exc.reason)]
 
-    # Finished work first: a task published or rejected for the same content is done.
-    outcomes: dict[str, TaskOutcome] = {}
+    # Finished work first: a task published or rejected for the same content is done
+    # (every variant of the group).
+    outcomes: dict[str, list[TaskOutcome]] = {}
     keys = {g.name: _task_key(snapshot, g, env, settings) for g in groups}
     for group in groups:
-        done = _finished(run, ids[group.name], keys[group.name])
-        if done:
-            outcomes[group.name] = done
+        key = keys[group.name]
+        done = [_finished(run, vid, ckey, key) for _, vid, ckey in _variants(settings, ids[group.name], key)]
+        if all(done):
+            outcomes[group.name] = [d for d in done if d]
     todo = [g for g in groups if g.name not in outcomes]
     if not todo:
         run.timings.append(StageTiming(name="tasks", seconds=0.0, cached=True))
-        return [outcomes[g.name] for g in groups]
+        return [o for g in groups for o in outcomes[g.name]]
 
     environment.write_environment(env, prepared.path)
     commit_all(prepared.path, "environment")
@@ -254,37 +290,41 @@ def _service_tasks(
         suites = _characterize(run, snapshot, prepared, env, todo)
     except StageError as exc:
         for group in todo:
-            outcomes[group.name] = _rejected(ids[group.name], exc.verdict, exc.reason)
-            run.cache.put("outcome", keys[group.name], outcomes[group.name])
-        return [outcomes[g.name] for g in groups]
+            task_id, key = ids[group.name], keys[group.name]
+            outcomes[group.name] = _rejected_variants(settings, task_id, key, exc.verdict, exc.reason)
+            _cache_outcomes(run, task_id, key, outcomes[group.name])
+        return [o for g in groups for o in outcomes[g.name]]
 
     for group in todo:
         task_id, key = ids[group.name], keys[group.name]
         suite = suites.get(group.name)
         if isinstance(suite, StageError):
-            outcome = _rejected(task_id, suite.verdict, suite.reason)
+            made = _rejected_variants(settings, task_id, key, suite.verdict, suite.reason)
         else:
-            outcome = _make_task(run, snapshot, prepared, lic, redaction, service, group, env, suite, task_id, key)
-        if outcome.verdict != Verdict.infra_error:
-            run.cache.put("outcome", key, outcome)
-        outcomes[group.name] = outcome
-    return [outcomes[g.name] for g in groups]
+            made = _make_task(run, snapshot, prepared, lic, redaction, service, group, env, suite, task_id, key)
+        _cache_outcomes(run, task_id, key, made)
+        outcomes[group.name] = made
+    return [o for g in groups for o in outcomes[g.name]]
 
 
-def _finished(run: _Run, task_id: str, key: str) -> TaskOutcome | None:
-    outcome = run.cache.get("outcome", key, TaskOutcome)
+def _finished(run: _Run, task_id: str, cache_key: str, task_key: str) -> TaskOutcome | None:
+    """The cached outcome of a task, if it still holds: a verified one must still be
+    published, in every asked-for format, from the same content (`task_key`)."""
+    outcome = run.cache.get("outcome", cache_key, TaskOutcome)
     if outcome is None:
         return None
     if outcome.status == "verified":
-        metadata = run.settings.out_dir / task_id / "metadata.json"
-        if not metadata.is_file():
-            return None
-        try:
-            if json.loads(metadata.read_text()).get("stage_hashes", {}).get("task") != key:
+        published = package.published_dirs(run.settings.out_dir, task_id, run.settings.formats)
+        for folder in published.values():
+            try:
+                metadata = json.loads((folder / "metadata.json").read_text())
+            except (OSError, ValueError):
                 return None
-        except ValueError:
-            return None
-        outcome = outcome.model_copy(update={"path": str(metadata.parent)})
+            if metadata.get("stage_hashes", {}).get("task") != task_key:
+                return None
+        harbor = published.get("harbor")
+        path = published.get("terminal-bench", harbor)
+        outcome = outcome.model_copy(update={"path": str(path), "harbor_path": str(harbor) if harbor else None})
     return outcome
 
 
@@ -302,9 +342,16 @@ def _characterize(
     settings = run.settings
     suites: dict[str, TestSuite | StageError] = {}
     context = prepared.path / env.service_root
-    tag = f"abc-pipeline/{re.sub(r'[^a-z0-9._-]+', '-', snapshot.name.lower())}:{run.run_id}"
+    # A repository name component must start and end with a letter or digit (".git" does not).
+    repo_part = re.sub(r"[^a-z0-9._-]+", "-", snapshot.name.lower()).strip("._-") or "repo"
+    tag = f"abc-pipeline/{repo_part}:{run.run_id}"
     evidence = settings.work_dir / "evidence" / f"{snapshot.path.name}"
-    shutil.rmtree(evidence, ignore_errors=True)
+    # The last run's build attempts go; the agent's transcripts (agent/) stay beside them.
+    for stale in [*evidence.glob("attempt-*"), evidence / "attempts.json", evidence / "build.log"]:
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
     evidence.mkdir(parents=True, exist_ok=True)
 
     failed_layers: list[str] = []
@@ -325,8 +372,12 @@ def _characterize(
             ),
         )
         if not build.ok:
-            failed_layers.extend(_new_layers(build.log)[-1:])
-            return repair.TryResult(ok=False, phase="build", log=build.log, verdict=Verdict.build_error)
+            failed_layers.extend(build.layers[-1:])
+            # A full disk, the host's OOM killer or an unreachable registry is the machine's fault.
+            verdict = Verdict.infra_error if build.infra_reason else Verdict.build_error
+            return repair.TryResult(
+                ok=False, phase="build", log=build.log, verdict=verdict, reason=build.infra_reason or ""
+            )
         run.progress("starting the service and recording its behaviour")
         started = time.monotonic()
         try:
@@ -339,6 +390,10 @@ def _characterize(
                 for group in groups:
                     try:
                         suites[group.name] = run.stage("testgen", testgen.characterize, service.base_url, group)
+                        # With --llm: the test writer's tests that pass this original twice.
+                        suites[group.name] = agent_hooks.add_tests(
+                            run, service, prepared, group, env.framework, suites[group.name]
+                        )
                     except StageError as exc:
                         suites[group.name] = exc
         except StageError as exc:
@@ -363,7 +418,7 @@ def _characterize(
         first,
         facts,
         try_once,
-        strategy=repair.RuleBasedStrategy(),
+        strategy=_repair_strategy(run, prepared, env),
         max_repairs=settings.repair_attempts,
         fallback=fallback,
         first_change="the repository's own Dockerfile" if fallback else "synthesized from the template",
@@ -381,15 +436,9 @@ def _characterize(
     return suites
 
 
-def _new_layers(build_log: str) -> list[str]:
-    """Ids of the layers a (legacy builder) build made anew, in order; cached steps and FROM excluded."""
-    layers = []
-    for step in re.split(r"^Step \d+/\d+ : ", build_log, flags=re.MULTILINE)[1:]:
-        if step.upper().startswith("FROM ") or "Using cache" in step:
-            continue
-        ids = re.findall(r"^ ---> ([0-9a-f]{12})\s*$", step, flags=re.MULTILINE)
-        layers += ids[-1:]
-    return layers
+def _repair_strategy(run: _Run, prepared: RepoSnapshot, env: EnvSpec) -> repair.RepairStrategy:
+    """The rules; with --llm, the rules and then the model (pipeline/agent/repairer.py)."""
+    return agent_hooks.repair_strategy(run, prepared, env)
 
 
 def remove_failed_layers(layers: list[str]) -> None:
@@ -441,7 +490,8 @@ def _make_task(
     suite: TestSuite,
     task_id: str,
     key: str,
-) -> TaskOutcome:
+) -> list[TaskOutcome]:
+    """Mask, package and verify one group: one outcome per variant the settings ask for."""
     settings = run.settings
     masked_tree = settings.work_dir / "masked" / task_id
     staging = settings.work_dir / "staging" / task_id
@@ -449,6 +499,18 @@ def _make_task(
         shutil.rmtree(masked_tree, ignore_errors=True)
         shutil.copytree(prepared.path, masked_tree, symlinks=True)
         mask_result = run.stage("mask", mask.mask_group, masked_tree, group, service.framework)
+        # With --llm: the agent's tests pass the no-op check, and its instruction the leak check.
+        extras = agent_hooks.finish_task(
+            run,
+            snapshot,
+            service,
+            group,
+            env,
+            suite,
+            masked_tree,
+            mask_result,
+            lambda: package.instruction_for(snapshot, service, group, suite, env),
+        )
         run.stage(
             "package",
             lambda: package.write_task(
@@ -459,34 +521,74 @@ def _make_task(
                 service=service,
                 group=group,
                 env=env,
-                suite=suite,
+                suite=extras.suite,
                 masked_tree=masked_tree,
                 mask=mask_result,
                 redaction=redaction,
                 stage_hashes={"task": key, "tree": tree_hash(masked_tree)},
+                instruction=extras.instruction,
             ),
         )
+        agent_hooks.record(run, staging, group)  # metadata.json "agent" section, with --llm only
+        # Every variant is written before any is verified: the environment variant is
+        # derived from the implementation folder, which verification may move away.
+        stagings: list[tuple[str, str, Path]] = []
+        for kind, variant_id, _ in _variants(settings, task_id, key):
+            if kind == "environment":
+                variant_staging = settings.work_dir / "staging" / variant_id
+                run.stage("package", package.write_environment_variant, staging, variant_staging)
+                stagings.append((kind, variant_id, variant_staging))
+            else:
+                stagings.append((kind, variant_id, staging))
+        if "implementation" not in settings.variants:
+            shutil.rmtree(staging, ignore_errors=True)
+        return [_verify_and_publish(run, kind, variant_id, folder) for kind, variant_id, folder in stagings]
+    except StageError as exc:
+        return _rejected_variants(settings, task_id, key, exc.verdict, exc.reason)
+    finally:
+        shutil.rmtree(masked_tree, ignore_errors=True)
+
+
+def _verify_and_publish(run: _Run, kind: str, task_id: str, staging: Path) -> TaskOutcome:
+    """The gate for one written variant, then publication in every asked-for format.
+
+    The Terminal-Bench folder is what is verified; the Harbor folder is written from it
+    after verification and published the same atomic way.
+    """
+    settings = run.settings
+    try:
         # Tests and instruction are written from what the service answered: scan again.
-        # metadata.json is left out: its commit SHA and content hashes look like
-        # high-entropy secrets, and everything else in it comes from redacted inputs.
-        leftover = [f for f in redact.scan(staging) if f[0].name != "metadata.json"]
+        leftover = redact.leftover_secrets(staging)
         if leftover:
-            where = ", ".join(sorted({f"{p.name}:{line}" for p, line, _, _ in leftover}))
+            where = ", ".join(sorted({f"{f.file}:{f.line}" for f in leftover}))
             raise StageError(Verdict.secret_unredactable, f"secrets in the generated files: {where}")
         run.progress(f"verifying {task_id}")
-        report: VerificationReport = run.stage("verify", verify.verify, staging, settings)
+        report: VerificationReport = run.stage("verify", verify.verify, staging, settings, run.run_id)
         package.record_verification(staging, report)
         if report.verdict != Verdict.passed:
             evidence = settings.work_dir / "rejected" / task_id
             shutil.rmtree(evidence, ignore_errors=True)
             shutil.move(str(staging), evidence)
-            return _rejected(task_id, report.verdict, f"{report.reason} (evidence: {evidence})")
-        final = package.publish(staging, settings.out_dir, task_id)
-        shutil.rmtree(staging, ignore_errors=True)
+            return _rejected(task_id, report.verdict, f"{report.reason} (evidence: {evidence})", kind)
+        published: dict[str, Path] = {}
+        if "harbor" in settings.formats:
+            harbor_staging = settings.work_dir / "staging-harbor" / task_id
+            run.stage("harbor", package.write_harbor, staging, harbor_staging, settings)
+            published["harbor"] = package.publish(harbor_staging, settings.out_dir / package.HARBOR_DIR, task_id)
+            shutil.rmtree(harbor_staging, ignore_errors=True)
+        if "terminal-bench" in settings.formats:
+            published["terminal-bench"] = package.publish(staging, settings.out_dir, task_id)
+        harbor = published.get("harbor")
         return TaskOutcome(
-            task_id=task_id, path=str(final), status="verified", verdict=Verdict.passed, reason=report.reason
+            task_id=task_id,
+            path=str(published.get("terminal-bench", harbor)),
+            harbor_path=str(harbor) if harbor else None,
+            kind=kind,
+            status="verified",
+            verdict=Verdict.passed,
+            reason=report.reason,
         )
     except StageError as exc:
-        return _rejected(task_id, exc.verdict, exc.reason)
+        return _rejected(task_id, exc.verdict, exc.reason, kind)
     finally:
-        shutil.rmtree(masked_tree, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)

@@ -247,8 +247,9 @@ class StageTiming(BaseModel):
 
 class TaskOutcome(BaseModel):
     task_id: str
-    path: str | None
-    kind: str = "implementation"
+    path: str | None = Field(description="the published task: the Terminal-Bench folder, else the Harbor one")
+    harbor_path: str | None = Field(default=None, description="the Harbor export, when that format is asked for")
+    kind: str = Field(default="implementation", description="implementation or environment (the variant)")
     status: str = Field(description="verified or rejected")
     verdict: Verdict
     reason: str
@@ -258,6 +259,17 @@ class ServiceSummary(BaseModel):
     root: str
     language: str
     framework: str
+
+
+class AgentUsage(BaseModel):
+    """What the LLM agent (`--llm`) spent in a run, and what became of each role's output."""
+
+    model: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float = Field(description="dollars: litellm's price when known, else the settings' per-1k price")
+    notes: list[str] = Field(default_factory=list, description="per role: used, or why the static result was kept")
 
 
 class GenerateResult(BaseModel):
@@ -272,3 +284,4 @@ class GenerateResult(BaseModel):
     stages: list[StageTiming] = Field(default_factory=list)
     verdict: Verdict
     reason: str
+    agent: AgentUsage | None = Field(default=None, description="only with --llm")

@@ -47,3 +47,23 @@ def run_id(docker_engine) -> Iterator[str]:
     value = f"test-{uuid.uuid4().hex[:10]}"
     yield value
     sandbox.cleanup(value, images=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory) -> Iterator[str]:
+    """One embedded Prefect server for the whole session (starting one costs 10-30 s on
+    two cores); its URL also serves subprocesses and Dask workers."""
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture(scope="session")
+def prefect_engine(prefect_api: str) -> str:
+    """For tests that only need Prefect's engine to run flows (the same server)."""
+    return prefect_api

@@ -25,17 +25,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="session")
-def prefect_engine(tmp_path_factory):
-    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
-@pytest.fixture(scope="session")
 def work_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("work")
 

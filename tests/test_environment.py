@@ -328,11 +328,104 @@ def test_go_without_go_sum_tidies_and_stdlib_only_downloads_nothing(tmp_path):
     assert plain.install_command is None and "tidy" not in plain.build_command
 
 
+def test_go_without_go_mod_is_named_as_its_own_imports_name_it(tmp_path):
+    """A GOPATH-era repository: `go mod init` takes the path its packages import each other
+    by, so they resolve inside the repository instead of from the module proxy."""
+    root = _write(
+        tmp_path,
+        {
+            "main.go": 'package main\n\nimport (\n\t"net/http"\n\n\t"github.com/someone/todo/internal/task"\n)\n',
+            "internal/task/task.go": "package task\n",
+        },
+    )
+    assert detect("go", root, offline=True).build_command.startswith("go mod init github.com/someone/todo && ")
+    bare = _write(tmp_path / "bare", {"main.go": 'package main\n\nimport "net/http"\n'})
+    assert detect("go", bare, offline=True).build_command.startswith("go mod init app && ")
+
+
+def test_flask_migrate_with_an_app_factory_is_quoted_for_the_shell(tmp_path):
+    root = _write(tmp_path, {"migrations/env.py": "", "migrations/alembic.ini": "[alembic]\n"})
+    tc = detect("python", root, offline=True, entrypoint="app:create_app()")
+    assert tc.setup_commands == ["flask --app 'app:create_app()' db upgrade"]
+
+
+def test_placeholder_env_values_take_the_shape_their_name_asks_for(tmp_path):
+    """A real FastAPI repository crashed on DATABASE_URL="dummy-DATABASE_URL" (not a URL)."""
+    root = _write(tmp_path, {"requirements.txt": "fastapi\n"})
+    hints = RuntimeHints(
+        start_command=["uvicorn", "main:app"],
+        port=8000,
+        env={"DATABASE_URL": "dummy-DATABASE_URL", "MYSQL_PORT": "dummy-MYSQL_PORT", "API_KEY": "dummy-API_KEY"},
+    )
+    text = _dockerfile(root, "python", "fastapi", hints, offline=True)
+    assert 'ENV DATABASE_URL="sqlite:////tmp/abc-pipeline.db"' in text
+    assert 'ENV MYSQL_PORT="8000"' in text and 'ENV API_KEY="dummy-API_KEY"' in text
+
+
 def test_ruby_without_gemfile_uses_debian_gems(tmp_path):
     root = _write(tmp_path, {"app.rb": "require 'sinatra'\nrequire 'json'\n"})
     tc = detect("ruby", root, offline=True)
     assert tc.system_packages == ["ruby-sinatra", "ruby-webrick"]
     assert tc.install_command is None
+
+
+SINATRA_GEMFILE = {"Gemfile": "source 'https://rubygems.org'\n\ngem 'sinatra', '>= 3.0'\ngem 'json'\n"}
+SINATRA_HINTS = RuntimeHints(
+    start_command=["rackup", "-o", "0.0.0.0", "-p", "4567"], port=4567, extra_packages=["rackup", "webrick"]
+)
+
+
+def test_ruby_gemfile_offline_resolves_against_debian_gems(tmp_path):
+    """No RubyGems: Debian's gems are installed and Bundler resolves against them only;
+    the framework's extra gems (rackup, webrick) come from Debian too."""
+    root = _write(tmp_path, SINATRA_GEMFILE)
+    text = _dockerfile(root, "ruby", "sinatra", SINATRA_HINTS, offline=True)
+    _golden("ruby_gemfile_debian_offline", text)
+    assert "apt-get install -y --no-install-recommends ruby-sinatra ruby-rack ruby-webrick" in text
+    assert "RUN bundle install --local\n" in text
+    assert "gem install" not in text and "build-essential" not in text
+    _dependency_layer_first(text)
+
+
+def test_ruby_gemfile_online_or_with_an_unpackaged_gem_uses_rubygems(tmp_path):
+    root = _write(tmp_path / "a", SINATRA_GEMFILE)
+    online = _dockerfile(root, "ruby", "sinatra", SINATRA_HINTS, offline=False)
+    assert "bundle install --jobs 4" in online and "bundle install --local" not in online
+    assert "RUN gem install --no-document rackup webrick" in online
+    gemfile = SINATRA_GEMFILE["Gemfile"] + "gem 'sidekiq'\n"
+    root = _write(tmp_path / "b", {"Gemfile": gemfile})
+    unpackaged = detect("ruby", root, offline=True)
+    assert "bundle install --local" not in unpackaged.install_command and not unpackaged.facts.get("debian_gems")
+
+
+SLIM3_COMPOSER = {
+    "composer.json": '{"require": {"php": ">=8.1", "slim/slim": "^3.12"}, "autoload": {"psr-4": {"App\\\\": "src/"}}}',
+    "public/index.php": "<?php\nrequire __DIR__ . '/../vendor/autoload.php';\n",
+}
+SLIM3_HINTS = RuntimeHints(start_command=["php", "-S", "0.0.0.0:8000", "-t", "public", "public/index.php"], port=8000)
+
+
+def test_php_composer_offline_uses_debian_packages_and_their_autoloaders(tmp_path):
+    root = _write(tmp_path, SLIM3_COMPOSER)
+    text = _dockerfile(root, "php", "slim", SLIM3_HINTS, offline=True)
+    _golden("php_slim3_debian_offline", text)
+    assert "apt-get install -y --no-install-recommends composer php-slim" in text
+    assert "require_once '%s';\\n\" Slim/autoload.php" in text
+    assert "composer install" not in text and "COPY --from=composer" not in text
+    # The app's own autoloader is Composer's, made to require Debian's first.
+    assert "composer dump-autoload --optimize --no-dev && sed -i" in text
+    _dependency_layer_first(text)
+
+
+def test_php_composer_online_or_with_an_unpackaged_package_uses_packagist(tmp_path):
+    root = _write(tmp_path / "a", SLIM3_COMPOSER)
+    online = _dockerfile(root, "php", "slim", SLIM3_HINTS, offline=False)
+    assert "composer install --no-dev" in online and "php-slim" not in online
+    # slim/psr7 is packaged, php-di/php-di is not: Packagist it is.
+    composer = '{"require": {"slim/psr7": "^1.6", "php-di/php-di": "^7.0"}}'
+    root = _write(tmp_path / "b", {"composer.json": composer})
+    unpackaged = detect("php", root, offline=True)
+    assert unpackaged.install_command.startswith("composer install") and "composer" in unpackaged.system_packages
 
 
 # --------------------------------------------------------------------------- own Dockerfile
@@ -503,7 +596,7 @@ def test_toy_service_builds_and_serves(name, docker_engine, run_id, tmp_path, ca
 def test_broken_build_ends_with_its_class_and_leaves_nothing(docker_engine, run_id, tmp_path):
     """A build that cannot work: apt cannot find the package; the rule drops it, the Go
     compiler then fails on a syntax error (unknown): the loop gives up with that class."""
-    from pipeline.generate import _new_layers, remove_failed_layers
+    from pipeline.generate import remove_failed_layers
     from pipeline.runtime import sandbox
 
     root = _write(tmp_path, {"go.mod": "module x\n\ngo 1.19\n", "main.go": "package main\n\nfunc main() {\n"})
@@ -522,14 +615,17 @@ def test_broken_build_ends_with_its_class_and_leaves_nothing(docker_engine, run_
         toolchain=tc,
     )
     tag = f"abc-pipeline/broken:{run_id}"
-    before = set(sandbox.leftovers())
+    # Images only, globally: a failed build's layers carry no run label. (Containers are
+    # checked by run id: other builds running now have intermediate containers that
+    # inherit the base image's label.)
+    before = {x for x in sandbox.leftovers() if x.startswith("image ")}
     failed: list[str] = []
 
     def try_once(candidate):
         (root / "Dockerfile").write_text(candidate.dockerfile)
         build = sandbox.build_image(root, tag, labels={"abc-pipeline.run": run_id}, timeout=300)
         if not build.ok:
-            failed.extend(_new_layers(build.log)[-1:])
+            failed.extend(build.layers[-1:])
         return repair.TryResult(ok=build.ok, phase="build", log=build.log)
 
     facts = repair.ServiceFacts(language="go", framework="nethttp", toolchain=tc, offline=True)
@@ -541,4 +637,5 @@ def test_broken_build_ends_with_its_class_and_leaves_nothing(docker_engine, run_
     assert outcome.reason.startswith("unknown: ") and "expected" in outcome.reason
     remove_failed_layers(failed)
     sandbox.cleanup(run_id, images=True)
-    assert set(sandbox.leftovers()) - before == set()
+    assert {x for x in sandbox.leftovers() if x.startswith("image ")} - before == set()
+    assert sandbox.leftovers(run_id) == []

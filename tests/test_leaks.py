@@ -24,7 +24,7 @@ def test_solution_lines_keep_only_removed_logic() -> None:
 
 
 def test_leak_found_whitespace_insensitively() -> None:
-    text = "Implement it like this:\n    return  jsonify({\"error\": \"not found\"}),   404\n"
+    text = 'Implement it like this:\n    return  jsonify({"error": "not found"}),   404\n'
     assert find_leaks(text, PATCH) == ['return jsonify({"error": "not found"}), 404']
 
 

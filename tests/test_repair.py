@@ -476,6 +476,53 @@ def test_loop_falls_back_from_the_repository_dockerfile_without_editing_it():
     assert outcome.attempts[1].change.startswith("the repository's Dockerfile failed (wrong_language_version)")
 
 
+def test_debconf_noise_is_not_a_missing_env_var():
+    log = (
+        "Step 4/12 : RUN apt-get update && apt-get install -y --no-install-recommends git unzip composer\n"
+        "debconf: unable to initialize frontend: Dialog\n"
+        "debconf: (TERM is not set, so the dialog frontend is not usable.)\n"
+        "Step 8/12 : RUN composer install --no-dev\n"
+        "  [RuntimeException] the requested package foo/bar could not be found\n"
+        "The command '/bin/sh -c composer install --no-dev' returned a non-zero code: 1\n"
+    )
+    assert classify(log, "build").failure_class == C.unknown
+
+
+def test_setuptools_missing_compiler_installs_build_essential():
+    """psycopg2 from source on a slim image, as pip prints it (a real repository's log)."""
+    log = (
+        "Step 6/12 : RUN pip install --no-cache-dir -r requirements.txt\n"
+        "  Building wheel for psycopg2 (pyproject.toml): finished with status 'error'\n"
+        "      x86_64-linux-gnu-gcc -Wsign-compare -DNDEBUG -g -fwrapv -O2 -c psycopg/adapter_asis.c\n"
+        "      error: [Errno 2] No such file or directory: 'x86_64-linux-gnu-gcc'\n"
+        "ERROR: Could not build wheels for psycopg2, which is required to install pyproject.toml-based projects\n"
+    )
+    failure = classify(log, "build")
+    assert failure.failure_class == C.missing_system_package and failure.detail == {"tool": "x86_64-linux-gnu-gcc"}
+    spec = _spec(PYTHON, "python", 8000)
+    proposal = RuleBasedStrategy().propose(failure, log, spec, ServiceFacts(language="python", framework="fastapi"))
+    assert proposal is not None and "build-essential" in proposal.env.dockerfile
+
+
+def test_a_machine_fault_is_not_repaired_but_the_fallback_is_still_tried():
+    """An unreachable registry at the repository's FROM: the synthesized Dockerfile is tried;
+    when that one also meets a machine fault, the loop stops with infra_error, no repair."""
+    own = _spec("FROM python:3.12-alpine\n", "python", 8000)
+    synthesized = _spec(GO, "go", 8080)
+    pull = 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.0.0.2:53: no such host'
+    tried: list[str] = []
+
+    def try_once(spec: EnvSpec) -> TryResult:
+        tried.append(spec.dockerfile)
+        return TryResult(ok=False, phase="build", log=pull, verdict=Verdict.infra_error, reason=pull)
+
+    facts = ServiceFacts(language="go", framework="gin")
+    outcome = run_attempts(own, facts, try_once, strategy=RuleBasedStrategy(), max_repairs=3, fallback=synthesized)
+    assert tried == [own.dockerfile, GO]
+    assert not outcome.ok and outcome.verdict == Verdict.infra_error
+    assert outcome.reason.startswith("the machine failed, not the repository: Get ")
+
+
 class _GiveUp:
     name = "llm-stub"
 

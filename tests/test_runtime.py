@@ -6,10 +6,12 @@ import time
 import uuid
 from pathlib import Path
 
+import docker.errors
 import pytest
 import requests
 
 from pipeline.config import Limits, Settings
+from pipeline.generate import remove_failed_layers
 from pipeline.models import StageError, Verdict
 from pipeline.runtime import base_images, engine, sandbox
 
@@ -346,3 +348,179 @@ def test_cleanup_removes_a_runs_leftovers_but_not_base_images(docker_engine, run
         assert client.images.get(PYTHON)
     finally:
         client.images.remove(f"abc-pipeline-test/base-like:{run_id}", force=True)
+
+
+def test_service_container_runs_with_every_limit(tiny_image, run_id):
+    """Memory (no swap), processes, CPU, never privileged, no host mounts, its own network,
+    published on the loopback only."""
+    limits = Limits(memory="256m", pids=64, cpus=0.5, startup_timeout=60)
+    with sandbox.running_service(
+        tiny_image, port=8000, env={}, health_path="/", limits=limits, run_id=run_id
+    ) as service:
+        attrs = engine.docker_client().api.inspect_container(service.container_id)
+    host = attrs["HostConfig"]
+    assert host["Memory"] == 256 * 1024 * 1024 and host["MemorySwap"] == host["Memory"]
+    assert host["PidsLimit"] == 64
+    assert host["NanoCpus"] == 500_000_000
+    assert host["Privileged"] is False
+    assert "no-new-privileges" in (host["SecurityOpt"] or [])
+    assert not host.get("Binds") and attrs["Mounts"] == []
+    assert host["NetworkMode"] == service.network_name not in ("bridge", "host", "default")
+    assert list(attrs["NetworkSettings"]["Networks"]) == [service.network_name]
+    assert {b["HostIp"] for b in host["PortBindings"]["8000/tcp"]} == {"127.0.0.1"}
+    assert_no_leftovers(run_id)
+
+
+# --------------------------------------------------------------------------- machine or task
+
+
+# Failed build steps as the tools print them. The machine's fault: a full disk, the host's
+# OOM killer (builds have no memory limit), a registry the network cannot reach.
+MACHINE_FAULTS = {
+    "pip_disk_full": (
+        "Step 5/9 : RUN pip install --no-cache-dir -r requirements.txt\n ---> Running in 4f2a\n"
+        "Collecting numpy==1.26.4\n  Downloading numpy-1.26.4.tar.gz (15.8 MB)\n"
+        "ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device\n"
+        "The command '/bin/sh -c pip install --no-cache-dir -r requirements.txt' returned a non-zero code: 1\n"
+    ),
+    "apt_disk_full": (
+        "Step 3/8 : RUN apt-get update && apt-get install -y build-essential\n"
+        "E: Write error - write (28: No space left on device)\n"
+        "The command '/bin/sh -c apt-get update && apt-get install -y build-essential' returned a non-zero code: 100\n"
+    ),
+    "host_oom_killed_the_build": (
+        "Step 7/9 : RUN npm run build\n ---> Running in 9c1d\n> app@1.0.0 build\n> tsc -p .\n"
+        "The command '/bin/sh -c npm run build' returned a non-zero code: 137\n"
+    ),
+    "npm_dns": (
+        "Step 4/8 : RUN npm ci --omit=dev\nnpm ERR! code EAI_AGAIN\n"
+        "npm ERR! request to https://registry.npmjs.org/express failed, "
+        "reason: getaddrinfo EAI_AGAIN registry.npmjs.org\n"
+        "The command '/bin/sh -c npm ci --omit=dev' returned a non-zero code: 1\n"
+    ),
+    "bundler_offline": (
+        "Step 5/16 : RUN bundle config set --local without 'development test' && bundle install --jobs 4\n"
+        "Could not reach host index.rubygems.org. Check your network connection and try\nagain.\n"
+        "The command '/bin/sh -c bundle install --jobs 4' returned a non-zero code: 17\n"
+    ),
+    "go_proxy_unreachable": (
+        "Step 4/10 : RUN go mod download\n"
+        'go: github.com/gin-gonic/gin@v1.9.1: Get "https://proxy.golang.org/github.com/gin-gonic/gin/@v/v1.9.1.mod": '
+        "dial tcp: lookup proxy.golang.org on 10.0.0.2:53: server misbehaving\n"
+        "The command '/bin/sh -c go mod download' returned a non-zero code: 1\n"
+    ),
+    "composer_offline": (
+        "Step 6/12 : RUN composer install --no-dev --no-interaction --prefer-dist --no-scripts --no-autoloader\n"
+        "  curl error 6 while downloading https://repo.packagist.org/packages.json: Co  \n"
+        "  uld not resolve host: repo.packagist.org                                     \n"
+        "The command '/bin/sh -c composer install --no-dev' returned a non-zero code: 1\n"
+    ),
+    "pip_no_connection": (
+        "Step 5/9 : RUN pip install -r requirements.txt\n"
+        "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection "
+        "broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: "
+        "Failed to establish a new connection: [Errno 101] Network is unreachable')': /simple/flask/\n"
+        "The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1\n"
+    ),
+}
+# The repository's fault, even where an earlier step printed a machine-like message.
+TASK_FAULTS = {
+    "compile_error": (
+        "Step 6/9 : RUN CGO_ENABLED=0 go build -o /app/server .\n./main.go:12:2: undefined: hanlder\n"
+        "The command '/bin/sh -c CGO_ENABLED=0 go build -o /app/server .' returned a non-zero code: 1\n"
+    ),
+    "no_such_version": (
+        "Step 5/9 : RUN pip install -r requirements.txt\n"
+        "ERROR: Could not find a version that satisfies the requirement flask==99.0 (from versions: 0.1, 3.0.3)\n"
+        "ERROR: No matching distribution found for flask==99.0\n"
+        "The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1\n"
+    ),
+    "earlier_step_mentions_a_refused_connection": (
+        "Step 5/9 : RUN npm test\ntest: connection refused on 127.0.0.1:5432 (skipped)\n ---> 1a2b3c4d5e6f\n"
+        "Step 6/9 : RUN npm run build\nsrc/index.ts(3,1): error TS2304: Cannot find name 'foo'.\n"
+        "The command '/bin/sh -c npm run build' returned a non-zero code: 2\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MACHINE_FAULTS))
+def test_machine_faults_in_a_build_log_are_infra(name):
+    reason = sandbox.build_infra_reason(MACHINE_FAULTS[name])
+    assert reason is not None and "Step" not in reason, reason
+
+
+@pytest.mark.parametrize("name", sorted(TASK_FAULTS))
+def test_repository_faults_are_not_infra(name):
+    assert sandbox.build_infra_reason(TASK_FAULTS[name]) is None
+
+
+def test_killed_build_step_is_infra_not_a_build_error(docker_engine, run_id, tmp_path):
+    """A real build whose step is SIGKILLed (what the host's OOM killer does to a build,
+    which has no memory limit): the result says the machine is at fault."""
+    # A child shell: the step's own shell is PID 1 of its container, which SIGKILL spares.
+    context = _context(tmp_path, f"FROM {PYTHON}\nRUN echo {uuid.uuid4().hex} > /marker\nRUN sh -c 'kill -9 $$'\n")
+    tag = f"abc-pipeline-test/killed:{run_id}"
+    result = sandbox.build_image(context, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=120)
+    assert not result.ok
+    assert result.infra_reason and "137" in result.infra_reason
+    remove_failed_layers(result.layers)
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_engine.images.get(result.layers[-1])
+
+
+def test_failed_build_without_a_machine_fault_has_no_infra_reason(docker_engine, run_id, tmp_path):
+    context = _context(tmp_path, f"FROM {PYTHON}\nRUN echo 'connection refused' && exit 0\nRUN exit 3\n")
+    result = sandbox.build_image(
+        context, f"abc-pipeline-test/plain:{run_id}", labels={sandbox.RUN_LABEL: run_id}, timeout=120
+    )
+    assert not result.ok and result.infra_reason is None
+    remove_failed_layers(result.layers)
+
+
+def test_build_result_names_the_layers_it_made(docker_engine, run_id, tmp_path):
+    context = _context(tmp_path, f"FROM {PYTHON}\nRUN echo {uuid.uuid4().hex} > /a\nRUN exit 3\n")
+    result = sandbox.build_image(
+        context, f"abc-pipeline-test/layers:{run_id}", labels={sandbox.RUN_LABEL: run_id}, timeout=120
+    )
+    assert not result.ok and len(result.layers) == 1
+    assert docker_engine.images.get(result.layers[0])  # the failed build's last good layer, to remove
+    remove_failed_layers(result.layers)
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_engine.images.get(result.layers[0])
+
+
+# --------------------------------------------------------------------------- signals
+
+SIGNAL_SCRIPT = """
+import os, signal, sys, time
+from pipeline.runtime import sandbox
+try:
+    with sandbox.interruptible_run("test-signal-script"):
+        print("ready", flush=True)
+        time.sleep(30)
+finally:
+    with sandbox.deferred_interrupts():
+        print("cleaning", flush=True)
+        os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C during the clean-up
+        time.sleep(0.5)
+        print("cleaned", flush=True)
+"""
+
+
+def test_sigterm_unwinds_and_a_second_interrupt_waits_for_the_cleanup():
+    """SIGTERM unwinds the run so its `finally` clean-up runs (Python's default would die at
+    once), and an interrupt arriving during that clean-up is raised only after it."""
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_SCRIPT], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert out.split() == ["cleaning", "cleaned"], (out, err)
+    assert "KeyboardInterrupt" in err  # the held-back Ctrl-C, raised after the clean-up
+    assert proc.returncode != 0

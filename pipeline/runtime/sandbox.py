@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import signal
 import socket
 import threading
 import time
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 
 LABEL = "abc-pipeline"
 RUN_LABEL = "abc-pipeline.run"
+# What a task's own run-tests.sh makes during verification carries its own run id and,
+# under generate, the generate run's id here: the run's clean-up (also after Ctrl-C or a
+# killed batch) finds it.
+PARENT_LABEL = "abc-pipeline.parent"
 # Base images carry these (see base_images.py). Docker copies labels from the FROM image
 # into every image built on it, so a label alone cannot tell a base image from an app
 # image built on it (by build_image or by a task's run-tests.sh). A tag is not inherited:
@@ -57,6 +62,19 @@ _INFRA_PATTERNS = re.compile(
     r"|failed to register layer|error creating overlay mount|devmapper|input/output error",
     re.IGNORECASE,
 )
+# What a failed build step prints when the machine, not the repository, is at fault:
+# a full disk, a build process the host's OOM killer took (builds run without a memory
+# limit, so exit 137 there is the host's), or a network that cannot reach a registry.
+# Only the failing step's output is read: a repository's own tests may print these too.
+_BUILD_INFRA_PATTERNS = re.compile(
+    r"no space left on device|disk quota exceeded|returned a non-zero code: 137\b|cannot allocate memory"
+    r"|temporary failure in name resolution|could not reach host|could not resolve host"
+    r"|getaddrinfo (?:EAI_AGAIN|ENOTFOUND)|dial tcp: lookup \S+ on \S+: |network is unreachable"
+    r"|failed to establish a new connection|unknownhostexception|cannot connect to the docker daemon"
+    r"|curl error (?:6|7) while downloading"  # Composer's (it wraps its lines, so the text is cut)
+    r"|failed to register layer|error creating overlay mount|input/output error",
+    re.IGNORECASE,
+)
 # A start command that cannot be executed is the task's fault (a crash at start), even
 # though the daemon reports it as an API error of `start`.
 _START_CRASH_PATTERNS = re.compile(
@@ -71,6 +89,44 @@ class BuildResult(BaseModel):
     seconds: float
     image_id: str | None = None
     timed_out: bool = False
+    infra_reason: str | None = Field(
+        default=None,
+        description="set when the failed step's output says the machine is at fault (disk, OOM, network): "
+        "not the repository's, so no verdict against it and no repair",
+    )
+    layers: list[str] = Field(
+        default_factory=list,
+        description="layers this build made anew (not from the cache), in order; after a failure the "
+        "last one is what to remove, since no run label reaches an unfinished image",
+    )
+
+
+def new_layers(build_log: str) -> list[str]:
+    """Ids of the layers a (legacy builder) build made anew, in order; cached steps and FROM excluded."""
+    layers = []
+    for step in re.split(r"^Step \d+/\d+ : ", build_log, flags=re.MULTILINE)[1:]:
+        if step.upper().startswith("FROM ") or "Using cache" in step:
+            continue
+        layers += re.findall(r"^ ---> ([0-9a-f]{12})\s*$", step, flags=re.MULTILINE)[-1:]
+    return layers
+
+
+def failed_step_output(build_log: str) -> str:
+    """The output of the build's last step (the one that failed), led by its header."""
+    headers = list(re.finditer(r"^Step \d+/\d+ : ", build_log, flags=re.MULTILINE))
+    return build_log[headers[-1].start() :] if headers else build_log
+
+
+def build_infra_reason(build_log: str) -> str | None:
+    """The line of a failed build's last step that says the machine is at fault, else None."""
+    output = failed_step_output(build_log)
+    match = _BUILD_INFRA_PATTERNS.search(output)
+    if match is None:
+        return None
+    start = output.rfind("\n", 0, match.start()) + 1
+    end = output.find("\n", match.end())
+    line = output[start : end if end != -1 else len(output)]
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line).strip()[:300]  # the daemon colours stderr
 
 
 @dataclass
@@ -147,13 +203,16 @@ def build_image(
     dockerfile: str = "Dockerfile",
     buildargs: dict[str, str] | None = None,
     on_line: Callable[[str], None] | None = None,
+    nocache: bool = False,
 ) -> BuildResult:
     """Build `context_dir` into `tag`; a broken build is `ok=False` with its log.
 
-    The build cache is kept between runs (no nocache), intermediate containers are
-    always removed (forcerm), and `timeout` bounds the whole build: the build is
-    cancelled on the daemon when it runs out. Raises StageError(infra_error) only for
-    daemon-side failures.
+    The build cache is kept between runs (nocache only for cold-build measurements),
+    intermediate containers are always removed (forcerm), and `timeout` bounds the whole
+    build: the build is cancelled on the daemon when it runs out. Raises
+    StageError(infra_error) only for daemon-side failures; a failed step whose output
+    shows the machine at fault (disk full, the host's OOM killer, no network to a
+    registry) comes back with `infra_reason` set.
     """
     client = docker_client()
     # The inherited base labels are blanked: they describe the base, not this image.
@@ -191,6 +250,7 @@ def build_image(
                 buildargs=buildargs or None,
                 rm=True,
                 forcerm=True,
+                nocache=nocache,
                 decode=True,
                 timeout=max(timeout, 60),
             )
@@ -223,13 +283,18 @@ def build_image(
 
     if timed_out.is_set():
         lines.append(f"\n[abc-pipeline] build timed out after {timeout} s and was cancelled\n")
-        return BuildResult(ok=False, log="".join(lines), seconds=seconds, timed_out=True)
+        text = "".join(lines)
+        return BuildResult(ok=False, log=text, seconds=seconds, timed_out=True, layers=new_layers(text))
     if error is not None:
         if is_infra_message(error):
             raise StageError(Verdict.infra_error, f"Docker could not build the image: {error}", stage="runtime")
         if not lines or not lines[-1].rstrip().endswith(error.strip()):
             lines.append(error.rstrip("\n") + "\n")
-        return BuildResult(ok=False, log="".join(lines), seconds=seconds)
+        text = "".join(lines)
+        # A machine fault is returned, not raised: the caller may still have a way round it
+        # (the synthesized Dockerfile when the repository's FROM image cannot be pulled).
+        infra = build_infra_reason(text)
+        return BuildResult(ok=False, log=text, seconds=seconds, infra_reason=infra, layers=new_layers(text))
     if image_id is None:
         # Older daemons only print "Successfully built <id>"; ask for the tag instead.
         try:
@@ -238,7 +303,8 @@ def build_image(
             return BuildResult(ok=False, log="".join(lines) + "no image was produced\n", seconds=seconds)
         except DAEMON_ERRORS as exc:
             raise infra_error("inspecting a built image", exc) from exc
-    return BuildResult(ok=True, log="".join(lines), seconds=seconds, image_id=image_id)
+    text = "".join(lines)
+    return BuildResult(ok=True, log=text, seconds=seconds, image_id=image_id, layers=new_layers(text))
 
 
 def _chunk_text(chunk: dict[str, Any]) -> str:
@@ -449,6 +515,71 @@ def _remove_quietly(container: Container | None, network: Any) -> None:
 # --------------------------------------------------------------------------- cleanup
 
 
+@contextlib.contextmanager
+def interruptible_run(run_id: str) -> Iterator[None]:
+    """Ctrl-C (SIGINT) or SIGTERM during the block: the run's containers, networks and
+    images are removed at once, in a thread of its own, and the block unwinds
+    (KeyboardInterrupt; SystemExit(143) for SIGTERM, which would otherwise kill Python
+    without running any `finally`).
+
+    Why at once: between the signal and the caller's own clean-up there may be minutes of
+    someone else's code (Prefect reports the crash to its ephemeral server, which the same
+    Ctrl-C to the process group has stopped, and retries). Main thread only; elsewhere
+    the block runs as is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, _frame: object) -> None:
+        threading.Thread(target=_cleanup_quietly, args=(run_id,), name=f"cleanup-{run_id}").start()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _cleanup_quietly(run_id: str) -> None:
+    try:
+        cleanup(run_id, images=True)
+    except Exception as exc:  # the caller's own clean-up tries again; say why this one failed
+        log.warning("clean-up of run %s after an interrupt failed: %s", run_id, exc)
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM back while the block runs; raise it afterwards.
+
+    For cleanup after an interrupt: the user's second Ctrl-C, or a TERM from a batch
+    runner, must not cut the removal of a run's containers short. Signals can only be
+    handled in the main thread; elsewhere the block runs unshielded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, _frame: object) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            if received[0] == signal.SIGINT:
+                raise KeyboardInterrupt
+            signal.raise_signal(received[0])
+
+
 def is_base_image(image: Image) -> bool:
     """True for a base image: tagged with the name its own label states (tags are not
     inherited by images built on it, labels are)."""
@@ -459,18 +590,58 @@ def is_base_image(image: Image) -> bool:
 def leftovers(run_id: str | None = None) -> list[str]:
     """Containers, networks and non-base images labelled by the pipeline (and the run)."""
     client = docker_client()
-    filters = _filters(run_id)
+    left: list[str] = []
     try:
-        left = [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]
-        left += [f"network {n.name}" for n in client.networks.list(filters=filters)]
-        left += [f"image {i.tags or i.short_id}" for i in client.images.list(filters=filters) if not is_base_image(i)]
+        for filters in _filter_sets(run_id):
+            left += [
+                f"container {c.name}" for c in _listed(lambda f=filters: client.containers.list(all=True, filters=f))
+            ]
+            left += [f"network {n.name}" for n in _listed(lambda f=filters: client.networks.list(filters=f))]
+            images = _listed(lambda f=filters: client.images.list(filters=f))
+            left += [f"image {i.tags or i.short_id}" for i in images if not is_base_image(i)]
     except DAEMON_ERRORS as exc:
         raise infra_error("listing the pipeline's containers", exc) from exc
-    return left
+    return sorted(set(left))
 
 
-def _filters(run_id: str | None) -> dict[str, list[str]]:
-    return {"label": [f"{LABEL}=1"] + ([f"{RUN_LABEL}={run_id}"] if run_id is not None else [])}
+def _listed(list_call: Callable[[], list[Any]], attempts: int = 5) -> list[Any]:
+    """A docker-py listing, again when an object went away between the list and its
+    inspection (docker-py inspects each one): another run's clean-up is removing it."""
+    for attempt in range(attempts):
+        try:
+            return list_call()
+        except docker.errors.NotFound:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
+    return []
+
+
+def _filter_sets(run_id: str | None) -> list[dict[str, list[str]]]:
+    """Docker label filters are ANDed: one set for the run's own objects, one for its children's."""
+    if run_id is None:
+        return [{"label": [f"{LABEL}=1"]}]
+    return [{"label": [f"{LABEL}=1", f"{label}={run_id}"]} for label in (RUN_LABEL, PARENT_LABEL)]
+
+
+def _remove_network(network: Any, patience: float = 10.0) -> int:
+    """Remove a network, waiting while a container another client is removing (a killed
+    run-tests.sh's `docker rm -f`) still holds an endpoint on it. 1 if removed, else 0."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            network.remove()
+            return 1
+        except docker.errors.NotFound:
+            return 0
+        except docker.errors.APIError:
+            if time.monotonic() >= deadline:
+                raise
+            with contextlib.suppress(*DAEMON_ERRORS):  # force out what is still attached
+                network.reload()
+                for container in network.containers:
+                    network.disconnect(container, force=True)
+            time.sleep(0.5)
 
 
 def cleanup(run_id: str | None = None, *, images: bool = False) -> dict[str, int]:
@@ -480,31 +651,34 @@ def cleanup(run_id: str | None = None, *, images: bool = False) -> dict[str, int
     Returns how many of each were removed.
     """
     client = docker_client()
-    filters = _filters(run_id)
     removed = {"containers": 0, "networks": 0, "images": 0}
     try:
-        for container in client.containers.list(all=True, filters=filters):
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True, v=True)
-                removed["containers"] += 1
-        for network in client.networks.list(filters=filters):
-            with contextlib.suppress(docker.errors.NotFound):
-                network.remove()
-                removed["networks"] += 1
-        if images:
-            for image in client.images.list(filters=filters):
-                if is_base_image(image):
-                    continue  # base images are expensive to remake and shared by every run
-                try:
-                    client.images.remove(image.id, force=True)
-                    removed["images"] += 1
-                except docker.errors.NotFound:
-                    pass
-                except docker.errors.APIError as exc:
-                    if exc.is_server_error() and is_infra_message(str(exc)):
-                        raise
-                    # e.g. a child image still uses it: leave it, it is not a leak of a run
-                    log.info("kept image %s: %s", image.short_id, exc.explanation or exc)
+        for filters in _filter_sets(run_id):
+            _remove_matching(client, filters, images, removed)
     except DAEMON_ERRORS as exc:
         raise infra_error("cleaning up containers, networks and images", exc) from exc
     return removed
+
+
+def _remove_matching(client: Any, filters: dict[str, list[str]], images: bool, removed: dict[str, int]) -> None:
+    for container in _listed(lambda: client.containers.list(all=True, filters=filters)):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True, v=True)
+            removed["containers"] += 1
+    for network in _listed(lambda: client.networks.list(filters=filters)):
+        removed["networks"] += _remove_network(network)
+    if not images:
+        return
+    for image in _listed(lambda: client.images.list(filters=filters)):
+        if is_base_image(image):
+            continue  # base images are expensive to remake and shared by every run
+        try:
+            client.images.remove(image.id, force=True)
+            removed["images"] += 1
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.is_server_error() and is_infra_message(str(exc)):
+                raise
+            # e.g. a child image still uses it: leave it, it is not a leak of a run
+            log.info("kept image %s: %s", image.short_id, exc.explanation or exc)

@@ -4,6 +4,11 @@ Every snapshot is a git repository in the work folder, named by its commit, so l
 stages can diff against it and a second run finds it already there. A plain folder (not a
 git work tree) is committed with a fixed author and date, so the same files always give
 the same commit and the same cache keys.
+
+A git URL may carry a pinned commit as `URL#SHA` (the form mining writes into its
+manifest): only that commit is fetched (shallow), and a snapshot already taken of it is
+reused without touching the network, so a re-run of a batch costs no clone. A clone that
+fails, takes too long or is too large ends as a `source_unavailable` verdict.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ STAGE_VERSION = "1"
 # Folders that are build output or dependencies, never the project's own source.
 SKIPPED_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".pytest_cache", ".mypy_cache"}
 _URL_RE = re.compile(r"[:/]([^/:]+)/([^/]+?)(?:\.git)?/?$")
+_FULL_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0"}
 
 
 def _fail(reason: str) -> StageError:
@@ -107,15 +114,41 @@ def _acquire_local(local: Path, origin: str, tmp: Path, snapshots: Path, setting
     return RepoSnapshot(path=path, commit=commit, origin=origin, owner=owner, name=name)
 
 
-def _acquire_url(url: str, tmp: Path, snapshots: Path, settings: Settings) -> RepoSnapshot:
+def _check_fetched(repo: git.Repo, settings: Settings) -> None:
+    """Refuse a fetched commit whose tree is too large before it is written out."""
+    files = size = 0
+    for line in repo.git.ls_tree("-r", "-l", "FETCH_HEAD").splitlines():
+        meta = line.split("\t", 1)[0].split()
+        files += 1
+        size += int(meta[3]) if meta[3].isdigit() else 0
+    if files > settings.max_repo_files:
+        raise _fail(f"repository has more than {settings.max_repo_files} files")
+    if size > settings.max_repo_bytes:
+        raise _fail(f"repository is larger than {settings.max_repo_bytes // (1024 * 1024)} MiB")
+
+
+def _acquire_url(source: str, tmp: Path, snapshots: Path, settings: Settings) -> RepoSnapshot:
+    url, _, ref = source.partition("#")
     owner, name = _owner_name_from_url(url) or ("remote", "repo")
+    if _FULL_SHA_RE.match(ref):
+        existing = snapshots / f"{owner}_{name}-{ref[:12]}"
+        if (existing / ".git").is_dir():
+            return RepoSnapshot(path=existing, commit=ref, origin=source, owner=owner, name=name)
     work = tmp / "tree"
     try:
-        git.Repo.clone_from(url, work, depth=1, env={"GIT_TERMINAL_PROMPT": "0"})
+        repo = git.Repo.init(work)
+        repo.git.remote("add", "origin", url)
+        # One commit, no history: the pinned SHA when given (GitHub serves any reachable
+        # commit), else the remote's HEAD.
+        repo.git.fetch("--depth", "1", "origin", ref or "HEAD", env=_GIT_ENV, kill_after_timeout=settings.clone_timeout)
+        _check_fetched(repo, settings)
+        repo.git.checkout("-q", "FETCH_HEAD")
     except git.GitCommandError as exc:
         stderr = (exc.stderr or "").strip().splitlines()
-        raise _fail(f"git clone failed: {stderr[-1] if stderr else exc}") from exc
+        raise _fail(f"git clone of {url} at {ref or 'HEAD'} failed: {stderr[-1] if stderr else exc}") from exc
+    commit = repo.head.commit.hexsha
+    if _FULL_SHA_RE.match(ref) and commit != ref:
+        raise _fail(f"{url} gave commit {commit}, not the pinned {ref}")
     _check_size(work, settings)
-    commit = git.Repo(work).head.commit.hexsha
     path = _finalise(work, snapshots, owner, name, commit)
-    return RepoSnapshot(path=path, commit=commit, origin=url, owner=owner, name=name)
+    return RepoSnapshot(path=path, commit=commit, origin=source, owner=owner, name=name)

@@ -15,6 +15,8 @@ from pipeline.models import LicenseVerdict, RepoSnapshot
 
 STAGE_VERSION = "1"
 LICENSE_FILE_RE = re.compile(r"^(licen[cs]e|copying)(\.(md|txt|rst))?$", re.IGNORECASE)
+# Root manifests whose declared license must agree with the LICENSE file.
+MANIFESTS = ("package.json", "pyproject.toml")
 
 # Phrases that identify a license text; checked in this order, the first match wins.
 _SIGNATURES: list[tuple[str, list[str]]] = [
@@ -50,19 +52,23 @@ def classify_license_text(text: str) -> str | None:
 
 def _declared_licenses(root: Path) -> list[tuple[str, str]]:
     """(file, SPDX expression) pairs that manifests at the repository root declare."""
+    texts = {name: (root / name).read_text(errors="replace") for name in MANIFESTS if (root / name).is_file()}
+    return declared_licenses(texts)
+
+
+def declared_licenses(manifests: dict[str, str]) -> list[tuple[str, str]]:
+    """(file, SPDX expression) pairs declared by the given root manifests (name -> text)."""
     found: list[tuple[str, str]] = []
-    package_json = root / "package.json"
-    if package_json.is_file():
+    if "package.json" in manifests:
         try:
-            value = json.loads(package_json.read_text(errors="replace")).get("license")
+            value = json.loads(manifests["package.json"]).get("license")
             if isinstance(value, str):
                 found.append(("package.json", value))
         except (ValueError, AttributeError):
             pass
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if "pyproject.toml" in manifests:
         try:
-            project = tomllib.loads(pyproject.read_text(errors="replace")).get("project", {})
+            project = tomllib.loads(manifests["pyproject.toml"]).get("project", {})
             value = project.get("license")
             if isinstance(value, dict):
                 value = value.get("text")
@@ -80,13 +86,25 @@ def _is_mit(expression: str) -> bool:
 def check_license(snapshot: RepoSnapshot, allowed: tuple[str, ...] = ("MIT",)) -> LicenseVerdict:
     root = snapshot.path
     candidates = sorted(p for p in root.iterdir() if p.is_file() and LICENSE_FILE_RE.match(p.name))
-    if not candidates:
+    texts = {p.name: p.read_text(errors="replace") for p in candidates}
+    return license_verdict(texts, _declared_licenses(root), allowed)
+
+
+def license_verdict(
+    license_files: dict[str, str], declared: list[tuple[str, str]], allowed: tuple[str, ...] = ("MIT",)
+) -> LicenseVerdict:
+    """The decision from the root's license files (name -> text) and the manifests' declarations.
+
+    Shared by the gate (files on disk) and mining (files read through the GitHub API), so
+    both judge a repository the same way.
+    """
+    if not license_files:
         return LicenseVerdict(
             spdx_id=None, evidence_file=None, accepted=False, reason="no LICENSE file at the repository root"
         )
-    ids = {p.name: classify_license_text(p.read_text(errors="replace")) for p in candidates}
+    ids = {name: classify_license_text(text) for name, text in sorted(license_files.items())}
     known = {spdx for spdx in ids.values() if spdx}
-    evidence = candidates[0].name
+    evidence = next(iter(ids))
     if not known:
         return LicenseVerdict(
             spdx_id=None, evidence_file=evidence, accepted=False, reason=f"{evidence} is not a license we recognise"
@@ -104,12 +122,12 @@ def check_license(snapshot: RepoSnapshot, allowed: tuple[str, ...] = ("MIT",)) -
         return LicenseVerdict(
             spdx_id=spdx, evidence_file=evidence, accepted=False, reason=f"licensed {spdx}, not {'/'.join(allowed)}"
         )
-    for manifest, declared in _declared_licenses(root):
-        if spdx == "MIT" and not _is_mit(declared):
+    for manifest, declared_expr in declared:
+        if spdx == "MIT" and not _is_mit(declared_expr):
             return LicenseVerdict(
                 spdx_id=spdx,
                 evidence_file=evidence,
                 accepted=False,
-                reason=f"{evidence} is MIT but {manifest} declares {declared!r}",
+                reason=f"{evidence} is MIT but {manifest} declares {declared_expr!r}",
             )
     return LicenseVerdict(spdx_id=spdx, evidence_file=evidence, accepted=True, reason=f"{evidence} is {spdx}")

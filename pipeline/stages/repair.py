@@ -74,6 +74,7 @@ class TryResult(BaseModel):
     phase: Phase = Field(description="where it stopped: build, or start (when ok, start)")
     log: str = ""
     verdict: Verdict | None = Field(default=None, description="the runtime's verdict when it failed")
+    reason: str = Field(default="", description="why, when the runtime knows better than the log's classes")
 
 
 class AttemptRecord(BaseModel):
@@ -214,6 +215,11 @@ _RULES: list[tuple[FailureClass, str]] = [
         r"(?:command )?not found",
     ),
     (FailureClass.missing_system_package, r"error: command '(?P<tool>[\w/+.-]+)' failed: No such file or directory"),
+    # setuptools' own spelling when the compiler is missing (psycopg2, mysqlclient, ...)
+    (
+        FailureClass.missing_system_package,
+        r"No such file or directory: '(?P<tool>(?:x86_64-linux-gnu-)?(?:gcc|g\+\+|cc|c\+\+))'",
+    ),
     (FailureClass.missing_system_package, r"fatal error: (?P<header>[\w/.+-]+\.h): No such file or directory"),
     (
         FailureClass.missing_system_package,
@@ -230,6 +236,8 @@ DEBIAN_PROVIDERS = {
     "g++": "build-essential",
     "make": "build-essential",
     "x86_64-linux-gnu-gcc": "build-essential",
+    "x86_64-linux-gnu-g++": "build-essential",
+    "c++": "build-essential",
     "git": "git",
     "pkg-config": "pkg-config",
     "unzip": "unzip",
@@ -253,9 +261,13 @@ DEBIAN_PROVIDERS = {
 }
 
 
+# Lines every apt-get in a Dockerfile prints that name no failure ("TERM is not set").
+_NOISE = re.compile(r"^debconf: .*$\n?", re.MULTILINE)
+
+
 def classify(log: str, phase: Phase) -> Failure:
     """The failure class of a build log (phase "build") or a start's log tail (phase "start")."""
-    log = strip_ansi(log)
+    log = _NOISE.sub("", strip_ansi(log))
     for failure_class, pattern in _RULES:
         match = re.search(pattern, log, re.IGNORECASE | re.MULTILINE)
         if match is None:
@@ -315,7 +327,7 @@ def dummy_value(name: str, port: int) -> str:
         return str(port)
     if upper in ("HOST", "BIND", "BIND_ADDRESS") or upper.endswith("_HOST"):
         return "0.0.0.0"
-    if upper == "DATABASE_URL" or upper.endswith("DB_URL"):
+    if upper.endswith(("DATABASE_URL", "DATABASE_URI", "DB_URL", "DB_URI")):
         return "sqlite:////tmp/abc-pipeline.db"
     if upper.endswith("_URL") or upper.endswith("_URI"):
         return "http://localhost"
@@ -583,6 +595,13 @@ def run_attempts(
             current, fallback = fallback, None
             change = f"the repository's Dockerfile failed ({failure.failure_class}): synthesized instead"
             continue
+        if result.verdict == Verdict.infra_error:
+            # The machine failed (disk, OOM, network): no Dockerfile change can help, and
+            # the repository is not to blame.
+            reason = f"the machine failed, not the repository: {result.reason or failure.evidence}"
+            return RepairOutcome(
+                ok=False, env=current, attempts=attempts, failure=failure, verdict=Verdict.infra_error, reason=reason
+            )
         proposal = None
         if repairs_left > 0:
             proposal = strategy.propose(failure, log_tail(result.log), current, facts)

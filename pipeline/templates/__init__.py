@@ -13,14 +13,20 @@ import jinja2
 
 TEMPLATE_DIR = Path(__file__).parent
 
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    autoescape=False,
-)
+
+def strict_environment(folder: Path) -> jinja2.Environment:
+    """The one Jinja set-up for every template folder (these files, the LLM prompts)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+_env = strict_environment(TEMPLATE_DIR)
 
 
 def render(name: str, **values: Any) -> str:

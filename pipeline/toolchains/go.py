@@ -37,6 +37,22 @@ def _main_package(root: Path, entrypoint: str | None) -> str:
     return "." if best.as_posix() == "." else f"./{best.as_posix()}"
 
 
+def _gopath_module(root: Path) -> str:
+    """The module path a GOPATH-era repository's own imports use, e.g. github.com/x/todo when
+    a file imports github.com/x/todo/internal/task and internal/task is a folder here;
+    "app" when no import points into the repository."""
+    votes: dict[str, int] = {}
+    for path in source_files(root, ".go"):
+        for imported in re.findall(r'"([\w.\-]+(?:/[\w.\-]+)+)"', read_text(path)):
+            parts = imported.split("/")
+            for cut in range(1, len(parts)):
+                if (root / "/".join(parts[cut:])).is_dir():
+                    module = "/".join(parts[:cut])
+                    votes[module] = votes.get(module, 0) + 1
+                    break
+    return max(votes, key=lambda m: (votes[m], -len(m))) if votes else "app"
+
+
 def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
     gomod = read_text(root / "go.mod")
     notes: list[str] = []
@@ -61,7 +77,8 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         install = "go mod download"
     elif not gomod:
         # A GOPATH-era repository: module mode needs a go.mod, made from the source.
-        build = f"go mod init app && go mod tidy && {build}"
+        # Named as its own imports name it, so packages inside the repository resolve locally.
+        build = f"go mod init {_gopath_module(root)} && go mod tidy && {build}"
         notes.append("no go.mod: `go mod init` and `go mod tidy` run with the source")
     elif has_requires:
         # Without go.sum the module graph is resolved from the source: tidy writes go.sum.

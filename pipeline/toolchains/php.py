@@ -1,4 +1,12 @@
-"""PHP: Composer (composer.json's php constraint, composer.lock), or none for plain scripts."""
+"""PHP: Composer (composer.json's php constraint, composer.lock), or none for plain scripts.
+
+Offline (no Packagist), a composer.json whose every package Debian ships is served from
+Debian's php-* packages instead: they install under /usr/share/php with an autoload.php
+each; Composer (Debian's) writes the repository's own autoloader, and vendor/autoload.php
+is made to require the Debian ones first, so the app's `require 'vendor/autoload.php'`
+loads both. (auto_prepend_file would be simpler, but the built-in server skips it for a
+router script.) Online the Dockerfile is the usual `composer install`.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +34,25 @@ EXTENSIONS = {
 }
 
 
+# Composer package -> (Debian package, its autoloader under /usr/share/php). Only packages
+# whose Debian version is the one the ecosystem uses (Slim 3 is Debian's slim/slim).
+DEBIAN_PACKAGES = {
+    "slim/slim": ("php-slim", "Slim/autoload.php"),
+    "slim/psr7": ("php-slim-psr7", "Slim/Psr7/autoload.php"),
+    "nikic/fast-route": ("php-nikic-fast-route", "FastRoute/autoload.php"),
+    "pimple/pimple": ("php-pimple", "Pimple/autoload.php"),
+    "psr/container": ("php-psr-container", "Psr/Container/autoload.php"),
+    "psr/http-message": ("php-psr-http-message", "Psr/Http/Message/autoload.php"),
+}
+DEBIAN_AUTOLOAD = "/usr/local/lib/php-debian-autoload.php"
+
+
+def _debian_install(packages: list[str]) -> str:
+    """The RUN command that writes one file requiring the Debian packages' autoloaders."""
+    loaders = " ".join(DEBIAN_PACKAGES[p][1] for p in packages)
+    return f"printf '<?php\\n' > {DEBIAN_AUTOLOAD} && printf \"require_once '%s';\\n\" {loaders} >> {DEBIAN_AUTOLOAD}"
+
+
 def image(version: str) -> str:
     return f"php:{version}-cli-bookworm"
 
@@ -48,7 +75,16 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
     start = ["php", "-S", "0.0.0.0:8000", "-t", public] + ([router] if router else [])
     system_packages: list[str] = []
     facts: dict[str, str] = {}
-    if composer:
+    packages = sorted(name for name in require if name != "php" and not name.startswith("ext-"))
+    if composer and offline and packages and all(p in DEBIAN_PACKAGES for p in packages):
+        system_packages += ["composer", *sorted({DEBIAN_PACKAGES[p][0] for p in packages})]
+        install = _debian_install(packages)
+        prepend = f"sed -i \"1a require_once '{DEBIAN_AUTOLOAD}';\" vendor/autoload.php"
+        build = f"composer dump-autoload --optimize --no-dev && {prepend}"
+        manager = "composer"
+        facts["debian_packages"] = "yes"
+        notes.append("offline: composer.json's packages come from Debian's php-* packages (autoloaded first)")
+    elif composer:
         system_packages += ["git", "unzip"]
         if offline:
             system_packages += COMPOSER_OFFLINE_PACKAGES

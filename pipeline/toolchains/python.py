@@ -15,6 +15,24 @@ PIP = "pip install --no-cache-dir"
 REQUIREMENTS = ["requirements.txt", "requirements/prod.txt", "requirements/production.txt", "requirements/base.txt"]
 
 
+# Packages that compile against a C library when no wheel fits (the slim images have no
+# compiler), and the Debian packages their build needs. psycopg2-binary needs none.
+NATIVE_PACKAGES = {
+    "psycopg2": ["build-essential", "libpq-dev"],
+    "mysqlclient": ["build-essential", "default-libmysqlclient-dev", "pkg-config"],
+}
+
+
+def _native_system_packages(root: Path, manifests: list[str]) -> list[str]:
+    text = "\n".join(read_text(root / m) for m in manifests if not m.endswith("/"))
+    found = [
+        name
+        for name in NATIVE_PACKAGES
+        if re.search(rf"(?im)^[\s\"']*{re.escape(name)}(?![\w-])(?!\s*=\s*\{{?\s*path)", text)
+    ]
+    return sorted({pkg for name in found for pkg in NATIVE_PACKAGES[name]})
+
+
 def image(version: str) -> str:
     return f"python:{version}-slim-bookworm"
 
@@ -54,7 +72,8 @@ def _file_database_setup(root: Path, entrypoint: str | None) -> list[str]:
         setup.append("alembic upgrade head")
     elif (root / "migrations" / "env.py").is_file() and (root / "migrations" / "alembic.ini").is_file():
         # Flask-Migrate keeps alembic.ini inside migrations/: `flask db upgrade` runs it.
-        app = f" --app {entrypoint}" if entrypoint else ""
+        # Quoted: an app factory entrypoint (`app:create_app()`) is not a word to the shell.
+        app = f" --app {shlex.quote(entrypoint)}" if entrypoint else ""
         setup.append(f"flask{app} db upgrade")
     return setup
 
@@ -143,6 +162,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         start_command=["python", entrypoint or "app.py"],
         default_port=8000,
         setup_commands=_file_database_setup(root, entrypoint),
+        system_packages=_native_system_packages(root, manifests),
         base_image=image(version),
         notes=notes,
     )

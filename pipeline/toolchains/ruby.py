@@ -1,8 +1,10 @@
 """Ruby: Bundler with Gemfile / Gemfile.lock, the Ruby version from .ruby-version or the Gemfile.
 
-A script without a Gemfile gets the gems it requires from Debian's ruby-* packages: that
-is what builds where RubyGems is unreachable, and it only works on the Debian-based
-stand-in image (the official image's Ruby in /usr/local does not see Debian's gems).
+A script without a Gemfile gets the gems it requires from Debian's ruby-* packages, and so
+does, offline, a Gemfile whose every gem Debian ships (`bundle install --local` resolves it
+against them): that is what builds where RubyGems is unreachable, and it only works on the
+Debian-based stand-in image (the official image's Ruby in /usr/local does not see Debian's
+gems).
 """
 
 from __future__ import annotations
@@ -42,6 +44,27 @@ DEBIAN_GEMS = {
     "sqlite3": "ruby-sqlite3",
     "sequel": "ruby-sequel",
     "mustermann": "ruby-mustermann",
+}
+# Gem names (as a Gemfile says them) and the Debian package that ships each; "" for the
+# default gems Debian's Ruby carries itself. Offline, a Gemfile made only of these is
+# installed from Debian and resolved by `bundle install --local` against those gems.
+DEBIAN_GEM_PACKAGES = {
+    "sinatra": "ruby-sinatra",
+    "sinatra-contrib": "ruby-sinatra-contrib",
+    "rack": "ruby-rack",
+    "rackup": "ruby-rack",  # Rack 2 (Debian's) still ships the rackup command itself
+    "rack-protection": "ruby-rack-protection",
+    "mustermann": "ruby-mustermann",
+    "tilt": "ruby-tilt",
+    "webrick": "ruby-webrick",
+    "puma": "puma",
+    "thin": "thin",
+    "sqlite3": "ruby-sqlite3",
+    "sequel": "ruby-sequel",
+    "json": "",
+    "bigdecimal": "",
+    "date": "",
+    "logger": "",
 }
 
 
@@ -86,15 +109,25 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         version = STAND_IN
 
     system_packages: list[str] = []
+    facts: dict[str, str] = {}
     if gemfile:
-        gems = _locked_gems(lock) or set(re.findall(r"^\s*gem\s+['\"]([\w\-]+)['\"]", gemfile, re.MULTILINE))
+        declared = set(re.findall(r"^\s*gem\s+['\"]([\w\-]+)['\"]", gemfile, re.MULTILINE))
+        gems = _locked_gems(lock) or declared
+        from_debian = offline and bool(declared) and declared <= DEBIAN_GEM_PACKAGES.keys()
         native = sorted(g for g in gems if g in NATIVE_GEMS)
-        if native:
-            system_packages += ["build-essential"] + sorted({p for g in native for p in NATIVE_GEMS[g]})
-        if re.search(r"\bgit(hub)?:", gemfile):
-            system_packages.append("git")
-        frozen = "bundle config set --local frozen true && " if lock else ""
-        install = f"{frozen}bundle config set --local without 'development test' && bundle install --jobs 4"
+        if from_debian:
+            # No RubyGems here: Debian's packaged gems, and Bundler resolves against them only.
+            system_packages += sorted({DEBIAN_GEM_PACKAGES[g] for g in declared} - {""})
+            install = "bundle install --local"
+            facts["debian_gems"] = "yes"
+            notes.append("offline: the Gemfile's gems come from Debian's ruby-* packages (`bundle install --local`)")
+        else:
+            if native:
+                system_packages += ["build-essential"] + sorted({p for g in native for p in NATIVE_GEMS[g]})
+            if re.search(r"\bgit(hub)?:", gemfile):
+                system_packages.append("git")
+            frozen = "bundle config set --local frozen true && " if lock else ""
+            install = f"{frozen}bundle config set --local without 'development test' && bundle install --jobs 4"
         manifests = existing(root, ["Gemfile", "Gemfile.lock", ".ruby-version"])
         if re.search(r"^\s*gemspec\b", gemfile, re.MULTILINE):
             manifests += [p.name for p in sorted(root.glob("*.gemspec"))]
@@ -110,6 +143,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         install, manifests, manager = None, [], "none"
         start = ["ruby", entrypoint or "app.rb"]
         if packages:
+            facts["debian_gems"] = "yes"
             notes.append("no Gemfile: required gems come from Debian's ruby-* packages (Debian-based image only)")
     return Toolchain(
         language="ruby",
@@ -123,5 +157,6 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         default_port=4567,  # Sinatra's; frameworks give their own port through their hints
         system_packages=system_packages,
         base_image=image(version),
+        facts=facts,
         notes=notes,
     )

@@ -8,7 +8,7 @@ RUN apt-get update \
 COPY Gemfile Gemfile.lock .ruby-version ./
 RUN bundle config set --local frozen true && bundle config set --local without 'development test' && bundle install --jobs 4
 COPY . .
-ENV DATABASE_URL="dummy-DATABASE_URL"
+ENV DATABASE_URL="sqlite:////tmp/abc-pipeline.db"
 ENV PORT="4567"
 EXPOSE 4567
 CMD ["bundle", "exec", "ruby", "app.rb", "-o", "0.0.0.0", "-p", "4567"]

@@ -1,0 +1,331 @@
+"""lint: check a task package from its files alone, and explain every finding.
+
+Works on both layouts the pipeline writes (Terminal-Bench: task.yaml, run-tests.sh,
+solution.sh; Harbor: task.toml, instruction.md, environment/, solution/solve.sh,
+tests/test.sh). Nothing in the package is executed: the solution patch is read out of
+the solution script and applied with `git apply` to a temporary copy of the repository.
+
+Checks (each finding names its check):
+- layout:     every file is in place, the scripts are executable, the configs parse;
+- endpoints:  the instruction names every endpoint the tests call;
+- leak:       no line of the solution's code is in the instruction or the tests;
+- secret:     no secret is left (detect-secrets and the redaction stage's own patterns);
+- mask:       the solution patch applies, and changes the file of every masked symbol,
+              which still names the symbol (its signature was kept);
+- metadata:   metadata.json is valid against pipeline/schemas/metadata.schema.json;
+- variant:    an environment task ships no environment files, and its solution writes
+              the Dockerfile.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import jsonschema
+import yaml
+from pydantic import BaseModel
+
+from pipeline.leaks import find_leaks
+from pipeline.models import normalize_path
+from pipeline.schemas.metadata import load_schema
+from pipeline.stages import package, redact
+
+TEST_FILES = ("conftest.py", "test_connect.py", "test_func.py")
+_HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+_INSTRUCTION_ENDPOINT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY)\s+`?(/[^\s`'\")]*)")
+
+
+class Finding(BaseModel):
+    check: str
+    message: str
+    level: Literal["error", "warning"] = "error"
+
+
+class LintReport(BaseModel):
+    task_dir: str
+    format: str
+    findings: list[Finding]
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.level == "error" for f in self.findings)
+
+
+class _Package:
+    """Where each part of a task lives, in either layout."""
+
+    def __init__(self, root: Path, fmt: str) -> None:
+        self.root = root
+        self.format = fmt
+        harbor = fmt == "harbor"
+        self.tests = root / "tests"
+        self.solution = root / ("solution/solve.sh" if harbor else "solution.sh")
+        self.repo_parent = root / "environment" if harbor else root
+        self.required = (
+            ["task.toml", "instruction.md", "environment/Dockerfile", "solution/solve.sh", "tests/test.sh"]
+            + ["tests/run-tests.sh", "metadata.json"]
+            if harbor
+            else ["task.yaml", "Dockerfile", "docker-compose.yaml", "run-tests.sh", "solution.sh", "metadata.json"]
+        ) + [f"tests/{name}" for name in TEST_FILES]
+        self.executable = ["tests/test.sh", "tests/run-tests.sh", "solution/solve.sh"] if harbor else ["run-tests.sh"]
+
+
+def detect_format(task_dir: Path) -> str | None:
+    if (task_dir / "task.toml").is_file():
+        return "harbor"
+    if (task_dir / "task.yaml").is_file():
+        return "terminal-bench"
+    return None
+
+
+def lint_task(task_dir: Path) -> LintReport:
+    fmt = detect_format(task_dir)
+    if fmt is None:
+        finding = Finding(
+            check="layout", message="neither task.yaml (Terminal-Bench) nor task.toml (Harbor): not a task"
+        )
+        return LintReport(task_dir=str(task_dir), format="unknown", findings=[finding])
+    pkg = _Package(task_dir, fmt)
+    findings: list[Finding] = []
+    findings += _check_layout(pkg)
+    metadata, metadata_findings = _check_metadata(pkg)
+    findings += metadata_findings
+    instruction, config_findings = _instruction(pkg)
+    findings += config_findings
+    tests = {name: (pkg.tests / name).read_text() for name in TEST_FILES if (pkg.tests / name).is_file()}
+    patch = package.solution_patch(pkg.solution.read_text()) if pkg.solution.is_file() else ""
+    if pkg.solution.is_file() and not patch.strip():
+        findings.append(Finding(check="mask", message=f"{_rel(pkg, pkg.solution)} carries no solution patch"))
+    if instruction is not None:
+        findings += _check_endpoints(instruction, tests)
+    findings += _check_leaks(instruction or "", tests, patch)
+    findings += _check_secrets(pkg)
+    if metadata is not None:
+        repo = _repo_dir(pkg, metadata)
+        if repo is None:
+            findings.append(Finding(check="layout", message="the repository folder named by metadata.json is missing"))
+        else:
+            if patch.strip():
+                findings += _check_mask(repo, patch, metadata.get("masked_symbols") or [])
+            if metadata.get("kind") == "environment":
+                findings += _check_environment_variant(pkg, repo)
+    return LintReport(task_dir=str(task_dir), format=fmt, findings=findings)
+
+
+def _rel(pkg: _Package, path: Path) -> str:
+    return path.relative_to(pkg.root).as_posix()
+
+
+def _check_layout(pkg: _Package) -> list[Finding]:
+    findings = []
+    for name in pkg.required:
+        if not (pkg.root / name).is_file():
+            findings.append(Finding(check="layout", message=f"{name} is missing"))
+    for name in pkg.executable:
+        path = pkg.root / name
+        if path.is_file() and not os.access(path, os.X_OK):
+            findings.append(Finding(check="layout", message=f"{name} is not executable (chmod +x {name})"))
+    test_sh = pkg.tests / "test.sh"
+    if pkg.format == "harbor" and test_sh.is_file() and "reward.txt" not in test_sh.read_text():
+        findings.append(Finding(check="layout", message="tests/test.sh never writes Harbor's reward.txt"))
+    return findings
+
+
+def _instruction(pkg: _Package) -> tuple[str | None, list[Finding]]:
+    """The instruction text, and findings about the config that holds it."""
+    try:
+        if pkg.format == "harbor":
+            config = tomllib.loads((pkg.root / "task.toml").read_text())
+            missing = [k for k in ("version", "metadata", "verifier", "agent") if k not in config]
+            findings = [Finding(check="layout", message=f"task.toml has no [{k}]") for k in missing]
+            path = pkg.root / "instruction.md"
+            return (path.read_text() if path.is_file() else None), findings
+        config = yaml.safe_load((pkg.root / "task.yaml").read_text())
+    except FileNotFoundError:
+        return None, []  # reported by the layout check
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        return None, [Finding(check="layout", message=f"the task config does not parse: {exc}")]
+    if not isinstance(config, dict):
+        return None, [Finding(check="layout", message="task.yaml is not a mapping")]
+    keys = ("instruction", "author_name", "difficulty", "category", "tags", "max_agent_timeout_sec")
+    findings = [Finding(check="layout", message=f"task.yaml has no `{k}`") for k in keys if k not in config]
+    instruction = config.get("instruction")
+    return (instruction if isinstance(instruction, str) else None), findings
+
+
+def _check_metadata(pkg: _Package) -> tuple[dict | None, list[Finding]]:
+    path = pkg.root / "metadata.json"
+    if not path.is_file():
+        return None, []
+    try:
+        metadata = json.loads(path.read_text())
+    except ValueError as exc:
+        return None, [Finding(check="metadata", message=f"metadata.json is not JSON: {exc}")]
+    validator = jsonschema.Draft202012Validator(load_schema())
+    findings = []
+    for error in sorted(validator.iter_errors(metadata), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        findings.append(Finding(check="metadata", message=f"metadata.json {where}: {error.message}"))
+    return (metadata if isinstance(metadata, dict) else None), findings
+
+
+# ------------------------------------------------------------------------ endpoints
+
+
+def _url_template(node: ast.expr) -> str | None:
+    """A URL expression as a path template: literal parts kept, every value as `{}`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = [_url_template(v) if isinstance(v, ast.Constant) else "{}" for v in node.values]
+        return "".join(p or "" for p in parts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _url_template(node.left), _url_template(node.right)
+        return None if left is None and right is None else (left or "{}") + (right or "{}")
+    return "{}"
+
+
+def called_endpoints(test_source: str) -> list[tuple[str, str]]:
+    """(METHOD, path template with `{}` for values) of every requests call in a test file."""
+    try:
+        tree = ast.parse(test_source)
+    except SyntaxError:
+        return []
+    calls = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args):
+            continue
+        name = node.func.attr.lower()
+        if name == "request" and len(node.args) >= 2 and isinstance(node.args[0], ast.Constant):
+            method, url = str(node.args[0].value).upper(), node.args[1]
+        elif name in _HTTP_METHODS:
+            method, url = name.upper(), node.args[0]
+        else:
+            continue
+        template = _url_template(url) or ""
+        # The base URL comes first ({base_url}/x or base_url + "/x"); the query is not the
+        # route. Anything else (os.environ.get("SERVICE_URL")) is not a call to the service.
+        if not template.startswith("{}"):
+            continue
+        template = template[2:].split("?")[0] or "/"
+        if template.startswith("/"):
+            calls.append((method, template))
+    return calls
+
+
+def _shape(path: str) -> str:
+    """A path with every parameter as `{}`, to compare test calls with named routes."""
+    return re.sub(r"\{[^{}]*\}", "{}", normalize_path(path))
+
+
+def _route_matches(called: str, named: str) -> bool:
+    """/api/todos/1 and /api/todos/{} are one route: a named parameter matches any segment."""
+    a, b = called.strip("/").split("/"), named.strip("/").split("/")
+    return len(a) == len(b) and all(x == y or y == "{}" for x, y in zip(a, b, strict=True))
+
+
+def _check_endpoints(instruction: str, tests: dict[str, str]) -> list[Finding]:
+    named = {(m, _shape(p)) for m, p in _INSTRUCTION_ENDPOINT.findall(instruction.replace("`", " `"))}
+    findings, seen = [], set()
+    for name, source in tests.items():
+        for method, template in called_endpoints(source):
+            shape = _shape(template)
+            if shape == "/" or (method, shape) in seen:
+                continue  # the "service is up" probe of test_connect
+            seen.add((method, shape))
+            if not any(m in (method, "ANY") and _route_matches(shape, route) for m, route in named):
+                findings.append(
+                    Finding(
+                        check="endpoints",
+                        message=f"tests/{name} calls {method} {template}, which the instruction never names",
+                    )
+                )
+    return findings
+
+
+# ------------------------------------------------------------------------ leaks and secrets
+
+
+def _check_leaks(instruction: str, tests: dict[str, str], patch: str) -> list[Finding]:
+    findings = []
+    texts = {"the instruction": instruction, **{f"tests/{n}": t for n, t in tests.items()}}
+    for where, text in texts.items():
+        leaked = find_leaks(text, patch)
+        if leaked:
+            shown = "; ".join(f"`{line}`" for line in leaked[:3])
+            more = f" (and {len(leaked) - 3} more)" if len(leaked) > 3 else ""
+            findings.append(
+                Finding(check="leak", message=f"{where} carries {len(leaked)} line(s) of the solution: {shown}{more}")
+            )
+    return findings
+
+
+def _check_secrets(pkg: _Package) -> list[Finding]:
+    return [
+        Finding(check="secret", message=f"{f.file}:{f.line}: {f.type} (redact it, then regenerate)")
+        for f in redact.leftover_secrets(pkg.root)
+    ]
+
+
+# ------------------------------------------------------------------------ the mask
+
+
+def _repo_dir(pkg: _Package, metadata: dict) -> Path | None:
+    try:
+        repo = pkg.repo_parent / package.repo_dir_name_from(pkg.root, metadata)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return repo if repo.is_dir() else None
+
+
+def _check_mask(repo: Path, patch: str, masked_symbols: list[str]) -> list[Finding]:
+    with tempfile.TemporaryDirectory(prefix="abc-lint-") as tmp:
+        solved = Path(tmp) / "repo"
+        shutil.copytree(repo, solved, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        applied = subprocess.run(
+            ["git", "apply", "--whitespace=nowarn", "-"],
+            input=patch,
+            cwd=solved,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if applied.returncode != 0:
+            reason = (applied.stderr or applied.stdout).strip().splitlines()[:2]
+            return [Finding(check="mask", message=f"the solution patch does not apply: {' '.join(reason)}")]
+        findings = []
+        for symbol in masked_symbols:
+            file, _, name = symbol.rpartition(":")
+            masked, original = repo / file, solved / file
+            if not masked.is_file():
+                findings.append(Finding(check="mask", message=f"{symbol}: {file} is not in the repository"))
+            elif masked.read_bytes() == original.read_bytes():
+                findings.append(
+                    Finding(check="mask", message=f"{symbol}: the solution does not change {file}, so it is not masked")
+                )
+            elif name != "<anonymous>" and name.split(".")[-1] not in masked.read_text(errors="replace"):
+                findings.append(Finding(check="mask", message=f"{symbol}: the masked {file} lost the symbol itself"))
+        return findings
+
+
+def _check_environment_variant(pkg: _Package, repo: Path) -> list[Finding]:
+    findings = []
+    for path in sorted(repo.rglob("*")):
+        if path.is_file() and package.ENVIRONMENT_FILE.match(path.name) and ".git" not in path.parts:
+            findings.append(
+                Finding(
+                    check="variant", message=f"environment task still ships {_rel(pkg, path)}: the agent must write it"
+                )
+            )
+    if pkg.solution.is_file() and "ABC_PIPELINE_DOCKERFILE" not in pkg.solution.read_text():
+        findings.append(Finding(check="variant", message=f"{_rel(pkg, pkg.solution)} does not write the Dockerfile"))
+    return findings

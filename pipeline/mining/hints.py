@@ -1,0 +1,91 @@
+"""Framework hints from a repository's root manifests, read before anything is cloned.
+
+Only dependency names are looked at: a hint narrows a batch ("regenerate --framework"),
+while the explore stage still decides from the code what a service really is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+# Dependency name (lower case) -> the framework module's name in pipeline/frameworks.
+DEPENDENCY_FRAMEWORKS: dict[str, str] = {
+    "flask": "flask",
+    "fastapi": "fastapi",
+    "django": "django",
+    "djangorestframework": "django",
+    "express": "express",
+    "koa": "koa",
+    "@koa/router": "koa",
+    "fastify": "fastify",
+    "@nestjs/core": "nestjs",
+    "github.com/gin-gonic/gin": "gin",
+    "github.com/labstack/echo/v4": "echo",
+    "github.com/go-chi/chi/v5": "chi",
+    "org.springframework.boot": "spring",
+    "spring-boot-starter-web": "spring",
+    "rails": "rails",
+    "sinatra": "sinatra",
+    "laravel/framework": "laravel",
+    "symfony/framework-bundle": "symfony",
+    "slim/slim": "slim",
+    "axum": "axum",
+    "actix-web": "actix",
+    "microsoft.aspnetcore.app": "aspnetcore",
+}
+
+# Root files worth reading for hints (and the license they may declare).
+MANIFEST_FILES = (
+    "requirements.txt",
+    "pyproject.toml",
+    "Pipfile",
+    "package.json",
+    "go.mod",
+    "pom.xml",
+    "build.gradle",
+    "Gemfile",
+    "composer.json",
+    "Cargo.toml",
+)
+
+
+def _names(filename: str, text: str) -> set[str]:
+    """Dependency names a manifest lists (best effort: hints, not a resolver)."""
+    names: set[str] = set()
+    if filename == "package.json" or filename == "composer.json":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return names
+        for key in ("dependencies", "devDependencies", "require"):
+            if isinstance(data.get(key), dict):
+                names.update(data[key])
+    elif filename == "pyproject.toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return names
+        deps = list(data.get("project", {}).get("dependencies", []))
+        deps += list(data.get("tool", {}).get("poetry", {}).get("dependencies", {}))
+        names.update(re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0] for d in deps)
+    elif filename == "go.mod":
+        names.update(re.findall(r"^\s*(?:require\s+)?([\w.\-]+/[\w./\-]+)\s+v", text, re.MULTILINE))
+    elif filename == "Cargo.toml":
+        names.update(re.findall(r"^\s*([A-Za-z0-9_\-]+)\s*=", text, re.MULTILINE))
+    elif filename == "Gemfile":
+        names.update(re.findall(r"""^\s*gem\s+['"]([^'"]+)""", text, re.MULTILINE))
+    elif filename in ("pom.xml", "build.gradle"):
+        names.update(re.findall(r"(org\.springframework\.boot|spring-boot-starter-web)", text))
+    else:  # requirements.txt, Pipfile
+        names.update(re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0] for line in text.splitlines())
+    return {n.strip().strip('"').lower() for n in names if n.strip()}
+
+
+def framework_hints(manifests: dict[str, str]) -> list[str]:
+    """Sorted framework names that the given root manifests (name -> text) depend on."""
+    found = set()
+    for filename, text in manifests.items():
+        found.update(DEPENDENCY_FRAMEWORKS[n] for n in _names(filename, text) if n in DEPENDENCY_FRAMEWORKS)
+    return sorted(found)

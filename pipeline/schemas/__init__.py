@@ -1,0 +1,1 @@
+"""JSON schemas that ship with the package (see metadata.py)."""

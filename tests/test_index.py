@@ -1,0 +1,48 @@
+"""`abc-pipeline index`: a JSONL of a folder of tasks, like ABC-Bench's train.jsonl."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from task_support import planted_tasks, task_dirs
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+pytestmark = pytest.mark.docker
+
+
+def test_index_of_both_formats(docker_engine, tmp_path_factory, tmp_path):
+    result, out = planted_tasks(tmp_path_factory)
+    dirs = task_dirs(result)
+
+    cli = CliRunner().invoke(app, ["index", str(out)])
+    assert cli.exit_code == 0, cli.output
+    lines = [json.loads(line) for line in cli.stdout.splitlines()]
+    # The harbor/ export folder is not a task: only the two Terminal-Bench tasks.
+    assert [e["task_id"] for e in lines] == sorted(p.name for (k, f), p in dirs.items() if f == "terminal-bench")
+    impl = dirs[("implementation", "terminal-bench")]
+    task_yaml = yaml.safe_load((impl / "task.yaml").read_text())
+    entry = next(e for e in lines if e["task_id"] == impl.name)
+    assert entry == {
+        "task_id": impl.name,
+        "tags": task_yaml["tags"],
+        "category": task_yaml["category"],
+        "instruction": task_yaml["instruction"],
+        "kind": "implementation",
+        "format": "terminal-bench",
+    }
+
+    target = tmp_path / "train.jsonl"
+    cli = CliRunner().invoke(app, ["index", str(out / "harbor"), "--out", str(target)])
+    assert cli.exit_code == 0, cli.output
+    harbor = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [(e["task_id"], e["format"]) for e in harbor] == [(e["task_id"], "harbor") for e in lines]
+    assert [e["tags"] for e in harbor] == [e["tags"] for e in lines]
+    assert {e["kind"] for e in harbor} == {"implementation", "environment"}
+
+
+def test_index_of_a_missing_folder_is_a_usage_error(tmp_path):
+    assert CliRunner().invoke(app, ["index", str(tmp_path / "nope")]).exit_code == 2

@@ -1,0 +1,95 @@
+"""Redaction, proven: every secret planted in a buildable app is gone from the emitted
+tasks, the service still starts on the placeholders, and metadata.json reports each one.
+The pattern tests need no Docker; the end-to-end ones generate the fixture for real."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from urllib.parse import urlsplit
+
+import pytest
+from task_support import PLANTED, PLANTED_SECRETS, planted_tasks, task_dirs
+
+from pipeline.stages import redact
+
+PLANTED_FILES = {".env", "config/settings.py", "config/ci.json", "config/deploy_key.pem"}
+
+
+def test_every_planted_secret_is_replaced_in_place(tmp_path):
+    tree = tmp_path / "repo"
+    shutil.copytree(PLANTED, tree)
+    report = redact.redact_tree(tree)
+
+    text = "".join(p.read_text() for p in tree.rglob("*") if p.is_file())
+    left = [what for what, value in PLANTED_SECRETS.items() if value in text]
+    assert left == []
+    assert redact.leftover_secrets(tree, skip=()) == []
+    kinds = {(f.file, f.type) for f in report.findings}
+    assert ("config/ci.json", "GitHub Token") in kinds
+    assert ("config/deploy_key.pem", "Private Key") in kinds
+    assert ("config/settings.py", "URL Password") in kinds
+    assert {f.file for f in report.findings} >= {
+        ".env",
+        "config/settings.py",
+        "config/ci.json",
+        "config/deploy_key.pem",
+    }
+
+    # Placeholders keep the shape the code relies on.
+    settings = (tree / "config" / "settings.py").read_text()
+    url = next(line.split('"')[1] for line in settings.splitlines() if line.startswith("DATABASE_URL"))
+    parsed = urlsplit(url)
+    assert (parsed.scheme, parsed.hostname, parsed.username, parsed.password) == (
+        "postgres",
+        "db.internal",
+        "notes_admin",
+        redact.URL_PASSWORD_PLACEHOLDER,
+    )
+    assert f'JWT_SECRET = "{redact.PLACEHOLDER}"' in settings
+    assert 'AWS_REGION = "eu-west-1"' in settings and 'JWT_ALGORITHM = "HS256"' in settings
+    assert json.loads((tree / "config" / "ci.json").read_text())["branch"] == "main"
+    assert "PORT=8000" in (tree / ".env").read_text()
+
+
+def test_names_that_only_look_secret_are_left_alone(tmp_path):
+    source = (
+        'TOKEN_HEADER = "Authorization"\n'
+        'password = request.json["password"]\n'
+        'secret = os.environ.get("JWT_SECRET", "")\n'
+    )
+    (tmp_path / "app.py").write_text(source)
+    (tmp_path / "package.json").write_text('{"dependencies": {"js-tokens": "^4.0.0"}}\n')
+    # An empty secret is not a secret, and the next line is not its value.
+    (tmp_path / ".env").write_text("APP_SECRET=\nSHOP_CURRENCY=EUR\n")
+    report = redact.redact_tree(tmp_path)
+    assert report.findings == []
+    assert (tmp_path / "app.py").read_text() == source
+    assert (tmp_path / ".env").read_text() == "APP_SECRET=\nSHOP_CURRENCY=EUR\n"
+
+
+@pytest.mark.docker
+def test_emitted_tasks_carry_no_planted_secret(docker_engine, tmp_path_factory):
+    result, out = planted_tasks(tmp_path_factory)
+    dirs = task_dirs(result)
+    # The service reads the JWT secret and the database URL at start: it started on the
+    # placeholders, or no task would have verified.
+    assert set(dirs) == {(k, f) for k in ("implementation", "environment") for f in ("terminal-bench", "harbor")}, (
+        result.model_dump_json(indent=2)
+    )
+
+    leftovers = []
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            leftovers += [
+                f"{what} in {path.relative_to(out)}" for what, v in PLANTED_SECRETS.items() if v.encode() in data
+            ]
+    assert leftovers == []
+
+    metadata = json.loads((dirs[("implementation", "terminal-bench")] / "metadata.json").read_text())
+    reported = {(f["file"], f["type"]) for f in metadata["redaction_report"]["findings"]}
+    assert {file for file, _ in reported} >= PLANTED_FILES
+    assert ("config/deploy_key.pem", "Private Key") in reported
+    # The report says where and what, never the value.
+    assert not any(v in json.dumps(metadata) for v in PLANTED_SECRETS.values())
