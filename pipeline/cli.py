@@ -40,6 +40,8 @@ def _progress_to_stderr() -> None:
     logger = logging.getLogger("pipeline")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    # Prefect puts a console handler on the root logger: without this every line shows twice.
+    logger.propagate = False
 
 
 def _print_summary(result: GenerateResult) -> None:

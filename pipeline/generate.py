@@ -97,6 +97,8 @@ class _Run:
         self.run_id = uuid.uuid4().hex[:12]
 
     def stage(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        if sandbox.interrupted(self.run_id):
+            raise KeyboardInterrupt(f"run {self.run_id} was interrupted; {name} not started")
         started = time.monotonic()
         try:
             return self.runner(name, fn, *args)

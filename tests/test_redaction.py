@@ -68,6 +68,20 @@ def test_names_that_only_look_secret_are_left_alone(tmp_path):
     assert (tmp_path / ".env").read_text() == "APP_SECRET=\nSHOP_CURRENCY=EUR\n"
 
 
+def test_migration_revision_ids_are_kept(tmp_path):
+    # Alembic chains migrations by these ids: replacing one breaks `alembic upgrade`.
+    source = (
+        '"""add notes\n\nRevision ID: 3f2c9d1ab7e4\nRevises: 9b41ce07d2aa\n"""\n'
+        'revision = "3f2c9d1ab7e4"\n'
+        'down_revision: str | None = "9b41ce07d2aa"\n'
+    )
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "3f2c9d1ab7e4_add_notes.py").write_text(source)
+    assert redact.redact_tree(tmp_path).findings == []
+    assert (versions / "3f2c9d1ab7e4_add_notes.py").read_text() == source
+
+
 @pytest.mark.docker
 def test_emitted_tasks_carry_no_planted_secret(docker_engine, tmp_path_factory):
     result, out = planted_tasks(tmp_path_factory)

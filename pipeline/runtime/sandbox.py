@@ -532,6 +532,7 @@ def interruptible_run(run_id: str) -> Iterator[None]:
         return
 
     def on_signal(signum: int, _frame: object) -> None:
+        _interrupted_runs.add(run_id)
         threading.Thread(target=_cleanup_quietly, args=(run_id,), name=f"cleanup-{run_id}").start()
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
@@ -543,6 +544,16 @@ def interruptible_run(run_id: str) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+# Runs a signal interrupted. The KeyboardInterrupt reaches the main thread only; a stage
+# that an orchestrator runs in another thread would go on to the next one, so the run's
+# stages check this before they start (see generate._Run.stage).
+_interrupted_runs: set[str] = set()
+
+
+def interrupted(run_id: str) -> bool:
+    return run_id in _interrupted_runs
 
 
 def _cleanup_quietly(run_id: str) -> None:
