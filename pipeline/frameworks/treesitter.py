@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import contextvars
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -57,51 +58,30 @@ SKIP_DIRS = frozenset(
 MAX_FILE_BYTES = 1_000_000
 
 
+# language -> (grammar wheel, its function that returns the grammar)
+_GRAMMARS: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "go": ("tree_sitter_go", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "csharp": ("tree_sitter_c_sharp", "language"),
+    "ruby": ("tree_sitter_ruby", "language"),
+    # The full PHP grammar: files may mix HTML and <?php blocks.
+    "php": ("tree_sitter_php", "language_php"),
+    "rust": ("tree_sitter_rust", "language"),
+}
+
+
 def _grammar(language: str) -> object:
     # Imported lazily so a language's wheel is only needed when that language is parsed.
-    if language == "python":
-        import tree_sitter_python
-
-        return tree_sitter_python.language()
-    if language == "javascript":
-        import tree_sitter_javascript
-
-        return tree_sitter_javascript.language()
-    if language in ("typescript", "tsx"):
-        import tree_sitter_typescript
-
-        if language == "tsx":
-            return tree_sitter_typescript.language_tsx()
-        return tree_sitter_typescript.language_typescript()
-    if language == "go":
-        import tree_sitter_go
-
-        return tree_sitter_go.language()
-    if language == "java":
-        import tree_sitter_java
-
-        return tree_sitter_java.language()
-    if language == "csharp":
-        import tree_sitter_c_sharp
-
-        return tree_sitter_c_sharp.language()
-    if language == "ruby":
-        import tree_sitter_ruby
-
-        return tree_sitter_ruby.language()
-    if language == "php":
-        # The full PHP grammar: files may mix HTML and <?php blocks.
-        import tree_sitter_php
-
-        return tree_sitter_php.language_php()
-    if language == "rust":
-        import tree_sitter_rust
-
-        return tree_sitter_rust.language()
-    raise KeyError(f"no tree-sitter grammar registered for language {language!r}")
+    if language not in _GRAMMARS:
+        raise KeyError(f"no tree-sitter grammar registered for language {language!r}")
+    module, function = _GRAMMARS[language]
+    return getattr(importlib.import_module(module), function)()
 
 
-@cache
 def get_language(language: str) -> tree_sitter.Language:
     return tree_sitter.Language(_grammar(language))
 
@@ -339,13 +319,16 @@ def _rel_of(path: Path, repo_root: Path) -> str:
     return "" if rel == "." else rel
 
 
-def _read_checked(path: Path, rel: str, repo_real: Path, warn: Callable[[str], None]) -> bytes | None:
-    """The file's bytes, or None (with a warning) when it must be skipped."""
+def _read_checked(
+    path: Path, rel: str, repo_real: Path, warn: Callable[[str], None], *, warn_missing: bool = False
+) -> bytes | None:
+    """The file's bytes, or None (with a warning) when it must be skipped. A missing file
+    is skipped quietly unless `warn_missing` (something pointed at it)."""
     try:
         if path.is_symlink() and not path.resolve().is_relative_to(repo_real):
             warn(f"skipped {rel}: symlink pointing outside the repository")
             return None
-        if not path.is_file():
+        if not warn_missing and not path.is_file():
             return None
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -486,20 +469,8 @@ def load_file(path: Path, repo_root: Path, language: str, *, warnings: list[str]
         rel = path.relative_to(repo_root).as_posix()
     except ValueError:
         rel = path.as_posix()
-    try:
-        if path.is_symlink() and not path.resolve().is_relative_to(repo_root.resolve()):
-            warn(f"skipped {rel}: symlink pointing outside the repository")
-            return None
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            warn(f"skipped {rel}: {size} bytes is larger than {MAX_FILE_BYTES}")
-            return None
-        source = path.read_bytes()
-    except OSError as exc:
-        warn(f"skipped {rel}: cannot read ({exc})")
-        return None
-    if _is_binary(source[:8192]):
-        warn(f"skipped {rel}: binary content")
+    source = _read_checked(path, rel, repo_root.resolve(), warn, warn_missing=True)
+    if source is None:
         return None
     tree = parse_cached(rel, source, language)
     if tree is None or has_error(tree.root_node):
