@@ -170,6 +170,57 @@ def verify(task_dir: Annotated[Path, typer.Argument(help="a task folder")]) -> N
     raise typer.Exit(0 if report.verdict == Verdict.passed else 1)
 
 
+class HarnessChoice(StrEnum):
+    terminal_bench = "terminal-bench"
+    harbor = "harbor"
+    both = "both"
+
+
+@app.command("check-harness")
+def check_harness(
+    paths: Annotated[list[Path], typer.Argument(help="task folders, or folders of tasks (either layout)")],
+    harness: Annotated[HarnessChoice, typer.Option(help="which real harness to run")] = HarnessChoice.both,
+    concurrency: Annotated[int, typer.Option(help="trials a harness runs at once")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Run the real harnesses (Terminal-Bench's `tb run`, Harbor's `harbor run -e docker`)
+    with their oracle and nop agents over tasks: each must be resolved by the oracle and
+    not by the nop. Installs the harnesses on first use. Exit 0 when every task does."""
+    from pipeline import harness as harnesses
+
+    missing = [str(p) for p in paths if not p.is_dir()]
+    if missing:
+        typer.echo(f"not a folder: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    names = ["terminal-bench", "harbor"] if harness == HarnessChoice.both else [harness.value]
+    settings = Settings()
+    try:
+        report = harnesses.check(
+            [p.resolve() for p in paths],
+            harnesses=names,
+            tools_dir=settings.work_dir / "harness",
+            concurrency=concurrency,
+            log=lambda line: typer.echo(line, err=True),
+        )
+    except StageError as exc:
+        typer.echo(f"{exc.verdict}: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        for result in report.results:
+            mark = "ok" if result.ok else "FAIL"
+            typer.echo(f"{mark:4} {result.harness:15} {result.task_id}  oracle={result.oracle} nop={result.nop}")
+        for name in names:
+            oracle, total = report.rate(name, "oracle")
+            nop, _ = report.rate(name, "nop")
+            if total:
+                typer.echo(f"{name}: oracle {oracle}/{total}, nop {nop}/{total} ({report.seconds[name]} s)")
+        for problem in report.problems:
+            typer.echo(f"problem: {problem}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
 # --- mining and batches (pipeline/mining, pipeline/batch.py, flows/batch.py, flows/serve.py)
 
 EXIT_RATE_LIMITED = 3

@@ -139,6 +139,10 @@ class Settings(BaseModel):
     )
     author_name: str = Field(default="abc-pipeline")
     author_email: str = Field(default="abc-pipeline@users.noreply.github.com")
+    harbor_org: str = Field(
+        default_factory=lambda: os.environ.get("ABC_HARBOR_ORG", "abc-pipeline"),
+        description="the org of a Harbor task's name (`<org>/<task_id>` in task.toml's [task])",
+    )
     limits: Limits = Field(default_factory=Limits)
     llm: LlmSettings = Field(default_factory=LlmSettings, description="the optional LLM agent")
     variants: list[Literal["implementation", "environment"]] = Field(
@@ -148,9 +152,21 @@ class Settings(BaseModel):
     )
     formats: list[Literal["terminal-bench", "harbor"]] = Field(
         default_factory=lambda: _env_list("ABC_FORMATS", ["terminal-bench"]),
-        description="package layouts to publish: terminal-bench in out_dir/<id>, harbor in out_dir/harbor/<id>",
+        description="package layouts to publish: terminal-bench in out_dir/<id>, harbor in harbor_out_dir/<id>",
         validate_default=True,  # a typo in the environment variable fails loudly
     )
+    harbor_dir: Path | None = Field(
+        default_factory=lambda: (
+            Path(os.environ["ABC_HARBOR_OUT_DIR"]) if os.environ.get("ABC_HARBOR_OUT_DIR") else None
+        ),
+        description="where Harbor tasks are written; default: `<out_dir>-harbor` beside out_dir",
+    )
+
+    @property
+    def harbor_out_dir(self) -> Path:
+        """Harbor tasks live beside the Terminal-Bench folder, never inside it: `tb run
+        --dataset-path OUT` takes every folder in OUT for a task."""
+        return self.harbor_dir or self.out_dir.with_name(f"{self.out_dir.name}-harbor")
 
     def config_hash_input(self) -> dict:
         """The settings that change what a stage produces (for cache keys)."""

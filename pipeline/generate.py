@@ -316,7 +316,7 @@ def _finished(run: _Run, task_id: str, cache_key: str, task_key: str) -> TaskOut
     if outcome is None:
         return None
     if outcome.status == "verified":
-        published = package.published_dirs(run.settings.out_dir, task_id, run.settings.formats)
+        published = package.published_dirs(run.settings, task_id)
         for folder in published.values():
             try:
                 metadata = json.loads((folder / "metadata.json").read_text())
@@ -576,7 +576,7 @@ def _verify_and_publish(run: _Run, kind: str, task_id: str, staging: Path) -> Ta
         if "harbor" in settings.formats:
             harbor_staging = settings.work_dir / "staging-harbor" / task_id
             run.stage("harbor", package.write_harbor, staging, harbor_staging, settings)
-            published["harbor"] = package.publish(harbor_staging, settings.out_dir / package.HARBOR_DIR, task_id)
+            published["harbor"] = package.publish(harbor_staging, settings.harbor_out_dir, task_id)
             shutil.rmtree(harbor_staging, ignore_errors=True)
         if "terminal-bench" in settings.formats:
             published["terminal-bench"] = package.publish(staging, settings.out_dir, task_id)

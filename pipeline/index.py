@@ -2,7 +2,7 @@
 
 Reads only the task folders themselves (either layout): `task_id`, `tags`, `category` and
 `instruction`, plus `kind` and `format`, so a dataset can be filtered without opening
-every folder. Folders that are not tasks (the `harbor/` export folder, hidden staging
+every folder. Folders that are not tasks (hidden staging
 folders) are skipped.
 """
 

@@ -145,7 +145,7 @@ def _instruction(pkg: _Package) -> tuple[str | None, list[Finding]]:
     try:
         if pkg.format == "harbor":
             config = tomllib.loads((pkg.root / "task.toml").read_text())
-            missing = [k for k in ("version", "metadata", "verifier", "agent") if k not in config]
+            missing = [k for k in ("schema_version", "task", "metadata", "verifier", "agent") if k not in config]
             findings = [Finding(check="layout", message=f"task.toml has no [{k}]") for k in missing]
             path = pkg.root / "instruction.md"
             return (path.read_text() if path.is_file() else None), findings

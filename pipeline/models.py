@@ -230,6 +230,9 @@ class RunResult(BaseModel):
     exit_code: int
     seconds: float
     log_tail: str = ""
+    tests: dict[str, bool] | None = Field(
+        default=None, description="test id -> passed, from pytest's short summary (None: pytest never ran)"
+    )
 
 
 class VerificationReport(BaseModel):

@@ -28,14 +28,17 @@ def dirs(docker_engine, tmp_path_factory):
 def test_layout_comes_from_the_verified_task(dirs):
     for kind in ("implementation", "environment"):
         tb, harbor = dirs[(kind, "terminal-bench")], dirs[(kind, "harbor")]
-        assert harbor.parent.name == package.HARBOR_DIR and harbor.name == tb.name
+        # Beside the Terminal-Bench folder, never inside it (tb takes every folder for a task).
+        assert harbor.parent.name == f"{tb.parent.name}-harbor" and harbor.name == tb.name
         for name in ("task.toml", "instruction.md", "environment/Dockerfile", "environment/docker-compose.yaml"):
             assert (harbor / name).is_file(), name
         for script in ("solution/solve.sh", "tests/test.sh", "tests/run-tests.sh"):
             assert os.access(harbor / script, os.X_OK), script
         task_yaml = yaml.safe_load((tb / "task.yaml").read_text())
         config = tomllib.loads((harbor / "task.toml").read_text())
-        assert config["version"] == "1.0"
+        assert config["schema_version"] == "1.4"
+        assert config["task"]["name"] == f"abc-pipeline/{tb.name}"
+        assert config["task"]["keywords"] == task_yaml["tags"]
         assert config["metadata"]["tags"] == task_yaml["tags"]
         assert config["metadata"]["kind"] == kind
         assert config["verifier"]["timeout_sec"] > 0 and config["agent"]["timeout_sec"] > 0

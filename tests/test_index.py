@@ -21,7 +21,7 @@ def test_index_of_both_formats(docker_engine, tmp_path_factory, tmp_path):
     cli = CliRunner().invoke(app, ["index", str(out)])
     assert cli.exit_code == 0, cli.output
     lines = [json.loads(line) for line in cli.stdout.splitlines()]
-    # The harbor/ export folder is not a task: only the two Terminal-Bench tasks.
+    # Harbor exports live beside the folder: only the two Terminal-Bench tasks.
     assert [e["task_id"] for e in lines] == sorted(p.name for (k, f), p in dirs.items() if f == "terminal-bench")
     impl = dirs[("implementation", "terminal-bench")]
     task_yaml = yaml.safe_load((impl / "task.yaml").read_text())
@@ -36,7 +36,7 @@ def test_index_of_both_formats(docker_engine, tmp_path_factory, tmp_path):
     }
 
     target = tmp_path / "train.jsonl"
-    cli = CliRunner().invoke(app, ["index", str(out / "harbor"), "--out", str(target)])
+    cli = CliRunner().invoke(app, ["index", str(out.with_name(f"{out.name}-harbor")), "--out", str(target)])
     assert cli.exit_code == 0, cli.output
     harbor = [json.loads(line) for line in target.read_text().splitlines()]
     assert [(e["task_id"], e["format"]) for e in harbor] == [(e["task_id"], "harbor") for e in lines]

@@ -38,7 +38,12 @@ from pipeline.models import (
 from pipeline.schemas.metadata import TaskMetadata
 from pipeline.templates import render
 
-STAGE_VERSION = "2"
+STAGE_VERSION = "3"
+
+# The agent's (client) container: the official Python image the harnesses' own tasks use,
+# and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
+CLIENT_BASE_IMAGE = "python:3.11-slim-bookworm"
+TEST_REQUIREMENTS = ("pytest==8.3.5", "requests==2.32.3")
 
 
 def task_id_for(snapshot: RepoSnapshot, group: ApiGroup) -> str:
@@ -146,6 +151,8 @@ def write_task(
         "health_path": env.health_path,
         "limits": settings.limits,
         "group": group.name,
+        "client_base_image": CLIENT_BASE_IMAGE,
+        "test_requirements": TEST_REQUIREMENTS,
     }
     (staging / "Dockerfile").write_text(render("task/Dockerfile.j2", **values))
     (staging / "docker-compose.yaml").write_text(render("task/docker-compose.yaml.j2", **values))
@@ -331,6 +338,8 @@ def write_harbor(task_dir: Path, staging: Path, settings: Settings) -> Path:
         render(
             "harbor/task.toml.j2",
             **values,
+            package_name=f"{settings.harbor_org}/{metadata['task_id']}",
+            description=f"{metadata['group']['name']}: {metadata['group'].get('description') or ''}".strip(": "),
             author_name=task_yaml["author_name"],
             author_email=task_yaml["author_email"],
             difficulty=task_yaml["difficulty"],
@@ -369,18 +378,14 @@ def record_verification(task_dir: Path, report: VerificationReport) -> None:
     _write_metadata(task_dir, metadata)
 
 
-HARBOR_DIR = "harbor"
-
-
-def published_dirs(out_dir: Path, task_id: str, formats: list[str]) -> dict[str, Path]:
-    """Where a task is published in each format: Terminal-Bench folders directly in the
-    output folder (as ABC-Bench ships them), Harbor folders in its `harbor/` (a task id
-    always holds `__`, so it never collides with that name)."""
+def published_dirs(settings: Settings, task_id: str) -> dict[str, Path]:
+    """Where a task is published in each asked-for format: Terminal-Bench folders directly
+    in the output folder (as ABC-Bench ships them), Harbor folders in their own."""
     dirs = {}
-    if "terminal-bench" in formats:
-        dirs["terminal-bench"] = out_dir / task_id
-    if "harbor" in formats:
-        dirs["harbor"] = out_dir / HARBOR_DIR / task_id
+    if "terminal-bench" in settings.formats:
+        dirs["terminal-bench"] = settings.out_dir / task_id
+    if "harbor" in settings.formats:
+        dirs["harbor"] = settings.harbor_out_dir / task_id
     return dirs
 
 

@@ -1,93 +1,26 @@
 """verify: the gate every task passes before it is emitted.
 
-It runs the package's own run-tests.sh, so what is verified is what ships: the oracle
-(solution.sh applied) must pass every time, the no-op (the masked repository as packaged)
-must fail test_func while the service still builds and starts. For the environment
-variant the no-op has no Dockerfile, so it must fail at the build instead.
+It runs the package the way Terminal-Bench and Harbor run it (see runtime/trial.py): the
+package's client image built from its own Dockerfile, the tests in /tests, solution.sh
+and run-tests.sh run inside the client, pytest's summary read as Terminal-Bench reads it.
+The oracle (solution.sh applied) must be resolved every time; the no-op (the masked
+repository as packaged) must fail test_func while the service still builds and starts.
+For the environment variant the no-op has no Dockerfile, so it must fail at the build.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
+import re
 import uuid
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.models import RunResult, Verdict, VerificationReport
+from pipeline.models import RunResult, StageError, Verdict, VerificationReport
 from pipeline.runtime import sandbox
+from pipeline.runtime.trial import TrialOutcome, build_client_image, run_trial
 
-STAGE_VERSION = "2"
-
-EXIT_VERDICTS = {
-    0: Verdict.passed,
-    1: Verdict.tests_failed,
-    10: Verdict.build_error,
-    11: Verdict.startup_timeout,
-    12: Verdict.service_crashed,
-    13: Verdict.test_timeout,
-    14: Verdict.oom,
-    20: Verdict.infra_error,
-}
-
-
-def run_tests(
-    task_copy: Path, run_id: str, settings: Settings, junit: Path | None = None, parent_run: str | None = None
-) -> RunResult:
-    """Run the package's run-tests.sh once, keeping its image for the next run's cache.
-
-    `parent_run` (generate's run id) labels what the script makes, so that run's clean-up
-    removes it even when this process is killed before its own clean-up."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "ABC_RUN_ID": run_id,
-            "KEEP_IMAGE": "1",
-            "PYTHON": sys.executable,
-            "BUILD_TIMEOUT": str(settings.limits.build_timeout),
-            "STARTUP_TIMEOUT": str(settings.limits.startup_timeout),
-            "TEST_TIMEOUT": str(settings.limits.test_timeout),
-        }
-    )
-    if junit:
-        env["JUNIT_XML"] = str(junit)
-    if parent_run:
-        env["ABC_PARENT_RUN"] = parent_run
-    limit = settings.limits.build_timeout + settings.limits.startup_timeout + settings.limits.test_timeout + 60
-    started = time.monotonic()
-    try:
-        proc = subprocess.run(
-            ["bash", str(task_copy / "run-tests.sh")],
-            cwd=task_copy,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=limit,
-        )
-        code, output = proc.returncode, proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        code, output = 13, f"run-tests.sh exceeded {limit}s\n{exc.stdout or ''}"
-    verdict = EXIT_VERDICTS.get(code, Verdict.infra_error)
-    return RunResult(
-        verdict=verdict, exit_code=code, seconds=round(time.monotonic() - started, 2), log_tail=output[-4000:]
-    )
-
-
-def _failed_files(junit: Path) -> set[str]:
-    """Test files with at least one failing or erroring test, from a JUnit report."""
-    if not junit.is_file():
-        return set()
-    failed = set()
-    for case in ET.parse(junit).iter("testcase"):
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed.add((case.get("classname") or "").split(".")[-1])
-    return failed
+STAGE_VERSION = "3"
 
 
 def task_kind(task_dir: Path) -> str:
@@ -98,46 +31,74 @@ def task_kind(task_dir: Path) -> str:
         return "implementation"
 
 
+def _run_result(outcome: TrialOutcome) -> RunResult:
+    return RunResult(
+        verdict=outcome.verdict,
+        exit_code=outcome.exit_code,
+        seconds=outcome.seconds,
+        log_tail=outcome.output[-4000:],
+        tests=outcome.tests,
+    )
+
+
 def verify(task_dir: Path, settings: Settings, parent_run: str | None = None) -> VerificationReport:
     """The gate. An implementation task's no-op must build, start and fail test_func; an
     environment task's no-op (no Dockerfile) must fail to build."""
     kind = task_kind(task_dir)
     verify_id = uuid.uuid4().hex[:10]
-    run_ids: list[str] = []
-    scratch = Path(tempfile.mkdtemp(prefix="verify-", dir=settings.work_dir))
+    slug = re.sub(r"[^a-z0-9]+", "-", task_dir.name.lower()).strip("-")[:60] or "task"
+    oracle_runs: list[RunResult] = []
     try:
-        oracle = scratch / "oracle"
-        shutil.copytree(task_dir, oracle, symlinks=True)
-        applied = subprocess.run(["bash", "solution.sh"], cwd=oracle, capture_output=True, text=True, timeout=120)
-        if applied.returncode != 0:
-            return VerificationReport(
-                oracle_runs=[],
-                noop_run=None,
-                verdict=Verdict.oracle_failed,
-                reason=f"solution.sh failed: {(applied.stderr or applied.stdout).strip()[-300:]}",
+        try:
+            image = build_client_image(
+                task_dir,
+                f"abc-client-{slug}:verify-{verify_id}",
+                run_id=verify_id,
+                parent_run=parent_run,
+                timeout=settings.limits.build_timeout,
             )
-        oracle_runs: list[RunResult] = []
-        for attempt in range(1, settings.oracle_runs + 1):
-            run_ids.append(f"{verify_id}-oracle{attempt}")
-            oracle_runs.append(run_tests(oracle, run_ids[-1], settings, parent_run=parent_run))
-            if oracle_runs[-1].verdict == Verdict.infra_error:
-                break
-        passes = sum(r.verdict == Verdict.passed for r in oracle_runs)
+        except StageError as exc:
+            return VerificationReport(oracle_runs=[], noop_run=None, verdict=exc.verdict, reason=exc.reason)
 
-        noop = scratch / "noop"
-        shutil.copytree(task_dir, noop, symlinks=True)
-        junit = scratch / "noop-junit.xml"
-        run_ids.append(f"{verify_id}-noop")
-        noop_run = run_tests(noop, run_ids[-1], settings, junit=junit, parent_run=parent_run)
-        noop_failed_files = _failed_files(junit)
+        def trial(name: str, with_solution: bool) -> TrialOutcome:
+            return run_trial(
+                image,
+                task_dir,
+                with_solution=with_solution,
+                run_id=f"{verify_id}-{name}",
+                parent_run=parent_run,
+                limits=settings.limits,
+            )
+
+        for attempt in range(1, settings.oracle_runs + 1):
+            outcome = trial(f"oracle{attempt}", with_solution=True)
+            if outcome.setup_error:
+                return VerificationReport(
+                    oracle_runs=[_run_result(outcome)],
+                    noop_run=None,
+                    verdict=Verdict.oracle_failed,
+                    reason=outcome.setup_error,
+                )
+            oracle_runs.append(_run_result(outcome))
+            if outcome.verdict == Verdict.infra_error:
+                break
+        noop = trial("noop", with_solution=False)
+        noop_run = _run_result(noop)
     finally:
-        for run_id in run_ids:
-            sandbox.cleanup(run_id, images=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        for name in ["", *(f"-oracle{n}" for n in range(1, settings.oracle_runs + 1)), "-noop"]:
+            sandbox.cleanup(f"{verify_id}{name}", images=True)
+    return judge(kind, oracle_runs, noop_run, noop.failed_files())
+
+
+def judge(
+    kind: str, oracle_runs: list[RunResult], noop_run: RunResult, noop_failed_files: set[str]
+) -> VerificationReport:
+    """The gate's verdict from its trials."""
 
     def report(verdict: Verdict, reason: str) -> VerificationReport:
         return VerificationReport(oracle_runs=oracle_runs, noop_run=noop_run, verdict=verdict, reason=reason)
 
+    passes = sum(r.verdict == Verdict.passed for r in oracle_runs)
     if any(r.verdict == Verdict.infra_error for r in [*oracle_runs, noop_run]):
         bad = next(r for r in [*oracle_runs, noop_run] if r.verdict == Verdict.infra_error)
         return report(Verdict.infra_error, _last_line(bad))
