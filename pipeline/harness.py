@@ -275,3 +275,26 @@ def check(
             if problem:
                 report.problems.append(problem)
     return report
+
+
+# --------------------------------------------------------------------------- harbor lint
+
+# What `harbor lint` says of every task abc-pipeline emits, each for a reason the README
+# explains ("Harbor lint"): the service under test is built and run through the Docker
+# socket (bind-mounted from the host, writable, /var/run being a link to /run), and the
+# verifier must share the agent's container because it builds the agent's own code.
+EXPLAINED_HARBOR_LINT = frozenset(
+    {"compose-external-bind-mount", "compose-symlink-bind-mount", "compose-writable-bind-mount", "shared-verifier"}
+)
+
+
+def harbor_lint(command: Path, task_dir: Path) -> list[str]:
+    """The rules `harbor lint` reports for a Harbor task folder."""
+    done = subprocess.run(
+        [str(command), "lint", str(task_dir), "--json"], env=_harness_env(), capture_output=True, text=True, timeout=300
+    )
+    try:
+        return sorted({finding["rule"] for finding in json.loads(done.stdout)})
+    except (ValueError, TypeError, KeyError) as exc:
+        reason = f"harbor lint gave no JSON: {(done.stderr or done.stdout)[-400:]}"
+        raise StageError(Verdict.infra_error, reason) from exc
