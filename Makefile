@@ -1,5 +1,5 @@
 # The two commands a newcomer runs (see README): `make demo` and `make test`.
-.PHONY: setup demo test lint bench bench-batch bench-env
+.PHONY: setup demo test lint bench bench-batch bench-env bench-cli bench-real
 
 setup:
 	bash scripts/setup.sh
@@ -24,3 +24,19 @@ bench-batch: setup
 # Cold and warm builds, start-up until healthy, Go's std-lib layer (needs Docker; a few minutes).
 bench-env: setup
 	.venv/bin/python scripts/bench_environment.py
+
+# Real-repository yield: generate over the corpus's Python and JavaScript repositories, one at a
+# time (needs Docker and the mirror snapshots; hours). Results: bench/results/$(BENCH_REAL_NAME).md/.json.
+BENCH_REAL_MANIFEST ?= ../shared/corpus/abc-bench-repos.json
+BENCH_REAL_MIRROR ?= ../.mirror
+BENCH_REAL_LANGUAGES ?= Python,JavaScript
+BENCH_REAL_NAME ?= corpus-python-js
+BENCH_REAL_ARGS ?= --resume
+bench-real: setup
+	.venv/bin/python scripts/bench_real.py $(BENCH_REAL_MANIFEST) --mirror $(BENCH_REAL_MIRROR) \
+		--languages $(BENCH_REAL_LANGUAGES) --name $(BENCH_REAL_NAME) $(BENCH_REAL_ARGS)
+
+# CLI latency: cold and warm generate, explore, a bad input's verdict, with the shared
+# Prefect server and with the ephemeral one (needs Docker; a few minutes).
+bench-cli: setup
+	.venv/bin/python scripts/bench_cli.py

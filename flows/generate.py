@@ -3,6 +3,7 @@ observable in Prefect's UI and logs; the stage logic stays in pipeline.generate.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,9 +12,28 @@ from prefect.cache_policies import NO_CACHE
 
 from pipeline.config import Settings
 from pipeline.generate import generate
-from pipeline.models import GenerateResult
+from pipeline.models import GenerateResult, StageError
 
 T = TypeVar("T")
+
+
+class StageErrorsAreVerdicts(logging.Filter):
+    """A stage that raises StageError has reached a verdict (bad input, a rejected task):
+    Prefect would log it as a crash, traceback and all. Its one-line "Finished in state
+    Failed(...)" record stays, so the Prefect UI still shows which stage said no."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, StageError)
+
+
+def quiet_stage_errors() -> None:
+    logger = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, StageErrorsAreVerdicts) for f in logger.filters):
+        logger.addFilter(StageErrorsAreVerdicts())
+
+
+quiet_stage_errors()
 
 
 def run_as_prefect_task(name: str, fn: Callable[..., T], *args: Any) -> T:

@@ -34,6 +34,20 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
+def _use_prefect_server(settings: Settings, *modules: str) -> None:
+    """Point Prefect at the shared local server (pipeline/prefect_server.py), importing the
+    flow modules while a new one starts."""
+    import importlib
+
+    from pipeline import prefect_server
+
+    prefect_server.ensure_server(
+        settings,
+        log=lambda line: typer.echo(line, err=True),
+        meanwhile=lambda: [importlib.import_module(m) for m in modules],
+    )
+
+
 def _progress_to_stderr() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("[abc-pipeline] %(message)s"))
@@ -86,7 +100,7 @@ def generate(
     _quiet_prefect()
     if not as_json:
         _progress_to_stderr()
-    from flows.generate import generate_flow
+    from pipeline.source_check import early_result
 
     settings = Settings()
     if out is not None:
@@ -97,7 +111,13 @@ def generate(
         settings.llm.api_base = llm_api_base
     if task_format is not None:
         settings.formats = ["terminal-bench", "harbor"] if task_format == "both" else [task_format.value]
-    result = generate_flow(source, settings)
+    # A source that cannot be acquired gets its verdict at once, with no Prefect at all.
+    result = early_result(source)
+    if result is None:
+        _use_prefect_server(settings, "flows.generate")
+        from flows.generate import generate_flow
+
+        result = generate_flow(source, settings)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
@@ -288,8 +308,11 @@ def batch(
     settings = Settings()
     if out is not None:
         settings.out_dir = out
+    candidates = batch_lib.load_candidates(manifest)
+    if any(batch_lib.finished(c, settings) is None for c in candidates):  # else no flow runs
+        _use_prefect_server(settings, "flows.batch")
     result = batch_lib.run(
-        batch_lib.load_candidates(manifest),
+        candidates,
         settings,
         manifest=manifest,
         concurrency=concurrency,
@@ -326,6 +349,8 @@ def regenerate(
     previous = batch_lib.read_report(path)
     settings.out_dir = out or Path(previous.out_dir)
     chosen = [batch_lib.candidate_of(r) for r in batch_lib.select(previous, framework, language)]
+    if chosen:
+        _use_prefect_server(settings, "flows.batch")
     result = batch_lib.run(
         chosen,
         settings,
@@ -359,6 +384,7 @@ def serve(
     With PREFECT_API_URL set, runs show up on that Prefect server; GITHUB_TOKEN is read by each run.
     """
     _quiet_prefect()
+    _use_prefect_server(Settings(), "flows.serve")
     from flows.serve import serve as serve_deployment
 
     serve_deployment(
@@ -413,6 +439,66 @@ def index(
     with out.open("w") as fh:
         count = write_index(folder, fh)
     typer.echo(f"wrote {count} tasks to {out}", err=True)
+
+
+# --- the shared local Prefect server (pipeline/prefect_server.py)
+
+server_app = typer.Typer(
+    no_args_is_help=True,
+    help="The local Prefect server that runs share: started by the first run, reused by later ones.",
+)
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("status")
+def server_status(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Print the server's address, pid and uptime, or "not running"."""
+    from dataclasses import asdict
+
+    from pipeline import prefect_server
+
+    found = prefect_server.status(Settings())
+    if as_json:
+        payload = asdict(found) | {"uptime": found.uptime}
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    if found.user_url:
+        typer.echo(f"PREFECT_API_URL is your own ({found.user_source}): {found.user_url}; runs use it")
+    elif found.mode == "ephemeral":
+        typer.echo(f"{prefect_server.MODE_ENV}=ephemeral: runs use Prefect's ephemeral mode")
+    if found.state is None or not found.alive:
+        typer.echo("local server: not running" + ("" if found.user_url else " (the next run starts one)"))
+        return
+    state = found.state
+    typer.echo(f"local server: {'running' if found.answers else 'running, but not answering'}")
+    typer.echo(f"url:    {state.url} (API {state.api_url})")
+    typer.echo(f"pid:    {state.pid}")
+    typer.echo(f"uptime: {prefect_server.format_uptime(found.uptime or 0)}")
+    typer.echo(f"log:    {state.log}")
+
+
+@server_app.command("start")
+def server_start() -> None:
+    """Start the server now (runs start it on first use anyway); print its address."""
+    from pipeline import prefect_server
+
+    if user := prefect_server.user_api_url():
+        typer.echo(f"PREFECT_API_URL is your own ({user[1]}): runs use it; no server started", err=True)
+    url = prefect_server.ensure_server(Settings(), mode="local", log=lambda line: typer.echo(line, err=True))
+    if url is None:
+        raise typer.Exit(1)
+    typer.echo(url)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the server (the next run starts a new one)."""
+    from pipeline import prefect_server
+
+    state = prefect_server.stop(Settings())
+    typer.echo(f"stopped the server at {state.url} (pid {state.pid})" if state else "not running")
 
 
 if __name__ == "__main__":

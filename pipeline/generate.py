@@ -141,6 +141,10 @@ def generate(
         with sandbox.deferred_interrupts():
             sandbox.cleanup(run.run_id, images=True)
         result.stages = run.timings
+        # Reasons quote logs (a crash's last lines): what a service printed at start stays out.
+        result.reason = redact.scrub(result.reason)
+        for task in result.tasks:
+            task.reason = redact.scrub(task.reason)
         result.agent = agent_hooks.summary(run)  # None without --llm
     return result
 
@@ -162,6 +166,8 @@ def _generate(source: str, run: _Run, result: GenerateResult) -> None:
     )
     if not lic.accepted:
         raise StageError(Verdict.license_rejected, lic.reason, stage="license")
+    for warning in lic.warnings:
+        run.progress(f"license: {warning}")
 
     prepared, redaction = _prepare(run, snapshot)
     inventory = run.cached_stage(
@@ -271,6 +277,8 @@ def _service_tasks(
         env = run.stage("environment", environment.synthesize, prepared, inventory, service, settings)
     except StageError as exc:
         return [o for g in groups for o in _rejected_variants(settings, ids[g.name], "", exc.verdict, exc.reason)]
+    # The service gets these values: a log that prints one is scrubbed of it.
+    redact.remember_env_secrets(env.env)
 
     # Finished work first: a task published or rejected for the same content is done
     # (every variant of the group).
@@ -473,11 +481,11 @@ def _write_attempts(evidence: Path, outcome: repair.RepairOutcome) -> None:
         folder = evidence / f"attempt-{attempt.number}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "Dockerfile").write_text(attempt.dockerfile)
-        (folder / "build.log").write_text(attempt.log)
+        (folder / "build.log").write_text(redact.scrub(attempt.log))
     summary = [a.model_dump(mode="json", exclude={"log", "dockerfile"}) for a in outcome.attempts]
     (evidence / "attempts.json").write_text(json.dumps(summary, indent=2) + "\n")
     if outcome.attempts:
-        (evidence / "build.log").write_text(outcome.attempts[-1].log)
+        (evidence / "build.log").write_text(redact.scrub(outcome.attempts[-1].log))
 
 
 def _make_task(

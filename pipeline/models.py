@@ -63,6 +63,9 @@ class LicenseVerdict(BaseModel):
     evidence_file: str | None = Field(description="the file that decided it")
     accepted: bool
     reason: str
+    warnings: list[str] = Field(
+        default_factory=list, description="what did not decide but is worth a look (a manifest's npm default)"
+    )
 
 
 class BodyField(BaseModel):
@@ -221,6 +224,11 @@ class RedactionFinding(BaseModel):
 class RedactionReport(BaseModel):
     files_scanned: int
     findings: list[RedactionFinding]
+    large_files: list[str] = Field(
+        default_factory=list,
+        description="text files too large for detect-secrets: streamed through the pipeline's own patterns "
+        "(and redacted by them) instead",
+    )
 
 
 class RunResult(BaseModel):

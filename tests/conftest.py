@@ -13,6 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
+# A test that runs the CLI must not leave a detached Prefect server behind: the shared
+# server is asked for explicitly by the tests of it (tests/test_prefect_server.py).
+os.environ.setdefault("ABC_PREFECT_SERVER", "ephemeral")
+
 SETUP_HINT = "run `bash scripts/setup.sh --docker-only` (as root it installs and starts dockerd)"
 
 

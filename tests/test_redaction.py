@@ -9,6 +9,7 @@ import shutil
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from task_support import PLANTED, PLANTED_SECRETS, planted_tasks, task_dirs
 
 from pipeline.stages import redact
@@ -80,6 +81,32 @@ def test_migration_revision_ids_are_kept(tmp_path):
     (versions / "3f2c9d1ab7e4_add_notes.py").write_text(source)
     assert redact.redact_tree(tmp_path).findings == []
     assert (versions / "3f2c9d1ab7e4_add_notes.py").read_text() == source
+
+
+def test_the_pipelines_own_dummy_values_are_not_secrets(tmp_path):
+    # What the environment stage writes for configuration a service insists on (a Django
+    # SECRET_KEY, a token the code reads) must not reject the task it is part of.
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11-slim-bookworm\n"
+        'ENV DJANGO_SECRET_KEY="dummy-django_secret_key-for-local-runs-only-0123456789abcdef"\n'
+        'ENV GITHUB_CLIENT_SECRET="dummy-GITHUB_CLIENT_SECRET" API_TOKEN=dummy-API_TOKEN\n'
+    )
+    # The environment variant's instruction lists them (detect-secrets reports a neighbour).
+    # As package writes it: a multi-line YAML string, which detect-secrets reports at line 1.
+    instruction = (
+        "Implement the endpoints.\n\n## Environment\n\n"
+        + "More words here. " * 20
+        + (
+            "\n- set the variables the service reads at start: "
+            "`DJANGO_SECRET_KEY=dummy-django_secret_key-for-local-runs-only-0123456789abcdef`, `PORT=8000`;\n"
+        )
+    )
+    (tmp_path / "task.yaml").write_text(yaml.safe_dump({"instruction": instruction}, width=100))
+    assert redact.leftover_secrets(tmp_path) == []
+    (tmp_path / "task.yaml").unlink()
+    # ...while a real-looking value on the same kind of line still is one.
+    (tmp_path / "Dockerfile").write_text('ENV DJANGO_SECRET_KEY="k8Yq2vW9xLp3Rt7Zb1Nc5Md0Fg4Hj6Ks"\n')
+    assert {f.file for f in redact.leftover_secrets(tmp_path)} == {"Dockerfile"}
 
 
 @pytest.mark.docker

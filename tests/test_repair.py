@@ -11,6 +11,7 @@ from pipeline.stages.repair import (
     ServiceFacts,
     TryResult,
     classify,
+    dummy_value,
     log_tail,
     run_attempts,
 )
@@ -542,3 +543,25 @@ def test_a_strategy_is_pluggable():
     )
     assert not outcome.ok and strategy.asked[0] == C.missing_system_package
     assert "the llm-stub strategy has no fix" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DISABLE_AUTH", "false"),
+        ("MAIL_USE_TLS", "false"),
+        ("SQL_ECHO", "false"),
+        ("FEATURE_X_ENABLED", "false"),
+        ("REQUEST_TIMEOUT", "1"),
+        ("TOKEN_TTL", "1"),
+        ("UPLOAD_DIR", "/tmp/abc-pipeline"),
+        ("LOG_LEVEL", "info"),
+        ("ADMIN_EMAIL", "dummy@example.com"),
+        ("APP_PORT", "8000"),
+        ("REDIS_URL", "http://localhost"),
+        ("JWT_SECRET", "dummy-JWT_SECRET"),
+    ],
+)
+def test_a_dummy_value_has_the_kind_its_name_says(name, value):
+    # A flag given "dummy-DISABLE_AUTH" reads as true and would switch auth off.
+    assert dummy_value(name, 8000) == value

@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field
 from pipeline.config import Limits
 from pipeline.models import StageError, Verdict
 from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
+from pipeline.stages.redact import scrub
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,51 @@ _INFRA_PATTERNS = re.compile(
 # a full disk, a build process the host's OOM killer took (builds run without a memory
 # limit, so exit 137 there is the host's), or a network that cannot reach a registry.
 # Only the failing step's output is read: a repository's own tests may print these too.
-_BUILD_INFRA_PATTERNS = re.compile(
-    r"no space left on device|disk quota exceeded|returned a non-zero code: 137\b|cannot allocate memory"
-    r"|temporary failure in name resolution|could not reach host|could not resolve host"
-    r"|getaddrinfo (?:EAI_AGAIN|ENOTFOUND)|dial tcp: lookup \S+ on \S+: |network is unreachable"
-    r"|failed to establish a new connection|unknownhostexception|cannot connect to the docker daemon"
-    r"|curl error (?:6|7) while downloading"  # Composer's (it wraps its lines, so the text is cut)
-    r"|failed to register layer|error creating overlay mount|input/output error",
-    re.IGNORECASE,
+# A bare "connection refused" is not here: a build step that needs a database is the
+# repository's fault; the registry clients' own wording of an outage is.
+#
+# The one table for both kinds of build: the pipeline's own (build_infra_reason) and a
+# task's run-tests.sh, which gets it rendered into its `grep -iE` (package.py). So every
+# entry is a POSIX extended regex as well as a Python one: no (?:), \b, \S or \d.
+BUILD_INFRA_PATTERNS: tuple[str, ...] = (
+    # the machine
+    "no space left on device",
+    "disk quota exceeded",
+    "returned a non-zero code: 137([^0-9]|$)",
+    "cannot allocate memory",
+    "cannot connect to the docker daemon",
+    "failed to register layer",
+    "error creating overlay mount",
+    "input/output error",
+    # name resolution
+    "temporary failure in name resolution",
+    "temporary failure resolving",  # apt
+    "could not resolve host",  # curl, git, composer
+    "couldn't resolve host",  # libcurl (cargo)
+    "getaddrinfo (EAI_AGAIN|ENOTFOUND)",  # node
+    "dial tcp: lookup [^ ]+ on [^ ]+: ",  # go
+    "unknownhostexception",  # maven, gradle
+    # no connection to a registry
+    "could not reach host",  # bundler
+    "network is unreachable",
+    "failed to establish a new connection",  # pip (urllib3), before its "Could not find a version"
+    "curl error (6|7) while downloading",  # composer (it wraps its lines, so the text is cut)
+    "curl: \\((6|7)\\) ",  # curl: (6) could not resolve, (7) failed to connect
+    "couldn't connect to server",  # libcurl (cargo)
+    "could not connect to [^ ]+:[0-9]+ ",  # apt
+    "npm (ERR!|error) (code|errno) (ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|ENETUNREACH|EHOSTUNREACH)",
+    "request to [^ ]+ failed, reason: (connect|getaddrinfo) E[A-Z]+",  # npm, yarn
+    'get "https?://[^"]+": dial tcp [^ ]+: connect: ',  # go module download
 )
+_BUILD_INFRA_PATTERNS = re.compile("|".join(f"(?:{p})" for p in BUILD_INFRA_PATTERNS), re.IGNORECASE)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def build_infra_grep_pattern() -> str:
+    """BUILD_INFRA_PATTERNS as one `grep -iE` pattern, for run-tests.sh."""
+    return "|".join(f"({p})" for p in BUILD_INFRA_PATTERNS)
+
+
 # A start command that cannot be executed is the task's fault (a crash at start), even
 # though the daemon reports it as an API error of `start`.
 _START_CRASH_PATTERNS = re.compile(
@@ -85,7 +122,7 @@ _START_CRASH_PATTERNS = re.compile(
 
 class BuildResult(BaseModel):
     ok: bool
-    log: str = Field(description="the whole build output, as `docker build` prints it")
+    log: str = Field(description="the whole build output, as `docker build` prints it, secrets scrubbed")
     seconds: float
     image_id: str | None = None
     timed_out: bool = False
@@ -119,14 +156,14 @@ def failed_step_output(build_log: str) -> str:
 
 def build_infra_reason(build_log: str) -> str | None:
     """The line of a failed build's last step that says the machine is at fault, else None."""
-    output = failed_step_output(build_log)
+    # The daemon colours a step's stderr, even in the middle of a line ("npm ERR!").
+    output = _ANSI.sub("", failed_step_output(build_log))
     match = _BUILD_INFRA_PATTERNS.search(output)
     if match is None:
         return None
     start = output.rfind("\n", 0, match.start()) + 1
     end = output.find("\n", match.end())
-    line = output[start : end if end != -1 else len(output)]
-    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line).strip()[:300]  # the daemon colours stderr
+    return output[start : end if end != -1 else len(output)].strip()[:300]
 
 
 @dataclass
@@ -149,7 +186,7 @@ class RunningService:
             return ""
         except DAEMON_ERRORS as exc:
             raise infra_error("reading container logs", exc) from exc
-        return raw.decode("utf-8", errors="replace")
+        return scrub(raw.decode("utf-8", errors="replace"))
 
 
 def is_infra_message(text: str) -> bool:
@@ -284,7 +321,7 @@ def build_image(
     if timed_out.is_set():
         lines.append(f"\n[abc-pipeline] build timed out after {timeout} s and was cancelled\n")
         text = "".join(lines)
-        return BuildResult(ok=False, log=text, seconds=seconds, timed_out=True, layers=new_layers(text))
+        return BuildResult(ok=False, log=scrub(text), seconds=seconds, timed_out=True, layers=new_layers(text))
     if error is not None:
         if is_infra_message(error):
             raise StageError(Verdict.infra_error, f"Docker could not build the image: {error}", stage="runtime")
@@ -294,7 +331,13 @@ def build_image(
         # A machine fault is returned, not raised: the caller may still have a way round it
         # (the synthesized Dockerfile when the repository's FROM image cannot be pulled).
         infra = build_infra_reason(text)
-        return BuildResult(ok=False, log=text, seconds=seconds, infra_reason=infra, layers=new_layers(text))
+        return BuildResult(
+            ok=False,
+            log=scrub(text),
+            seconds=seconds,
+            infra_reason=scrub(infra) if infra else None,
+            layers=new_layers(text),
+        )
     if image_id is None:
         # Older daemons only print "Successfully built <id>"; ask for the tag instead.
         try:
@@ -304,7 +347,7 @@ def build_image(
         except DAEMON_ERRORS as exc:
             raise infra_error("inspecting a built image", exc) from exc
     text = "".join(lines)
-    return BuildResult(ok=True, log=text, seconds=seconds, image_id=image_id, layers=new_layers(text))
+    return BuildResult(ok=True, log=scrub(text), seconds=seconds, image_id=image_id, layers=new_layers(text))
 
 
 def _chunk_text(chunk: dict[str, Any]) -> str:
@@ -470,7 +513,8 @@ def _log_tail(container: Container, lines: int = 40) -> str:
         text = container.logs(stdout=True, stderr=True, tail=lines).decode("utf-8", errors="replace")
     except DAEMON_ERRORS:
         return "(logs unavailable)"
-    return text.rstrip() or "(no output)"
+    # What a service prints at start (its config, a generated password) ends up in reasons.
+    return scrub(text.rstrip()) or "(no output)"
 
 
 def _crash_error(container: Container, state: dict[str, Any]) -> StageError:

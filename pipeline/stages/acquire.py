@@ -80,7 +80,11 @@ def acquire(source: str, settings: Settings) -> RepoSnapshot:
     tmp = Path(tempfile.mkdtemp(prefix=".acquire-", dir=snapshots))
     try:
         local = Path(source).expanduser()
-        if local.exists():
+        try:
+            exists = local.exists()
+        except OSError as exc:  # a parent folder that cannot be searched: EACCES, not "missing"
+            raise _fail(f"cannot read {source}: {_os_reason(exc)}") from exc
+        if exists:
             return _acquire_local(local.resolve(), source, tmp, snapshots, settings)
         if "://" in source or source.startswith("git@"):
             return _acquire_url(source, tmp, snapshots, settings)
@@ -89,29 +93,85 @@ def acquire(source: str, settings: Settings) -> RepoSnapshot:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _one_line(text: str, limit: int = 300) -> str:
+    """A reason fit for one line of the CLI's summary: whitespace folded, cut at `limit`."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _unreadable(exc: BaseException, local: Path) -> StageError:
+    """An error met while reading a local source, as one line naming the first file at fault.
+
+    shutil.copytree gathers every file it could not copy into one shutil.Error: its first
+    entry names the file, the count says how many more there were."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        errors = exc.args[0]
+        src, _dst, why = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        # "[Errno 13] Permission denied: '/path'" -> "Permission denied"
+        message = re.sub(r"^\[Errno \d+\] ", "", str(why)).split(": ", 1)[0]
+        return _fail(_one_line(f"cannot read {src}: {message}{more}"))
+    if isinstance(exc, OSError):
+        return _fail(_one_line(f"cannot read {exc.filename or local}: {_os_reason(exc)}"))
+    if isinstance(exc, git.GitCommandError):
+        # GitPython formats it as "\n  stderr: '<git's output>'"
+        stderr = re.sub(r"^\s*stderr: '|'\s*$", "", str(exc.stderr or ""))
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        return _fail(_one_line(f"cannot read git repository {local}: {lines[-1] if lines else exc.status}"))
+    return _fail(_one_line(f"cannot read {local}: {exc}"))
+
+
 def _acquire_local(local: Path, origin: str, tmp: Path, snapshots: Path, settings: Settings) -> RepoSnapshot:
-    if not local.is_dir():
-        raise _fail(f"{local} is not a folder")
-    owner, name = "local", local.name
-    work = tmp / "tree"
-    if (local / ".git").exists():
-        # A git work tree: take its HEAD, the way a clone would, not uncommitted edits.
-        try:
-            repo = git.Repo(local)
-            remote = next((r.url for r in repo.remotes), None)
-            if remote and (parsed := _owner_name_from_url(remote)):
-                owner, name = parsed
-            git.Repo.clone_from(str(local), work, no_hardlinks=True)
-        except (git.GitCommandError, git.InvalidGitRepositoryError, ValueError) as exc:
-            raise _fail(f"cannot read git repository {local}: {exc}") from exc
-        _check_size(work, settings)
-        commit = git.Repo(work).head.commit.hexsha
-    else:
-        _check_size(local, settings)
-        _copy_tree(local, work)
-        commit = commit_all(work, "snapshot")
+    """A local folder: its git HEAD when it is a work tree, else its files as they are.
+
+    Anything that cannot be read (a folder or file without read permission, a special
+    file, a git repository without a commit) ends as `source_unavailable` with a reason
+    of one line, never a traceback."""
+    try:
+        if not local.is_dir():
+            raise _fail(f"{local} is not a folder")
+        if not os.access(local, os.R_OK | os.X_OK):
+            raise _fail(f"cannot read {local}: permission denied")
+        owner, name = "local", local.name
+        work = tmp / "tree"
+        if (local / ".git").exists():
+            owner, name, commit = _clone_local(local, work, settings)
+        else:
+            _check_size(local, settings)
+            _copy_tree(local, work)
+            commit = commit_all(work, "snapshot")
+    except StageError:
+        raise
+    except (OSError, shutil.Error, git.GitCommandError) as exc:
+        raise _unreadable(exc, local) from exc
     path = _finalise(work, snapshots, owner, name, commit)
     return RepoSnapshot(path=path, commit=commit, origin=origin, owner=owner, name=name)
+
+
+def _clone_local(local: Path, work: Path, settings: Settings) -> tuple[str, str, str]:
+    """A git work tree: its HEAD, the way a clone would take it, not uncommitted edits."""
+    owner, name = "local", local.name
+    try:
+        repo = git.Repo(local)
+        if not repo.head.is_valid():
+            # Either git cannot read the repository (this raises GitCommandError, with
+            # git's own complaint) or HEAD's branch has no commit yet (`git init`, nothing
+            # committed): a clone would only warn, and the snapshot would have no commit.
+            repo.git.rev_parse("--git-dir")
+            # The words of pipeline/source_check.py, which answers this case before the flow.
+            raise _fail(f"cannot read git repository {local}: it has no commit yet")
+        remote = next((r.url for r in repo.remotes), None)
+        if remote and (parsed := _owner_name_from_url(remote)):
+            owner, name = parsed
+        git.Repo.clone_from(str(local), work, no_hardlinks=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError) as exc:
+        raise _fail(_one_line(f"cannot read git repository {local}: {exc or type(exc).__name__}")) from exc
+    _check_size(work, settings)
+    return owner, name, git.Repo(work).head.commit.hexsha
 
 
 def _check_fetched(repo: git.Repo, settings: Settings) -> None:

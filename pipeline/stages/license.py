@@ -1,7 +1,11 @@
 """license gate: only MIT-licensed repositories become tasks.
 
 The repository's own LICENSE file decides, by its text; the license fields that package
-manifests declare must not contradict it.
+manifests declare must not contradict it. An MIT text with a restriction added to it (the
+Commons Clause, "non-commercial", "not for commercial use", the JSON license's "Good, not
+Evil") is not MIT: it is rejected with the rider named. A package.json that says "ISC"
+beside an MIT LICENSE is npm's default (`npm init` writes it), not a second license: the
+task is accepted with a warning.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 
 from pipeline.models import LicenseVerdict, RepoSnapshot
 
-STAGE_VERSION = "1"
+STAGE_VERSION = "2"
 LICENSE_FILE_RE = re.compile(r"^(licen[cs]e|copying)(\.(md|txt|rst))?$", re.IGNORECASE)
 # Root manifests whose declared license must agree with the LICENSE file.
 MANIFESTS = ("package.json", "pyproject.toml")
@@ -41,13 +45,47 @@ _SIGNATURES: list[tuple[str, list[str]]] = [
 ]
 
 
+# Restrictions that turn an MIT text into something else, by name. "Commercial and
+# non-commercial use" grants, it does not restrict: that phrase is not a rider.
+_RIDERS: list[tuple[str, re.Pattern[str]]] = [
+    ("Commons Clause", re.compile(r"commons clause")),
+    (
+        "non-commercial",
+        re.compile(
+            r"(?<!commercial and )(?<!commercial or )(?<!commercial, )\bnon-? ?commercial(?!\s+(?:and|or)\s+commercial)"
+        ),
+    ),
+    (
+        "not for commercial use",
+        re.compile(
+            r"\bnot (?:be )?(?:used |sold |licensed )?(?:for|in|as part of) (?:any )?commercial"
+            r"|\bno commercial (?:use|usage|purposes?)"
+            r"|\bcommercial (?:use|usage|purposes?|distribution) (?:is|are) (?:strictly )?"
+            r"(?:prohibited|forbidden|not (?:permitted|allowed))"
+        ),
+    ),
+    ("no selling", re.compile(r"\b(?:may|shall|must) not sell\b|\bthe right to sell the software")),
+    ("Good, not Evil", re.compile(r"used for good,? not evil")),
+]
+
+
+def _flatten(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower()).replace("“", '"').replace("”", '"')
+
+
 def classify_license_text(text: str) -> str | None:
     """The SPDX id of a license text, or None when it is not one we recognise."""
-    flat = re.sub(r"\s+", " ", text.lower()).replace("“", '"').replace("”", '"')
+    flat = _flatten(text)
     for spdx, phrases in _SIGNATURES:
         if all(p in flat for p in phrases):
             return spdx
     return None
+
+
+def license_riders(text: str) -> list[str]:
+    """The names of the restrictions added to a license text (empty for a plain one)."""
+    flat = _flatten(text)
+    return [name for name, pattern in _RIDERS if pattern.search(flat)]
 
 
 def _declared_licenses(root: Path) -> list[tuple[str, str]]:
@@ -122,12 +160,25 @@ def license_verdict(
         return LicenseVerdict(
             spdx_id=spdx, evidence_file=evidence, accepted=False, reason=f"licensed {spdx}, not {'/'.join(allowed)}"
         )
+    riders = sorted({r for name, text in license_files.items() if ids[name] == spdx for r in license_riders(text)})
+    if riders:
+        return LicenseVerdict(
+            spdx_id=None,
+            evidence_file=evidence,
+            accepted=False,
+            reason=f"{evidence} is {spdx} with an added restriction ({', '.join(riders)}): not {'/'.join(allowed)}",
+        )
+    warnings: list[str] = []
     for manifest, declared_expr in declared:
         if spdx == "MIT" and not _is_mit(declared_expr):
+            if manifest == "package.json" and declared_expr.strip().upper() == "ISC":
+                warnings.append(f"{manifest} declares 'ISC', npm's default for `npm init`; {evidence} (MIT) decides")
+                continue
             return LicenseVerdict(
                 spdx_id=spdx,
                 evidence_file=evidence,
                 accepted=False,
                 reason=f"{evidence} is MIT but {manifest} declares {declared_expr!r}",
             )
-    return LicenseVerdict(spdx_id=spdx, evidence_file=evidence, accepted=True, reason=f"{evidence} is {spdx}")
+    reason = f"{evidence} is {spdx}" + (f" ({'; '.join(warnings)})" if warnings else "")
+    return LicenseVerdict(spdx_id=spdx, evidence_file=evidence, accepted=True, reason=reason, warnings=warnings)

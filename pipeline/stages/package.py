@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -35,10 +36,11 @@ from pipeline.models import (
     Verdict,
     VerificationReport,
 )
+from pipeline.runtime import sandbox
 from pipeline.schemas.metadata import TaskMetadata
 from pipeline.templates import render
 
-STAGE_VERSION = "3"
+STAGE_VERSION = "4"
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
@@ -102,6 +104,14 @@ def instruction_for(snapshot: RepoSnapshot, service: Service, group: ApiGroup, s
     )
 
 
+def run_tests_script(**values: Any) -> str:
+    """run-tests.sh for a task (task_id, repo_dir, service_root, port, health_path, limits).
+
+    It tells a machine's fault from the repository's in a failed build by the pipeline's
+    own table (sandbox.BUILD_INFRA_PATTERNS), rendered into it."""
+    return render("task/run-tests.sh.j2", build_infra_pattern=shlex.quote(sandbox.build_infra_grep_pattern()), **values)
+
+
 def write_task(
     staging: Path,
     *,
@@ -157,7 +167,7 @@ def write_task(
     (staging / "Dockerfile").write_text(render("task/Dockerfile.j2", **values))
     (staging / "docker-compose.yaml").write_text(render("task/docker-compose.yaml.j2", **values))
     for script, text in (
-        ("run-tests.sh", render("task/run-tests.sh.j2", **values)),
+        ("run-tests.sh", run_tests_script(**values)),
         ("solution.sh", render("task/solution.sh.j2", patch=mask.solution_patch, **values)),
     ):
         (staging / script).write_text(text)

@@ -13,6 +13,15 @@ a URL stays a URL with `REDACTED` as its password, a quoted string stays quoted,
 service that reads its JWT secret or database URL at start still starts. Findings are
 keyed by (file, line, type), because detect-secrets hashes every GitHub token the same;
 the values themselves are never logged or reported.
+
+No text file ships unscanned: a file larger than detect-secrets' limit (`MAX_FILE_BYTES`,
+a database dump, a bundled asset) is streamed through the pipeline's own patterns in
+chunks, redacted in place the same way, and named in the report's `large_files`.
+
+Logs are scrubbed too (`scrub`): what a service prints at start (its config, a generated
+admin password) reaches build and start logs, the gate's log tails in metadata.json and
+the CLI's reasons, so they pass through the same patterns, plus secret-named `NAME=value`
+pairs and the secret values this process knows (`remember_secrets`), before any is kept.
 """
 
 from __future__ import annotations
@@ -20,6 +29,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +40,15 @@ from detect_secrets.settings import default_settings
 
 from pipeline.models import RedactionFinding, RedactionReport, StageError, Verdict
 
-STAGE_VERSION = "3"
+STAGE_VERSION = "5"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
+# Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
 MAX_FILE_BYTES = 2 * 1024 * 1024
+# A large file is read this many characters at a time, cut at a line end.
+CHUNK_CHARS = 1024 * 1024
+# An unfinished PEM block is carried into the next chunk up to this size.
+MAX_CARRY_CHARS = 256 * 1024
 log = logging.getLogger(__name__)
 
 # Names that say "this value is a secret" (jwtSecret, DB_PASSWORD, api_key, AUTH_TOKEN...).
@@ -54,6 +71,12 @@ class Pattern:
     # A name-based pattern also catches plain words; only values that look secret count.
     judge_value: bool = False
 
+
+# A secret-named word, then = or :, then the value: `SECRET_KEY=abc123`, `password: hunter2!`,
+# `"token": "..."`, `?token=...` (a log line, an instruction's list of variables).
+_SECRET_ASSIGNMENT = re.compile(
+    r"""(?i)(?<![A-Za-z0-9_.-])""" + _SECRET_NAME + r"""["']?[ \t]*[=:][ \t]*["']?(?P<v>[^\s"'`,;&<>)\]}]+)"""
+)
 
 PATTERNS = [
     Pattern(
@@ -95,23 +118,40 @@ def _is_env_file(path: Path) -> bool:
     return path.name == ".env" or path.name.startswith(".env.") or path.name.endswith(".env")
 
 
+# The pipeline's own stand-ins for configuration a service insists on (`dummy-NAME`, see
+# the frameworks' env hints and repair.dummy_value): written into generated Dockerfiles and
+# instructions, never secrets, so never a reason to reject a task.
+DUMMY_PREFIX = "dummy-"
+
+
 def _is_placeholder(value: str | None) -> bool:
-    return bool(value) and (PLACEHOLDER in value or value == URL_PASSWORD_PLACEHOLDER)
+    return bool(value) and (
+        PLACEHOLDER in value or value == URL_PASSWORD_PLACEHOLDER or value.strip("\"'").startswith(DUMMY_PREFIX)
+    )
 
 
-def _text_files(root: Path) -> list[Path]:
-    files = []
+def _all_text_files(root: Path) -> Iterator[tuple[Path, bool]]:
+    """(path, large) of every text file under root; large ones exceed MAX_FILE_BYTES."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in {".git", "node_modules"})
         for name in sorted(filenames):
             path = Path(dirpath, name)
-            if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
+            if path.is_symlink() or not path.is_file():
                 continue
             with path.open("rb") as fh:
                 if b"\0" in fh.read(8192):
                     continue
-            files.append(path)
-    return files
+            yield path, path.stat().st_size > MAX_FILE_BYTES
+
+
+def _text_files(root: Path) -> list[Path]:
+    """The text files detect-secrets scans (MAX_FILE_BYTES at most)."""
+    return [path for path, large in _all_text_files(root) if not large]
+
+
+def _large_text_files(root: Path) -> list[Path]:
+    """The text files too large for detect-secrets: the pipeline's patterns stream them."""
+    return [path for path, large in _all_text_files(root) if large]
 
 
 def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
@@ -126,7 +166,11 @@ def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
         for path in files:
             collection.scan_file(str(path))
         for filename, secret in collection:
-            if _is_placeholder(secret.secret_value) or _is_identifier_line(Path(filename), secret.line_number):
+            if (
+                _is_placeholder(secret.secret_value)
+                or _is_identifier_line(Path(filename), secret.line_number)
+                or _only_placeholders_assigned(Path(filename), secret.line_number)
+            ):
                 continue
             found.append((Path(filename), secret.line_number, secret.type, secret.secret_value))
     return found
@@ -147,6 +191,25 @@ def _is_identifier_line(path: Path, line_number: int) -> bool:
     return 0 < line_number <= len(lines) and bool(_IDENTIFIER_LINE.search(lines[line_number - 1]))
 
 
+def _only_placeholders_assigned(path: Path, line_number: int) -> bool:
+    """True when every secret-named assignment on the line holds a placeholder: detect-
+    secrets' keyword detector sometimes reports a neighbour on such a line as the value
+    (`KEY=dummy-KEY`, `PORT=8000` in an instruction's list of variables). A multi-line
+    YAML string is reported at its first line: with no assignment there, the whole file
+    is judged (a real secret in it is still found by the pipeline's own patterns)."""
+    try:
+        text = path.read_text(errors="surrogateescape")
+    except OSError:
+        return False
+    lines = text.splitlines()
+    if not 0 < line_number <= len(lines):
+        return False
+    values = [m.group("v") for m in _SECRET_ASSIGNMENT.finditer(lines[line_number - 1])]
+    if not values and path.suffix in {".yaml", ".yml"}:
+        values = [m.group("v") for m in _SECRET_ASSIGNMENT.finditer(text)]
+    return bool(values) and all(_is_placeholder(v) for v in values)
+
+
 # Values a secret-named assignment holds that are not secrets: versions ("^4.0.0" under a
 # package named like "*-token"), references to the environment, template holes.
 _NOT_A_SECRET = re.compile(r"^[~^<>=v]*\d+(\.[\w*-]+)*$|^\$|^%|^\{|process\.env|os\.environ")
@@ -160,9 +223,9 @@ def _looks_secret(value: str) -> bool:
     return len(value) >= 16 or bool(re.search(r"[^A-Za-z]", value))
 
 
-def _pattern_matches(path: Path, text: str) -> list[tuple[Pattern, re.Match[str]]]:
+def _pattern_matches(path: Path, text: str, extra: tuple[Pattern, ...] = ()) -> list[tuple[Pattern, re.Match[str]]]:
     matches = []
-    for pattern in PATTERNS:
+    for pattern in (*PATTERNS, *extra):
         if pattern.env_files_only and not _is_env_file(path):
             continue
         for match in pattern.regex.finditer(text):
@@ -174,49 +237,142 @@ def _pattern_matches(path: Path, text: str) -> list[tuple[Pattern, re.Match[str]
 
 
 def find_pattern_secrets(root: Path) -> list[RedactionFinding]:
-    """Where the pipeline's own patterns see a secret under root (nothing is changed)."""
+    """Where the pipeline's own patterns see a secret under root (nothing is changed);
+    large text files included, streamed."""
     findings = []
-    for path in _text_files(root):
+    for path, large in _all_text_files(root):
+        rel = path.relative_to(root).as_posix()
+        if large:
+            findings += _stream_patterns(path, rel, write=False)
+            continue
         text = path.read_text(errors="surrogateescape")
-        for pattern, match in _pattern_matches(path, text):
-            line = text.count("\n", 0, match.start(pattern.value)) + 1
-            findings.append(RedactionFinding(file=path.relative_to(root).as_posix(), line=line, type=pattern.type))
+        findings += _replace_patterns(path, rel, text)[1]
     return findings
 
 
-def _redact_patterns(root: Path) -> list[RedactionFinding]:
-    """Replace what PATTERNS find, file by file, keeping each value's surroundings."""
-    findings: list[RedactionFinding] = []
-    for path in _text_files(root):
-        text = path.read_text(errors="surrogateescape")
-        spans: list[tuple[int, int, str, str]] = []
-        for pattern, match in _pattern_matches(path, text):
-            start, end = match.span(pattern.value)
-            spans.append((start, end, pattern.placeholder, pattern.type))
-        if not spans:
+def _replace_patterns(
+    path: Path,
+    rel: str,
+    text: str,
+    first_line: int = 1,
+    known: Iterable[str] = (),
+    extra: tuple[Pattern, ...] = (),
+) -> tuple[str, list[RedactionFinding]]:
+    """`text` with what PATTERNS (and `extra`) find replaced, keeping each value's
+    surroundings, and the findings (lines counted from `first_line`). `known` values are
+    replaced wherever they stand (for logs: the secrets this process has seen). Every
+    value replaced is remembered for scrubbing logs."""
+    spans: list[tuple[int, int, str, str]] = []
+    for pattern, match in _pattern_matches(path, text, extra):
+        start, end = match.span(pattern.value)
+        spans.append((start, end, pattern.placeholder, pattern.type))
+        remember_secrets([match.group(pattern.value)])
+    known = list(known)
+    if known:
+        # One pass for all of them; the longest first, so a value wins over its own prefix.
+        either = re.compile("|".join(re.escape(v) for v in sorted(known, key=len, reverse=True)))
+        spans += [(m.start(), m.end(), PLACEHOLDER, "Known Secret") for m in either.finditer(text)]
+    if not spans:
+        return text, []
+    # Outermost first; a span inside one already taken (a token inside a PEM block,
+    # a URL password inside a quoted DATABASE_URL) is covered by it.
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    kept: list[tuple[int, int, str, str]] = []
+    for span in spans:
+        if kept and span[0] < kept[-1][1]:
             continue
-        # Outermost first; a span inside one already taken (a token inside a PEM block,
-        # a URL password inside a quoted DATABASE_URL) is covered by it.
-        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
-        kept: list[tuple[int, int, str, str]] = []
-        for span in spans:
-            if kept and span[0] < kept[-1][1]:
-                continue
-            kept.append(span)
-        out, cursor = [], 0
+        kept.append(span)
+    out, cursor, findings = [], 0, []
+    for start, end, placeholder, kind in kept:
+        out.append(text[cursor:start] + placeholder)
+        cursor = end
+        findings.append(RedactionFinding(file=rel, line=first_line + text.count("\n", 0, start), type=kind))
+    out.append(text[cursor:])
+    return "".join(out), findings
+
+
+def _redact_patterns(root: Path) -> tuple[list[RedactionFinding], list[str]]:
+    """Replace what PATTERNS find, file by file: (findings, the large files streamed)."""
+    findings: list[RedactionFinding] = []
+    large_files: list[str] = []
+    for path, large in _all_text_files(root):
         rel = path.relative_to(root).as_posix()
-        for start, end, placeholder, kind in kept:
-            out.append(text[cursor:start] + placeholder)
-            cursor = end
-            findings.append(RedactionFinding(file=rel, line=text.count("\n", 0, start) + 1, type=kind))
-        out.append(text[cursor:])
-        path.write_text("".join(out), errors="surrogateescape")
+        if large:
+            large_files.append(rel)
+            findings += _stream_patterns(path, rel, write=True)
+            continue
+        text = path.read_text(errors="surrogateescape")
+        redacted, found = _replace_patterns(path, rel, text)
+        if found:
+            path.write_text(redacted, errors="surrogateescape")
+            findings += found
+    return findings, large_files
+
+
+_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+
+
+def _open_key_block(text: str) -> int | None:
+    """Where an unfinished PEM private-key block starts in text (no END after it), if any."""
+    begins = list(_KEY_BEGIN.finditer(text))
+    if not begins or _KEY_END.search(text, begins[-1].end()):
+        return None
+    return begins[-1].start()
+
+
+def _stream_patterns(path: Path, rel: str, *, write: bool) -> list[RedactionFinding]:
+    """PATTERNS over a large text file, CHUNK_CHARS at a time, each chunk cut at a line end
+    (a PEM block that a cut would split is carried whole into the next chunk); with
+    `write`, the redacted text replaces the file (through a temporary file beside it)."""
+    findings: list[RedactionFinding] = []
+    out = None
+    if write:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        out = os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
+    try:
+        with path.open(encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            line, carry = 1, ""
+            while True:
+                block = fh.read(CHUNK_CHARS)
+                text = carry + block
+                if block:
+                    cut = text.rfind("\n") + 1
+                    key = _open_key_block(text[:cut])
+                    if key is not None and len(text) - key <= MAX_CARRY_CHARS:
+                        cut = key
+                    if cut == 0:  # one line longer than a chunk: read on, up to a bound
+                        if len(text) < 16 * CHUNK_CHARS:
+                            carry = text
+                            continue
+                        cut = len(text)
+                else:
+                    cut = len(text)
+                piece, carry = text[:cut], text[cut:]
+                redacted, found = _replace_patterns(path, rel, piece, line)
+                findings += found
+                line += piece.count("\n")
+                if out is not None:
+                    out.write(redacted)
+                if not block:
+                    break
+        if out is not None:
+            out.close()
+            out = None
+            if findings:
+                os.chmod(tmp_name, path.stat().st_mode & 0o7777)
+                os.replace(tmp_name, path)
+    finally:
+        if out is not None:
+            out.close()
+        if write and os.path.exists(tmp_name):
+            os.unlink(tmp_name)
     return findings
 
 
 def redact_tree(root: Path) -> RedactionReport:
     """Replace every secret under root in place; raise when one cannot be replaced."""
-    report = _redact_patterns(root)
+    report, large_files = _redact_patterns(root)
     findings = scan(root)
     # Longest value first: two detectors may see one secret (a GitHub token is also a
     # high-entropy string), and the first replacement covers the second.
@@ -228,6 +384,7 @@ def redact_tree(root: Path) -> RedactionReport:
         index = line_number - 1
         line = lines[index] if value and index < len(lines) else ""
         if value and value in line:
+            remember_secrets([value])
             # Some detectors report only a prefix (GitHub tokens: "ghp"): take the whole token.
             lines[index] = re.sub(re.escape(value) + r"[A-Za-z0-9_\-]*", PLACEHOLDER, line)
             full.write_text("".join(lines), errors="surrogateescape")
@@ -241,7 +398,11 @@ def redact_tree(root: Path) -> RedactionReport:
     # Never log the values themselves: only where and what kind.
     for finding in report:
         log.info("redacted %s at %s:%d", finding.type, finding.file, finding.line)
-    return RedactionReport(files_scanned=len(_text_files(root)), findings=report)
+    for rel in large_files:
+        log.info("scanned %s with the pipeline's patterns only: larger than %d bytes", rel, MAX_FILE_BYTES)
+    return RedactionReport(
+        files_scanned=sum(1 for _ in _all_text_files(root)), findings=report, large_files=large_files
+    )
 
 
 def leftover_secrets(root: Path, skip: tuple[str, ...] = ("metadata.json",)) -> list[RedactionFinding]:
@@ -257,3 +418,46 @@ def leftover_secrets(root: Path, skip: tuple[str, ...] = ("metadata.json",)) -> 
         full = path if path.is_absolute() else root / path
         found.add((full.relative_to(root).as_posix(), line, kind))
     return [RedactionFinding(file=f, line=n, type=t) for f, n, t in sorted(found) if Path(f).name not in skip]
+
+
+# --------------------------------------------------------------------------- logs
+
+# Secret values this process has replaced or set (redaction, the environment it gives a
+# service): a log that prints one is scrubbed of it, whatever its shape. Kept in memory
+# only, never written anywhere.
+MIN_KNOWN_CHARS = 8
+_known: set[str] = set()
+_known_lock = threading.Lock()
+
+# A log prints a secret bare: `SECRET_KEY=abc123`, `password: hunter2!`, `"token": "..."`,
+# `?token=...`. A secret-named word, then = or :, then the value (judged like the
+# assignments: a plain word is a name, not a secret).
+_LOG_PATTERNS = (Pattern("Logged Secret", _SECRET_ASSIGNMENT, value="v", judge_value=True),)
+
+
+def remember_secrets(values: Iterable[str | None]) -> None:
+    """Add secret values to what `scrub` replaces in logs (values shorter than
+    MIN_KNOWN_CHARS and placeholders are ignored: they would hit ordinary words)."""
+    fresh = {v for v in values if v and len(v) >= MIN_KNOWN_CHARS and not _is_placeholder(v)}
+    if fresh:
+        with _known_lock:
+            _known.update(fresh)
+
+
+def remember_env_secrets(env: dict[str, str]) -> None:
+    """The values of secret-named variables in an environment the pipeline sets."""
+    name = re.compile(_SECRET_NAME, re.IGNORECASE)
+    remember_secrets(value for key, value in env.items() if name.fullmatch(key))
+
+
+def scrub(text: str, known: Iterable[str] = ()) -> str:
+    """A log with its secrets replaced before it is stored or printed: the pipeline's
+    patterns (keys, tokens, URL passwords, secret-named values) and every known value."""
+    if not text:
+        return text
+    with _known_lock:
+        values = {*_known}
+    values.update(v for v in known if v and len(v) >= MIN_KNOWN_CHARS)
+    # Logs are read like .env files too: NAME=value lines count.
+    redacted, _ = _replace_patterns(Path(".env"), "", text, known=values, extra=_LOG_PATTERNS)
+    return redacted

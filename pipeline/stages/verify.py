@@ -19,6 +19,7 @@ from pipeline.config import Settings
 from pipeline.models import RunResult, StageError, Verdict, VerificationReport
 from pipeline.runtime import sandbox
 from pipeline.runtime.trial import TrialOutcome, build_client_image, run_trial
+from pipeline.stages.redact import scrub
 
 STAGE_VERSION = "3"
 
@@ -36,7 +37,7 @@ def _run_result(outcome: TrialOutcome) -> RunResult:
         verdict=outcome.verdict,
         exit_code=outcome.exit_code,
         seconds=outcome.seconds,
-        log_tail=outcome.output[-4000:],
+        log_tail=scrub(outcome.output[-4000:]),  # the service's log is in it: metadata.json keeps it
         tests=outcome.tests,
     )
 
@@ -77,7 +78,7 @@ def verify(task_dir: Path, settings: Settings, parent_run: str | None = None) ->
                     oracle_runs=[_run_result(outcome)],
                     noop_run=None,
                     verdict=Verdict.oracle_failed,
-                    reason=outcome.setup_error,
+                    reason=scrub(outcome.setup_error),
                 )
             oracle_runs.append(_run_result(outcome))
             if outcome.verdict == Verdict.infra_error:

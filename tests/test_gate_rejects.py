@@ -1,0 +1,148 @@
+"""The gate's reject paths, each produced by a real repository made for it.
+
+Three fixtures go through the whole pipeline (real Docker, real HTTP, the real gate) and
+must end with the gate's verdict, reported and not published:
+
+- gate_oracle_failed: its answers say when the instance that served them started, so what
+  the pipeline recorded cannot hold in the gate's containers (`oracle_failed`);
+- gate_noop_passed: a response cache ahead of the views answers for the masked view
+  (`noop_passed`);
+- gate_mask_failed: a start-up self-check calls the view; masked, the service never
+  starts (`mask_failed`).
+
+`oracle_flaky` needs an original that passes some of the gate's runs and fails others;
+no fixture does that deterministically (each trial is a fresh container with nothing
+shared between them), so that verdict is tested on `verify.judge`, the function that
+decides it, with the run results a flaky original gives.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Settings
+from pipeline.generate import generate
+from pipeline.models import RunResult, Verdict
+from pipeline.runtime import sandbox
+from pipeline.stages.verify import judge
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _run(verdict: Verdict, tests: dict[str, bool] | None = None, tail: str = "") -> RunResult:
+    codes = {Verdict.passed: 0, Verdict.tests_failed: 1, Verdict.build_error: 10, Verdict.infra_error: 20}
+    return RunResult(verdict=verdict, exit_code=codes.get(verdict, 12), seconds=1.0, log_tail=tail, tests=tests)
+
+
+PASSED = {"test_connect.py::test_get": True, "test_func.py::test_get": True}
+FUNC_FAILED = {"test_connect.py::test_get": True, "test_func.py::test_get": False}
+
+
+@pytest.mark.docker
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("fixture", "verdict", "noop"),
+    [
+        ("gate_oracle_failed", Verdict.oracle_failed, "tests_failed"),
+        ("gate_noop_passed", Verdict.noop_passed, "passed"),
+        ("gate_mask_failed", Verdict.mask_failed, "service_crashed"),
+    ],
+)
+def test_the_gate_rejects_and_nothing_is_published(fixture, verdict, noop, docker_engine, tmp_path):
+    source = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, source)
+    settings = Settings(
+        work_dir=tmp_path / "work",
+        out_dir=tmp_path / "out",
+        oracle_runs=1,
+        variants=["implementation"],
+        formats=["terminal-bench", "harbor"],
+    )
+    run_id = f"test-{uuid.uuid4().hex[:10]}"
+    result = generate(str(source), settings, run_id=run_id)
+
+    assert len(result.tasks) == 1, result.model_dump_json(indent=2)
+    task = result.tasks[0]
+    assert (task.status, task.verdict) == ("rejected", verdict), result.model_dump_json(indent=2)
+    assert result.verdict == verdict
+    assert task.path is None and task.harbor_path is None
+    # Nothing published in either format; the package stays as evidence of the verdict.
+    for out in (settings.out_dir, settings.harbor_out_dir):
+        assert not out.exists() or not any(out.iterdir()), sorted(out.iterdir())
+    evidence = settings.work_dir / "rejected" / task.task_id
+    assert f"(evidence: {evidence})" in task.reason
+    report = json.loads((evidence / "metadata.json").read_text())["verification_report"]
+    assert report["verdict"] == verdict
+    assert report["noop_run"]["verdict"] == noop
+    assert sandbox.leftovers(run_id) == []
+
+
+# --------------------------------------------------------------------------- judge
+
+
+def test_an_original_that_passes_one_run_of_two_is_flaky():
+    report = judge(
+        "implementation",
+        [_run(Verdict.passed, PASSED), _run(Verdict.tests_failed, FUNC_FAILED)],
+        _run(Verdict.tests_failed, FUNC_FAILED),
+        {"test_func"},
+    )
+    assert report.verdict == Verdict.oracle_flaky
+    assert report.reason == "the original passed 1 of 2 runs"
+
+
+@pytest.mark.parametrize(
+    "second",
+    [Verdict.tests_failed, Verdict.startup_timeout, Verdict.service_crashed, Verdict.oom, Verdict.test_timeout],
+)
+def test_any_failing_oracle_run_after_a_pass_is_flaky(second):
+    report = judge(
+        "implementation",
+        [_run(Verdict.passed, PASSED), _run(second)],
+        _run(Verdict.tests_failed, FUNC_FAILED),
+        {"test_func"},
+    )
+    assert report.verdict == Verdict.oracle_flaky
+
+
+def test_flaky_is_judged_before_the_noop():
+    # A no-op that passes says nothing more once the original is not reliable.
+    report = judge(
+        "implementation",
+        [_run(Verdict.tests_failed, FUNC_FAILED), _run(Verdict.passed, PASSED)],
+        _run(Verdict.passed, PASSED),
+        set(),
+    )
+    assert report.verdict == Verdict.oracle_flaky
+
+
+def test_a_machine_fault_in_any_run_is_infra_error_not_flaky():
+    tail = "run-tests: verdict=infra_error (the build failed for a reason of the machine: no space left on device)"
+    report = judge(
+        "implementation",
+        [_run(Verdict.passed, PASSED), _run(Verdict.infra_error, tail=tail)],
+        _run(Verdict.tests_failed, FUNC_FAILED),
+        {"test_func"},
+    )
+    assert report.verdict == Verdict.infra_error
+    assert report.reason == tail
+
+
+def test_an_environment_task_whose_noop_builds_is_mask_failed():
+    report = judge(
+        "environment", [_run(Verdict.passed, PASSED)], _run(Verdict.tests_failed, FUNC_FAILED), {"test_func"}
+    )
+    assert report.verdict == Verdict.mask_failed
+
+
+def test_a_noop_that_fails_only_test_connect_is_mask_failed():
+    connect_only = {"test_connect.py::test_get": False, "test_func.py::test_get": True}
+    report = judge(
+        "implementation", [_run(Verdict.passed, PASSED)], _run(Verdict.tests_failed, connect_only), {"test_connect"}
+    )
+    assert report.verdict == Verdict.mask_failed
