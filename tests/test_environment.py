@@ -639,3 +639,37 @@ def test_broken_build_ends_with_its_class_and_leaves_nothing(docker_engine, run_
     sandbox.cleanup(run_id, images=True)
     assert {x for x in sandbox.leftovers() if x.startswith("image ")} - before == set()
     assert sandbox.leftovers(run_id) == []
+
+
+@pytest.mark.docker
+def test_a_prepare_script_run_by_a_dev_tool_does_not_break_the_production_install(docker_engine, run_id, tmp_path):
+    """`"prepare": "husky install"` with husky a devDependency: `npm install --omit=dev`
+    runs it and fails (husky: not found) unless the package's own scripts are skipped."""
+    from pipeline.config import Settings
+    from pipeline.generate import _ensure_base_image
+    from pipeline.runtime import sandbox
+
+    manifest = {
+        "name": "husky-app",
+        "version": "1.0.0",
+        "main": "server.js",
+        "scripts": {"start": "node server.js", "prepare": "husky install"},
+        "devDependencies": {"husky": "^8.0.3"},
+        "dependencies": {"ms": "2.1.3"},
+    }
+    server = (
+        "const http = require('http');\nconst ms = require('ms');\n"
+        "http.createServer((req, res) => { res.setHeader('Content-Type', 'application/json');"
+        " res.end(JSON.stringify({ day: ms('1d') })); }).listen(process.env.PORT || 3000, '0.0.0.0');\n"
+    )
+    root = _write(tmp_path / "husky", {"package.json": json.dumps(manifest), "server.js": server})
+    tc = detect("javascript", root, offline=False)
+    assert "--ignore-scripts" in tc.install_command and any("prepare" in n for n in tc.notes), tc
+    hints = RuntimeHints(start_command=["npm", "start"], port=3000)
+    text, port, _, _ = environment.render_dockerfile("express", tc, hints)
+    (root / "Dockerfile").write_text(text)
+    _ensure_base_image(environment.ServiceEnv.model_construct(base_image=tc.base_image), Settings())
+    build = _build(root, run_id, "husky")
+    assert build.ok, build.log[-3000:]
+    with sandbox.running_service(build.image_id, port=port, limits=Limits(startup_timeout=60), run_id=run_id) as svc:
+        assert requests.get(svc.base_url + "/", timeout=5).json() == {"day": 86400000}

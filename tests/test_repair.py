@@ -565,3 +565,30 @@ def test_a_strategy_is_pluggable():
 def test_a_dummy_value_has_the_kind_its_name_says(name, value):
     # A flag given "dummy-DISABLE_AUTH" reads as true and would switch auth off.
     assert dummy_value(name, 8000) == value
+
+
+@pytest.mark.parametrize(
+    ("log", "failure_class", "detail"),
+    [
+        (
+            "decouple.UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default value.",
+            FailureClass.missing_env_var,
+            {"name": "SECRET_KEY"},
+        ),
+        (
+            "pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings\n"
+            "database_url\n  Field required [type=missing, input_value={}, input_type=dict]",
+            FailureClass.missing_env_var,
+            {"name": "database_url"},
+        ),
+        (
+            'Traceback (most recent call last):\n  File "/app/app/main.py", line 12\n'
+            "    type Point = tuple[float, float]\n         ^^^^^\nSyntaxError: invalid syntax",
+            FailureClass.wrong_language_version,
+            {"syntax": "SyntaxError"},
+        ),
+    ],
+)
+def test_configuration_read_through_libraries_and_newer_syntax_are_classed(log, failure_class, detail):
+    failure = classify(log, "start")
+    assert (failure.failure_class, failure.detail) == (failure_class, detail), failure

@@ -247,6 +247,22 @@ def test_container_that_exits_is_service_crashed_with_its_log(tiny_image, run_id
     assert_no_leftovers(run_id)
 
 
+def test_a_silent_crash_says_what_ran_and_how_it_ended(tiny_image, run_id):
+    # An empty log says nothing: the reason names the command and the exit code instead.
+    command = ["python", "-c", "raise SystemExit(7)"]
+    with (
+        pytest.raises(StageError) as info,
+        sandbox.running_service(
+            tiny_image, port=8000, env={}, health_path="/", limits=Limits(), run_id=run_id, command=command
+        ),
+    ):
+        pytest.fail("an exited container must not be yielded")
+    assert info.value.verdict == Verdict.service_crashed
+    assert "code 7 before writing anything" in info.value.reason
+    assert "python -c raise SystemExit(7)" in info.value.reason
+    assert_no_leftovers(run_id)
+
+
 def test_missing_executable_is_service_crashed(tiny_image, run_id):
     with (
         pytest.raises(StageError) as info,

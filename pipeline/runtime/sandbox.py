@@ -508,13 +508,16 @@ def _host_port(container: Container, port: int) -> int:
     return 0
 
 
+NO_OUTPUT = "(no output)"
+
+
 def _log_tail(container: Container, lines: int = 40) -> str:
     try:
         text = container.logs(stdout=True, stderr=True, tail=lines).decode("utf-8", errors="replace")
     except DAEMON_ERRORS:
         return "(logs unavailable)"
     # What a service prints at start (its config, a generated password) ends up in reasons.
-    return scrub(text.rstrip()) or "(no output)"
+    return scrub(text.rstrip()) or NO_OUTPUT
 
 
 def _crash_error(container: Container, state: dict[str, Any]) -> StageError:
@@ -524,6 +527,15 @@ def _crash_error(container: Container, state: dict[str, Any]) -> StageError:
         return StageError(
             Verdict.oom,
             f"the service was killed for exceeding its memory limit; last log lines:\n{tail}",
+            stage="runtime",
+        )
+    if tail == NO_OUTPUT:
+        # Nothing logged: what was run and how it ended is all there is to go on.
+        config = container.attrs.get("Config") or {}
+        command = " ".join([*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]) or "(the image's default)"
+        return StageError(
+            Verdict.service_crashed,
+            f"the service exited with code {code} before writing anything; it ran `{command}`",
             stage="runtime",
         )
     return StageError(

@@ -142,6 +142,12 @@ _RULES: list[tuple[FailureClass, str]] = [
     (FailureClass.wrong_language_version, r"requires php (?P<want>[^\s]+) but your php version"),
     (FailureClass.wrong_language_version, r"(?:release version|invalid target release:?) (?P<want>\d+)"),
     (FailureClass.wrong_language_version, r"class file version (?P<classfile>\d+)\.0"),
+    # Python syntax newer than the interpreter (match, except*, PEP 695 generics, f-string
+    # nesting): a version mismatch, whose want is the newest Python an image offers.
+    (
+        FailureClass.wrong_language_version,
+        r"File \"/app/[^\"]+\.py\", line \d+\n(?:.*\n){0,3}(?P<syntax>SyntaxError): ",
+    ),
     # --- lock file out of date
     (
         FailureClass.lockfile_mismatch,
@@ -183,6 +189,12 @@ _RULES: list[tuple[FailureClass, str]] = [
         r"(?:is not set|must be set|is required|not defined)",
     ),
     (FailureClass.missing_env_var, r"Could not resolve placeholder '(?P<name>[\w.]+)'"),
+    # python-decouple's config("NAME") with no default, pydantic-settings' required field
+    (FailureClass.missing_env_var, r"UndefinedValueError: (?P<name>\w+) not found\. Declare it as envvar"),
+    (
+        FailureClass.missing_env_var,
+        r"validation errors? for \w*Settings\s*\n\s*(?P<name>\w+)\s*\n\s*Field required",
+    ),
     # --- the service listens elsewhere
     (FailureClass.port_mismatch, r"EADDRINUSE:? address already in use [^\s]*?:(?P<inuse>\d+)"),
     (FailureClass.port_mismatch, r"(?:address already in use|Address already in use).*?(?P<inuse>\d{2,5})"),
@@ -328,8 +340,8 @@ _FLAG_NAME = re.compile(
     r"|_(ENABLED|DISABLED|DEBUG|ECHO|TLS|SSL|SECURE|VERBOSE|FLAG|MODE_ON)$"
 )
 _NUMBER_NAME = re.compile(
-    r"TIMEOUT|COUNT|LIMIT|SIZE|MAX|MIN|WORKERS|THREADS|RETRIES|RETRY|TTL|EXPIRES|EXPIRY|"
-    r"SECONDS|MINUTES|HOURS|DAYS|INTERVAL|CONCURRENCY|POOL"
+    r"(^|_)(TIMEOUT|COUNT|LIMIT|SIZE|MAX|MIN|WORKERS|THREADS|RETRIES|RETRY|TTL|EXPIRES|EXPIRY|"
+    r"SECONDS|MINUTES|HOURS|DAYS|INTERVAL|CONCURRENCY|POOL)(_|$)"
 )
 
 
@@ -432,6 +444,9 @@ class RuleBasedStrategy:
             version = "1.78"
         elif failure.detail.get("edition"):
             version = "1.85"
+        elif failure.detail.get("syntax"):
+            official = list(getattr(module, "OFFICIAL", []))
+            version = official[-1] if official else None
         elif failure.detail.get("classfile"):
             version = str(int(failure.detail["classfile"]) - 44)  # class file 61 is Java 17
         elif want:

@@ -33,6 +33,31 @@ def _declares(manifest: dict, name: str) -> bool:
     return any(isinstance(manifest.get(k), dict) and name in manifest[k] for k in ("dependencies", "devDependencies"))
 
 
+LIFECYCLE_SCRIPTS = ("preinstall", "install", "postinstall", "prepare")
+
+
+def dev_tool_lifecycle_scripts(manifest: dict) -> list[str]:
+    """The package's own install-time scripts that run a tool only its devDependencies
+    provide (`"prepare": "husky install"`): with the devDependencies left out they fail the
+    install, so a production install must skip them."""
+    scripts = manifest.get("scripts") if isinstance(manifest.get("scripts"), dict) else {}
+    dev = manifest.get("devDependencies") if isinstance(manifest.get("devDependencies"), dict) else {}
+    runtime = manifest.get("dependencies") if isinstance(manifest.get("dependencies"), dict) else {}
+    failing = []
+    for name in LIFECYCLE_SCRIPTS:
+        script = scripts.get(name)
+        if not isinstance(script, str):
+            continue
+        programs = {
+            words[1] if words[0] in ("npx", "yarn", "pnpm") and len(words) > 1 else words[0]
+            for command in re.split(r"&&|\|\||;|\|", script)
+            if (words := command.split())
+        }
+        if any(program in dev and program not in runtime for program in programs):
+            failing.append(name)
+    return failing
+
+
 def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
     manifest = read_json(root / "package.json")
     scripts = manifest.get("scripts") if isinstance(manifest.get("scripts"), dict) else {}
@@ -88,6 +113,13 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         install = ("npm ci" if lock else "npm install") + (" --omit=dev" if production else "")
         run = "npm"
         lockfiles = ["package-lock.json", "npm-shrinkwrap.json"]
+
+    skipped = dev_tool_lifecycle_scripts(manifest) if production else []
+    if skipped and manager in ("npm", "yarn") and "corepack" not in install:
+        # --ignore-scripts skips the package's own scripts and its dependencies' too: the
+        # rebuild runs the dependencies' (native modules) again, not the package's.
+        install += " --ignore-scripts && npm rebuild"
+        notes.append(f"skipped the package's {', '.join(skipped)} script(s): they run development tools")
 
     build_command = None
     if build == "run build":
