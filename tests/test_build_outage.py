@@ -146,3 +146,13 @@ def test_the_gate_calls_an_outage_infra_error_not_oracle_failed(docker_engine, r
     # The first oracle run already showed the machine at fault: no second one was spent.
     assert [r.verdict for r in report.oracle_runs] == [Verdict.infra_error]
     assert "reason of the machine" in report.reason
+
+
+def test_an_image_store_changed_under_the_build_is_the_machines_fault():
+    # Seen here: another process removed the base image while a build read it.
+    log = (
+        "Step 1/9 : FROM python:3.11-slim-bookworm\n"
+        "failed to get digest sha256:fd8a92d389e4af03561eb1a9005db79d7feb9b82c2ea823669dde48984cac0a7: "
+        "open /var/lib/docker/image/overlay2/imagedb/content/sha256/fd8a92d3: no such file or directory\n"
+    )
+    assert sandbox.build_infra_reason(log), log

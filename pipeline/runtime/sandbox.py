@@ -83,6 +83,9 @@ BUILD_INFRA_PATTERNS: tuple[str, ...] = (
     "failed to register layer",
     "error creating overlay mount",
     "input/output error",
+    # the daemon's image store changed under the build (a concurrent removal of its base)
+    "failed to get digest sha256:[0-9a-f]+: open /var/lib/docker/",
+    "(parent|base) image .{0,80}(not found|no such image)",
     # name resolution
     "temporary failure in name resolution",
     "temporary failure resolving",  # apt
