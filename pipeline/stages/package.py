@@ -40,7 +40,7 @@ from pipeline.runtime import sandbox
 from pipeline.schemas.metadata import TaskMetadata
 from pipeline.templates import render
 
-STAGE_VERSION = "4"
+STAGE_VERSION = "5"
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
