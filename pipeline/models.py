@@ -224,6 +224,11 @@ class RedactionFinding(BaseModel):
 class RedactionReport(BaseModel):
     files_scanned: int
     findings: list[RedactionFinding]
+    removed_files: list[str] = Field(
+        default_factory=list,
+        description="files left out of the task: a detector reported a secret there that could not be located "
+        "in the text to replace",
+    )
     large_files: list[str] = Field(
         default_factory=list,
         description="text files too large for detect-secrets: streamed through the pipeline's own patterns "

@@ -134,3 +134,22 @@ def test_emitted_tasks_carry_no_planted_secret(docker_engine, tmp_path_factory):
     assert ("config/deploy_key.pem", "Private Key") in reported
     # The report says where and what, never the value.
     assert not any(v in json.dumps(metadata) for v in PLANTED_SECRETS.values())
+
+
+def test_a_finding_that_cannot_be_located_leaves_its_file_out_and_says_so(tmp_path):
+    # detect-secrets parses YAML and reports an unescaped value that is nowhere in the text
+    # (seen on a CI pipeline file of a real repository): the file goes, the rest stays.
+    (tmp_path / "pipeline.yaml").write_text(
+        "steps:\n"
+        "  - task: AzureCLI@2\n"
+        "    inputs:\n"
+        "      inlineScript: |\n"
+        "        Set-StrictMode -Version Latest\n"
+        '        Write-Host "##vso[task.setvariable issecret=true;variable=BEARER_TOKEN]'
+        '$(az account get-access-token --query "accessToken" --output tsv)"\n'
+    )
+    (tmp_path / "app.py").write_text("print('hello')\n")
+    report = redact.redact_tree(tmp_path)
+    assert report.removed_files == ["pipeline.yaml"]
+    assert not (tmp_path / "pipeline.yaml").exists() and (tmp_path / "app.py").is_file()
+    assert redact.leftover_secrets(tmp_path) == []

@@ -592,3 +592,49 @@ def test_a_dummy_value_has_the_kind_its_name_says(name, value):
 def test_configuration_read_through_libraries_and_newer_syntax_are_classed(log, failure_class, detail):
     failure = classify(log, "start")
     assert (failure.failure_class, failure.detail) == (failure_class, detail), failure
+
+
+def test_a_module_only_devdependencies_declare_brings_them_back():
+    # Seen on a real Express dev server: it loads a webpack plugin at start.
+    log = "Error: Cannot find module 'html-webpack-plugin'\nRequire stack:\n- /app/server.js\n"
+    failure = classify(log, "start")
+    assert (failure.failure_class, failure.detail) == (
+        FailureClass.missing_build_step,
+        {"devtool": "html-webpack-plugin"},
+    )
+    env = EnvSpec(
+        service_root=".",
+        language="javascript",
+        framework="express",
+        dockerfile="FROM node:18-bookworm-slim\nWORKDIR /app\nCOPY package.json ./\nRUN npm install --omit=dev\n"
+        'COPY . .\nCMD ["node", "server.js"]\n',
+        base_image="node:18-bookworm-slim",
+        start_command=["node", "server.js"],
+        port=3000,
+        health_path="/",
+    )
+    facts = ServiceFacts(language="javascript", framework="express")
+    proposal = RuleBasedStrategy().propose(failure, log, env, facts)
+    assert proposal is not None and "RUN npm install\n" in proposal.env.dockerfile
+
+
+def test_webpack_4_on_a_newer_node_gets_the_legacy_openssl_provider():
+    # Seen on a real repository: `npm run build` (webpack 4) on Node 18.
+    log = (
+        "Step 6/9 : RUN npm run build\n"
+        "Error: error:0308010C:digital envelope routines::unsupported\n  code: 'ERR_OSSL_EVP_UNSUPPORTED'\n"
+    )
+    failure = classify(log, "build")
+    assert failure.failure_class == FailureClass.wrong_language_version, failure
+    env = EnvSpec(
+        service_root=".",
+        language="javascript",
+        framework="express",
+        dockerfile='FROM node:18-bookworm-slim\nWORKDIR /app\nCOPY . .\nRUN npm run build\nCMD ["npm", "start"]\n',
+        base_image="node:18-bookworm-slim",
+        start_command=["npm", "start"],
+        port=3000,
+    )
+    proposal = RuleBasedStrategy().propose(failure, log, env, ServiceFacts(language="javascript", framework="express"))
+    assert proposal is not None
+    assert "ENV NODE_OPTIONS=--openssl-legacy-provider\nRUN npm run build" in proposal.env.dockerfile

@@ -38,9 +38,9 @@ from pathlib import Path
 from detect_secrets import SecretsCollection
 from detect_secrets.settings import default_settings
 
-from pipeline.models import RedactionFinding, RedactionReport, StageError, Verdict
+from pipeline.models import RedactionFinding, RedactionReport
 
-STAGE_VERSION = "5"
+STAGE_VERSION = "6"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -377,10 +377,14 @@ def redact_tree(root: Path) -> RedactionReport:
     # Longest value first: two detectors may see one secret (a GitHub token is also a
     # high-entropy string), and the first replacement covers the second.
     ordered = sorted(findings, key=lambda f: (str(f[0]), f[1], -len(f[3] or "")))
+    removed: list[str] = []
     for path, line_number, secret_type, value in ordered:
         full = path if path.is_absolute() else root / path
         rel = full.relative_to(root).as_posix()
-        lines = full.read_text(errors="surrogateescape").splitlines(keepends=True)
+        if rel in removed:
+            continue
+        text = full.read_text(errors="surrogateescape")
+        lines = text.splitlines(keepends=True)
         index = line_number - 1
         line = lines[index] if value and index < len(lines) else ""
         if value and value in line:
@@ -388,12 +392,18 @@ def redact_tree(root: Path) -> RedactionReport:
             # Some detectors report only a prefix (GitHub tokens: "ghp"): take the whole token.
             lines[index] = re.sub(re.escape(value) + r"[A-Za-z0-9_\-]*", PLACEHOLDER, line)
             full.write_text("".join(lines), errors="surrogateescape")
+        elif value and len(value) >= MIN_KNOWN_CHARS and value in text:
+            # A multi-line YAML string is reported at its first line: the value is further down.
+            remember_secrets([value])
+            full.write_text(text.replace(value, PLACEHOLDER), errors="surrogateescape")
         elif PLACEHOLDER not in line:
-            raise StageError(
-                Verdict.secret_unredactable,
-                f"{secret_type} in {rel}:{line_number} could not be located for redaction",
-                stage="redact",
-            )
+            # What the detector reports is nowhere in the file as written (its YAML parser
+            # unescaped it): nothing can be replaced, so the file leaves the task, and the
+            # report says so. Never shipped unredacted.
+            full.unlink()
+            removed.append(rel)
+            log.info("left %s out of the task: a %s there could not be located", rel, secret_type)
+            continue
         report.append(RedactionFinding(file=rel, line=line_number, type=secret_type))
     # Never log the values themselves: only where and what kind.
     for finding in report:
@@ -401,7 +411,10 @@ def redact_tree(root: Path) -> RedactionReport:
     for rel in large_files:
         log.info("scanned %s with the pipeline's patterns only: larger than %d bytes", rel, MAX_FILE_BYTES)
     return RedactionReport(
-        files_scanned=sum(1 for _ in _all_text_files(root)), findings=report, large_files=large_files
+        files_scanned=sum(1 for _ in _all_text_files(root)) + len(removed),
+        findings=report,
+        large_files=large_files,
+        removed_files=removed,
     )
 
 

@@ -142,6 +142,11 @@ _RULES: list[tuple[FailureClass, str]] = [
     (FailureClass.wrong_language_version, r"requires php (?P<want>[^\s]+) but your php version"),
     (FailureClass.wrong_language_version, r"(?:release version|invalid target release:?) (?P<want>\d+)"),
     (FailureClass.wrong_language_version, r"class file version (?P<classfile>\d+)\.0"),
+    # webpack 4 and other OpenSSL 1 callers on Node >= 17 (OpenSSL 3): the legacy provider.
+    (
+        FailureClass.wrong_language_version,
+        r"(?P<openssl>ERR_OSSL_EVP_UNSUPPORTED|digital envelope routines::(?:unsupported|initialization error))",
+    ),
     # Python syntax newer than the interpreter (match, except*, PEP 695 generics, f-string
     # nesting): a version mismatch, whose want is the newest Python an image offers.
     (
@@ -212,6 +217,12 @@ _RULES: list[tuple[FailureClass, str]] = [
     (
         FailureClass.missing_build_step,
         r"(?P<devtool>tsc|nest|babel|vite|webpack|next|tsup|rimraf): (?:not found|command not found)",
+    ),
+    # A package the service requires at run time that only devDependencies declare (a
+    # webpack plugin an Express dev server loads): the production install left it out.
+    (
+        FailureClass.missing_build_step,
+        r"Cannot find module '(?P<devtool>(?:@[\w.-]+/)?\w[\w.-]*)(?:/[\w./-]+)?'",
     ),
     (
         FailureClass.missing_build_step,
@@ -444,6 +455,15 @@ class RuleBasedStrategy:
             version = "1.78"
         elif failure.detail.get("edition"):
             version = "1.85"
+        elif failure.detail.get("openssl"):
+            line = "ENV NODE_OPTIONS=--openssl-legacy-provider"
+            if line in env.dockerfile:
+                return None
+            fixed = _insert_before(env.dockerfile, [line], before=("RUN", "CMD"), log=log)
+            return Proposal(
+                env=env.model_copy(update={"dockerfile": fixed}),
+                change="Node's OpenSSL 3 refuses the legacy hash the code uses: --openssl-legacy-provider",
+            )
         elif failure.detail.get("syntax"):
             official = list(getattr(module, "OFFICIAL", []))
             version = official[-1] if official else None
