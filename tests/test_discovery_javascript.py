@@ -798,3 +798,46 @@ def test_grammar_per_suffix_and_jsonc() -> None:
     assert js.grammar_of("a/b.mjs") == "javascript"
     assert js.compiled_path(FIXTURES / "nestjs_library", "src/main.ts") == "dist/main.js"
     assert js.read_jsonc(FIXTURES / "nestjs_library" / "tsconfig.json")["compilerOptions"]["outDir"] == "./dist"
+
+
+# --------------------------------------------------------------------------- apps kept as class members
+
+
+def test_an_app_held_in_a_class_member_is_followed(tmp_path: Path) -> None:
+    # Seen on real Express and Koa services: `this.server = express()` in a constructor,
+    # routes added in another method; a class field works the same way.
+    ds.write_files(
+        tmp_path,
+        {
+            "package.json": '{"main": "src/server.js", "dependencies": {"express": "^4.18.2"}}',
+            "src/server.js": """
+                const express = require('express');
+                const users = require('./users');
+                class App {
+                  constructor() {
+                    this.server = express();
+                    this.server.use(express.json());
+                    this.routes();
+                  }
+                  routes() {
+                    this.server.get('/items', (req, res) => res.json([]));
+                    this.server.post('/items', (req, res) => res.status(201).json(req.body));
+                    this.server.use('/users', users);
+                  }
+                }
+                class Other {
+                  listen() { this.server.get('/not-an-app', (req, res) => res.end()); }
+                }
+                new App().server.listen(3000);
+            """,
+            "src/users.js": """
+                const { Router } = require('express');
+                class UserRoutes {
+                  router = Router();
+                  constructor() { this.router.get('/:id', (req, res) => res.json({})); }
+                }
+                module.exports = new UserRoutes().router;
+            """,
+        },
+    )
+    assert ds.pairs(ds.discover("express", tmp_path)) == {("GET", "/items"), ("POST", "/items"), ("GET", "/users/:id")}

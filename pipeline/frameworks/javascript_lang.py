@@ -605,9 +605,31 @@ class JsProject:
             return self._import(module, ImportBinding(spec, None), depth)
         parts = member_parts(node)
         if parts is not None:
+            if unwrap(parts[0]).type == "this":
+                assigned = this_member(parts[0], parts[1])
+                return self.evaluate(module, assigned, depth + 1) if assigned is not None else None
             obj = self.evaluate(module, parts[0], depth + 1)
             return self.member(obj, parts[1], depth + 1) if obj is not None else None
         return JsValue("node", module=module, node=node)
+
+
+def this_member(this: Node, name: str) -> Node | None:
+    """What `this.<name>` holds inside a class: the value of its field (`server = express()`)
+    or of the first `this.<name> = ...` in any of its methods (an app kept as a member)."""
+    body = next((a for a in ts.ancestors(this) if a.type == "class_body"), None)
+    if body is None:
+        return None
+    for node in ts.walk(body):
+        if node.type in ("field_definition", "public_field_definition"):
+            key = node.child_by_field_name("property") or node.child_by_field_name("name")
+            if key is not None and ts.text(key) == name:
+                return node.child_by_field_name("value")
+        elif node.type == "assignment_expression":
+            left = node.child_by_field_name("left")
+            parts = member_parts(left) if left is not None else None
+            if parts is not None and unwrap(parts[0]).type == "this" and parts[1] == name:
+                return node.child_by_field_name("right")
+    return None
 
 
 def _path_aliases(service_root: Path) -> list[tuple[str, list[str]]]:
