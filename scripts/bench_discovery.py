@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import Settings  # noqa: E402
-from pipeline.frameworks import FRAMEWORKS  # noqa: E402
+from pipeline.languages import FRAMEWORKS  # noqa: E402
 from pipeline.models import Endpoint, RepoSnapshot, StageError, normalize_path  # noqa: E402
 from pipeline.stages.explore import explore  # noqa: E402
 

@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, ServiceCandidate
+from pipeline.languages import FRAMEWORKS, get_framework
+from pipeline.languages import treesitter as ts
+from pipeline.languages.framework import Framework, ServiceCandidate
 from pipeline.models import Endpoint, Handler
 
 FIXTURES = Path(__file__).parent / "fixtures"

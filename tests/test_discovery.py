@@ -9,7 +9,7 @@ from pathlib import Path
 import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import FRAMEWORKS, get_framework
+from pipeline.languages import FRAMEWORKS, get_framework
 
 FIXTURES = ds.FIXTURES
 CASES = [

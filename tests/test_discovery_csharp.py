@@ -9,8 +9,8 @@ from pathlib import Path
 import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import get_framework
-from pipeline.frameworks.aspnetcore import group_join, route_join
+from pipeline.languages import get_framework
+from pipeline.languages.csharp.aspnetcore import group_join, route_join
 from pipeline.models import Handler
 
 FIXTURES = ds.FIXTURES

@@ -11,9 +11,9 @@ from pathlib import Path
 import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks import go_lang as go
-from pipeline.frameworks import treesitter as ts
+from pipeline.languages import FRAMEWORKS, get_framework
+from pipeline.languages import treesitter as ts
+from pipeline.languages.go import discovery as go
 from pipeline.models import Handler
 
 FIXTURES = ds.FIXTURES
@@ -730,7 +730,7 @@ def test_split_pattern_and_joins() -> None:
     assert go.split_pattern("GET /items/{id}") == ("GET", "/items/{id}")
     assert go.split_pattern("/files/{path...}") == (None, "/files/{path...}")
     assert go.split_pattern("DELETE  api.example.com/x/{$}") == ("DELETE", "/x/{$}")
-    from pipeline.frameworks.gin import gin_join
+    from pipeline.languages.go.gin import gin_join
 
     assert gin_join("", "/") == "/"
     assert gin_join("/api", "") == "/api"

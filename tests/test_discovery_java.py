@@ -9,8 +9,8 @@ from pathlib import Path
 import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import get_framework
-from pipeline.frameworks.spring import MASK_STATEMENT, spring_join
+from pipeline.languages import get_framework
+from pipeline.languages.java.spring import MASK_STATEMENT, spring_join
 
 FIXTURES = ds.FIXTURES
 STORE = FIXTURES / "spring_store"

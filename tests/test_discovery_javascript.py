@@ -10,9 +10,9 @@ from pathlib import Path
 import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks import javascript_lang as js
-from pipeline.frameworks import treesitter as ts
+from pipeline.languages import FRAMEWORKS, get_framework
+from pipeline.languages import treesitter as ts
+from pipeline.languages.javascript import discovery as js
 from pipeline.models import Handler
 
 FIXTURES = ds.FIXTURES

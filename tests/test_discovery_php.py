@@ -11,9 +11,9 @@ import discovery_support as ds
 import pytest
 from toolbox import check_files
 
-from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.laravel import DUMMY_APP_KEY, singular
+from pipeline.languages import FRAMEWORKS, get_framework
+from pipeline.languages import treesitter as ts
+from pipeline.languages.php.laravel import DUMMY_APP_KEY, singular
 from pipeline.models import Handler
 
 FIXTURES = ds.FIXTURES

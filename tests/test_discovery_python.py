@@ -11,9 +11,9 @@ import discovery_support as ds
 import pytest
 
 from pipeline.config import Settings
-from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks import treesitter as ts
 from pipeline.gitutil import commit_all
+from pipeline.languages import FRAMEWORKS, get_framework
+from pipeline.languages import treesitter as ts
 from pipeline.models import Endpoint, Handler, RepoSnapshot
 from pipeline.stages import explore as explore_stage
 from pipeline.stages.mask import mask_group

@@ -10,8 +10,8 @@ from pathlib import Path
 import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import get_framework
-from pipeline.frameworks.base import Framework
+from pipeline.languages import get_framework
+from pipeline.languages.framework import Framework
 
 FIXTURES = ds.FIXTURES
 CASES = [

@@ -9,9 +9,9 @@ from pathlib import Path
 import discovery_support as ds
 import pytest
 
-from pipeline.frameworks import FRAMEWORKS, get_framework
-from pipeline.frameworks import rust_lang as rs
-from pipeline.frameworks import treesitter as ts
+from pipeline.languages import FRAMEWORKS, get_framework
+from pipeline.languages import treesitter as ts
+from pipeline.languages.rust import discovery as rs
 
 FIXTURES = ds.FIXTURES
 CASES = [
@@ -751,8 +751,8 @@ def test_module_tree_and_use_resolution(tmp_path: Path) -> None:
 
 
 def test_actix_join_and_axum_join() -> None:
-    from pipeline.frameworks.actix import actix_join
-    from pipeline.frameworks.axum import axum_join
+    from pipeline.languages.rust.actix import actix_join
+    from pipeline.languages.rust.axum import axum_join
 
     assert axum_join("/api", "/") == "/api"
     assert axum_join("/api/", "/x") == "/api/x"

@@ -21,12 +21,17 @@ import pytest
 import requests
 
 from pipeline.config import Limits
-from pipeline.frameworks.base import RuntimeHints
+from pipeline.languages import get_language
+from pipeline.languages.framework import RuntimeHints
+from pipeline.languages.toolchain import Toolchain
 from pipeline.models import Endpoint, Handler, Inventory, RepoSnapshot, Service
 from pipeline.stages import environment, repair
-from pipeline.toolchains import detect
 
 GOLDEN = Path(__file__).parent / "golden" / "dockerfiles"
+
+
+def detect(language: str, root: Path, **options) -> Toolchain:
+    return get_language(language).detect_toolchain(root, **options)
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:

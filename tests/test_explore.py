@@ -12,11 +12,11 @@ import pytest
 import tree_sitter
 
 from pipeline.config import Settings
-from pipeline.frameworks import FRAMEWORKS
-from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, RuntimeHints, ServiceCandidate
-from pipeline.frameworks.delegates import GRAMMAR_BY_SUFFIX, _body_of, _query, mask_plain
 from pipeline.gitutil import commit_all
+from pipeline.languages import FRAMEWORKS
+from pipeline.languages import treesitter as ts
+from pipeline.languages.delegates import _body_of, _query, grammar_for_suffix, mask_plain
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
 from pipeline.models import Endpoint, Handler, Inventory, RepoSnapshot, StageError, Verdict, normalize_path
 from pipeline.stages import explore as explore_stage
 from pipeline.stages.mask import mask_group
@@ -303,7 +303,7 @@ PLAIN_CASES = {
 def test_plain_mask_of_a_delegate_reparses_in_every_language(name: str) -> None:
 
     source, marker = PLAIN_CASES[name]
-    grammar = GRAMMAR_BY_SUFFIX[Path(name).suffix]
+    grammar = grammar_for_suffix(Path(name).suffix)
     tree = ts.parse(source.encode(), grammar)
     (_, captures), *_ = tree_sitter.QueryCursor(_query(grammar, 0)).matches(tree.root_node)
     node, body = captures["def"][0], _body_of(captures["def"][0])

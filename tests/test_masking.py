@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from toolbox import check_files
 
-from pipeline.frameworks import get_framework, treesitter
-from pipeline.frameworks.base import Framework
+from pipeline.languages import get_framework, treesitter
+from pipeline.languages.framework import Framework
 from pipeline.models import Handler
 
 FIXTURES = Path(__file__).parent / "fixtures"

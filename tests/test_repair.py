@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.languages.toolchain import Toolchain
 from pipeline.models import EnvSpec, Verdict
 from pipeline.stages.repair import (
     FailureClass,
@@ -15,7 +16,6 @@ from pipeline.stages.repair import (
     log_tail,
     run_attempts,
 )
-from pipeline.toolchains.base import Toolchain
 
 C = FailureClass
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from pipeline.agent import loop, prompts
 from pipeline.agent.tools import REPO_TOOLS, Toolbox, Workspace
 from pipeline.config import LlmSettings
-from pipeline.frameworks import treesitter as ts
+from pipeline.languages import treesitter as ts
 from pipeline.models import Endpoint, Inventory, normalize_path
 
 NAME = re.compile(r"[a-z0-9_]+")

@@ -24,7 +24,7 @@ from typing import TypeVar
 from github import Auth, Github, GithubException, RateLimitExceededException
 from github.Repository import Repository
 
-from pipeline.mining.hints import MANIFEST_FILES, framework_hints
+from pipeline.mining.hints import framework_hints, manifest_files
 from pipeline.mining.models import Candidate, MineCursor, MineQuery, MineReport, read_manifest
 from pipeline.stages.license import LICENSE_FILE_RE, declared_licenses, license_verdict
 
@@ -212,7 +212,7 @@ class Miner:
             return content.decoded_content.decode(errors="replace")
 
         licenses = {name: text(name) for name in files if LICENSE_FILE_RE.match(name)}
-        manifests = {name: text(name) for name in MANIFEST_FILES if name in files}
+        manifests = {name: text(name) for name in manifest_files() if name in files}
         verdict = license_verdict(licenses, declared_licenses(manifests), (query.license,))
         candidate.framework_hints = framework_hints(manifests)
         if verdict.spdx_id:

@@ -10,45 +10,19 @@ import json
 import re
 import tomllib
 
-# Dependency name (lower case) -> the framework module's name in pipeline/frameworks.
-DEPENDENCY_FRAMEWORKS: dict[str, str] = {
-    "flask": "flask",
-    "fastapi": "fastapi",
-    "django": "django",
-    "djangorestframework": "django",
-    "express": "express",
-    "koa": "koa",
-    "@koa/router": "koa",
-    "fastify": "fastify",
-    "@nestjs/core": "nestjs",
-    "github.com/gin-gonic/gin": "gin",
-    "github.com/labstack/echo/v4": "echo",
-    "github.com/go-chi/chi/v5": "chi",
-    "org.springframework.boot": "spring",
-    "spring-boot-starter-web": "spring",
-    "rails": "rails",
-    "sinatra": "sinatra",
-    "laravel/framework": "laravel",
-    "symfony/framework-bundle": "symfony",
-    "slim/slim": "slim",
-    "axum": "axum",
-    "actix-web": "actix",
-    "microsoft.aspnetcore.app": "aspnetcore",
-}
 
-# Root files worth reading for hints (and the license they may declare).
-MANIFEST_FILES = (
-    "requirements.txt",
-    "pyproject.toml",
-    "Pipfile",
-    "package.json",
-    "go.mod",
-    "pom.xml",
-    "build.gradle",
-    "Gemfile",
-    "composer.json",
-    "Cargo.toml",
-)
+def dependency_frameworks() -> dict[str, str]:
+    """Dependency name (lower case) -> framework name, as each framework declares it."""
+    from pipeline.languages import FRAMEWORKS
+
+    return {name: f.name for f in FRAMEWORKS for name in f.dependency_names}
+
+
+def manifest_files() -> tuple[str, ...]:
+    """Root files worth reading for hints (and the license they may declare), every language's."""
+    from pipeline.languages import LANGUAGES
+
+    return tuple(name for language in LANGUAGES for name in language.manifest_files)
 
 
 def _names(filename: str, text: str) -> set[str]:
@@ -85,7 +59,8 @@ def _names(filename: str, text: str) -> set[str]:
 
 def framework_hints(manifests: dict[str, str]) -> list[str]:
     """Sorted framework names that the given root manifests (name -> text) depend on."""
+    known = dependency_frameworks()
     found = set()
     for filename, text in manifests.items():
-        found.update(DEPENDENCY_FRAMEWORKS[n] for n in _names(filename, text) if n in DEPENDENCY_FRAMEWORKS)
+        found.update(known[n] for n in _names(filename, text) if n in known)
     return sorted(found)

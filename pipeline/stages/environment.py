@@ -1,10 +1,10 @@
 """environment: how one service is built and started, as a Dockerfile.
 
-The language's toolchain module (pipeline/toolchains/) reads the manifests and lock files;
-the language's template (pipeline/templates/dockerfiles/<language>.Dockerfile.j2) turns
-that into a Dockerfile whose dependency layer only depends on those manifests; the
+The language's toolchain module (pipeline/languages/<language>/toolchain.py) reads the
+manifests and lock files; the language's template (pipeline/languages/<language>/Dockerfile.j2)
+turns that into a Dockerfile whose dependency layer only depends on those manifests; the
 framework module says how the service starts (its RuntimeHints). Base images carry
-official names; the versions the repository asks for pick the tag (see toolchains/base.py).
+official names; the versions the repository asks for pick the tag (see languages/toolchain.py).
 
 A repository that ships its own Dockerfile (at the service root, or named by a compose
 file whose build context is the service root) is preferred: the spec says so
@@ -27,12 +27,12 @@ import yaml
 from pydantic import BaseModel, Field
 
 from pipeline.config import Settings
-from pipeline.frameworks import get_framework
-from pipeline.frameworks.base import RuntimeHints, ServiceCandidate
+from pipeline.languages import get_framework, get_language, has_language
+from pipeline.languages.framework import RuntimeHints, ServiceCandidate
+from pipeline.languages.toolchain import Toolchain
 from pipeline.models import EnvSpec, Inventory, RepoSnapshot, Service, StageError, Verdict
 from pipeline.stages.repair import dummy_value
 from pipeline.templates import render
-from pipeline.toolchains import MODULES, Toolchain, detect, ruby
 
 STAGE_VERSION = "3"
 DOCKERFILE = "Dockerfile"
@@ -42,26 +42,7 @@ COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-c
 _HEALTH_NAMES = ("health", "healthz", "healthcheck", "ping", "status")
 # Variables apps commonly read their bind address from: a container must listen on all interfaces.
 BIND_VARIABLES = ("HOST", "BIND", "BIND_ADDRESS", "BIND_HOST", "SERVER_HOST", "APP_HOST", "LISTEN_HOST")
-# How each language installs what a framework's start command needs beyond the manifests.
-EXTRA_INSTALL = {
-    "python": "pip install --no-cache-dir {}",
-    "javascript": "npm install --no-save {}",
-    "typescript": "npm install --no-save {}",
-    "ruby": "gem install --no-document {}",
-}
-
 _BASE_IGNORE = [".git", ".env", "*.log"]
-_LANGUAGE_IGNORE = {
-    "python": ["__pycache__", "*.pyc", ".venv", "venv"],
-    "javascript": ["node_modules"],
-    "typescript": ["node_modules"],
-    "go": [],
-    "java": ["target", "build", ".gradle"],
-    "csharp": ["bin", "obj"],
-    "ruby": [".bundle", "vendor/bundle", "log", "tmp"],
-    "php": ["vendor"],
-    "rust": ["target"],
-}
 
 
 class RepositoryDockerfile(BaseModel):
@@ -112,7 +93,7 @@ def _copy_lines(manifests: list[str]) -> list[str]:
     return lines
 
 
-def _env(tc: Toolchain, hints: RuntimeHints, language: str, port: int) -> dict[str, str]:
+def _env(tc: Toolchain, hints: RuntimeHints, port: int) -> dict[str, str]:
     env = {**tc.env, **hints.env}
     # A framework's generic placeholder ("dummy-DATABASE_URL") becomes a value of the right
     # shape where the name says what it holds: a port number, a URL, a local SQLite database.
@@ -123,8 +104,8 @@ def _env(tc: Toolchain, hints: RuntimeHints, language: str, port: int) -> dict[s
     for name in BIND_VARIABLES:
         if name in env:
             env[name] = "0.0.0.0"
-    if language == "csharp":
-        env.setdefault("ASPNETCORE_URLS", f"http://0.0.0.0:{port}")
+    for name, value in get_language(tc.language).service_env(port).items():
+        env.setdefault(name, value)
     env.setdefault("PORT", str(port))
     return dict(sorted(env.items()))
 
@@ -136,38 +117,23 @@ def _setup(tc: Toolchain, hints: RuntimeHints, start_command: list[str]) -> list
     return [c for c in commands if not ("migrate" in c and "migrate" in start)]
 
 
-def _extra(language: str, tc: Toolchain, packages: list[str]) -> tuple[str | None, list[str]]:
-    """The install command for the framework's extra packages, and Debian packages to add."""
-    if not packages:
-        return None, []
-    debian: list[str] = []
-    if language == "ruby" and tc.facts.get("debian_gems") == "yes":
-        # No RubyGems: Debian's packaged gems (see toolchains/ruby.py).
-        known = {**ruby.DEBIAN_GEMS, **ruby.DEBIAN_GEM_PACKAGES}
-        debian = [known[p] for p in packages if known.get(p)]
-        packages = [p for p in packages if p not in known]
-    template = EXTRA_INSTALL.get(language)
-    if not packages or template is None:
-        return None, debian
-    return template.format(" ".join(packages)), debian
-
-
 def render_dockerfile(framework: str, tc: Toolchain, hints: RuntimeHints) -> tuple[str, int, list[str], list[str]]:
     """The Dockerfile for a toolchain and a framework's hints: (text, port, start command, setup)."""
     port = hints.port or tc.default_port
     start_command = hints.start_command or tc.start_command
-    extra_install, extra_debian = _extra(tc.language, tc, hints.extra_packages)
+    language = get_language(tc.language)
+    extra_install, extra_debian = language.extra_install_for(tc, hints.extra_packages)
     system_packages = list(dict.fromkeys([*tc.system_packages, *extra_debian]))
     setup = _setup(tc, hints, start_command)
     text = render(
-        f"dockerfiles/{tc.language}.Dockerfile.j2",
+        language.template,
         framework=framework,
         tc=tc,
         base_image=tc.base_image,
         copies=_copy_lines(tc.manifests),
         system_packages=system_packages,
         extra_install=extra_install,
-        env=_env(tc, hints, tc.language, port),
+        env=_env(tc, hints, port),
         setup_commands=setup,
         port=port,
         start_command=start_command,
@@ -197,9 +163,10 @@ def synthesize(
 ) -> ServiceEnv:
     settings = settings or Settings()
     root = snapshot.path / service.root
-    if service.language not in MODULES:
+    if not has_language(service.language):
         raise StageError(Verdict.build_error, f"no toolchain for {service.language} yet", stage="environment")
-    tc = detect(service.language, root, offline=settings.offline, entrypoint=service.entrypoint)
+    language = get_language(service.language)
+    tc = language.detect_toolchain(root, offline=settings.offline, entrypoint=service.entrypoint)
     hints = framework_hints(snapshot.path, service)
     notes = list(tc.notes)
     if hints is None:
@@ -215,7 +182,7 @@ def synthesize(
         dockerfile=dockerfile,
         port=port,
         start_command=start_command,
-        env=_env(tc, hints, tc.language, port),
+        env=_env(tc, hints, port),
         health_path=health_path(service),
         dockerfile_source="synthesized",
         dockerfile_name=SYNTHESIZED_BESIDE_OWN if own else DOCKERFILE,
@@ -333,7 +300,7 @@ def fallback(spec: ServiceEnv) -> ServiceEnv:
 
 
 def dockerignore(language: str) -> str:
-    return "\n".join([*_BASE_IGNORE, *_LANGUAGE_IGNORE.get(language, [])]) + "\n"
+    return "\n".join([*_BASE_IGNORE, *get_language(language).dockerignore]) + "\n"
 
 
 def write_environment(spec: EnvSpec, repo_dir: Path) -> None:

@@ -12,10 +12,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.frameworks import FRAMEWORKS
-from pipeline.frameworks import treesitter as ts
-from pipeline.frameworks.base import Framework, ServiceCandidate
-from pipeline.frameworks.delegates import find_delegates
+from pipeline.languages import FRAMEWORKS
+from pipeline.languages import treesitter as ts
+from pipeline.languages.delegates import find_delegates
+from pipeline.languages.framework import Framework, ServiceCandidate
 from pipeline.models import ApiGroup, Endpoint, Inventory, RepoSnapshot, Service, StageError, Verdict
 
 STAGE_VERSION = "2"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from pipeline.frameworks import get_framework
-from pipeline.frameworks.delegates import mask_plain
 from pipeline.gitutil import patch_back_to_head
+from pipeline.languages import get_framework
+from pipeline.languages.delegates import mask_plain
 from pipeline.models import ApiGroup, Handler, MaskResult, StageError, Verdict
 
 STAGE_VERSION = "2"

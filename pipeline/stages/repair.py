@@ -19,9 +19,10 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from pipeline.languages import LANGUAGES, get_language, has_language
+from pipeline.languages.base import Language, replace_all
+from pipeline.languages.toolchain import Toolchain, major_minor, pick_version
 from pipeline.models import EnvSpec, Verdict
-from pipeline.toolchains import MODULES, Toolchain, image_for
-from pipeline.toolchains.base import major_minor, pick_version
 
 Phase = Literal["build", "start"]
 LOG_TAIL_LINES = 60
@@ -446,16 +447,11 @@ class RuleBasedStrategy:
 
     # -- wrong language version
     def _language_version(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
-        module = MODULES.get(facts.language)
-        if module is None or not hasattr(module, "image"):
+        if not has_language(facts.language):
             return None
+        language = get_language(facts.language)
         want = failure.detail.get("want")
-        version: str | None = None
-        if failure.detail.get("lock") == "4":
-            version = "1.78"
-        elif failure.detail.get("edition"):
-            version = "1.85"
-        elif failure.detail.get("openssl"):
+        if failure.detail.get("openssl"):
             line = "ENV NODE_OPTIONS=--openssl-legacy-provider"
             if line in env.dockerfile:
                 return None
@@ -464,23 +460,10 @@ class RuleBasedStrategy:
                 env=env.model_copy(update={"dockerfile": fixed}),
                 change="Node's OpenSSL 3 refuses the legacy hash the code uses: --openssl-legacy-provider",
             )
-        elif failure.detail.get("syntax"):
-            official = list(getattr(module, "OFFICIAL", []))
-            version = official[-1] if official else None
-        elif failure.detail.get("classfile"):
-            version = str(int(failure.detail["classfile"]) - 44)  # class file 61 is Java 17
-        elif want:
-            official = list(getattr(module, "OFFICIAL", []))
-            if re.fullmatch(r"[\d.]+", want):
-                version = major_minor(want) if facts.language not in ("java",) else want.split(".")[0]
-                # a bare number in a Go / Rust message is a minimum; in Ruby's, exact
-                if official and version not in official and facts.language not in ("go", "rust"):
-                    version = pick_version(f">={version}", official, official[-1])
-            elif official:
-                version = pick_version(want, official, getattr(module, "STAND_IN", official[0]))
+        version = language.version_for_failure(failure.detail) or self._wanted_version(failure, language)
         if version is None:
             return None
-        image = image_for(facts.language, version)
+        image = language.image(version)
         if image is None or image in env.dockerfile.split("\n", 3)[1:3] or f"FROM {image}" in env.dockerfile:
             return None
         if facts.offline:
@@ -491,6 +474,23 @@ class RuleBasedStrategy:
             env=env.model_copy(update={"dockerfile": fixed, "base_image": image}),
             change=f"use {image}: the log asks for {facts.language} {want or version}",
         )
+
+    @staticmethod
+    def _wanted_version(failure: Failure, language: Language) -> str | None:
+        """The image version a "needs version X" failure asks for, among the official ones."""
+        official = language.official_versions
+        want = failure.detail.get("want")
+        if failure.detail.get("syntax"):
+            return official[-1] if official else None
+        if not want:
+            return None
+        if re.fullmatch(r"[\d.]+", want):
+            version = want.split(".")[0] if language.major_versions else major_minor(want)
+            # a bare number in a Go / Rust message is a minimum; in Ruby's, exact
+            if official and version not in official and not language.log_version_is_minimum:
+                version = pick_version(f">={version}", official, official[-1])
+            return version
+        return pick_version(want, official, language.stand_in_version or official[0]) if official else None
 
     # -- missing environment variable
     def _env_var(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
@@ -513,11 +513,7 @@ class RuleBasedStrategy:
         host = failure.detail.get("host")
         port = int(failure.detail["port"]) if failure.detail.get("port") else None
         if host:
-            bind = {"HOST": "0.0.0.0", "BIND": "0.0.0.0", "BIND_ADDRESS": "0.0.0.0"}
-            if facts.language == "csharp":
-                bind = {"ASPNETCORE_URLS": f"http://0.0.0.0:{port or env.port}"}
-            elif facts.language == "java":
-                bind = {"SERVER_ADDRESS": "0.0.0.0"}
+            bind = get_language(facts.language).bind_everywhere(port or env.port)
             missing = {
                 k: v for k, v in bind.items() if not re.search(rf"^ENV {k}=\"{re.escape(v)}\"", text, re.MULTILINE)
             }
@@ -561,7 +557,8 @@ class RuleBasedStrategy:
                 env=env.model_copy(update={"dockerfile": fixed}), change="install devDependencies for the build"
             )
         tc = facts.toolchain
-        command = tc.build_command if tc and tc.build_command else _DEFAULT_BUILD.get(facts.language)
+        default = get_language(facts.language).default_build if has_language(facts.language) else None
+        command = tc.build_command if tc and tc.build_command else default
         if command is None or f"RUN {command}" in text:
             return None
         fixed = _insert_before(text, [f"RUN {command}"], before=("ENV", "EXPOSE", "CMD"))
@@ -573,36 +570,12 @@ class RuleBasedStrategy:
         if "ERESOLVE" in failure.evidence.upper():
             fixed = re.sub(r"(npm (?:ci|install)\b[^\n&]*)", r"\1 --legacy-peer-deps", text, count=1)
             return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change="npm: --legacy-peer-deps")
-        fixed = text
-        for pattern, replacement in _UNFREEZE:
-            fixed = re.sub(pattern, replacement, fixed)
-        if facts.language == "go" and "go mod tidy" not in fixed:
-            fixed = re.sub(r"RUN (CGO_ENABLED=0 )?go build", r"RUN go mod tidy && \1go build", fixed, count=1)
+        # Every language's frozen installs: a Dockerfile may install more than one language's
+        # dependencies (a frontend's npm ci in a Python image).
+        fixed = replace_all(text, tuple(rule for language in LANGUAGES for rule in language.unfreeze))
+        if has_language(facts.language):
+            fixed = get_language(facts.language).unlock(fixed)
         return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change="install without the frozen lock file")
-
-
-_DEFAULT_BUILD = {
-    "javascript": "npm run build",
-    "typescript": "npm run build",
-    "go": "CGO_ENABLED=0 go build -o /app/server .",
-    "java": "mvn -B -DskipTests package",
-    "rust": "cargo build --release",
-    "csharp": "dotnet publish -c Release -o /app/publish",
-}
-
-# Frozen-lock installs and their "update the lock" forms.
-_UNFREEZE = [
-    (r"\bnpm ci\b", "npm install"),
-    (r"pnpm install --frozen-lockfile", "pnpm install --no-frozen-lockfile"),
-    (r"yarn install --frozen-lockfile", "yarn install"),
-    (r"yarn install --immutable", "yarn install"),
-    (r"poetry install", "(poetry lock --no-update || poetry lock) && poetry install"),
-    (r"uv export --frozen", "uv lock && uv export"),
-    (r"pipenv install --system --deploy", "pipenv install --system --skip-lock"),
-    (r"bundle config set --local frozen true && ", ""),
-    (r"composer install", "composer update"),
-    (r" --locked\b", ""),
-]
 
 
 # --------------------------------------------------------------------------- the loop

@@ -12,12 +12,14 @@ from typing import Any
 import jinja2
 
 TEMPLATE_DIR = Path(__file__).parent
+# Each language's Dockerfile template lives in its folder: "<language>/Dockerfile.j2".
+LANGUAGES_DIR = TEMPLATE_DIR.parent / "languages"
 
 
-def strict_environment(folder: Path) -> jinja2.Environment:
+def strict_environment(*folders: Path) -> jinja2.Environment:
     """The one Jinja set-up for every template folder (these files, the LLM prompts)."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
+        loader=jinja2.FileSystemLoader(list(folders)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -26,7 +28,7 @@ def strict_environment(folder: Path) -> jinja2.Environment:
     )
 
 
-_env = strict_environment(TEMPLATE_DIR)
+_env = strict_environment(TEMPLATE_DIR, LANGUAGES_DIR)
 
 
 def render(name: str, **values: Any) -> str:

@@ -1,0 +1,127 @@
+"""What the core knows about a language, and only through this: the `Language` protocol.
+
+Each language folder (pipeline/languages/<name>/) holds its discovery helpers, its
+frameworks, its toolchain module (manifests, lock files, base images), its Dockerfile
+template, and a `Language` instance in its `__init__.py` that carries the rest of its
+knowledge: grammars and delegate queries, environment rules and repair rules. The stages
+ask the instance; they never branch on a language's name.
+
+The defaults below are what most languages need; a language overrides what differs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from pipeline.languages.framework import Framework
+from pipeline.languages.toolchain import Toolchain
+
+#: Variables a server commonly reads its bind address from (set when it listens on loopback).
+DEFAULT_BIND_ENV = {"HOST": "0.0.0.0", "BIND": "0.0.0.0", "BIND_ADDRESS": "0.0.0.0"}
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """A tree-sitter grammar: its wheel and the function that returns it."""
+
+    module: str
+    function: str = "language"
+
+
+@dataclass
+class Language:
+    """One language: its frameworks, toolchain, template, and its environment and repair rules."""
+
+    name: str
+    #: Service.language values this language also answers to ("typescript" for JavaScript).
+    aliases: tuple[str, ...]
+    #: its framework instances, the more specific first where two could claim one service root
+    frameworks: tuple[Framework, ...]
+    #: the toolchain module: detect(root, offline=, entrypoint=), and image(version),
+    #: STAND_IN and OFFICIAL where the language's images are named by version
+    toolchain: ModuleType
+    #: tree-sitter grammars by name, and the grammar of each source file suffix
+    grammars: dict[str, Grammar]
+    suffixes: dict[str, str]
+    #: per grammar: (definitions query, calls query) for delegate resolution (@def / @name)
+    delegate_queries: dict[str, tuple[str, str]]
+    #: root files a repository declares its dependencies (and framework) in
+    manifest_files: tuple[str, ...] = ()
+    #: .dockerignore lines beyond the common ones
+    dockerignore: tuple[str, ...] = ()
+    #: installs a framework's extra packages: a format string for the package names
+    extra_install: str | None = None
+    #: the build step a missing_build_step failure adds when the toolchain names none
+    default_build: str | None = None
+    #: frozen-lock install commands and their "update the lock" forms (regex, replacement)
+    unfreeze: tuple[tuple[str, str], ...] = ()
+    #: what makes a server that listens on loopback listen on all interfaces
+    bind_env: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BIND_ENV))
+    #: a bare version in a build log is a minimum (Go, Rust), not the exact version wanted
+    log_version_is_minimum: bool = False
+    #: versions are named by their major number alone (Java 17, not 17.0)
+    major_versions: bool = False
+
+    # -- toolchain and images
+
+    @property
+    def template(self) -> str:
+        """The Dockerfile template's name for pipeline.templates.render."""
+        return f"{self.name}/Dockerfile.j2"
+
+    def detect_toolchain(self, root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
+        return self.toolchain.detect(root, offline=offline, entrypoint=entrypoint)
+
+    @property
+    def official_versions(self) -> list[str]:
+        return list(getattr(self.toolchain, "OFFICIAL", []))
+
+    @property
+    def stand_in_version(self) -> str | None:
+        return getattr(self.toolchain, "STAND_IN", None)
+
+    def image(self, version: str) -> str | None:
+        """The official image at `version`; None when the images are not named by version this way."""
+        image = getattr(self.toolchain, "image", None)
+        return image(version) if image is not None else None
+
+    def stand_in_image(self) -> str | None:
+        """The image name a local stand-in exists for (docker/base), None when there is none."""
+        version = self.stand_in_version
+        return self.image(version) if version else None
+
+    # -- environment rules
+
+    def service_env(self, port: int) -> dict[str, str]:
+        """Variables every service of the language gets by default (beyond PORT)."""
+        return {}
+
+    def extra_install_for(self, tc: Toolchain, packages: list[str]) -> tuple[str | None, list[str]]:
+        """The install command for a framework's extra packages, and Debian packages to add."""
+        if not packages or self.extra_install is None:
+            return None, []
+        return self.extra_install.format(" ".join(packages)), []
+
+    # -- repair rules
+
+    def version_for_failure(self, detail: dict[str, str]) -> str | None:
+        """A version a failure's details imply by themselves (a lock file's format, a class
+        file's version), before the generic reading of "wants version X"; None when none."""
+        return None
+
+    def unlock(self, dockerfile: str) -> str:
+        """The Dockerfile after a lock-file mismatch: the language's extra step, if any."""
+        return dockerfile
+
+    def bind_everywhere(self, port: int) -> dict[str, str]:
+        """Variables that make a server listening on loopback listen on all interfaces."""
+        return dict(self.bind_env)
+
+
+def replace_all(text: str, rules: tuple[tuple[str, str], ...]) -> str:
+    for pattern, replacement in rules:
+        text = re.sub(pattern, replacement, text)
+    return text

@@ -1,0 +1,88 @@
+"""What every framework module provides.
+
+Framework knowledge lives in one module per framework, in its language's folder
+(languages/python/flask.py, languages/javascript/express.py, ...). The core only talks to
+this interface, never `if framework == ...`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from pipeline.models import Endpoint, Handler
+
+
+class ServiceCandidate(BaseModel):
+    """A service root that a framework module claims."""
+
+    root: Path = Field(description="absolute path of the service root")
+    entrypoint: str | None = Field(
+        default=None, description="the module or file that creates the app, relative to root"
+    )
+
+
+class RuntimeHints(BaseModel):
+    """What the Dockerfile template of the language needs from the framework."""
+
+    start_command: list[str] = Field(description="argv that starts the service on 0.0.0.0:port")
+    port: int
+    extra_packages: list[str] = Field(
+        default_factory=list, description="dependencies the start command needs beyond the manifest"
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="env vars the code requires")
+    setup_commands: list[str] = Field(
+        default_factory=list,
+        description="build-time commands after the source is copied, e.g. migrating a SQLite database "
+        "(the environment stage detects the common ones itself when this is empty)",
+    )
+
+
+class Framework(ABC):
+    #: short id used in metadata and tags, e.g. "flask"
+    name: str
+    #: "python", "javascript", ...
+    language: str
+    #: dependency names (lower case) in a repository's root manifests that point to this
+    #: framework: hints for mining and `regenerate --framework`, never proof
+    dependency_names: tuple[str, ...] = ()
+
+    @abstractmethod
+    def detect(self, repo_root: Path) -> list[ServiceCandidate]:
+        """Every service root in the repository that uses this framework."""
+
+    @abstractmethod
+    def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
+        """Endpoints of one service, with full paths and handler byte ranges.
+
+        File paths in the returned Handlers are relative to repo_root.
+        """
+
+    @abstractmethod
+    def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
+        """How to start the service inside a container."""
+
+    @abstractmethod
+    def mask_body(self, source: bytes, handler: Handler) -> bytes:
+        """The file's source with the handler's body replaced by "not implemented".
+
+        The replacement answers HTTP 501, so the service still starts and routes.
+        """
+
+    def finish_masked_file(self, rel: str, original: bytes, masked: bytes) -> bytes:
+        """A masked file after the fix-ups its language needs to still build.
+
+        Called once per file, after every body in it was masked (e.g. Go drops the imports
+        the masked bodies no longer use). The default changes nothing.
+        """
+        return masked
+
+    def finish_masked_tree(self, tree: Path, masked_files: list[str]) -> None:
+        """Project-level fix-ups after masking (e.g. TypeScript's unused-name checks).
+
+        The solution patch is taken afterwards, so it restores whatever this changes.
+        The default changes nothing.
+        """
+        return None

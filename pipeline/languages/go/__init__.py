@@ -1,0 +1,41 @@
+"""Go: Gin, Echo, Chi and net/http services."""
+
+import re
+
+from pipeline.languages.base import Grammar, Language
+from pipeline.languages.go import toolchain
+from pipeline.languages.go.chi import ChiFramework
+from pipeline.languages.go.echo import EchoFramework
+from pipeline.languages.go.gin import GinFramework
+from pipeline.languages.go.nethttp import NetHttpFramework
+
+
+class GoLanguage(Language):
+    def unlock(self, dockerfile: str) -> str:
+        # go.sum out of date: let the module graph be recomputed before the build.
+        if "go mod tidy" in dockerfile:
+            return dockerfile
+        return re.sub(r"RUN (CGO_ENABLED=0 )?go build", r"RUN go mod tidy && \1go build", dockerfile, count=1)
+
+
+LANGUAGE = GoLanguage(
+    name="go",
+    aliases=(),
+    # The routers before plain net/http, which every Go service also imports.
+    frameworks=(GinFramework(), EchoFramework(), ChiFramework(), NetHttpFramework()),
+    toolchain=toolchain,
+    grammars={"go": Grammar("tree_sitter_go")},
+    suffixes={".go": "go"},
+    delegate_queries={
+        "go": (
+            """
+            (function_declaration name: (identifier) @name) @def
+            (method_declaration name: (field_identifier) @name) @def
+            """,
+            "(call_expression function: [(identifier) @name (selector_expression field: (field_identifier) @name)])",
+        ),
+    },
+    manifest_files=("go.mod",),
+    default_build="CGO_ENABLED=0 go build -o /app/server .",
+    log_version_is_minimum=True,
+)

@@ -1,0 +1,38 @@
+"""net/http: ServeMux and the default mux, Go 1.22 method patterns, StripPrefix mounts."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pipeline.languages.go import discovery as go
+from pipeline.languages.go.discovery import GoMod
+
+#: Modules that require one of these belong to the router's own framework module.
+ROUTER_PACKAGES = (
+    "github.com/gin-gonic/gin",
+    "github.com/labstack/echo/v4",
+    "github.com/labstack/echo",
+    "github.com/go-chi/chi/v5",
+    "github.com/go-chi/chi",
+)
+
+#: `http.Error(w, "not implemented", http.StatusNotImplemented)`, shared with chi.
+HTTP_RESPONDER = go.Responder(
+    accepts=lambda typ: typ.endswith("ResponseWriter"),
+    statement='{http}.Error({p}, "not implemented", {http}.StatusNotImplemented)',
+    default_name="w",
+    without_http="{p}.WriteHeader(501)",
+)
+
+
+class NetHttpFramework(go.GoFramework):
+    name = "nethttp"
+    language = "go"
+    responder = HTTP_RESPONDER
+    needs_routes: ClassVar[bool] = True
+
+    def dialects(self) -> list[go.Dialect]:
+        return [go.NetHttpDialect()]
+
+    def claims(self, mod: GoMod) -> bool:
+        return not mod.requires_any(ROUTER_PACKAGES)

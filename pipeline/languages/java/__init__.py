@@ -1,0 +1,32 @@
+"""Java: Spring Boot services."""
+
+from pipeline.languages.base import Grammar, Language
+from pipeline.languages.java import toolchain
+from pipeline.languages.java.spring import SpringFramework
+
+
+class JavaLanguage(Language):
+    def version_for_failure(self, detail: dict[str, str]) -> str | None:
+        # "class file version 61.0": class file 61 is Java 17.
+        return str(int(detail["classfile"]) - 44) if detail.get("classfile") else None
+
+
+LANGUAGE = JavaLanguage(
+    name="java",
+    aliases=(),
+    frameworks=(SpringFramework(),),
+    toolchain=toolchain,
+    grammars={"java": Grammar("tree_sitter_java")},
+    suffixes={".java": "java"},
+    delegate_queries={
+        "java": (
+            "(method_declaration name: (identifier) @name) @def",
+            "(method_invocation name: (identifier) @name)",
+        ),
+    },
+    manifest_files=("pom.xml", "build.gradle"),
+    dockerignore=("target", "build", ".gradle"),
+    default_build="mvn -B -DskipTests package",
+    bind_env={"SERVER_ADDRESS": "0.0.0.0"},
+    major_versions=True,
+)

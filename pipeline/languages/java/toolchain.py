@@ -1,0 +1,137 @@
+"""Java: Maven or Gradle (with or without the wrapper) and the Java release the build targets."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from pipeline.languages.toolchain import Toolchain, existing, parse_version, read_text
+
+STAND_IN = "17"
+# eclipse-temurin:<n>-jdk tags exist for these.
+OFFICIAL = ["8", "11", "17", "21", "22", "23", "24", "25"]
+GRADLE_IMAGE = "gradle:8.10-jdk{version}"
+
+
+def image(version: str) -> str:
+    return f"eclipse-temurin:{version}-jdk"
+
+
+def _normalize(text: str) -> str | None:
+    version = parse_version(text)
+    if version is None:
+        return None
+    # "1.8" is Java 8
+    return str(version[1]) if version[0] == 1 and len(version) > 1 else str(version[0])
+
+
+def _pom_version(pom: str) -> tuple[str | None, str | None]:
+    try:
+        tree = ET.fromstring(re.sub(r"\sxmlns(:\w+)?=\"[^\"]+\"", "", pom, count=1))
+    except ET.ParseError:
+        return None, None
+    properties = {child.tag: (child.text or "").strip() for child in tree.findall("./properties/*")}
+
+    def resolve(value: str) -> str:
+        return re.sub(r"\$\{([\w.\-]+)\}", lambda m: properties.get(m.group(1), m.group(0)), value)
+
+    for key in ("maven.compiler.release", "java.version", "maven.compiler.target", "maven.compiler.source"):
+        if properties.get(key):
+            return _normalize(resolve(properties[key])), f"pom.xml {key}"
+    for tag in ("release", "target", "source"):
+        node = tree.find(f".//plugin[artifactId='maven-compiler-plugin']/configuration/{tag}")
+        if node is not None and node.text:
+            return _normalize(resolve(node.text.strip())), f"pom.xml maven-compiler-plugin {tag}"
+    return None, None
+
+
+def _gradle_version(text: str) -> tuple[str | None, str | None]:
+    toolchain = re.search(r"languageVersion\s*(?:=|\.set\()\s*JavaLanguageVersion\.of\(\s*(\d+)", text)
+    if toolchain:
+        return toolchain.group(1), "gradle java toolchain"
+    compat = re.search(r"sourceCompatibility\s*=\s*(?:JavaVersion\.VERSION_)?['\"]?(\d+(?:[._]\d+)?)", text)
+    if compat:
+        return _normalize(compat.group(1).replace("_", ".")), "gradle sourceCompatibility"
+    return None, None
+
+
+def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
+    notes: list[str] = []
+    gradle_files = existing(root, ["build.gradle", "build.gradle.kts"])
+    maven = (root / "pom.xml").is_file()
+    if maven:
+        pom = read_text(root / "pom.xml")
+        version, source = _pom_version(pom)
+        # A multi-module build needs every module's pom before it resolves: copy the source.
+        multi_module = "<modules>" in pom
+    else:
+        text = "\n".join(read_text(root / name) for name in gradle_files)
+        version, source = _gradle_version(text)
+        multi_module = bool(re.search(r"^\s*include\b", read_text(root / "settings.gradle"), re.MULTILINE)) or bool(
+            re.search(r"^\s*include\b", read_text(root / "settings.gradle.kts"), re.MULTILINE)
+        )
+    wanted = version
+    if version is None:
+        version = STAND_IN
+    elif version not in OFFICIAL:
+        # An odd release (9, 15): the next LTS JDK compiles it with --release.
+        version = next((v for v in OFFICIAL if int(v) >= int(version)), OFFICIAL[-1])
+    if offline and version != STAND_IN:
+        notes.append(f"{source} targets Java {wanted}; offline, the stand-in JDK {STAND_IN} is used")
+        version = STAND_IN
+
+    base_image = image(version)
+    system_packages: list[str] = []
+    if maven:
+        wrapper = (root / "mvnw").is_file() and (root / ".mvn").is_dir()
+        tool = "./mvnw" if wrapper else "mvn"
+        if not wrapper:
+            # The temurin image has no Maven; Debian and Ubuntu package one.
+            system_packages.append("maven")
+        manifests = [] if multi_module else existing(root, ["pom.xml", "mvnw", ".mvn/"])
+        install = None if multi_module else f"{tool} -B -q dependency:go-offline"
+        build = f"{tool} -B -DskipTests package"
+        artifact = "target/*.jar"
+        manager = "maven"
+    else:
+        wrapper = (root / "gradlew").is_file() and (root / "gradle" / "wrapper").is_dir()
+        tool = "./gradlew --no-daemon" if wrapper else "gradle --no-daemon"
+        if not wrapper:
+            base_image = GRADLE_IMAGE.format(version=version)
+            if offline:
+                notes.append(
+                    "Gradle without a wrapper needs the official gradle image; offline, none exists "
+                    f"(Debian's gradle 4.4 is too old): {base_image} is named anyway"
+                )
+        manifests = (
+            []
+            if multi_module
+            else existing(
+                root,
+                [*gradle_files, "settings.gradle", "settings.gradle.kts", "gradle.properties", "gradlew", "gradle/"],
+            )
+        )
+        install = None if multi_module else f"{tool} dependencies > /dev/null"
+        boot = "org.springframework.boot" in "\n".join(read_text(root / name) for name in gradle_files)
+        build = f"{tool} {'bootJar' if boot else 'build'} -x test"
+        artifact = "build/libs/*.jar"
+        manager = "gradle"
+    if multi_module:
+        notes.append("a multi-module build: dependencies resolve with the source (no layer cache)")
+    return Toolchain(
+        language="java",
+        language_version=version,
+        version_source=source,
+        package_manager=manager,
+        manifests=manifests,
+        install_command=install,
+        build_command=build,
+        artifact=artifact,
+        start_command=["sh", "-c", f'exec java -jar "$(ls {artifact} | grep -v -- -plain.jar | head -n 1)"'],
+        default_port=8080,
+        system_packages=system_packages,
+        base_image=base_image,
+        facts={"wrapper": "yes" if wrapper else "no"},
+        notes=notes,
+    )

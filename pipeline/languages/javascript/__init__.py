@@ -1,0 +1,53 @@
+"""JavaScript and TypeScript: Express, Koa, Fastify and NestJS services."""
+
+from pipeline.languages.base import Grammar, Language
+from pipeline.languages.javascript import toolchain
+from pipeline.languages.javascript.express import ExpressFramework
+from pipeline.languages.javascript.fastify import FastifyFramework
+from pipeline.languages.javascript.koa import KoaFramework
+from pipeline.languages.javascript.nestjs import NestJSFramework
+
+_DEFINITIONS = """
+(function_declaration name: (identifier) @name) @def
+(method_definition name: (property_identifier) @name) @def
+(variable_declarator name: (identifier) @name value: [(arrow_function) (function_expression)]) @def
+"""
+_CALLS = """
+(call_expression function: [(identifier) @name (member_expression property: (property_identifier) @name)])
+"""
+
+LANGUAGE = Language(
+    name="javascript",
+    aliases=("typescript",),
+    # NestJS before Express: a Nest application is an Express one underneath.
+    frameworks=(NestJSFramework(), ExpressFramework(), KoaFramework(), FastifyFramework()),
+    toolchain=toolchain,
+    grammars={
+        "javascript": Grammar("tree_sitter_javascript"),
+        "typescript": Grammar("tree_sitter_typescript", "language_typescript"),
+        "tsx": Grammar("tree_sitter_typescript", "language_tsx"),
+    },
+    suffixes={
+        ".js": "javascript",
+        ".mjs": "javascript",
+        ".cjs": "javascript",
+        ".jsx": "javascript",
+        ".ts": "typescript",
+        ".tsx": "tsx",
+    },
+    delegate_queries={
+        "javascript": (_DEFINITIONS, _CALLS),
+        "typescript": (_DEFINITIONS, _CALLS),
+        "tsx": (_DEFINITIONS, _CALLS),
+    },
+    manifest_files=("package.json",),
+    dockerignore=("node_modules",),
+    extra_install="npm install --no-save {}",
+    default_build="npm run build",
+    unfreeze=(
+        (r"\bnpm ci\b", "npm install"),
+        (r"pnpm install --frozen-lockfile", "pnpm install --no-frozen-lockfile"),
+        (r"yarn install --frozen-lockfile", "yarn install"),
+        (r"yarn install --immutable", "yarn install"),
+    ),
+)

@@ -1,0 +1,210 @@
+"""Koa with @koa/router (or koa-router): routers, prefixes, nested routers across files, masking.
+
+Routing model (as @koa/router builds it): a router's own `prefix` applies to its routes
+and to every router mounted on it; `parent.use('/x', child.routes())` puts `/x` plus the
+child's prefix in front of the child's routes; `app.use(router.routes())` serves them, and
+koa-mount's `mount('/x', ...)` adds a prefix. Only routers reachable from a Koa app are
+served, so a router that is never mounted is a decoy.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tree_sitter
+
+from pipeline.languages import treesitter as ts
+from pipeline.languages.framework import RuntimeHints, ServiceCandidate
+from pipeline.languages.javascript import discovery as js
+from pipeline.models import Endpoint, Handler
+
+log = logging.getLogger(__name__)
+
+Node = tree_sitter.Node
+
+_VERBS = {"get", "post", "put", "patch", "delete", "del", "head", "options", "all"}
+_ROUTER_PACKAGES = {"@koa/router", "koa-router"}
+DEFAULT_PORT = 3000
+MASK_STATEMENT = '{res}.status = 501; {res}.body = {{ error: "Not implemented" }};'
+#: for an arrow function whose context parameter is destructured: Koa answers err.status
+MASK_FALLBACK = 'throw Object.assign(new Error("Not implemented"), { status: 501, expose: true });'
+
+
+@dataclass
+class _Analysis:
+    resolver: js.ObjectResolver
+    prefixes: dict[js.ObjKey, str] = field(default_factory=dict)
+    #: parent -> (child, mount path)
+    mounts: dict[js.ObjKey, list[tuple[js.ObjKey, str]]] = field(default_factory=dict)
+    routes: list[js.Route] = field(default_factory=list)
+    listens: list[tuple[js.JsModule, Node]] = field(default_factory=list)
+
+    def apps(self) -> list[js.ObjKey]:
+        return sorted(k for k, kind in self.resolver.kinds.items() if kind == "app")
+
+
+def _through(node: Node) -> Node | None:
+    """`router.routes()` / `router.middleware()` stand for the router itself, and the chained
+    `app.use(a).use(b)` / `router.get(...).post(...)` return their receiver."""
+    if node.type != "call_expression":
+        return None
+    fn = node.child_by_field_name("function")
+    if fn is None or fn.type != "member_expression":
+        return None
+    prop = ts.text(fn.child_by_field_name("property"))
+    if (prop in ("routes", "middleware") and not js.arguments(node)) or prop in _VERBS | {"use", "prefix"}:
+        return fn.child_by_field_name("object")
+    return None
+
+
+class _Analyser:
+    def __init__(self, project: js.JsProject) -> None:
+        self.project = project
+        self.resolver = js.ObjectResolver(project, self._classify, _through)
+        self.out = _Analysis(self.resolver)
+
+    def _classify(self, module: js.JsModule, node: Node) -> str | None:
+        value = js.external_call(self.project, module, node)
+        if value is None:
+            return None
+        if value.package == "koa" and value.members in ((), ("default",)):
+            return "app"
+        if value.package in _ROUTER_PACKAGES and value.members in ((), ("default",), ("Router",)):
+            # new Router({ prefix: '/api' })
+            args = js.arguments(node)
+            prefix = js.static_string(self.project, module, js.object_property(args[0], "prefix")) if args else None
+            key = (module.rel, node.start_byte)
+            if prefix is not None:
+                self.out.prefixes.setdefault(key, prefix)
+            return "router"
+        return None
+
+    def run(self) -> _Analysis:
+        self.resolver.bind_parameters()
+        for module, call, prop, obj, args in js.method_calls(self.project):
+            if prop in _VERBS:
+                self._route(module, prop, obj, args)
+            elif prop == "use":
+                self._use(module, obj, args)
+            elif prop == "prefix" and len(args) == 1:
+                owner = self.resolver.object_of(module, obj)
+                prefix = js.static_string(self.project, module, args[0])
+                if owner is not None and prefix is not None and self.resolver.kinds.get(owner) == "router":
+                    self.out.prefixes[owner] = prefix
+            elif prop == "listen":
+                # app.listen(...) first; http.createServer(app.callback()).listen(...) also counts
+                owner = self.resolver.object_of(module, obj)
+                if owner is not None and self.resolver.kinds.get(owner) == "app":
+                    self.out.listens.insert(0, (module, call))
+                else:
+                    self.out.listens.append((module, call))
+        return self.out
+
+    def _route(self, module: js.JsModule, verb: str, obj: Node | None, args: list[Node]) -> None:
+        owner = self.resolver.object_of(module, obj)
+        if owner is None or self.resolver.kinds.get(owner) != "router" or len(args) < 2:
+            return
+        # router.get('user', '/users/:id', handler): an optional route name comes first.
+        named = len(args) >= 3 and js.string_value(args[0]) is not None and js.string_value(args[1]) is not None
+        path_arg, handlers = (args[1], args[2:]) if named else (args[0], args[1:])
+        method = {"all": "ANY", "del": "DELETE"}.get(verb, verb.upper())
+        for path in js.route_paths(self.project, module, path_arg, f"{verb} route"):
+            # Middlewares come first: the last function is the one that answers.
+            self.out.routes.append(js.Route(owner, path, method, module, handlers[-1]))
+
+    def _use(self, module: js.JsModule, obj: Node | None, args: list[Node]) -> None:
+        owner = self.resolver.object_of(module, obj)
+        if owner is None or not args:
+            return
+        first = js.unwrap(args[0])
+        is_path = js.is_path_argument(self.project, module, first)
+        mount_paths = js.route_paths(self.project, module, first, "mount") if is_path else [""]
+        for arg in args[1:] if is_path else args:
+            for child, extra in self._mounted(module, arg):
+                if child != owner:
+                    for mount in mount_paths:
+                        path = js.join_path(mount, extra) if extra else mount
+                        self.out.mounts.setdefault(owner, []).append((child, path))
+
+    def _mounted(self, module: js.JsModule, arg: Node) -> list[tuple[js.ObjKey, str]]:
+        """Routers/apps a middleware argument serves: `r.routes()`, `mount('/x', r.routes())`."""
+        node = js.unwrap(arg)
+        value = js.external_call(self.project, module, node)
+        if value is not None and value.package == "koa-mount":
+            inner = js.arguments(node)
+            if len(inner) == 2 and (prefix := js.string_value(inner[0])) is not None:
+                child = self.resolver.object_of(module, inner[1])
+                return [(child, prefix)] if child is not None else []
+            return []
+        child = self.resolver.object_of(module, node)
+        return [(child, "")] if child is not None else []
+
+
+def _full_prefixes(analysis: _Analysis) -> dict[js.ObjKey, list[str]]:
+    """Every path prefix under which each router's routes are served."""
+    found: dict[js.ObjKey, list[str]] = {}
+
+    def visit(obj: js.ObjKey, outer: str, trail: tuple[js.ObjKey, ...]) -> None:
+        prefix = js.join_path(outer, own) if (own := analysis.prefixes.get(obj)) else outer
+        seen = found.setdefault(obj, [])
+        if prefix in seen:
+            return
+        seen.append(prefix)
+        for child, mount in analysis.mounts.get(obj, []):
+            if child not in trail:
+                visit(child, js.join_path(prefix, mount) if mount else prefix, (*trail, child))
+
+    roots = analysis.apps()
+    if not roots:
+        # No app found statically (created by a factory we cannot read): serve the routers
+        # that nothing mounts.
+        mounted = {child for children in analysis.mounts.values() for child, _ in children}
+        roots = sorted(k for k, kind in analysis.resolver.kinds.items() if kind == "router" and k not in mounted)
+    for root in roots:
+        visit(root, "", (root,))
+    return found
+
+
+class KoaFramework(js.JsFramework):
+    name = "koa"
+    #: dependency names (lower case) that say a repository uses it, read from its root manifests
+    dependency_names = (
+        "koa",
+        "@koa/router",
+    )
+    language = "javascript"
+
+    def detect(self, repo_root: Path) -> list[ServiceCandidate]:
+        return js.detect_services(repo_root, lambda m: js.uses_without_nest(m, "koa"), self._entrypoint)
+
+    def _entrypoint(self, repo_root: Path, root: Path, manifest: dict) -> str | None:
+        def listening() -> list[str]:
+            analysis = _Analyser(js.JsProject(repo_root, root)).run()
+            return [m.path.relative_to(root).as_posix() for m, _ in analysis.listens]
+
+        return js.entrypoint(root, manifest, listening)
+
+    def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
+        repo_root = repo_root.resolve()
+        project = js.JsProject(repo_root, service.root.resolve())
+        analysis = _Analyser(project).run()
+        prefixes = _full_prefixes(analysis)
+        return js.mounted_endpoints(project, analysis.routes, prefixes, js.join_path, body_path=("request", "body"))
+
+    def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
+        repo_root = repo_root.resolve()
+        root = service.root.resolve()
+        project = js.JsProject(repo_root, root)
+        analysis = _Analyser(project).run()
+        port = js.listen_port(project, analysis.listens, DEFAULT_PORT)
+        manifest = js.read_package_json(root / "package.json")
+        entry = service.entrypoint or self._entrypoint(repo_root, root, manifest)
+        env = js.service_env(project, port)
+        return RuntimeHints(start_command=js.start_command(root, manifest, entry), port=port, env=env)
+
+    def mask_body(self, source: bytes, handler: Handler) -> bytes:
+        return js.mask_handler(
+            source, handler, MASK_STATEMENT, param_index=0, filler_names=("ctx",), fallback=MASK_FALLBACK
+        )

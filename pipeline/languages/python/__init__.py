@@ -1,0 +1,30 @@
+"""Python: Flask, FastAPI and Django services."""
+
+from pipeline.languages.base import Grammar, Language
+from pipeline.languages.python import toolchain
+from pipeline.languages.python.django import DjangoFramework
+from pipeline.languages.python.fastapi import FastAPIFramework
+from pipeline.languages.python.flask import FlaskFramework
+
+LANGUAGE = Language(
+    name="python",
+    aliases=(),
+    frameworks=(FlaskFramework(), FastAPIFramework(), DjangoFramework()),
+    toolchain=toolchain,
+    grammars={"python": Grammar("tree_sitter_python")},
+    suffixes={".py": "python"},
+    delegate_queries={
+        "python": (
+            "(function_definition name: (identifier) @name) @def",
+            "(call function: [(identifier) @name (attribute attribute: (identifier) @name)])",
+        ),
+    },
+    manifest_files=("requirements.txt", "pyproject.toml", "Pipfile"),
+    dockerignore=("__pycache__", "*.pyc", ".venv", "venv"),
+    extra_install="pip install --no-cache-dir {}",
+    unfreeze=(
+        (r"poetry install", "(poetry lock --no-update || poetry lock) && poetry install"),
+        (r"uv export --frozen", "uv lock && uv export"),
+        (r"pipenv install --system --deploy", "pipenv install --system --skip-lock"),
+    ),
+)

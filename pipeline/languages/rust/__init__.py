@@ -1,0 +1,43 @@
+"""Rust: Axum and Actix Web services."""
+
+from pipeline.languages.base import Grammar, Language
+from pipeline.languages.rust import toolchain
+from pipeline.languages.rust.actix import ActixFramework
+from pipeline.languages.rust.axum import AxumFramework
+
+
+class RustLanguage(Language):
+    def version_for_failure(self, detail: dict[str, str]) -> str | None:
+        # Cargo.lock version 4 needs cargo 1.78; edition 2024 needs 1.85.
+        if detail.get("lock") == "4":
+            return "1.78"
+        if detail.get("edition"):
+            return "1.85"
+        return None
+
+
+LANGUAGE = RustLanguage(
+    name="rust",
+    aliases=(),
+    frameworks=(AxumFramework(), ActixFramework()),
+    toolchain=toolchain,
+    grammars={"rust": Grammar("tree_sitter_rust")},
+    suffixes={".rs": "rust"},
+    delegate_queries={
+        "rust": (
+            "(function_item name: (identifier) @name) @def",
+            """
+            (call_expression function: [
+              (identifier) @name
+              (field_expression field: (field_identifier) @name)
+              (scoped_identifier name: (identifier) @name)
+            ])
+            """,
+        ),
+    },
+    manifest_files=("Cargo.toml",),
+    dockerignore=("target",),
+    default_build="cargo build --release",
+    unfreeze=((r" --locked\b", ""),),
+    log_version_is_minimum=True,
+)

@@ -1,0 +1,89 @@
+"""Rust: Cargo.toml (package or bin name, edition, rust-version, workspace) and Cargo.lock."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.languages.toolchain import Toolchain, existing, parse_version, read_text, read_toml
+
+STAND_IN = "1.63"
+BINARY = "/app/server"
+# The oldest rustc each edition or lock-file format needs.
+EDITION_MINIMUM = {"2015": "1.0", "2018": "1.31", "2021": "1.56", "2024": "1.85"}
+LOCK_V4_MINIMUM = "1.78"
+# rust:<x.y>-slim-bookworm tags exist from 1.70 on (bookworm's release).
+FIRST_BOOKWORM = (1, 70)
+
+
+def image(version: str) -> str:
+    return f"rust:{version}-slim-bookworm"
+
+
+def _minimum(cargo: dict, lock: str) -> tuple[str | None, str | None]:
+    """The newest of the minimums the manifest and lock file imply, with its reason."""
+    package = cargo.get("package", {}) if isinstance(cargo.get("package"), dict) else {}
+    candidates: list[tuple[str, str]] = []
+    if isinstance(package.get("rust-version"), str):
+        candidates.append((package["rust-version"], "Cargo.toml rust-version"))
+    edition = str(package.get("edition", ""))
+    if edition in EDITION_MINIMUM:
+        candidates.append((EDITION_MINIMUM[edition], f"Cargo.toml edition {edition}"))
+    if re.search(r"^version\s*=\s*4\s*$", lock, re.MULTILINE):
+        candidates.append((LOCK_V4_MINIMUM, "Cargo.lock version 4"))
+    if not candidates:
+        return None, None
+    return max(candidates, key=lambda c: parse_version(c[0]) or (0,))
+
+
+def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
+    cargo = read_toml(root / "Cargo.toml")
+    lock = read_text(root / "Cargo.lock")
+    package = cargo.get("package", {}) if isinstance(cargo.get("package"), dict) else {}
+    workspace = isinstance(cargo.get("workspace"), dict) and bool(cargo["workspace"].get("members"))
+    bins = [b for b in cargo.get("bin", []) if isinstance(b, dict) and b.get("name")]
+    name = str(bins[0]["name"] if bins else package.get("name", "app"))
+    notes: list[str] = []
+    minimum, source = _minimum(cargo, lock)
+    version = STAND_IN
+    wanted = parse_version(minimum) if minimum else None
+    if wanted and wanted > parse_version(STAND_IN):
+        version = ".".join(str(p) for p in max(wanted[:2], FIRST_BOOKWORM))
+    if offline and version != STAND_IN:
+        notes.append(f"{source} needs rustc {minimum}; offline, the stand-in rustc {STAND_IN} is used")
+        version = STAND_IN
+    locked = " --locked" if lock else ""
+    if workspace or not package:
+        # A workspace's members each need their manifest: the source is copied first.
+        manifests: list[str] = []
+        install = None
+        notes.append("a Cargo workspace: dependencies build with the source (no layer cache)")
+        build = f"cargo build --release{locked} --bin {name}" if bins else f"cargo build --release{locked}"
+    else:
+        manifests = existing(root, ["Cargo.toml", "Cargo.lock", "build.rs"])
+        # Cargo needs a target to resolve and build the dependencies: a placeholder main
+        # builds them in their own layer; the real source replaces it afterwards.
+        crate = str(package.get("name", name)).replace("-", "_")
+        # The placeholder's outputs and fingerprints go, or cargo would take the real
+        # source (older mtimes after COPY) for already built.
+        install = (
+            'mkdir -p src && echo "fn main() {}" > src/main.rs'
+            f" && cargo build --release{locked}"
+            f" && rm -rf src target/release/{name} target/release/deps/{crate}-* target/release/.fingerprint/{name}-*"
+        )
+        build = f"cargo build --release{locked}"
+    return Toolchain(
+        language="rust",
+        language_version=version,
+        version_source=source,
+        package_manager="cargo",
+        manifests=manifests,
+        install_command=install,
+        build_command=f"{build} && cp target/release/{name} {BINARY}",
+        artifact=BINARY,
+        start_command=[BINARY],
+        default_port=8080,
+        base_image=image(version),
+        facts={"bin": name, "workspace": "yes" if workspace else "no"},
+        notes=notes,
+    )
