@@ -8,6 +8,7 @@ infrastructure errors only, and runs visible in Prefect's UI.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -90,3 +91,35 @@ def task_runner(concurrency: int, dask_address: str | None = None, dask_workers:
             }
         )
     return ThreadPoolTaskRunner(max_workers=concurrency)
+
+
+def run_flow(
+    todo: list[Candidate],
+    settings: Settings,
+    *,
+    concurrency: int = 2,
+    docker_slots: int = 2,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
+) -> list[batch.RepoResult]:
+    """The batch flow over the repositories left to run, on the asked-for task runner."""
+    flow_with_runner = batch_flow.with_options(task_runner=task_runner(concurrency, dask_address, dask_workers))
+    return flow_with_runner(todo, settings, docker_slots)
+
+
+def run_batch(
+    candidates: list[Candidate],
+    settings: Settings,
+    *,
+    manifest: Path,
+    force: bool = False,
+    **flow_options: Any,
+) -> batch.BatchReport:
+    """A whole batch: finished repositories skipped (pipeline/batch.py), the rest as the flow."""
+    return batch.run(
+        candidates,
+        settings,
+        manifest=manifest,
+        force=force,
+        run_todo=lambda todo: run_flow(todo, settings, **flow_options),
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.batch import run_batch
 from pipeline import batch
 from pipeline.config import Settings
 from pipeline.mining.github import DEFAULT_API_URL, Miner
@@ -49,7 +50,7 @@ def mine_and_generate(
     settings = Settings()
     if out_dir:
         settings.out_dir = Path(out_dir)
-    report = batch.run(
+    report = run_batch(
         batch.load_candidates(Path(manifest)), settings, manifest=Path(manifest), concurrency=concurrency
     )
     report_path = batch.default_report_path(settings)

@@ -10,8 +10,10 @@ This module holds the batch's logic without Prefect (flows/batch.py runs it as a
 - each repository's Docker objects carry a run id derived from the work folder and the
   repository, so a run killed midway is cleaned up when the batch starts again.
 
-`run` skips finished repositories before Prefect is even imported (its import and the
-embedded server's start cost seconds), then runs the rest as the flow in flows/batch.py.
+`run` skips finished repositories, then hands the rest to the `run_todo` it is given: the
+Prefect flow of flows/batch.py (`flows.batch.run_flow`). This module never imports flows/:
+the flows compose the pipeline, and the CLI imports the flow only when something is left
+to run, so a batch with nothing to do never pays for Prefect's import or server.
 """
 
 from __future__ import annotations
@@ -268,15 +270,16 @@ def select(report: BatchReport, framework: str | None = None, language: str | No
     return [r for r in report.repos if matches(r)]
 
 
+#: Runs the repositories a batch has not finished and returns one result per repository.
+RunTodo = Callable[[list[Candidate]], list[RepoResult]]
+
+
 def run(
     candidates: list[Candidate],
     settings: Settings,
     *,
     manifest: Path,
-    concurrency: int = 2,
-    docker_slots: int = 2,
-    dask_address: str | None = None,
-    dask_workers: int | None = None,
+    run_todo: RunTodo,
     force: bool = False,
 ) -> BatchReport:
     """Run the candidates not finished before (all of them with force); report every one."""
@@ -284,12 +287,7 @@ def run(
     sweep_partial(settings.out_dir)
     done = {} if force else {c.full_name: r for c in candidates if (r := finished(c, settings))}
     todo = [c for c in candidates if c.full_name not in done]
-    ran: dict[str, RepoResult] = {}
-    if todo:
-        from flows.batch import batch_flow, task_runner
-
-        flow = batch_flow.with_options(task_runner=task_runner(concurrency, dask_address, dask_workers))
-        ran = {r.full_name: r for r in flow(todo, settings, docker_slots)}
+    ran = {r.full_name: r for r in run_todo(todo)} if todo else {}
     results = [done.get(c.full_name) or ran[c.full_name] for c in candidates]
     return summarize(manifest, settings, results, time.monotonic() - started)
 

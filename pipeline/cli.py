@@ -6,14 +6,19 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline.config import Settings
 from pipeline.models import GenerateResult, StageError, Verdict
+
+if TYPE_CHECKING:  # imported by the commands that need them, to keep the CLI's start fast
+    from pipeline.batch import RepoResult
+    from pipeline.mining.models import Candidate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -289,6 +294,26 @@ DaskAddress = Annotated[str | None, typer.Option(help="a Dask scheduler (tcp://H
 DaskWorkers = Annotated[int | None, typer.Option(help="start a local Dask cluster with this many worker processes")]
 
 
+def _flow_runner(
+    settings: Settings, concurrency: int, docker_slots: int, dask_address: str | None, dask_workers: int | None
+) -> Callable[[list[Candidate]], list[RepoResult]]:
+    """The batch's runner for what is left to do: the Prefect flow, imported only when needed."""
+
+    def run_todo(todo: list[Candidate]) -> list[RepoResult]:
+        from flows.batch import run_flow
+
+        return run_flow(
+            todo,
+            settings,
+            concurrency=concurrency,
+            docker_slots=docker_slots,
+            dask_address=dask_address,
+            dask_workers=dask_workers,
+        )
+
+    return run_todo
+
+
 @app.command()
 def batch(
     manifest: Annotated[Path, typer.Argument(help="a candidate manifest (JSONL) from `mine`")],
@@ -315,10 +340,7 @@ def batch(
         candidates,
         settings,
         manifest=manifest,
-        concurrency=concurrency,
-        docker_slots=docker_slots,
-        dask_address=dask_address,
-        dask_workers=dask_workers,
+        run_todo=_flow_runner(settings, concurrency, docker_slots, dask_address, dask_workers),
     )
     batch_lib.write_report(result, report or batch_lib.default_report_path(settings))
     typer.echo(batch_lib.format_table(result))
@@ -355,9 +377,7 @@ def regenerate(
         chosen,
         settings,
         manifest=Path(previous.manifest),
-        concurrency=concurrency,
-        dask_address=dask_address,
-        dask_workers=dask_workers,
+        run_todo=_flow_runner(settings, concurrency, 2, dask_address, dask_workers),
         force=True,
     )
     # The report keeps every repository: the re-run ones replace their old lines.

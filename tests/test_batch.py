@@ -14,6 +14,7 @@ import git
 import pytest
 from typer.testing import CliRunner
 
+from flows.batch import run_batch
 from pipeline import batch
 from pipeline.cli import app
 from pipeline.config import Settings
@@ -60,7 +61,7 @@ def test_one_broken_repository_never_ends_the_batch_and_a_rerun_skips_finished_w
         _candidate(remote, "no_endpoints_lib", framework_hints=["flask"]),
     ]
     manifest = _manifest(tmp_path / "m.jsonl", candidates)
-    report = batch.run(batch.load_candidates(manifest), settings, manifest=manifest, concurrency=2)
+    report = run_batch(batch.load_candidates(manifest), settings, manifest=manifest, concurrency=2)
 
     verdicts = {r.full_name: r.verdict for r in report.repos}
     assert verdicts == {
@@ -75,7 +76,7 @@ def test_one_broken_repository_never_ends_the_batch_and_a_rerun_skips_finished_w
 
     # Unchanged batch: finished repositories come from the record, without a flow run.
     started = time.monotonic()
-    again = batch.run(batch.load_candidates(manifest), settings, manifest=manifest)
+    again = run_batch(batch.load_candidates(manifest), settings, manifest=manifest)
     assert time.monotonic() - started < 2
     assert [r.verdict for r in again.repos] == [r.verdict for r in report.repos]
     assert all(r.cached for r in again.repos) and again.repos_cached == 3 and again.repos_per_hour == 0
@@ -121,7 +122,7 @@ def test_only_infrastructure_errors_are_retried(docker_engine, prefect_api, remo
     )
     settings = Settings(work_dir=tmp_path / "work", out_dir=tmp_path / "out")
     candidates = [_candidate(remote, "flaky"), _candidate(remote, "bad"), _candidate(remote, "buggy")]
-    report = batch.run(candidates, settings, manifest=tmp_path / "m.jsonl")
+    report = run_batch(candidates, settings, manifest=tmp_path / "m.jsonl")
     assert [r.verdict for r in report.repos] == [Verdict.no_endpoints, Verdict.license_rejected, Verdict.infra_error]
     assert sorted(calls) == ["acme/bad", "acme/buggy", "acme/flaky", "acme/flaky"]
 
@@ -155,7 +156,7 @@ def test_a_batch_killed_midway_resumes_to_the_same_task_set_as_an_uninterrupted_
 
     # The reference: the same batch, uninterrupted, in a fresh work folder (in-process).
     reference = Settings(work_dir=tmp_path / "work-ref", out_dir=tmp_path / "out-ref")
-    report = batch.run(batch.load_candidates(manifest), reference, manifest=manifest, concurrency=1)
+    report = run_batch(batch.load_candidates(manifest), reference, manifest=manifest, concurrency=1)
     expected = {t.task_id for r in report.repos for t in r.verified}
 
     assert expected and killed_then_resumed == expected == _task_set(reference.out_dir)
@@ -178,7 +179,7 @@ def test_the_batch_runs_on_a_local_dask_cluster(docker_engine, prefect_api, remo
     settings = Settings(work_dir=tmp_path / "work", out_dir=tmp_path / "out")
     candidates = [_candidate(remote, "not_mit_app"), _candidate(remote, "no_endpoints_lib")]
     manifest = _manifest(tmp_path / "m.jsonl", candidates)
-    report = batch.run(candidates, settings, manifest=manifest, dask_workers=2)
+    report = run_batch(candidates, settings, manifest=manifest, dask_workers=2)
 
     assert [r.verdict for r in report.repos] == [Verdict.license_rejected, Verdict.no_endpoints]
     pids = {r.worker.rsplit(":", 1)[1] for r in report.repos}
