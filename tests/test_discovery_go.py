@@ -13,7 +13,10 @@ import pytest
 
 from pipeline.languages import FRAMEWORKS, get_framework
 from pipeline.languages import treesitter as ts
-from pipeline.languages.go import discovery as go
+from pipeline.languages.go.interpreter import split_pattern
+from pipeline.languages.go.masking import import_names
+from pipeline.languages.go.project import parse_go_mod
+from pipeline.languages.go.syntax import _declared_names, function_name, guess_package_name, imports_of, qualifiers
 from pipeline.models import Handler
 
 FIXTURES = ds.FIXTURES
@@ -41,8 +44,8 @@ def _tabs(text: str) -> str:
 def _imports_are_used(source: bytes) -> None:
     """The file's imports are exactly the packages it still refers to."""
     root = ts.parse(source, "go").root_node
-    imported = set(go.import_names(root, root).values())
-    referenced = go.qualifiers(root) - go._declared_names(root)
+    imported = set(import_names(root, root).values())
+    referenced = qualifiers(root) - _declared_names(root)
     assert imported == referenced, (imported, referenced)
 
 
@@ -118,10 +121,10 @@ def test_runtime_hints_of_fixtures() -> None:
 
 def test_nethttp_fixture_is_standard_library_only() -> None:
     root = FIXTURES / "nethttp_inventory"
-    mod = go.parse_go_mod((root / "go.mod").read_text(), root)
+    mod = parse_go_mod((root / "go.mod").read_text(), root)
     assert mod.module == "example.com/inventory" and mod.go == "1.22" and mod.requires == {}
     for path in root.rglob("*.go"):
-        for _spec, _name, import_path in go.imports_of(ts.parse(path.read_bytes(), "go").root_node):
+        for _spec, _name, import_path in imports_of(ts.parse(path.read_bytes(), "go").root_node):
             first = import_path.split("/")[0]
             assert "." not in first or import_path.startswith("example.com/inventory"), import_path
 
@@ -368,7 +371,7 @@ def _handler_of_first_function(source: bytes) -> Handler:
     assert body is not None
     return Handler(
         file="main.go",
-        name=go.function_name(fn),
+        name=function_name(fn),
         line=fn.start_point.row + 1,
         start_byte=fn.start_byte,
         end_byte=fn.end_byte,
@@ -727,9 +730,9 @@ def test_nethttp_default_mux_patterns_and_methods_in_body(tmp_path: Path) -> Non
 
 
 def test_split_pattern_and_joins() -> None:
-    assert go.split_pattern("GET /items/{id}") == ("GET", "/items/{id}")
-    assert go.split_pattern("/files/{path...}") == (None, "/files/{path...}")
-    assert go.split_pattern("DELETE  api.example.com/x/{$}") == ("DELETE", "/x/{$}")
+    assert split_pattern("GET /items/{id}") == ("GET", "/items/{id}")
+    assert split_pattern("/files/{path...}") == (None, "/files/{path...}")
+    assert split_pattern("DELETE  api.example.com/x/{$}") == ("DELETE", "/x/{$}")
     from pipeline.languages.go.gin import gin_join
 
     assert gin_join("", "/") == "/"
@@ -739,7 +742,7 @@ def test_split_pattern_and_joins() -> None:
 
 
 def test_go_mod_parsing() -> None:
-    mod = go.parse_go_mod(
+    mod = parse_go_mod(
         _tabs(
             textwrap.dedent(
                 """
@@ -761,9 +764,9 @@ def test_go_mod_parsing() -> None:
     )
     assert (mod.module, mod.go) == ("example.com/x", "1.22.1")
     assert mod.requires == {"github.com/go-chi/chi/v5": "v5.0.12", "github.com/labstack/echo/v4": "v4.11.4"}
-    assert go.guess_package_name("github.com/labstack/echo/v4") == "echo"
-    assert go.guess_package_name("gopkg.in/yaml.v3") == "yaml"
-    assert go.guess_package_name("github.com/redis/go-redis/v9") == "redis"
+    assert guess_package_name("github.com/labstack/echo/v4") == "echo"
+    assert guess_package_name("gopkg.in/yaml.v3") == "yaml"
+    assert guess_package_name("github.com/redis/go-redis/v9") == "redis"
 
 
 # --------------------------------------------------------------------------- repositories

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pipeline.languages.go import discovery as go
-from pipeline.languages.go.discovery import Ctx, GoMod, Interpreter, Node, Router
+from pipeline.languages.go.framework import GoFramework
+from pipeline.languages.go.interpreter import Dialect, Interpreter
 from pipeline.languages.go.nethttp import HTTP_RESPONDER
+from pipeline.languages.go.project import GoMod
+from pipeline.languages.go.syntax import Node, arguments
+from pipeline.languages.go.values import UNHANDLED, Ctx, Edge, FuncVal, Router, Strip
 
 PACKAGES = ("github.com/go-chi/chi/v5", "github.com/go-chi/chi")
 _VERBS = {
@@ -25,19 +28,19 @@ def _mount_prefix(pattern: str) -> str:
     return pattern.removesuffix("*").rstrip("/")
 
 
-class ChiDialect(go.Dialect):
+class ChiDialect(Dialect):
     kind = "chi"
     packages = PACKAGES
 
     def external_call(self, it: Interpreter, name: str, call: Node, args: list[object], ctx: Ctx) -> object:
         if name in ("NewRouter", "NewMux"):
             return it.new_router(self.kind, ctx, call)
-        return go.UNHANDLED
+        return UNHANDLED
 
     def router_call(
         self, it: Interpreter, router: Router, name: str, call: Node, args: list[object], ctx: Ctx
     ) -> object:
-        nodes = go.arguments(call)
+        nodes = arguments(call)
         pattern = args[0] if args and isinstance(args[0], str) else None
         if name in _VERBS and pattern is not None and len(args) >= 2:
             it.add_route(router, _VERBS[name], pattern, args[1], nodes[1], ctx)
@@ -46,10 +49,10 @@ class ChiDialect(go.Dialect):
                 it.add_route(router, args[0], args[1], args[2], nodes[2], ctx)
         elif name in ("Handle", "HandleFunc", "Mount") and pattern is not None and len(args) >= 2:
             value = args[1]
-            if isinstance(value, go.Strip):
+            if isinstance(value, Strip):
                 value = value.inner
             if isinstance(value, Router):
-                it.edges.append(go.Edge(router, _mount_prefix(pattern), value))
+                it.edges.append(Edge(router, _mount_prefix(pattern), value))
             elif name == "Mount":
                 # A plain handler mounted answers everything under the pattern.
                 it.add_route(router, "ANY", pattern.rstrip("/") + "/*", value, nodes[1], ctx)
@@ -57,13 +60,13 @@ class ChiDialect(go.Dialect):
                 it.add_route(router, "ANY", pattern, value, nodes[1], ctx)
         elif name == "Route" and pattern is not None:
             child = it.add_group(router, pattern, ctx, call)
-            if len(args) >= 2 and isinstance(args[1], go.FuncVal):
+            if len(args) >= 2 and isinstance(args[1], FuncVal):
                 it.invoke(args[1], [child])
             return child
         elif name == "Group":
             # An inline group shares the parent's path: only middlewares differ.
             child = it.add_group(router, "", ctx, call)
-            if args and isinstance(args[0], go.FuncVal):
+            if args and isinstance(args[0], FuncVal):
                 it.invoke(args[0], [child])
             return child
         elif name in ("With", "Use"):
@@ -71,14 +74,14 @@ class ChiDialect(go.Dialect):
         return None
 
 
-class ChiFramework(go.GoFramework):
+class ChiFramework(GoFramework):
     name = "chi"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("github.com/go-chi/chi/v5",)
     language = "go"
     responder = HTTP_RESPONDER
 
-    def dialects(self) -> list[go.Dialect]:
+    def dialects(self) -> list[Dialect]:
         return [ChiDialect()]
 
     def claims(self, mod: GoMod) -> bool:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from pipeline.languages.go import discovery as go
-from pipeline.languages.go.discovery import Ctx, GoMod, Interpreter, Node, Router
+from pipeline.languages.go.framework import GoFramework
+from pipeline.languages.go.interpreter import Dialect, Interpreter
+from pipeline.languages.go.masking import Responder
+from pipeline.languages.go.project import GoMod
+from pipeline.languages.go.syntax import Node, arguments
+from pipeline.languages.go.values import UNHANDLED, Ctx, Listen, Router
 
 PACKAGES = ("github.com/labstack/echo/v4", "github.com/labstack/echo")
 _VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE")
 
 
-class EchoDialect(go.Dialect):
+class EchoDialect(Dialect):
     kind = "echo"
     packages = PACKAGES
 
@@ -23,12 +27,12 @@ class EchoDialect(go.Dialect):
             return it.new_router(self.kind, ctx, call)
         if name in ("WrapHandler",) and args:
             return args[0]
-        return go.UNHANDLED
+        return UNHANDLED
 
     def router_call(
         self, it: Interpreter, router: Router, name: str, call: Node, args: list[object], ctx: Ctx
     ) -> object:
-        nodes = go.arguments(call)
+        nodes = arguments(call)
         # Echo takes the handler first and route middlewares after it: GET(path, h, m...).
         if name in _VERBS or name == "Any":
             if len(args) >= 2 and isinstance(args[0], str):
@@ -44,22 +48,22 @@ class EchoDialect(go.Dialect):
         elif name == "Group":
             return it.add_group(router, args[0] if args and isinstance(args[0], str) else "", ctx, call)
         elif name in ("Start", "StartTLS", "StartAutoTLS") and args:
-            it.listens.append(go.Listen(args[0], serves=router))
+            it.listens.append(Listen(args[0], serves=router))
         return None
 
 
-class EchoFramework(go.GoFramework):
+class EchoFramework(GoFramework):
     name = "echo"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("github.com/labstack/echo/v4",)
     language = "go"
-    responder = go.Responder(
+    responder = Responder(
         accepts=lambda typ: typ.endswith("echo.Context"),
         statement="return {p}.NoContent(501)",
         default_name="c",
     )
 
-    def dialects(self) -> list[go.Dialect]:
+    def dialects(self) -> list[Dialect]:
         return [EchoDialect()]
 
     def claims(self, mod: GoMod) -> bool:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import posixpath
 import re
 
-from pipeline.languages.go import discovery as go
-from pipeline.languages.go.discovery import Ctx, GoMod, Interpreter, Node, Router
+from pipeline.languages.go.framework import GoFramework
+from pipeline.languages.go.interpreter import Dialect, Interpreter
+from pipeline.languages.go.masking import Responder
+from pipeline.languages.go.project import GoMod
+from pipeline.languages.go.syntax import Node, arguments
+from pipeline.languages.go.values import UNHANDLED, Ctx, Listen, Router
 
 PACKAGE = "github.com/gin-gonic/gin"
 _VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -22,7 +26,7 @@ def gin_join(prefix: str, path: str) -> str:
     return joined
 
 
-class GinDialect(go.Dialect):
+class GinDialect(Dialect):
     kind = "gin"
     packages = (PACKAGE,)
 
@@ -34,12 +38,12 @@ class GinDialect(go.Dialect):
             return it.new_router(self.kind, ctx, call)
         if name in ("WrapF", "WrapH") and args:
             return args[0]
-        return go.UNHANDLED
+        return UNHANDLED
 
     def router_call(
         self, it: Interpreter, router: Router, name: str, call: Node, args: list[object], ctx: Ctx
     ) -> object:
-        nodes = go.arguments(call)
+        nodes = arguments(call)
         if name in _VERBS or name == "Any":
             if len(args) >= 2 and isinstance(args[0], str):
                 # Middlewares come first: the last handler is the one that answers.
@@ -56,24 +60,24 @@ class GinDialect(go.Dialect):
             return it.add_group(router, args[0] if args and isinstance(args[0], str) else "", ctx, call)
         elif name in ("Run", "RunTLS"):
             # r.Run() with no address listens on $PORT, else :8080.
-            it.listens.append(go.Listen(args[0] if args else None, default=8080, serves=router))
+            it.listens.append(Listen(args[0] if args else None, default=8080, serves=router))
         elif name in ("Use", "Handler"):
             return router
         return None
 
 
-class GinFramework(go.GoFramework):
+class GinFramework(GoFramework):
     name = "gin"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("github.com/gin-gonic/gin",)
     language = "go"
-    responder = go.Responder(
+    responder = Responder(
         accepts=lambda typ: typ.startswith("*") and typ.endswith("gin.Context"),
         statement="{p}.AbortWithStatus(501)",
         default_name="c",
     )
 
-    def dialects(self) -> list[go.Dialect]:
+    def dialects(self) -> list[Dialect]:
         return [GinDialect()]
 
     def claims(self, mod: GoMod) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pipeline.languages.go import discovery as go
-from pipeline.languages.go.discovery import GoMod
+from pipeline.languages.go.framework import GoFramework
+from pipeline.languages.go.interpreter import Dialect, NetHttpDialect
+from pipeline.languages.go.masking import Responder
+from pipeline.languages.go.project import GoMod
 
 #: Modules that require one of these belong to the router's own framework module.
 ROUTER_PACKAGES = (
@@ -17,7 +19,7 @@ ROUTER_PACKAGES = (
 )
 
 #: `http.Error(w, "not implemented", http.StatusNotImplemented)`, shared with chi.
-HTTP_RESPONDER = go.Responder(
+HTTP_RESPONDER = Responder(
     accepts=lambda typ: typ.endswith("ResponseWriter"),
     statement='{http}.Error({p}, "not implemented", {http}.StatusNotImplemented)',
     default_name="w",
@@ -25,14 +27,14 @@ HTTP_RESPONDER = go.Responder(
 )
 
 
-class NetHttpFramework(go.GoFramework):
+class NetHttpFramework(GoFramework):
     name = "nethttp"
     language = "go"
     responder = HTTP_RESPONDER
     needs_routes: ClassVar[bool] = True
 
-    def dialects(self) -> list[go.Dialect]:
-        return [go.NetHttpDialect()]
+    def dialects(self) -> list[Dialect]:
+        return [NetHttpDialect()]
 
     def claims(self, mod: GoMod) -> bool:
         return not mod.requires_any(ROUTER_PACKAGES)

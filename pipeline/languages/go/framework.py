@@ -1,0 +1,134 @@
+"""`GoFramework`: the detect / discover / runtime_hints / mask_body shared by gin, echo, chi and net/http.
+
+It picks the service's `main` package (one whose run registers routes, preferring shallow
+folders over examples and tools), runs the interpreter on it and hands the result to
+routes.py, runtime_hints.py and masking.py. The framework modules only add their
+`Dialect`, their `Responder` and which go.mod requirements claim a module. It is the top
+layer of the folder: it imports every other Go module and none of them imports it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.go.interpreter import Dialect, Interpreter
+from pipeline.languages.go.masking import Responder, blank_unused_imports, mask_handler
+from pipeline.languages.go.project import GoMod, GoPackage, GoProject, find_go_mods, parse_go_mod
+from pipeline.languages.go.routes import endpoints_of
+from pipeline.languages.go.runtime_hints import _env_names, env_reads, port_of
+from pipeline.models import Endpoint, Handler
+
+#: Folders whose `main` packages are examples or tools rather than the service.
+_SIDE_DIRS = frozenset({"example", "examples", "_examples", "tools", "scripts", "test", "tests", "hack"})
+#: The binary the Dockerfile builds with `go build -o /app/server <entrypoint>`.
+BINARY = "/app/server"
+
+
+def _entry(pkg: GoPackage) -> str:
+    return "./" + pkg.dir if pkg.dir else "."
+
+
+class GoFramework(Framework):
+    """detect / discover / runtime_hints / mask_body shared by the Go frameworks."""
+
+    language = "go"
+    responder: ClassVar[Responder]
+
+    def finish_masked_file(self, rel: str, original: bytes, masked: bytes) -> bytes:
+        # Go refuses to compile an import the masked bodies no longer use.
+        return blank_unused_imports(original, masked) if rel.endswith(".go") else masked
+
+    def dialects(self) -> list[Dialect]:
+        raise NotImplementedError
+
+    def claims(self, mod: GoMod) -> bool:
+        """Whether the module's manifest makes it this framework's (before looking at code)."""
+        raise NotImplementedError
+
+    #: net/http claims a module only when its code registers routes
+    needs_routes: ClassVar[bool] = False
+
+    # ------------------------------------------------------------------ analysis
+
+    def _analyse(self, project: GoProject, pkg: GoPackage) -> Interpreter:
+        it = Interpreter(project, self.dialects())
+        it.run_main(pkg)
+        return it
+
+    def _best_main(self, project: GoProject) -> tuple[GoPackage, Interpreter] | None:
+        ranked = []
+        for pkg in project.main_packages():
+            it = self._analyse(project, pkg)
+            side = any(part in _SIDE_DIRS for part in pkg.dir.split("/"))
+            ranked.append(
+                ((not it.routes, side, pkg.dir.count("/") if pkg.dir else -1, -len(it.routes), pkg.dir), pkg, it)
+            )
+        if not ranked:
+            return None
+        _, pkg, it = min(ranked, key=lambda r: r[0])
+        return pkg, it
+
+    def _service_main(self, project: GoProject, service: ServiceCandidate) -> tuple[GoPackage, Interpreter] | None:
+        if service.entrypoint:
+            pkg = project.packages.get(service.entrypoint.removeprefix(".").removeprefix("/"))
+            if pkg is not None and pkg.is_main:
+                return pkg, self._analyse(project, pkg)
+        return self._best_main(project)
+
+    def _project(self, repo_root: Path, service: ServiceCandidate) -> GoProject:
+        root = service.root.resolve()
+        gomod = root / "go.mod"
+        text = gomod.read_text(errors="replace") if gomod.is_file() else ""
+        return GoProject(repo_root.resolve(), parse_go_mod(text, root))
+
+    # ------------------------------------------------------------------ Framework
+
+    def detect(self, repo_root: Path) -> list[ServiceCandidate]:
+        repo_root = repo_root.resolve()
+        out = []
+        for mod in find_go_mods(repo_root):
+            if not self.claims(mod):
+                continue
+            project = GoProject(repo_root, mod)
+            best = self._best_main(project)
+            if best is None:
+                continue  # a library, not a service
+            pkg, it = best
+            if self.needs_routes and not endpoints_of(it):
+                continue
+            out.append(ServiceCandidate(root=mod.root, entrypoint=_entry(pkg)))
+        return sorted(out, key=lambda c: c.root)
+
+    def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
+        project = self._project(repo_root, service)
+        found = self._service_main(project, service)
+        return endpoints_of(found[1]) if found is not None else []
+
+    def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
+        project = self._project(repo_root, service)
+        found = self._service_main(project, service)
+        listens = found[1].listens if found is not None else []
+        port = None
+        names: list[str] = []
+        for listen in listens:
+            port = port_of(listen.value)
+            names = _env_names(listen.value)
+            if port is None and listen.value is None and listen.default is not None:
+                port, names = listen.default, ["PORT"]
+            if port is not None or names:
+                break
+        port = port or self.dialects()[0].default_port
+        env: dict[str, str] = {}
+        for name, has_default in env_reads(project).items():
+            if name == "PORT" or name in names:
+                env[name] = f":{port}" if "ADDR" in name.upper() else str(port)
+            elif not has_default:
+                env[name] = f"dummy-{name}"
+        for name in names:
+            env.setdefault(name, f":{port}" if "ADDR" in name.upper() else str(port))
+        return RuntimeHints(start_command=[BINARY], port=port, env=dict(sorted(env.items())))
+
+    def mask_body(self, source: bytes, handler: Handler) -> bytes:
+        return mask_handler(source, handler, self.responder)
