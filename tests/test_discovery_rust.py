@@ -11,7 +11,8 @@ import pytest
 
 from pipeline.languages import FRAMEWORKS, get_framework
 from pipeline.languages import treesitter as ts
-from pipeline.languages.rust import discovery as rs
+from pipeline.languages.rust.project import ExternT, FnT, ModuleT, RustProject
+from pipeline.languages.rust.runtime import env_reads, runtime_env
 
 FIXTURES = ds.FIXTURES
 CASES = [
@@ -724,7 +725,7 @@ def test_module_tree_and_use_resolution(tmp_path: Path) -> None:
             "src/other/c_impl.rs": "pub fn h() {}\n",
         },
     )
-    project = rs.RustProject(tmp_path, tmp_path, "src/main.rs")
+    project = RustProject(tmp_path, tmp_path, "src/main.rs")
     assert project.bin is not None and project.bin.root is not None
     root = project.bin.root
     assert sorted(m.rel for m in project.bin.modules) == [
@@ -736,18 +737,18 @@ def test_module_tree_and_use_resolution(tmp_path: Path) -> None:
         "src/other/c_impl.rs",
     ]
     renamed = project.resolve(root, ["renamed"])
-    assert isinstance(renamed, rs.FnT) and renamed.module.rel == "src/a/b.rs"
-    assert isinstance(project.resolve(root, ["f"]), rs.FnT)
-    assert isinstance(project.resolve(root, ["b", "uses_super"]), rs.FnT)
+    assert isinstance(renamed, FnT) and renamed.module.rel == "src/a/b.rs"
+    assert isinstance(project.resolve(root, ["f"]), FnT)
+    assert isinstance(project.resolve(root, ["b", "uses_super"]), FnT)
     b = project.resolve(root, ["b"])
-    assert isinstance(b, rs.ModuleT)
+    assert isinstance(b, ModuleT)
     h = project.resolve(b.module, ["h"])
-    assert isinstance(h, rs.FnT) and h.module.rel == "src/other/c_impl.rs"
-    assert project.resolve(root, ["axum", "routing", "get"]) == rs.ExternT(("axum", "routing", "get"))
+    assert isinstance(h, FnT) and h.module.rel == "src/other/c_impl.rs"
+    assert project.resolve(root, ["axum", "routing", "get"]) == ExternT(("axum", "routing", "get"))
     # `home` is both a module and (re-exported) a function: values and modules are apart.
-    assert isinstance(project.resolve(root, ["a", "home"]), rs.ModuleT)
+    assert isinstance(project.resolve(root, ["a", "home"]), ModuleT)
     home = project.resolve(root, ["a", "home"], value=True)
-    assert isinstance(home, rs.FnT) and home.module.rel == "src/a/home.rs"
+    assert isinstance(home, FnT) and home.module.rel == "src/a/home.rs"
 
 
 def test_actix_join_and_axum_join() -> None:
@@ -957,7 +958,7 @@ def test_env_reads_tell_required_from_optional(tmp_path: Path) -> None:
         }
     """
     sf = ts.SourceFile(path=tmp_path / "x.rs", rel="x.rs", source=source, tree=ts.parse(source, "rust"))
-    reads = {r.name: (r.required, r.numeric) for r in rs.env_reads([sf])}
+    reads = {r.name: (r.required, r.numeric) for r in env_reads([sf])}
     assert reads == {
         "LOG_LEVEL": (False, False),
         "SECRET": (True, False),
@@ -969,7 +970,7 @@ def test_env_reads_tell_required_from_optional(tmp_path: Path) -> None:
         "HOST": (False, False),
         "SMTP_PORT": (True, False),
     }
-    assert rs.runtime_env(rs.env_reads([sf]), 8000) == {
+    assert runtime_env(env_reads([sf]), 8000) == {
         "BUILD_ID": "dummy-BUILD_ID",
         "HOST": "0.0.0.0",
         "MODE": "dummy-MODE",

@@ -17,17 +17,33 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
-from pipeline.languages.rust import discovery as rs
+from pipeline.languages.rust import runtime
+from pipeline.languages.rust.cargo import detect_services
+from pipeline.languages.rust.interpreter import UNHANDLED, Closure, FnRef, Frame, Interpreter, run_main
+from pipeline.languages.rust.masking import mask_function, split_generic
+from pipeline.languages.rust.project import (
+    ConstT,
+    ExternT,
+    FnT,
+    ModuleT,
+    RustProject,
+    Target,
+    TypeT,
+    path_segments,
+    preceding_attributes,
+    string_value,
+)
+from pipeline.languages.rust.routes import HTTP_METHODS, route_endpoints
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
 Node = tree_sitter.Node
-HandlerValue = rs.FnRef | rs.Closure
+HandlerValue = FnRef | Closure
 
 DEFAULT_PORT = 8080
-_METHOD_NAMES = {m.lower(): m for m in rs.HTTP_METHODS}
-_GUARDS = {m.capitalize(): m for m in rs.HTTP_METHODS}
+_METHOD_NAMES = {m.lower(): m for m in HTTP_METHODS}
+_GUARDS = {m.capitalize(): m for m in HTTP_METHODS}
 _NOT_IMPLEMENTED = "actix_web::HttpResponse::NotImplemented().finish()"
 _ERROR = 'actix_web::error::ErrorNotImplemented("Not Implemented")'
 
@@ -88,23 +104,23 @@ class _Server:
 def route_attributes(fn: Node) -> list[tuple[str, str]]:
     """(method, path) of `#[get("/x")]`, `#[actix_web::post("/x")]`, `#[route("/x", method = "GET", ...)]`."""
     out: list[tuple[str, str]] = []
-    for attr in rs.preceding_attributes(fn):
+    for attr in preceding_attributes(fn):
         if not attr.named_children:
             continue
-        segs = rs.path_segments(attr.named_children[0]) or []
+        segs = path_segments(attr.named_children[0]) or []
         name = segs[-1] if segs else ""
         if name not in _METHOD_NAMES and name != "route":
             continue
         tokens = attr.child_by_field_name("arguments")
         items = tokens.named_children if tokens is not None else []
-        path = rs.string_value(items[0]) if items else None
+        path = string_value(items[0]) if items else None
         if path is None:
             continue
         if name != "route":
             out.append((_METHOD_NAMES[name], path))
             continue
         methods = [
-            (rs.string_value(value) or "").upper()
+            (string_value(value) or "").upper()
             for key, value in zip(items, items[1:], strict=False)
             if key.type == "identifier" and ts.text(key) == "method"
         ]
@@ -117,29 +133,29 @@ def _methods_in(node: Node) -> list[str]:
     text = ts.text(node)
     found = set(re.findall(r"Method::([A-Z]+)", text))
     found |= {_GUARDS[g] for g in re.findall(r"guard::([A-Z][a-z]+)\s*\(", text) if g in _GUARDS}
-    return sorted(m for m in found if m in rs.HTTP_METHODS)
+    return sorted(m for m in found if m in HTTP_METHODS)
 
 
-class _Evaluator(rs.Interpreter):
-    def __init__(self, project: rs.RustProject) -> None:
+class _Evaluator(Interpreter):
+    def __init__(self, project: RustProject) -> None:
         super().__init__(project)
         self.served: list[_Scope] = []
 
-    def handler(self, frame: rs.Frame, node: Node | None) -> HandlerValue | None:
+    def handler(self, frame: Frame, node: Node | None) -> HandlerValue | None:
         value = self.eval(frame, node)
-        if isinstance(value, rs.FnRef | rs.Closure):
+        if isinstance(value, FnRef | Closure):
             return value
         if node is not None:
             where = f"{frame.module.rel}:{node.start_point[0] + 1}"
             log.warning("%s: handler %s is not statically known", where, ts.text(node)[:60])
         return None
 
-    def call_hook(self, frame: rs.Frame, call: Node, target: rs.Target | None, args: list[Node]) -> Any:
-        if isinstance(target, rs.FnT | rs.ModuleT | rs.ConstT | rs.TypeT):
-            return rs.UNHANDLED
-        segs = list(target.segments) if isinstance(target, rs.ExternT) else []
+    def call_hook(self, frame: Frame, call: Node, target: Target | None, args: list[Node]) -> Any:
+        if isinstance(target, FnT | ModuleT | ConstT | TypeT):
+            return UNHANDLED
+        segs = list(target.segments) if isinstance(target, ExternT) else []
         if not segs:
-            segs = rs.path_segments(call.child_by_field_name("function")) or []
+            segs = path_segments(call.child_by_field_name("function")) or []
         tail = segs[-2:]
         last = segs[-1] if segs else ""
         if tail == ["App", "new"]:
@@ -169,7 +185,7 @@ class _Evaluator(rs.Interpreter):
             log.warning("%s: resource path %s is not a literal", frame.module.rel, ts.text(call)[:60])
             return None
         if not web:
-            return rs.UNHANDLED
+            return UNHANDLED
         if last in _METHOD_NAMES and not args:
             return _RouteSpec([_METHOD_NAMES[last]])
         if last == "route" and not args or tail == ["Route", "new"]:
@@ -178,9 +194,9 @@ class _Evaluator(rs.Interpreter):
             return _RouteSpec(_methods_in(args[0]))
         if last == "to" and len(args) == 1:
             return _RouteSpec(handler=self.handler(frame, args[0]))
-        return rs.UNHANDLED
+        return UNHANDLED
 
-    def method_hook(self, frame: rs.Frame, call: Node, receiver: Any, name: str, args: list[Node]) -> Any:
+    def method_hook(self, frame: Frame, call: Node, receiver: Any, name: str, args: list[Node]) -> Any:
         if isinstance(receiver, _Scope):
             return self._scope_method(frame, call, receiver, name, args)
         if isinstance(receiver, _Resource):
@@ -212,13 +228,13 @@ class _Evaluator(rs.Interpreter):
         if isinstance(receiver, _Server | _Static):
             self._args(frame, args)
             return receiver
-        return rs.UNHANDLED
+        return UNHANDLED
 
-    def _args(self, frame: rs.Frame, args: list[Node]) -> None:
+    def _args(self, frame: Frame, args: list[Node]) -> None:
         for arg in args:
             self.eval(frame, arg)
 
-    def _scope_method(self, frame: rs.Frame, call: Node, scope: _Scope, name: str, args: list[Node]) -> Any:
+    def _scope_method(self, frame: Frame, call: Node, scope: _Scope, name: str, args: list[Node]) -> Any:
         where = f"{frame.module.rel}:{call.start_point[0] + 1}"
         if name == "service" and len(args) == 1:
             self._register(scope, self.eval(frame, args[0]), where, ts.text(args[0]))
@@ -242,7 +258,7 @@ class _Evaluator(rs.Interpreter):
         if isinstance(value, tuple | list):
             for item in value:
                 self._register(scope, item, where, what)
-        elif isinstance(value, rs.FnRef):
+        elif isinstance(value, FnRef):
             routes = route_attributes(value.node)
             if not routes:
                 log.warning("%s: service %s has no route attribute", where, value.name)
@@ -272,7 +288,7 @@ def _value_for(t: str, error_imported: bool) -> str | None:
         return _NOT_IMPLEMENTED
     if head.split("::")[-1] == "HttpResponse":
         return _NOT_IMPLEMENTED
-    generic = rs.split_generic(t)
+    generic = split_generic(t)
     if generic is not None and head.split("::")[-1] == "Result" and generic[1]:
         ok = _value_for(generic[1][0], error_imported)
         if ok is not None:
@@ -292,17 +308,17 @@ class ActixFramework(Framework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        return rs.detect_services(repo_root, "actix-web", "HttpServer")
+        return detect_services(repo_root, "actix-web", "HttpServer")
 
     # ------------------------------------------------------------------ discover
 
-    def _served(self, repo_root: Path, service: ServiceCandidate) -> tuple[rs.RustProject, list[_Scope]]:
-        project = rs.RustProject(repo_root, service.root, service.entrypoint)
+    def _served(self, repo_root: Path, service: ServiceCandidate) -> tuple[RustProject, list[_Scope]]:
+        project = RustProject(repo_root, service.root, service.entrypoint)
         evaluator = _Evaluator(project)
-        found, returned = rs.run_main(evaluator, service.root)
+        found, returned = run_main(evaluator, service.root)
         if not found:
             return project, []
-        if not evaluator.served and isinstance(returned, rs.Closure | rs.FnRef):
+        if not evaluator.served and isinstance(returned, Closure | FnRef):
             # Shuttle style: main returns the ServiceConfig closure the runtime applies.
             config = _Scope()
             evaluator.call_value(returned, [config])
@@ -312,12 +328,12 @@ class ActixFramework(Framework):
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         project, apps = self._served(repo_root.resolve(), service)
         routes = ((route.method, route.path or "/", route.handler) for app in apps for route in app.routes)
-        return rs.route_endpoints(project, routes)
+        return route_endpoints(project, routes)
 
     # ------------------------------------------------------------------ runtime
 
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
-        return rs.runtime_hints(repo_root, service, DEFAULT_PORT)
+        return runtime.runtime_hints(repo_root, service, DEFAULT_PORT)
 
     # ------------------------------------------------------------------ mask
 
@@ -325,4 +341,4 @@ class ActixFramework(Framework):
         text = source.decode("utf-8", errors="replace")
         # `Result<T, Error>` can take actix's error only when `Error` is actix_web's.
         error_imported = bool(re.search(r"use\s+actix_web::(?:Error\s*;|\{[^;]*\bError\b(?!\s*as)[^;]*\}\s*;)", text))
-        return rs.mask_function(source, handler, lambda t, closure: _actix_body(t, closure, error_imported))
+        return mask_function(source, handler, lambda t, closure: _actix_body(t, closure, error_imported))

@@ -17,16 +17,31 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
-from pipeline.languages.rust import discovery as rs
+from pipeline.languages.rust import runtime
+from pipeline.languages.rust.cargo import detect_services
+from pipeline.languages.rust.interpreter import UNHANDLED, Closure, FnRef, Frame, Interpreter, run_main
+from pipeline.languages.rust.masking import mask_function, split_generic, split_tuple
+from pipeline.languages.rust.project import (
+    ConstT,
+    ExternT,
+    FnT,
+    ModuleT,
+    RustProject,
+    Target,
+    path_segments,
+    preceding_attributes,
+    string_value,
+)
+from pipeline.languages.rust.routes import HTTP_METHODS, route_endpoints
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
 Node = tree_sitter.Node
-HandlerValue = rs.FnRef | rs.Closure
+HandlerValue = FnRef | Closure
 
 DEFAULT_PORT = 3000
-_METHOD_FNS = {m.lower(): m for m in rs.HTTP_METHODS}
+_METHOD_FNS = {m.lower(): m for m in HTTP_METHODS}
 _STATUS = "axum::http::StatusCode::NOT_IMPLEMENTED"
 _RESPONSE = f"axum::response::IntoResponse::into_response({_STATUS})"
 _MESSAGE = '"Not Implemented"'
@@ -63,17 +78,17 @@ class _Service:
     """A tower service (ServeDir, get_service(...)): served, but not a handler we can mask."""
 
 
-def _is_axum(target: rs.Target | None, segs: list[str]) -> bool:
+def _is_axum(target: Target | None, segs: list[str]) -> bool:
     """True for a name that comes from axum (or that nothing in the project defines)."""
-    if isinstance(target, rs.ExternT):
+    if isinstance(target, ExternT):
         segments = target.segments
         # `axum::routing::get`, re-exported as `shuttle_axum::axum::routing::get`, or a bare name.
         return len(segments) == 1 or "axum" in segments or segments[0] in ("routing", "Router", "MethodRouter")
     return target is None and bool(segs)
 
 
-class _Evaluator(rs.Interpreter):
-    def __init__(self, project: rs.RustProject) -> None:
+class _Evaluator(Interpreter):
+    def __init__(self, project: RustProject) -> None:
         super().__init__(project)
         self.served: list[_Router] = []
         #: routers passed to an outside function (`lambda_http::run(app)`), used when nothing is served
@@ -81,9 +96,9 @@ class _Evaluator(rs.Interpreter):
         #: every router a `let` binds, for servers driven by hyper directly
         self.let_bound: list[_Router] = []
 
-    def handler(self, frame: rs.Frame, node: Node | None) -> HandlerValue | None:
+    def handler(self, frame: Frame, node: Node | None) -> HandlerValue | None:
         value = self.eval(frame, node)
-        if isinstance(value, rs.FnRef | rs.Closure):
+        if isinstance(value, FnRef | Closure):
             return value
         if node is not None:
             log.warning(
@@ -94,14 +109,14 @@ class _Evaluator(rs.Interpreter):
             )
         return None
 
-    def call_hook(self, frame: rs.Frame, call: Node, target: rs.Target | None, args: list[Node]) -> Any:
+    def call_hook(self, frame: Frame, call: Node, target: Target | None, args: list[Node]) -> Any:
         segs = (
             list(target.segments)
-            if isinstance(target, rs.ExternT)
-            else rs.path_segments(call.child_by_field_name("function")) or []
+            if isinstance(target, ExternT)
+            else path_segments(call.child_by_field_name("function")) or []
         )
-        if not segs or isinstance(target, rs.FnT | rs.ModuleT | rs.ConstT):
-            return rs.UNHANDLED
+        if not segs or isinstance(target, FnT | ModuleT | ConstT):
+            return UNHANDLED
         last = segs[-1]
         if segs[-2:] in (["Router", "new"], ["Router", "default"], ["OpenApiRouter", "new"]):
             return _Router()
@@ -110,7 +125,7 @@ class _Evaluator(rs.Interpreter):
         if last == "serve" and len(args) >= 2:
             return self._serve(frame, args[1])
         if not _is_axum(target, segs):
-            return rs.UNHANDLED
+            return UNHANDLED
         if last in _METHOD_FNS and len(args) == 1:
             h = self.handler(frame, args[0])
             return _MethodRouter(((_METHOD_FNS[last], h),) if h else ())
@@ -124,21 +139,21 @@ class _Evaluator(rs.Interpreter):
             return _MethodRouter(self._service_entry(frame, last.removesuffix("_service"), args[-1]))
         if last == "on_service":
             return _Service()
-        return rs.UNHANDLED
+        return UNHANDLED
 
-    def _service_entry(self, frame: rs.Frame, verb: str, node: Node) -> tuple[tuple[str, HandlerValue], ...]:
+    def _service_entry(self, frame: Frame, verb: str, node: Node) -> tuple[tuple[str, HandlerValue], ...]:
         """`post_service(handler.with_state(s))` still routes to a handler; other services do not."""
         value = self.eval(frame, node)
-        if isinstance(value, rs.FnRef | rs.Closure):
+        if isinstance(value, FnRef | Closure):
             return ((_METHOD_FNS.get(verb, "ANY"), value),)
         log.warning(
             "%s: %s_service(%s) is a tower service, not a handler; skipped", frame.module.rel, verb, ts.text(node)[:60]
         )
         return ()
 
-    def macro_hook(self, frame: rs.Frame, node: Node, name: str) -> Any:
+    def macro_hook(self, frame: Frame, node: Node, name: str) -> Any:
         if name != "routes":
-            return rs.UNHANDLED
+            return UNHANDLED
         routes: list[_Route] = []
         tokens = next((c for c in node.named_children if c.type == "token_tree"), None)
         for part in (ts.text(tokens)[1:-1] if tokens is not None else "").split(","):
@@ -146,13 +161,13 @@ class _Evaluator(rs.Interpreter):
             if not segs or not all(s.isidentifier() for s in segs):
                 continue
             value = self.name_value(frame, segs, node)[0]
-            if not isinstance(value, rs.FnRef):
+            if not isinstance(value, FnRef):
                 log.warning("%s: routes!(%s) handler is not statically known", frame.module.rel, part.strip())
                 continue
             routes.extend(_Route(m, p, value) for m, p in utoipa_routes(value.node))
         return _Router(tuple(routes))
 
-    def _serve(self, frame: rs.Frame, node: Node) -> Any:
+    def _serve(self, frame: Frame, node: Node) -> Any:
         value = self.eval(frame, node)
         if isinstance(value, _Router):
             self.served.append(value)
@@ -162,10 +177,10 @@ class _Evaluator(rs.Interpreter):
         if isinstance(value, _Router):
             self.let_bound.append(value)
 
-    def outside_call(self, frame: rs.Frame, call: Node, segments: list[str], values: list[Any]) -> None:
+    def outside_call(self, frame: Frame, call: Node, segments: list[str], values: list[Any]) -> None:
         self.handed_out.extend(v for v in values if isinstance(v, _Router))
 
-    def method_hook(self, frame: rs.Frame, call: Node, receiver: Any, name: str, args: list[Node]) -> Any:
+    def method_hook(self, frame: Frame, call: Node, receiver: Any, name: str, args: list[Node]) -> Any:
         if isinstance(receiver, _Router):
             return self._router_method(frame, call, receiver, name, args)
         if isinstance(receiver, _MethodRouter):
@@ -183,15 +198,15 @@ class _Evaluator(rs.Interpreter):
                 other = self.eval(frame, args[0])
                 return _MethodRouter(receiver.entries + (other.entries if isinstance(other, _MethodRouter) else ()))
             return receiver
-        if isinstance(receiver, rs.FnRef | rs.Closure) and name in ("layer", "with_state", "into_service"):
+        if isinstance(receiver, FnRef | Closure) and name in ("layer", "with_state", "into_service"):
             return receiver  # Handler::layer / Handler::with_state keep the same handler
         if name == "serve" and args:
             for arg in args:
                 self._serve(frame, arg)
             return None
-        return rs.UNHANDLED
+        return UNHANDLED
 
-    def _router_method(self, frame: rs.Frame, call: Node, router: _Router, name: str, args: list[Node]) -> Any:
+    def _router_method(self, frame: Frame, call: Node, router: _Router, name: str, args: list[Node]) -> Any:
         where = f"{frame.module.rel}:{call.start_point[0] + 1}"
         if name == "route" and len(args) == 2:
             path = self.eval(frame, args[0])
@@ -209,7 +224,7 @@ class _Evaluator(rs.Interpreter):
         if name == "route_service" and len(args) == 2:
             path = self.eval(frame, args[0])
             value = self.eval(frame, args[1])
-            if isinstance(path, str) and isinstance(value, rs.FnRef | rs.Closure):
+            if isinstance(path, str) and isinstance(value, FnRef | Closure):
                 return _Router(router.routes + (_Route("ANY", path, value),))
         if name in ("route_service", "nest_service"):
             path = self.eval(frame, args[0]) if args else None
@@ -244,8 +259,8 @@ class _Evaluator(rs.Interpreter):
 
 def utoipa_routes(fn: Node) -> list[tuple[str, str]]:
     """(method, path) of `#[utoipa::path(get, path = "/x")]` / `#[utoipa::path(method(get, head), ...)]`."""
-    for attr in rs.preceding_attributes(fn):
-        if not attr.named_children or (rs.path_segments(attr.named_children[0]) or [""])[-1] != "path":
+    for attr in preceding_attributes(fn):
+        if not attr.named_children or (path_segments(attr.named_children[0]) or [""])[-1] != "path":
             continue
         tokens = attr.child_by_field_name("arguments")
         items = tokens.named_children if tokens is not None else []
@@ -260,7 +275,7 @@ def utoipa_routes(fn: Node) -> list[tuple[str, str]]:
             elif item.type == "identifier" and word == "method" and nxt is not None and nxt.type == "token_tree":
                 methods.extend(_METHOD_FNS[w] for w in re.findall(r"\w+", ts.text(nxt)) if w in _METHOD_FNS)
             elif item.type == "identifier" and word in ("path", "context_path") and nxt is not None:
-                value = rs.string_value(nxt)
+                value = string_value(nxt)
                 if value is not None and word == "path":
                     path = value
                 elif value is not None:
@@ -273,7 +288,7 @@ def utoipa_routes(fn: Node) -> list[tuple[str, str]]:
 def _filter_methods(node: Node) -> list[str]:
     """Methods of `MethodFilter::GET | MethodFilter::POST` / `MethodFilter::GET.or(MethodFilter::POST)`."""
     found = re.findall(r"MethodFilter::([A-Z]+)", ts.text(node))
-    return sorted({m for m in found if m in rs.HTTP_METHODS})
+    return sorted({m for m in found if m in HTTP_METHODS})
 
 
 def _axum_body(return_type: str, is_closure: bool) -> str:
@@ -293,14 +308,14 @@ def _value_for(t: str) -> str | None:
         return _STATUS
     if t in ("Response", "axum::response::Response", "response::Response"):
         return _RESPONSE
-    parts = rs.split_tuple(t)
+    parts = split_tuple(t)
     if parts is not None and len(parts) == 2 and parts[0].split("::")[-1] == "StatusCode":
         if parts[1] == "String":
             return f"({_STATUS}, String::from({_MESSAGE}))"
         if parts[1] in ("&'staticstr", "&str"):
             return f"({_STATUS}, {_MESSAGE})"
         return None
-    generic = rs.split_generic(t)
+    generic = split_generic(t)
     if generic is not None and generic[0].split("::")[-1] == "Result" and generic[1]:
         ok = _value_for(generic[1][0])
         if ok is not None:
@@ -321,14 +336,14 @@ class AxumFramework(Framework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        return rs.detect_services(repo_root, "axum", "axum")
+        return detect_services(repo_root, "axum", "axum")
 
     # ------------------------------------------------------------------ discover
 
-    def _evaluate(self, repo_root: Path, service: ServiceCandidate) -> tuple[rs.RustProject, list[_Router]]:
-        project = rs.RustProject(repo_root, service.root, service.entrypoint)
+    def _evaluate(self, repo_root: Path, service: ServiceCandidate) -> tuple[RustProject, list[_Router]]:
+        project = RustProject(repo_root, service.root, service.entrypoint)
         evaluator = _Evaluator(project)
-        found, returned = rs.run_main(evaluator, service.root)
+        found, returned = run_main(evaluator, service.root)
         if not found:
             return project, []
         if evaluator.served:
@@ -345,14 +360,14 @@ class AxumFramework(Framework):
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         project, routers = self._evaluate(repo_root.resolve(), service)
         routes = ((route.method, route.path, route.handler) for router in routers for route in router.routes)
-        return rs.route_endpoints(project, routes)
+        return route_endpoints(project, routes)
 
     # ------------------------------------------------------------------ runtime
 
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
-        return rs.runtime_hints(repo_root, service, DEFAULT_PORT)
+        return runtime.runtime_hints(repo_root, service, DEFAULT_PORT)
 
     # ------------------------------------------------------------------ mask
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
-        return rs.mask_function(source, handler, _axum_body)
+        return mask_function(source, handler, _axum_body)
