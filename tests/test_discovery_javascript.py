@@ -12,7 +12,11 @@ import pytest
 
 from pipeline.languages import FRAMEWORKS, get_framework
 from pipeline.languages import treesitter as ts
-from pipeline.languages.javascript import discovery as js
+from pipeline.languages.javascript.interpreter import JsProject
+from pipeline.languages.javascript.project import grammar_of, read_jsonc
+from pipeline.languages.javascript.routes import function_node
+from pipeline.languages.javascript.runtime import compiled_path
+from pipeline.languages.javascript.syntax import handler_for
 from pipeline.models import Handler
 
 FIXTURES = ds.FIXTURES
@@ -139,7 +143,7 @@ def test_masking_fixtures_reparses_keeps_signatures_and_routes(
     original = framework.discover(root, ds.service_of(framework, root))
     masked = ds.mask_all(framework, root, original)
     for rel, source in masked.items():
-        ds.assert_parses(source, js.grammar_of(rel), rel)
+        ds.assert_parses(source, grammar_of(rel), rel)
         assert b"Not implemented" in source
         (root / rel).write_bytes(source)
     again = framework.discover(root, ds.service_of(framework, root))
@@ -201,13 +205,13 @@ def test_mask_edge_cases_typescript(tmp_path: Path) -> None:
     path = tmp_path / "handlers.ts"
     path.write_text(source)
     sf_root = ts.parse(source.encode(), "typescript").root_node
-    project = js.JsProject(tmp_path, tmp_path)
+    project = JsProject(tmp_path, tmp_path)
     module = project.modules["handlers.ts"]
     handlers = {}
     for name in ("list", "get", "none", "plain"):
-        found = js.function_node(project, module, module.exports[name])
+        found = function_node(project, module, module.exports[name])
         assert found is not None
-        handlers[name] = js.handler_for(found[1], "handlers.ts")
+        handlers[name] = handler_for(found[1], "handlers.ts")
     assert sf_root is not None
     express = get_framework("express")
     masked = source.encode()
@@ -230,7 +234,7 @@ def test_mask_edge_cases_typescript(tmp_path: Path) -> None:
     koa_source = b"const h = async ({ request }) => { return request.body; };\n"
     tree = ts.parse(koa_source, "javascript")
     fn = next(ts.find_all(tree.root_node, "arrow_function"))
-    masked = koa.mask_body(koa_source, js.handler_for(fn, "h.js")).decode()
+    masked = koa.mask_body(koa_source, handler_for(fn, "h.js")).decode()
     assert masked == (
         'const h = async ({ request }) => { throw Object.assign(new Error("Not implemented"), '
         "{ status: 501, expose: true }); };\n"
@@ -240,14 +244,14 @@ def test_mask_edge_cases_typescript(tmp_path: Path) -> None:
     fastify_source = b"const h = async (request: any): Promise<{ ok: boolean }> => { return { ok: true }; };\n"
     tree = ts.parse(fastify_source, "typescript")
     fn = next(ts.find_all(tree.root_node, "arrow_function"))
-    masked = fastify.mask_body(fastify_source, js.handler_for(fn, "h.ts")).decode()
+    masked = fastify.mask_body(fastify_source, handler_for(fn, "h.ts")).decode()
     assert masked == (
         "const h = async (request: any, _reply: any): Promise<{ ok: boolean }> => "
         '{ return (_reply as any).code(501).send({ error: "Not implemented" }) as never; };\n'
     )
     sync_source = b"function h(request, reply) { reply.send('x'); }\n"
     fn = next(ts.find_all(ts.parse(sync_source, "javascript").root_node, "function_declaration"))
-    masked = fastify.mask_body(sync_source, js.handler_for(fn, "h.js")).decode()
+    masked = fastify.mask_body(sync_source, handler_for(fn, "h.js")).decode()
     assert masked == 'function h(request, reply) { reply.code(501).send({ error: "Not implemented" }); }\n'
 
 
@@ -265,7 +269,7 @@ def test_nest_mask_adds_import_when_missing_and_uses_aliases() -> None:
     )
     tree = ts.parse(source, "typescript")
     method = next(m for m in ts.find_all(tree.root_node, "method_definition"))
-    masked = nest.mask_body(source, js.handler_for(method, "x.ts")).decode()
+    masked = nest.mask_body(source, handler_for(method, "x.ts")).decode()
     assert 'a(): number { throw new common.NotImplementedException("Not implemented"); }' in masked
 
     source = _source(
@@ -281,20 +285,20 @@ def test_nest_mask_adds_import_when_missing_and_uses_aliases() -> None:
     )
     tree = ts.parse(source, "typescript")
     method = next(m for m in ts.find_all(tree.root_node, "method_definition"))
-    masked = nest.mask_body(source, js.handler_for(method, "x.ts")).decode()
+    masked = nest.mask_body(source, handler_for(method, "x.ts")).decode()
     assert 'a(): Type { throw new NIE("Not implemented"); }' in masked
     assert masked.count("import") == 2
 
     source = b"import {Controller, Get} from '@nestjs/common';\nexport class X {\n  @Get() a() { return 1; }\n}\n"
     tree = ts.parse(source, "typescript")
     method = next(m for m in ts.find_all(tree.root_node, "method_definition"))
-    masked = nest.mask_body(source, js.handler_for(method, "x.ts")).decode()
+    masked = nest.mask_body(source, handler_for(method, "x.ts")).decode()
     assert masked.startswith("import { NotImplementedException, Controller, Get} from '@nestjs/common';\n")
 
     source = b"import { Controller } from './shim';\nexport class X {\n  a() { return 1; }\n}\n"
     tree = ts.parse(source, "typescript")
     method = next(m for m in ts.find_all(tree.root_node, "method_definition"))
-    masked = nest.mask_body(source, js.handler_for(method, "x.ts")).decode()
+    masked = nest.mask_body(source, handler_for(method, "x.ts")).decode()
     assert masked.endswith("\nimport { NotImplementedException } from '@nestjs/common';\n")
     assert 'a() { throw new NotImplementedException("Not implemented"); }' in masked
 
@@ -793,11 +797,11 @@ def test_unparseable_files_are_skipped_not_fatal(tmp_path: Path, caplog: pytest.
 
 
 def test_grammar_per_suffix_and_jsonc() -> None:
-    assert js.grammar_of("a/b.ts") == "typescript"
-    assert js.grammar_of("a/b.tsx") == "tsx"
-    assert js.grammar_of("a/b.mjs") == "javascript"
-    assert js.compiled_path(FIXTURES / "nestjs_library", "src/main.ts") == "dist/main.js"
-    assert js.read_jsonc(FIXTURES / "nestjs_library" / "tsconfig.json")["compilerOptions"]["outDir"] == "./dist"
+    assert grammar_of("a/b.ts") == "typescript"
+    assert grammar_of("a/b.tsx") == "tsx"
+    assert grammar_of("a/b.mjs") == "javascript"
+    assert compiled_path(FIXTURES / "nestjs_library", "src/main.ts") == "dist/main.js"
+    assert read_jsonc(FIXTURES / "nestjs_library" / "tsconfig.json")["compilerOptions"]["outDir"] == "./dist"
 
 
 # --------------------------------------------------------------------------- apps kept as class members

@@ -13,7 +13,28 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
-from pipeline.languages.javascript import discovery as js
+from pipeline.languages.javascript.interpreter import JsModule, JsProject
+from pipeline.languages.javascript.masking import JsFramework, mask_handler
+from pipeline.languages.javascript.project import detect_services, read_package_json, uses_without_nest
+from pipeline.languages.javascript.request_body import body_fields
+from pipeline.languages.javascript.routes import (
+    Route,
+    function_node,
+    is_path_argument,
+    join_path,
+    method_calls,
+    route_paths,
+)
+from pipeline.languages.javascript.runtime import entrypoint, listen_port, service_env, start_command
+from pipeline.languages.javascript.syntax import (
+    FUNCTION_TYPES,
+    arguments,
+    handler_for,
+    param_name,
+    parameters,
+    string_value,
+    unwrap,
+)
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -25,7 +46,7 @@ _VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "all"}
 DEFAULT_PORT = 3000
 
 
-express_join = js.join_path
+express_join = join_path
 
 
 @dataclass
@@ -33,17 +54,17 @@ class _Analysis:
     apps: list[ObjKey] = field(default_factory=list)
     routers: set[ObjKey] = field(default_factory=set)
     mounts: dict[ObjKey, list[tuple[ObjKey, str]]] = field(default_factory=dict)
-    routes: list[js.Route] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
     #: (module, listen call) of every `<app>.listen(...)`
-    listens: list[tuple[js.JsModule, Node]] = field(default_factory=list)
+    listens: list[tuple[JsModule, Node]] = field(default_factory=list)
     #: every other `.listen(...)`, used only when no app listens directly
-    other_listens: list[tuple[js.JsModule, Node]] = field(default_factory=list)
+    other_listens: list[tuple[JsModule, Node]] = field(default_factory=list)
 
-    def all_listens(self) -> list[tuple[js.JsModule, Node]]:
+    def all_listens(self) -> list[tuple[JsModule, Node]]:
         return self.listens or self.other_listens
 
 
-def _construction(project: js.JsProject, module: js.JsModule, call: Node) -> str | None:
+def _construction(project: JsProject, module: JsModule, call: Node) -> str | None:
     """ "app" for `express()`, "router" for `express.Router()` / `Router()`, else None."""
     if call.type not in ("call_expression", "new_expression"):
         return None
@@ -61,47 +82,47 @@ def _construction(project: js.JsProject, module: js.JsModule, call: Node) -> str
 
 
 class _Analyser:
-    def __init__(self, project: js.JsProject) -> None:
+    def __init__(self, project: JsProject) -> None:
         self.project = project
         self.out = _Analysis()
         #: (file, function start byte, parameter index) -> the app/router passed there
         self.params: dict[tuple[str, int, int], ObjKey] = {}
 
-    def parameter_object(self, module: js.JsModule, node: Node) -> ObjKey | None:
+    def parameter_object(self, module: JsModule, node: Node) -> ObjKey | None:
         """The app/router a parameter receives, for `require('./routes')(app)` style setup."""
         name = ts.text(node)
         for fn in ts.ancestors(node):
-            if fn.type not in js.FUNCTION_TYPES:
+            if fn.type not in FUNCTION_TYPES:
                 continue
-            for index, param in enumerate(js.parameters(fn)):
-                if js.param_name(param) == name:
+            for index, param in enumerate(parameters(fn)):
+                if param_name(param) == name:
                     return self.params.get((module.rel, fn.start_byte, index))
         return None
 
-    def bind_parameters(self, module: js.JsModule, call: Node) -> None:
-        args = js.arguments(call)
+    def bind_parameters(self, module: JsModule, call: Node) -> None:
+        args = arguments(call)
         keys = [self.object_of(module, a) for a in args]
         if not any(keys):
             return
         defined = self.project.definition(module, call.child_by_field_name("function"))
         if defined is None:
             return
-        fn = js.unwrap(defined[1])
-        if fn.type not in js.FUNCTION_TYPES:
+        fn = unwrap(defined[1])
+        if fn.type not in FUNCTION_TYPES:
             return
         for index, key in enumerate(keys):
             if key is not None:
                 self.params.setdefault((defined[0].rel, fn.start_byte, index), key)
 
-    def object_of(self, module: js.JsModule, node: Node | None) -> ObjKey | None:
+    def object_of(self, module: JsModule, node: Node | None) -> ObjKey | None:
         if node is None:
             return None
-        if js.unwrap(node).type == "identifier" and (bound := self.parameter_object(module, js.unwrap(node))):
+        if unwrap(node).type == "identifier" and (bound := self.parameter_object(module, unwrap(node))):
             return bound
         defined = self.project.definition(module, node)
         if defined is None:
             return None
-        target = js.unwrap(defined[1])
+        target = unwrap(defined[1])
         kind = _construction(self.project, defined[0], target)
         if kind is None:
             return None
@@ -112,9 +133,9 @@ class _Analyser:
             self.out.routers.add(key)
         return key
 
-    def route_base(self, module: js.JsModule, node: Node) -> tuple[ObjKey, str] | None:
+    def route_base(self, module: JsModule, node: Node) -> tuple[ObjKey, str] | None:
         """Owner and path of a `x.route('/p').get(h).post(h)` chain link."""
-        node = js.unwrap(node)
+        node = unwrap(node)
         if node.type != "call_expression":
             return None
         fn = node.child_by_field_name("function")
@@ -122,8 +143,8 @@ class _Analyser:
             return None
         prop = ts.text(fn.child_by_field_name("property"))
         if prop == "route":
-            args = js.arguments(node)
-            path = js.string_value(args[0]) if args else None
+            args = arguments(node)
+            path = string_value(args[0]) if args else None
             owner = self.object_of(module, fn.child_by_field_name("object"))
             return (owner, path) if owner is not None and path is not None else None
         if prop in _VERBS:
@@ -139,7 +160,7 @@ class _Analyser:
                 fn = call.child_by_field_name("function")
                 if fn is not None and fn.type in ("identifier", "call_expression", "member_expression"):
                     self.bind_parameters(module, call)
-        for module, call, prop, obj, args in js.method_calls(self.project):
+        for module, call, prop, obj, args in method_calls(self.project):
             if prop in _VERBS:
                 self._route(module, prop, obj, args)
             elif prop == "use":
@@ -152,7 +173,7 @@ class _Analyser:
                     self.out.other_listens.append((module, call))
         return self.out
 
-    def _route(self, module: js.JsModule, verb: str, obj: Node | None, args: list[Node]) -> None:
+    def _route(self, module: JsModule, verb: str, obj: Node | None, args: list[Node]) -> None:
         method = "ANY" if verb == "all" else verb.upper()
         base = self.route_base(module, obj) if obj is not None else None
         if base is not None:
@@ -163,21 +184,21 @@ class _Analyser:
             owner = self.object_of(module, obj)
             if owner is None or not args:
                 return
-            paths = js.route_paths(self.project, module, args[0], f"{verb} route")
+            paths = route_paths(self.project, module, args[0], f"{verb} route")
             handlers = args[1:]
         if owner is None or not paths or not handlers:
             return
         # Middlewares come first: the last function is the one that answers.
         for path in paths:
-            self.out.routes.append(js.Route(owner, path, method, module, handlers[-1]))
+            self.out.routes.append(Route(owner, path, method, module, handlers[-1]))
 
-    def _use(self, module: js.JsModule, obj: Node | None, args: list[Node]) -> None:
+    def _use(self, module: JsModule, obj: Node | None, args: list[Node]) -> None:
         owner = self.object_of(module, obj)
         if owner is None or not args:
             return
-        first = js.unwrap(args[0])
-        is_path = js.is_path_argument(self.project, module, first)
-        prefixes = js.route_paths(self.project, module, first, "mount") if is_path else [""]
+        first = unwrap(args[0])
+        is_path = is_path_argument(self.project, module, first)
+        prefixes = route_paths(self.project, module, first, "mount") if is_path else [""]
         for arg in args[1:] if is_path else args:
             child = self.object_of(module, arg)
             if child is not None and child != owner:
@@ -201,7 +222,7 @@ def _prefixes(analysis: _Analysis) -> dict[ObjKey, list[str]]:
     return found
 
 
-class ExpressFramework(js.JsFramework):
+class ExpressFramework(JsFramework):
     name = "express"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("express",)
@@ -210,25 +231,25 @@ class ExpressFramework(js.JsFramework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        return js.detect_services(repo_root, lambda m: js.uses_without_nest(m, "express"), self._entrypoint)
+        return detect_services(repo_root, lambda m: uses_without_nest(m, "express"), self._entrypoint)
 
     def _entrypoint(self, repo_root: Path, root: Path, manifest: dict) -> str | None:
         def listening() -> list[str]:
-            analysis = _Analyser(js.JsProject(repo_root, root)).run()
+            analysis = _Analyser(JsProject(repo_root, root)).run()
             return [m.path.relative_to(root).as_posix() for m, _ in analysis.all_listens()]
 
-        return js.entrypoint(root, manifest, listening)
+        return entrypoint(root, manifest, listening)
 
     # ------------------------------------------------------------------ discover
 
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         repo_root = repo_root.resolve()
-        project = js.JsProject(repo_root, service.root.resolve())
+        project = JsProject(repo_root, service.root.resolve())
         analysis = _Analyser(project).run()
         prefixes = _prefixes(analysis)
         endpoints: dict[tuple[str, str], Endpoint] = {}
         for route in analysis.routes:
-            target = js.function_node(project, route.module, route.handler)
+            target = function_node(project, route.module, route.handler)
             if target is None:
                 log.warning(
                     "%s: handler of %s %s is not a function found statically",
@@ -247,8 +268,8 @@ class ExpressFramework(js.JsFramework):
                 endpoints[(path, route.method)] = Endpoint(
                     method=route.method,
                     path=path,
-                    handler=js.handler_for(fn, module.rel),
-                    body_fields=js.body_fields(fn),
+                    handler=handler_for(fn, module.rel),
+                    body_fields=body_fields(fn),
                 )
         return [endpoints[k] for k in sorted(endpoints)]
 
@@ -257,15 +278,15 @@ class ExpressFramework(js.JsFramework):
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         repo_root = repo_root.resolve()
         root = service.root.resolve()
-        project = js.JsProject(repo_root, root)
+        project = JsProject(repo_root, root)
         analysis = _Analyser(project).run()
-        port = js.listen_port(project, analysis.all_listens(), DEFAULT_PORT)
-        manifest = js.read_package_json(root / "package.json")
+        port = listen_port(project, analysis.all_listens(), DEFAULT_PORT)
+        manifest = read_package_json(root / "package.json")
         entry = service.entrypoint or self._entrypoint(repo_root, root, manifest)
-        env = js.service_env(project, port)
-        return RuntimeHints(start_command=js.start_command(root, manifest, entry), port=port, env=env)
+        env = service_env(project, port)
+        return RuntimeHints(start_command=start_command(root, manifest, entry), port=port, env=env)
 
     # ------------------------------------------------------------------ mask
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
-        return js.mask_handler(source, handler, '{res}.status(501).json({{ error: "Not implemented" }});')
+        return mask_handler(source, handler, '{res}.status(501).json({{ error: "Not implemented" }});')

@@ -17,7 +17,24 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
-from pipeline.languages.javascript import discovery as js
+from pipeline.languages.javascript.interpreter import JsModule, JsProject
+from pipeline.languages.javascript.masking import JsFramework, mask_handler
+from pipeline.languages.javascript.project import detect_services, read_package_json, uses_without_nest
+from pipeline.languages.javascript.routes import (
+    ObjectResolver,
+    ObjKey,
+    Route,
+    external_call,
+    is_path_argument,
+    join_path,
+    method_calls,
+    mounted_endpoints,
+    object_property,
+    route_paths,
+    static_string,
+)
+from pipeline.languages.javascript.runtime import entrypoint, listen_port, service_env, start_command
+from pipeline.languages.javascript.syntax import arguments, string_value, unwrap
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -34,14 +51,14 @@ MASK_FALLBACK = 'throw Object.assign(new Error("Not implemented"), { status: 501
 
 @dataclass
 class _Analysis:
-    resolver: js.ObjectResolver
-    prefixes: dict[js.ObjKey, str] = field(default_factory=dict)
+    resolver: ObjectResolver
+    prefixes: dict[ObjKey, str] = field(default_factory=dict)
     #: parent -> (child, mount path)
-    mounts: dict[js.ObjKey, list[tuple[js.ObjKey, str]]] = field(default_factory=dict)
-    routes: list[js.Route] = field(default_factory=list)
-    listens: list[tuple[js.JsModule, Node]] = field(default_factory=list)
+    mounts: dict[ObjKey, list[tuple[ObjKey, str]]] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    listens: list[tuple[JsModule, Node]] = field(default_factory=list)
 
-    def apps(self) -> list[js.ObjKey]:
+    def apps(self) -> list[ObjKey]:
         return sorted(k for k, kind in self.resolver.kinds.items() if kind == "app")
 
 
@@ -54,27 +71,27 @@ def _through(node: Node) -> Node | None:
     if fn is None or fn.type != "member_expression":
         return None
     prop = ts.text(fn.child_by_field_name("property"))
-    if (prop in ("routes", "middleware") and not js.arguments(node)) or prop in _VERBS | {"use", "prefix"}:
+    if (prop in ("routes", "middleware") and not arguments(node)) or prop in _VERBS | {"use", "prefix"}:
         return fn.child_by_field_name("object")
     return None
 
 
 class _Analyser:
-    def __init__(self, project: js.JsProject) -> None:
+    def __init__(self, project: JsProject) -> None:
         self.project = project
-        self.resolver = js.ObjectResolver(project, self._classify, _through)
+        self.resolver = ObjectResolver(project, self._classify, _through)
         self.out = _Analysis(self.resolver)
 
-    def _classify(self, module: js.JsModule, node: Node) -> str | None:
-        value = js.external_call(self.project, module, node)
+    def _classify(self, module: JsModule, node: Node) -> str | None:
+        value = external_call(self.project, module, node)
         if value is None:
             return None
         if value.package == "koa" and value.members in ((), ("default",)):
             return "app"
         if value.package in _ROUTER_PACKAGES and value.members in ((), ("default",), ("Router",)):
             # new Router({ prefix: '/api' })
-            args = js.arguments(node)
-            prefix = js.static_string(self.project, module, js.object_property(args[0], "prefix")) if args else None
+            args = arguments(node)
+            prefix = static_string(self.project, module, object_property(args[0], "prefix")) if args else None
             key = (module.rel, node.start_byte)
             if prefix is not None:
                 self.out.prefixes.setdefault(key, prefix)
@@ -83,14 +100,14 @@ class _Analyser:
 
     def run(self) -> _Analysis:
         self.resolver.bind_parameters()
-        for module, call, prop, obj, args in js.method_calls(self.project):
+        for module, call, prop, obj, args in method_calls(self.project):
             if prop in _VERBS:
                 self._route(module, prop, obj, args)
             elif prop == "use":
                 self._use(module, obj, args)
             elif prop == "prefix" and len(args) == 1:
                 owner = self.resolver.object_of(module, obj)
-                prefix = js.static_string(self.project, module, args[0])
+                prefix = static_string(self.project, module, args[0])
                 if owner is not None and prefix is not None and self.resolver.kinds.get(owner) == "router":
                     self.out.prefixes[owner] = prefix
             elif prop == "listen":
@@ -102,39 +119,39 @@ class _Analyser:
                     self.out.listens.append((module, call))
         return self.out
 
-    def _route(self, module: js.JsModule, verb: str, obj: Node | None, args: list[Node]) -> None:
+    def _route(self, module: JsModule, verb: str, obj: Node | None, args: list[Node]) -> None:
         owner = self.resolver.object_of(module, obj)
         if owner is None or self.resolver.kinds.get(owner) != "router" or len(args) < 2:
             return
         # router.get('user', '/users/:id', handler): an optional route name comes first.
-        named = len(args) >= 3 and js.string_value(args[0]) is not None and js.string_value(args[1]) is not None
+        named = len(args) >= 3 and string_value(args[0]) is not None and string_value(args[1]) is not None
         path_arg, handlers = (args[1], args[2:]) if named else (args[0], args[1:])
         method = {"all": "ANY", "del": "DELETE"}.get(verb, verb.upper())
-        for path in js.route_paths(self.project, module, path_arg, f"{verb} route"):
+        for path in route_paths(self.project, module, path_arg, f"{verb} route"):
             # Middlewares come first: the last function is the one that answers.
-            self.out.routes.append(js.Route(owner, path, method, module, handlers[-1]))
+            self.out.routes.append(Route(owner, path, method, module, handlers[-1]))
 
-    def _use(self, module: js.JsModule, obj: Node | None, args: list[Node]) -> None:
+    def _use(self, module: JsModule, obj: Node | None, args: list[Node]) -> None:
         owner = self.resolver.object_of(module, obj)
         if owner is None or not args:
             return
-        first = js.unwrap(args[0])
-        is_path = js.is_path_argument(self.project, module, first)
-        mount_paths = js.route_paths(self.project, module, first, "mount") if is_path else [""]
+        first = unwrap(args[0])
+        is_path = is_path_argument(self.project, module, first)
+        mount_paths = route_paths(self.project, module, first, "mount") if is_path else [""]
         for arg in args[1:] if is_path else args:
             for child, extra in self._mounted(module, arg):
                 if child != owner:
                     for mount in mount_paths:
-                        path = js.join_path(mount, extra) if extra else mount
+                        path = join_path(mount, extra) if extra else mount
                         self.out.mounts.setdefault(owner, []).append((child, path))
 
-    def _mounted(self, module: js.JsModule, arg: Node) -> list[tuple[js.ObjKey, str]]:
+    def _mounted(self, module: JsModule, arg: Node) -> list[tuple[ObjKey, str]]:
         """Routers/apps a middleware argument serves: `r.routes()`, `mount('/x', r.routes())`."""
-        node = js.unwrap(arg)
-        value = js.external_call(self.project, module, node)
+        node = unwrap(arg)
+        value = external_call(self.project, module, node)
         if value is not None and value.package == "koa-mount":
-            inner = js.arguments(node)
-            if len(inner) == 2 and (prefix := js.string_value(inner[0])) is not None:
+            inner = arguments(node)
+            if len(inner) == 2 and (prefix := string_value(inner[0])) is not None:
                 child = self.resolver.object_of(module, inner[1])
                 return [(child, prefix)] if child is not None else []
             return []
@@ -142,19 +159,19 @@ class _Analyser:
         return [(child, "")] if child is not None else []
 
 
-def _full_prefixes(analysis: _Analysis) -> dict[js.ObjKey, list[str]]:
+def _full_prefixes(analysis: _Analysis) -> dict[ObjKey, list[str]]:
     """Every path prefix under which each router's routes are served."""
-    found: dict[js.ObjKey, list[str]] = {}
+    found: dict[ObjKey, list[str]] = {}
 
-    def visit(obj: js.ObjKey, outer: str, trail: tuple[js.ObjKey, ...]) -> None:
-        prefix = js.join_path(outer, own) if (own := analysis.prefixes.get(obj)) else outer
+    def visit(obj: ObjKey, outer: str, trail: tuple[ObjKey, ...]) -> None:
+        prefix = join_path(outer, own) if (own := analysis.prefixes.get(obj)) else outer
         seen = found.setdefault(obj, [])
         if prefix in seen:
             return
         seen.append(prefix)
         for child, mount in analysis.mounts.get(obj, []):
             if child not in trail:
-                visit(child, js.join_path(prefix, mount) if mount else prefix, (*trail, child))
+                visit(child, join_path(prefix, mount) if mount else prefix, (*trail, child))
 
     roots = analysis.apps()
     if not roots:
@@ -167,7 +184,7 @@ def _full_prefixes(analysis: _Analysis) -> dict[js.ObjKey, list[str]]:
     return found
 
 
-class KoaFramework(js.JsFramework):
+class KoaFramework(JsFramework):
     name = "koa"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = (
@@ -177,34 +194,34 @@ class KoaFramework(js.JsFramework):
     language = "javascript"
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        return js.detect_services(repo_root, lambda m: js.uses_without_nest(m, "koa"), self._entrypoint)
+        return detect_services(repo_root, lambda m: uses_without_nest(m, "koa"), self._entrypoint)
 
     def _entrypoint(self, repo_root: Path, root: Path, manifest: dict) -> str | None:
         def listening() -> list[str]:
-            analysis = _Analyser(js.JsProject(repo_root, root)).run()
+            analysis = _Analyser(JsProject(repo_root, root)).run()
             return [m.path.relative_to(root).as_posix() for m, _ in analysis.listens]
 
-        return js.entrypoint(root, manifest, listening)
+        return entrypoint(root, manifest, listening)
 
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         repo_root = repo_root.resolve()
-        project = js.JsProject(repo_root, service.root.resolve())
+        project = JsProject(repo_root, service.root.resolve())
         analysis = _Analyser(project).run()
         prefixes = _full_prefixes(analysis)
-        return js.mounted_endpoints(project, analysis.routes, prefixes, js.join_path, body_path=("request", "body"))
+        return mounted_endpoints(project, analysis.routes, prefixes, join_path, body_path=("request", "body"))
 
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         repo_root = repo_root.resolve()
         root = service.root.resolve()
-        project = js.JsProject(repo_root, root)
+        project = JsProject(repo_root, root)
         analysis = _Analyser(project).run()
-        port = js.listen_port(project, analysis.listens, DEFAULT_PORT)
-        manifest = js.read_package_json(root / "package.json")
+        port = listen_port(project, analysis.listens, DEFAULT_PORT)
+        manifest = read_package_json(root / "package.json")
         entry = service.entrypoint or self._entrypoint(repo_root, root, manifest)
-        env = js.service_env(project, port)
-        return RuntimeHints(start_command=js.start_command(root, manifest, entry), port=port, env=env)
+        env = service_env(project, port)
+        return RuntimeHints(start_command=start_command(root, manifest, entry), port=port, env=env)
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
-        return js.mask_handler(
+        return mask_handler(
             source, handler, MASK_STATEMENT, param_index=0, filler_names=("ctx",), fallback=MASK_FALLBACK
         )

@@ -19,7 +19,26 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
-from pipeline.languages.javascript import discovery as js
+from pipeline.languages.javascript.interpreter import JsModule, JsProject
+from pipeline.languages.javascript.masking import JsFramework
+from pipeline.languages.javascript.project import (
+    detect_services,
+    grammar_of,
+    is_nest_manifest,
+    read_jsonc,
+    read_package_json,
+)
+from pipeline.languages.javascript.routes import method_calls, object_property
+from pipeline.languages.javascript.runtime import listen_port, service_env, start_command
+from pipeline.languages.javascript.syntax import (
+    FUNCTION_TYPES,
+    arguments,
+    function_name,
+    handler_for,
+    parameters,
+    string_value,
+    unwrap,
+)
 from pipeline.models import BodyField, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -62,12 +81,12 @@ class _Versioning:
 class _App:
     """What the bootstrap file configures."""
 
-    root_module: tuple[js.JsModule, Node] | None = None
+    root_module: tuple[JsModule, Node] | None = None
     global_prefix: str = ""
     #: (path without slashes, method or None) of routes outside the global prefix
     exclude: list[tuple[str, str | None]] = field(default_factory=list)
     versioning: _Versioning | None = None
-    listens: list[tuple[js.JsModule, Node]] = field(default_factory=list)
+    listens: list[tuple[JsModule, Node]] = field(default_factory=list)
 
 
 def _decorators(node: Node) -> list[Node]:
@@ -86,7 +105,7 @@ def _decorator_call(decorator: Node) -> tuple[Node, list[Node]] | None:
         return None
     if inner.type == "call_expression":
         callee = inner.child_by_field_name("function")
-        return (callee, js.arguments(inner)) if callee is not None else None
+        return (callee, arguments(inner)) if callee is not None else None
     return inner, []
 
 
@@ -107,12 +126,12 @@ def _class_members(cls: Node) -> list[tuple[list[Node], Node]]:
 
 
 class _Nest:
-    def __init__(self, project: js.JsProject) -> None:
+    def __init__(self, project: JsProject) -> None:
         self.project = project
 
     # ---- values
 
-    def common_name(self, module: js.JsModule, callee: Node | None) -> str | None:
+    def common_name(self, module: JsModule, callee: Node | None) -> str | None:
         """The @nestjs/common (or @nestjs/core) export a decorator/callee refers to."""
         if callee is None:
             return None
@@ -121,39 +140,39 @@ class _Nest:
             return None
         return value.members[-1]
 
-    def class_of(self, module: js.JsModule, node: Node | None, depth: int = 0) -> tuple[js.JsModule, Node] | None:
+    def class_of(self, module: JsModule, node: Node | None, depth: int = 0) -> tuple[JsModule, Node] | None:
         if node is None or depth > 10:
             return None
-        node = js.unwrap(node)
+        node = unwrap(node)
         if node.type in ("call_expression",):
             callee = node.child_by_field_name("function")
-            args = js.arguments(node)
+            args = arguments(node)
             if self.common_name(module, callee) == "forwardRef" and args:
-                arrow = js.unwrap(args[0])
+                arrow = unwrap(args[0])
                 body = arrow.child_by_field_name("body")
                 return self.class_of(module, body, depth + 1) if body is not None else None
             return None
         value = self.project.evaluate(module, node)
         if value is None or value.kind != "node" or value.module is None or value.node is None:
             return None
-        target = js.unwrap(value.node)
+        target = unwrap(value.node)
         if target.type == "export_statement":
             target = target.child_by_field_name("declaration") or target
         return (value.module, target) if target.type in _CLASS_TYPES else None
 
-    def items(self, module: js.JsModule, node: Node | None, depth: int = 0) -> list[tuple[js.JsModule, Node]]:
+    def items(self, module: JsModule, node: Node | None, depth: int = 0) -> list[tuple[JsModule, Node]]:
         """The elements of an array literal, through names and `...spread`."""
         if node is None or depth > 10:
             return []
-        node = js.unwrap(node)
+        node = unwrap(node)
         if node.type != "array":
             value = self.project.evaluate(module, node)
             if value is None or value.kind != "node" or value.module is None or value.node is None:
                 return []
-            if js.unwrap(value.node).type != "array" or value.node == node:
+            if unwrap(value.node).type != "array" or value.node == node:
                 return []
             return self.items(value.module, value.node, depth + 1)
-        out: list[tuple[js.JsModule, Node]] = []
+        out: list[tuple[JsModule, Node]] = []
         for child in node.named_children:
             if child.type == "spread_element":
                 inner = child.named_children[0] if child.named_children else None
@@ -162,45 +181,45 @@ class _Nest:
                 out.append((module, child))
         return out
 
-    def decorator_args(self, module: js.JsModule, cls: Node, name: str) -> list[Node] | None:
+    def decorator_args(self, module: JsModule, cls: Node, name: str) -> list[Node] | None:
         for decorator in _decorators(cls):
             call = _decorator_call(decorator)
             if call is not None and self.common_name(module, call[0]) == name:
                 return call[1]
         return None
 
-    def strings(self, module: js.JsModule, node: Node | None) -> list[str]:
+    def strings(self, module: JsModule, node: Node | None) -> list[str]:
         """A path argument: a string, or an array of strings; [""] when absent."""
         if node is None:
             return [""]
-        node = js.unwrap(node)
+        node = unwrap(node)
         if node.type == "array":
             return [v for c in node.named_children if (v := self.string(module, c)) is not None]
         value = self.string(module, node)
         return [value] if value is not None else []
 
-    def string(self, module: js.JsModule, node: Node) -> str | None:
-        node = js.unwrap(node)
-        value = js.string_value(node)
+    def string(self, module: JsModule, node: Node) -> str | None:
+        node = unwrap(node)
+        value = string_value(node)
         if value is not None:
             return value
         if node.type in ("identifier", "member_expression"):
             found = self.project.evaluate(module, node)
             if found is not None and found.kind == "node" and found.node is not None and found.node != node:
-                return js.string_value(js.unwrap(found.node))
+                return string_value(unwrap(found.node))
         return None
 
     # ---- bootstrap
 
     def app(self) -> _App:
         app = _App()
-        for module, call, prop, obj, args in js.method_calls(self.project):
+        for module, call, prop, obj, args in method_calls(self.project):
             if prop in ("create", "createMicroservice") and args and app.root_module is None:
                 if self.common_name(module, obj) == "NestFactory":
                     app.root_module = self.class_of(module, args[0])
             elif prop == "setGlobalPrefix" and args:
                 app.global_prefix = self.string(module, args[0]) or ""
-                options = js.object_property(args[1], "exclude") if len(args) > 1 else None
+                options = object_property(args[1], "exclude") if len(args) > 1 else None
                 for _m, item in self.items(module, options):
                     app.exclude += self._exclusion(module, item)
             elif prop == "enableVersioning":
@@ -209,34 +228,34 @@ class _Nest:
                 app.listens.append((module, call))
         return app
 
-    def _exclusion(self, module: js.JsModule, item: Node) -> list[tuple[str, str | None]]:
-        item = js.unwrap(item)
+    def _exclusion(self, module: JsModule, item: Node) -> list[tuple[str, str | None]]:
+        item = unwrap(item)
         path = self.string(module, item)
         if path is not None:
             return [(path.strip("/"), None)]
-        route = self.string(module, js.object_property(item, "path")) if item.type == "object" else None
+        route = self.string(module, object_property(item, "path")) if item.type == "object" else None
         if route is None:
             return []
-        method = js.object_property(item, "method")
+        method = object_property(item, "method")
         name = ts.text(method).rsplit(".", 1)[-1] if method is not None else "ALL"
         return [(route.strip("/"), None if name == "ALL" else name)]
 
-    def _versioning(self, module: js.JsModule, options: Node | None) -> _Versioning | None:
-        kind = js.object_property(options, "type")
+    def _versioning(self, module: JsModule, options: Node | None) -> _Versioning | None:
+        kind = object_property(options, "type")
         if kind is None or not ts.text(kind).endswith("URI"):
             return None
         versioning = _Versioning()
-        prefix = js.object_property(options, "prefix")
+        prefix = object_property(options, "prefix")
         if prefix is not None:
             versioning.prefix = self.string(module, prefix) or ""
-        versioning.default = self.versions(module, js.object_property(options, "defaultVersion"))
+        versioning.default = self.versions(module, object_property(options, "defaultVersion"))
         return versioning
 
-    def versions(self, module: js.JsModule, node: Node | None) -> list[str]:
+    def versions(self, module: JsModule, node: Node | None) -> list[str]:
         """Version strings; VERSION_NEUTRAL (served without a version segment) is NEUTRAL."""
         if node is None:
             return []
-        node = js.unwrap(node)
+        node = unwrap(node)
         items = node.named_children if node.type == "array" else [node]
         out = []
         for item in items:
@@ -248,10 +267,10 @@ class _Nest:
 
     # ---- modules
 
-    def controllers(self, root: tuple[js.JsModule, Node]) -> list[tuple[js.JsModule, Node, str]]:
+    def controllers(self, root: tuple[JsModule, Node]) -> list[tuple[JsModule, Node, str]]:
         """(module, controller class, RouterModule path) of every reachable controller."""
         module_paths: dict[tuple[str, int], str] = {}
-        order: list[tuple[js.JsModule, Node]] = []
+        order: list[tuple[JsModule, Node]] = []
         seen: set[tuple[str, int]] = set()
         stack = [root]
         while stack:
@@ -263,14 +282,14 @@ class _Nest:
             order.append((module, cls))
             options = self.decorator_args(module, cls, "Module")
             meta = options[0] if options else None
-            for item_module, item in reversed(self.items(module, js.object_property(meta, "imports"))):
+            for item_module, item in reversed(self.items(module, object_property(meta, "imports"))):
                 stack += reversed(self._imported(item_module, item, module_paths))
-        out: list[tuple[js.JsModule, Node, str]] = []
+        out: list[tuple[JsModule, Node, str]] = []
         done: set[tuple[str, int]] = set()
         for module, cls in order:
             options = self.decorator_args(module, cls, "Module")
             meta = options[0] if options else None
-            for item_module, item in self.items(module, js.object_property(meta, "controllers")):
+            for item_module, item in self.items(module, object_property(meta, "controllers")):
                 found = self.class_of(item_module, item)
                 if found is None:
                     log.warning("%s: controller %s is not a class found statically", module.rel, ts.text(item))
@@ -282,13 +301,13 @@ class _Nest:
         return out
 
     def _imported(
-        self, module: js.JsModule, item: Node, module_paths: dict[tuple[str, int], str]
-    ) -> list[tuple[js.JsModule, Node]]:
+        self, module: JsModule, item: Node, module_paths: dict[tuple[str, int], str]
+    ) -> list[tuple[JsModule, Node]]:
         """The module classes an `imports` entry brings in."""
-        node = js.unwrap(item)
+        node = unwrap(item)
         if node.type == "call_expression":
             callee = node.child_by_field_name("function")
-            args = js.arguments(node)
+            args = arguments(node)
             if callee is not None and callee.type == "member_expression":
                 owner = callee.child_by_field_name("object")
                 if self.common_name(module, owner) == "RouterModule":
@@ -303,28 +322,28 @@ class _Nest:
         return [found] if found is not None else []
 
     def _router_routes(
-        self, module: js.JsModule, routes: Node, prefix: str, module_paths: dict[tuple[str, int], str]
+        self, module: JsModule, routes: Node, prefix: str, module_paths: dict[tuple[str, int], str]
     ) -> None:
         for item_module, item in self.items(module, routes):
-            item = js.unwrap(item)
+            item = unwrap(item)
             if item.type != "object":
                 found = self.class_of(item_module, item)
                 if found is not None:
                     module_paths.setdefault((found[0].rel, found[1].start_byte), prefix)
                 continue
-            path = nest_path(prefix, self.string(item_module, js.object_property(item, "path") or item) or "")
-            target = self.class_of(item_module, js.object_property(item, "module"))
+            path = nest_path(prefix, self.string(item_module, object_property(item, "path") or item) or "")
+            target = self.class_of(item_module, object_property(item, "module"))
             if target is not None:
                 module_paths.setdefault((target[0].rel, target[1].start_byte), path)
-            children = js.object_property(item, "children")
+            children = object_property(item, "children")
             if children is not None:
                 self._router_routes(item_module, children, path, module_paths)
 
     # ---- controllers
 
-    def methods(self, module: js.JsModule, cls: Node, depth: int = 0) -> list[tuple[js.JsModule, list[Node], Node]]:
+    def methods(self, module: JsModule, cls: Node, depth: int = 0) -> list[tuple[JsModule, list[Node], Node]]:
         """Every method with its decorators, the inherited ones (from `extends`) first."""
-        out: list[tuple[js.JsModule, list[Node], Node]] = []
+        out: list[tuple[JsModule, list[Node], Node]] = []
         heritage = next((c for c in cls.named_children if c.type == "class_heritage"), None)
         extends = next((c for c in heritage.named_children if c.type == "extends_clause"), None) if heritage else None
         if extends is not None and depth < 5:
@@ -349,7 +368,7 @@ def _body_type(type_text: str) -> str:
     return {"string": "str", "number": "float", "boolean": "bool", "Date": "str"}.get(text, "any")
 
 
-def _dto_fields(nest: _Nest, module: js.JsModule, type_node: Node | None, depth: int = 0) -> list[BodyField]:
+def _dto_fields(nest: _Nest, module: JsModule, type_node: Node | None, depth: int = 0) -> list[BodyField]:
     """Fields of a DTO class: its properties, typed; `?` or @IsOptional() means optional."""
     if type_node is None or depth > 3:
         return []
@@ -388,14 +407,14 @@ def _dto_fields(nest: _Nest, module: js.JsModule, type_node: Node | None, depth:
     return out
 
 
-def _body_fields(nest: _Nest, module: js.JsModule, method: Node) -> list[BodyField]:
+def _body_fields(nest: _Nest, module: JsModule, method: Node) -> list[BodyField]:
     fields: list[BodyField] = []
-    for param in js.parameters(method):
+    for param in parameters(method):
         for decorator in (c for c in param.children if c.type == "decorator"):
             call = _decorator_call(decorator)
             if call is None or nest.common_name(module, call[0]) != "Body":
                 continue
-            key = js.string_value(js.unwrap(call[1][0])) if call[1] else None
+            key = string_value(unwrap(call[1][0])) if call[1] else None
             type_node = param.child_by_field_name("type")
             if key is not None:
                 optional = param.type == "optional_parameter"
@@ -405,17 +424,17 @@ def _body_fields(nest: _Nest, module: js.JsModule, method: Node) -> list[BodyFie
     return fields
 
 
-class NestJSFramework(js.JsFramework):
+class NestJSFramework(JsFramework):
     name = "nestjs"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("@nestjs/core",)
     language = "javascript"
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        return js.detect_services(repo_root, js.is_nest_manifest, lambda _repo, root, _manifest: self._entrypoint(root))
+        return detect_services(repo_root, is_nest_manifest, lambda _repo, root, _manifest: self._entrypoint(root))
 
     def _entrypoint(self, root: Path) -> str | None:
-        config = js.read_jsonc(root / "nest-cli.json") if (root / "nest-cli.json").is_file() else {}
+        config = read_jsonc(root / "nest-cli.json") if (root / "nest-cli.json").is_file() else {}
         source_root = config.get("sourceRoot") if isinstance(config.get("sourceRoot"), str) else "src"
         entry_file = config.get("entryFile") if isinstance(config.get("entryFile"), str) else "main"
         for candidate in (f"{source_root}/{entry_file}.ts", f"{source_root}/{entry_file}.js", "src/main.ts"):
@@ -425,7 +444,7 @@ class NestJSFramework(js.JsFramework):
 
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         repo_root = repo_root.resolve()
-        project = js.JsProject(repo_root, service.root.resolve())
+        project = JsProject(repo_root, service.root.resolve())
         nest = _Nest(project)
         app = nest.app()
         root = app.root_module or self._fallback_root(nest)
@@ -438,10 +457,10 @@ class NestJSFramework(js.JsFramework):
             if args is None:
                 log.warning("%s: %s is listed as a controller but has no @Controller", module.rel, ts.text(cls)[:40])
                 continue
-            options = js.unwrap(args[0]) if args else None
+            options = unwrap(args[0]) if args else None
             if options is not None and options.type == "object":
-                controller_paths = nest.strings(module, js.object_property(options, "path"))
-                controller_versions = nest.versions(module, js.object_property(options, "version"))
+                controller_paths = nest.strings(module, object_property(options, "path"))
+                controller_versions = nest.versions(module, object_property(options, "version"))
             else:
                 controller_paths = nest.strings(module, options)
                 controller_versions = []
@@ -454,7 +473,7 @@ class NestJSFramework(js.JsFramework):
         self,
         nest: _Nest,
         app: _App,
-        module: js.JsModule,
+        module: JsModule,
         decorators: list[Node],
         method: Node,
         module_path: str,
@@ -480,7 +499,7 @@ class NestJSFramework(js.JsFramework):
             segments = [app.versioning.prefix + v if v != NEUTRAL else "" for v in chosen] or [""]
         else:
             segments = [""]
-        handler = js.handler_for(method, module.rel)
+        handler = handler_for(method, module.rel)
         fields = _body_fields(nest, module, method)
         for verb, method_paths in verbs:
             for controller_path in controller_paths:
@@ -496,7 +515,7 @@ class NestJSFramework(js.JsFramework):
                             (path, verb), Endpoint(method=verb, path=path, handler=handler, body_fields=fields)
                         )
 
-    def _fallback_root(self, nest: _Nest) -> tuple[js.JsModule, Node] | None:
+    def _fallback_root(self, nest: _Nest) -> tuple[JsModule, Node] | None:
         """Without a readable bootstrap, the class named AppModule is the root module."""
         for rel in sorted(nest.project.modules):
             module = nest.project.modules[rel]
@@ -510,15 +529,15 @@ class NestJSFramework(js.JsFramework):
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         repo_root = repo_root.resolve()
         root = service.root.resolve()
-        project = js.JsProject(repo_root, root)
+        project = JsProject(repo_root, root)
         app = _Nest(project).app()
-        port = js.listen_port(project, app.listens, DEFAULT_PORT)
-        manifest = js.read_package_json(root / "package.json")
-        env = js.service_env(project, port)
+        port = listen_port(project, app.listens, DEFAULT_PORT)
+        manifest = read_package_json(root / "package.json")
+        env = service_env(project, port)
         # The Dockerfile template runs `npm run build` (nest build) when a build script
         # exists; the service then starts from the compiled entry (dist/main.js).
         entry = service.entrypoint or self._entrypoint(root) or "src/main.ts"
-        return RuntimeHints(start_command=js.start_command(root, manifest, entry), port=port, env=env)
+        return RuntimeHints(start_command=start_command(root, manifest, entry), port=port, env=env)
 
     # ------------------------------------------------------------------ mask
 
@@ -530,7 +549,7 @@ class NestJSFramework(js.JsFramework):
         the other handlers of the file do move, so a handler whose offsets no longer point
         at a body is found again by its name and line.
         """
-        grammar = js.grammar_of(handler.file)
+        grammar = grammar_of(handler.file)
         tree = ts.parse(source, grammar)
         method = self._method(tree.root_node, handler)
         body = method.child_by_field_name("body")
@@ -548,9 +567,9 @@ class NestJSFramework(js.JsFramework):
         fn = body.parent if body is not None else None
         if (
             fn is not None
-            and fn.type in js.FUNCTION_TYPES
+            and fn.type in FUNCTION_TYPES
             and fn.child_by_field_name("body") == body
-            and js.function_name(fn) == handler.name
+            and function_name(fn) == handler.name
         ):
             return fn
         length = handler.body_end_byte - handler.body_start_byte
@@ -559,7 +578,7 @@ class NestJSFramework(js.JsFramework):
             if (
                 candidate is not None
                 and node.start_point[0] + 1 == handler.line
-                and js.function_name(node) == handler.name
+                and function_name(node) == handler.name
                 and candidate.end_byte - candidate.start_byte == length
             ):
                 return node
@@ -571,7 +590,7 @@ class NestJSFramework(js.JsFramework):
         for statement in root.named_children:
             if statement.type != "import_statement":
                 continue
-            if js.string_value(statement.child_by_field_name("source")) != COMMON:
+            if string_value(statement.child_by_field_name("source")) != COMMON:
                 continue
             clause = next((c for c in statement.named_children if c.type == "import_clause"), None)
             for child in clause.named_children if clause is not None else []:
