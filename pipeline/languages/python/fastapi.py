@@ -10,7 +10,20 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
-from pipeline.languages.python import discovery as py
+from pipeline.languages.python.handlers import annotation_type, handler_for, mask_function_body
+from pipeline.languages.python.project import (
+    LocalRef,
+    PyModule,
+    PyProject,
+    declares,
+    enclosing_function,
+    iter_constructions,
+    iter_python_files,
+    returned_names,
+    service_root_for,
+)
+from pipeline.languages.python.runtime import literal_port, required_env
+from pipeline.languages.python.syntax import arg, string_list, string_value
 from pipeline.models import BodyField, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -29,7 +42,7 @@ class _Route:
     owner: ObjKey
     path: str
     methods: list[str]
-    module: py.PyModule
+    module: PyModule
     func: Node
 
 
@@ -45,29 +58,29 @@ class _Analysis:
     mounted: set[ObjKey] = field(default_factory=set)
 
 
-def _analyse(project: py.PyProject) -> _Analysis:
+def _analyse(project: PyProject) -> _Analysis:
     out = _Analysis()
-    for mod, var, _call in py.iter_constructions(project, "fastapi", ("FastAPI",)):
+    for mod, var, _call in iter_constructions(project, "fastapi", ("FastAPI",)):
         out.apps.append((mod.rel, var))
-    for mod, var, call in py.iter_constructions(project, "fastapi", ("APIRouter",)):
-        out.routers[(mod.rel, var)] = py.string_value(py.arg(call, 99, "prefix")) or ""
+    for mod, var, call in iter_constructions(project, "fastapi", ("APIRouter",)):
+        out.routers[(mod.rel, var)] = string_value(arg(call, 99, "prefix")) or ""
     known = set(out.apps) | set(out.routers)
 
-    def owner_of(mod: py.PyModule, node: Node | None) -> ObjKey | None:
+    def owner_of(mod: PyModule, node: Node | None) -> ObjKey | None:
         ref = project.resolve_expr(mod, node)
-        if isinstance(ref, py.LocalRef) and (ref.file, ref.name) in known:
+        if isinstance(ref, LocalRef) and (ref.file, ref.name) in known:
             return (ref.file, ref.name)
         return None
 
     def methods_of(call: Node) -> list[str]:
-        values = py.string_list(py.arg(call, 99, "methods"))
+        values = string_list(arg(call, 99, "methods"))
         return sorted({v.upper() for v in values}) if values else ["GET"]
 
     for mod, func, call, attr, receiver in project.method_decorators():
         if attr not in _VERBS and attr != "api_route":
             continue
         owner = owner_of(mod, receiver)
-        path = py.string_value(py.arg(call, 0, "path"))
+        path = string_value(arg(call, 0, "path"))
         if owner is None or path is None:
             continue
         methods = methods_of(call) if attr == "api_route" else [attr.upper()]
@@ -75,22 +88,22 @@ def _analyse(project: py.PyProject) -> _Analysis:
     for mod, call, attr, receiver in project.method_calls():
         if attr == "include_router":
             parent = owner_of(mod, receiver)
-            child = owner_of(mod, py.arg(call, 0, "router"))
+            child = owner_of(mod, arg(call, 0, "router"))
             if parent is not None and child is not None and child in out.routers:
-                prefix = py.string_value(py.arg(call, 99, "prefix")) or ""
+                prefix = string_value(arg(call, 99, "prefix")) or ""
                 out.includes.setdefault(parent, []).append((child, prefix))
         elif attr == "mount":
             # app.mount("/v2", v2_app): another FastAPI app served under a path (Starlette strips a final "/").
             parent = owner_of(mod, receiver)
-            child = owner_of(mod, py.arg(call, 1, "app"))
-            path = py.string_value(py.arg(call, 0, "path"))
+            child = owner_of(mod, arg(call, 1, "app"))
+            path = string_value(arg(call, 0, "path"))
             if parent is not None and child is not None and child in out.apps and path is not None:
                 out.includes.setdefault(parent, []).append((child, path.rstrip("/")))
                 out.mounted.add(child)
         elif attr == "add_api_route":
             owner = owner_of(mod, receiver)
-            path = py.string_value(py.arg(call, 0, "path"))
-            target = project.function(project.resolve_expr(mod, py.arg(call, 1, "endpoint")))
+            path = string_value(arg(call, 0, "path"))
+            target = project.function(project.resolve_expr(mod, arg(call, 1, "endpoint")))
             if owner is not None and path is not None and target is not None:
                 out.routes.append(_Route(owner, path, methods_of(call), target[0], target[1]))
     return out
@@ -115,7 +128,7 @@ def _prefixes(analysis: _Analysis) -> dict[ObjKey, list[str]]:
     return found
 
 
-def _model_fields(project: py.PyProject, mod: py.PyModule, cls: Node, depth: int = 0) -> list[BodyField] | None:
+def _model_fields(project: PyProject, mod: PyModule, cls: Node, depth: int = 0) -> list[BodyField] | None:
     """Annotated fields of a pydantic model class, bases first; None if not a model."""
     bases = cls.child_by_field_name("superclasses")
     fields: dict[str, BodyField] = {}
@@ -146,7 +159,7 @@ def _model_fields(project: py.PyProject, mod: py.PyModule, cls: Node, depth: int
         name = ts.text(left)
         if name.startswith("_") or name == "model_config" or ts.text(annotation).startswith("ClassVar"):
             continue
-        type_, optional = py.annotation_type(annotation)
+        type_, optional = annotation_type(annotation)
         default = assign.child_by_field_name("right")
         has_default = default is not None
         if (
@@ -154,15 +167,15 @@ def _model_fields(project: py.PyProject, mod: py.PyModule, cls: Node, depth: int
             and default.type == "call"
             and ts.text(default.child_by_field_name("function")) == "Field"
         ):
-            first = py.arg(default, 0, "default")
-            has_default = (first is not None and ts.text(first) != "...") or py.arg(
+            first = arg(default, 0, "default")
+            has_default = (first is not None and ts.text(first) != "...") or arg(
                 default, 99, "default_factory"
             ) is not None
         fields[name] = BodyField(name=name, type=type_, required=not (optional or has_default))
     return list(fields.values())
 
 
-def _body_fields(project: py.PyProject, mod: py.PyModule, func: Node) -> list[BodyField]:
+def _body_fields(project: PyProject, mod: PyModule, func: Node) -> list[BodyField]:
     params = func.child_by_field_name("parameters")
     out: list[BodyField] = []
     for param in params.named_children if params is not None else []:
@@ -205,7 +218,7 @@ class FastAPIFramework(Framework):
 
     def _apps_in_file(self, sf: ts.SourceFile, repo_root: Path, root: Path) -> list[tuple[str, bool]]:
         """(variable or factory name, is_factory) of each FastAPI app the file creates."""
-        project = py.PyProject(repo_root, root, files=[sf])
+        project = PyProject(repo_root, root, files=[sf])
         module = project.modules[sf.rel]
         apps: list[tuple[str, bool]] = []
         for var, value in module.assignments:
@@ -213,17 +226,17 @@ class FastAPIFramework(Framework):
                 module, value.child_by_field_name("function"), "fastapi", ("FastAPI",)
             ):
                 continue
-            func = py.enclosing_function(value)
+            func = enclosing_function(value)
             if func is None:
                 apps.append((var, False))
-            elif var in py.returned_names(func):
+            elif var in returned_names(func):
                 apps.append((ts.text(func.child_by_field_name("name")), True))
         return apps
 
     def _entries(self, repo_root: Path) -> dict[Path, list[tuple[int, str, bool, Path]]]:
         found: dict[Path, list[tuple[int, str, bool, Path]]] = {}
-        for sf in py.iter_python_files(repo_root, repo_root, mentioning=b"fastapi"):
-            root = py.service_root_for(sf.path, repo_root)
+        for sf in iter_python_files(repo_root, repo_root, mentioning=b"fastapi"):
+            root = service_root_for(sf.path, repo_root)
             apps = self._apps_in_file(sf, repo_root, root)
             if not apps:
                 continue
@@ -247,7 +260,7 @@ class FastAPIFramework(Framework):
 
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         repo_root = repo_root.resolve()
-        project = py.PyProject(repo_root, service.root.resolve())
+        project = PyProject(repo_root, service.root.resolve())
         analysis = _analyse(project)
         prefixes = _prefixes(analysis)
         endpoints: dict[tuple[str, str], Endpoint] = {}
@@ -260,7 +273,7 @@ class FastAPIFramework(Framework):
                     endpoints[(path, method)] = Endpoint(
                         method=method,
                         path=path,
-                        handler=py.handler_for(route.func, route.module.rel),
+                        handler=handler_for(route.func, route.module.rel),
                         body_fields=_body_fields(project, route.module, route.func),
                     )
         return [endpoints[k] for k in sorted(endpoints)]
@@ -270,8 +283,8 @@ class FastAPIFramework(Framework):
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         repo_root = repo_root.resolve()
         root = service.root.resolve()
-        files = list(py.iter_python_files(root, repo_root))
-        port = py.literal_port(files, ("uvicorn.run", ".run")) or DEFAULT_PORT
+        files = list(iter_python_files(root, repo_root))
+        port = literal_port(files, ("uvicorn.run", ".run")) or DEFAULT_PORT
         target, factory, app_dir = service.entrypoint or "main:app", False, "."
         entries = self._entries(repo_root).get(root, [])
         match = next((e for e in entries if e[1] == target), None) or (sorted(entries)[0] if entries else None)
@@ -292,14 +305,14 @@ class FastAPIFramework(Framework):
         return RuntimeHints(
             start_command=command,
             port=port,
-            extra_packages=[] if py.declares(root, "uvicorn") else ["uvicorn"],
-            env=py.required_env(files),
+            extra_packages=[] if declares(root, "uvicorn") else ["uvicorn"],
+            env=required_env(files),
         )
 
     # ------------------------------------------------------------------ mask
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
-        return py.mask_function_body(
+        return mask_function_body(
             source,
             handler,
             [

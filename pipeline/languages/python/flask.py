@@ -10,7 +10,23 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
-from pipeline.languages.python import discovery as py
+from pipeline.languages.python.handlers import handler_for, json_body_fields, mask_function_body
+from pipeline.languages.python.project import (
+    LocalRef,
+    PyModule,
+    PyProject,
+    class_assignments,
+    class_functions,
+    class_hierarchy,
+    declares,
+    enclosing_function,
+    iter_constructions,
+    iter_python_files,
+    returned_names,
+    service_root_for,
+)
+from pipeline.languages.python.runtime import literal_port, required_env
+from pipeline.languages.python.syntax import arg, string_list, string_value, unwrap_parens
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -46,7 +62,7 @@ class _Route:
     owner: ObjKey
     rule: str
     methods: list[str]
-    module: py.PyModule
+    module: PyModule
     func: Node
 
 
@@ -61,24 +77,24 @@ class _Analysis:
 
 
 def _methods(call: Node, default: list[str]) -> list[str]:
-    node = py.arg(call, 99, "methods")
-    values = py.string_list(node)
+    node = arg(call, 99, "methods")
+    values = string_list(node)
     if values:
         return sorted({v.upper() for v in values})
     return default
 
 
-def _analyse(project: py.PyProject) -> _Analysis:
+def _analyse(project: PyProject) -> _Analysis:
     out = _Analysis()
-    for mod, var, _call in py.iter_constructions(project, "flask", ("Flask",)):
+    for mod, var, _call in iter_constructions(project, "flask", ("Flask",)):
         out.apps.append((mod.rel, var))
-    for mod, var, call in py.iter_constructions(project, "flask", ("Blueprint",)):
-        out.blueprints[(mod.rel, var)] = py.string_value(py.arg(call, 99, "url_prefix"))
+    for mod, var, call in iter_constructions(project, "flask", ("Blueprint",)):
+        out.blueprints[(mod.rel, var)] = string_value(arg(call, 99, "url_prefix"))
     known = set(out.apps) | set(out.blueprints)
 
-    def owner_of(mod: py.PyModule, node: Node | None) -> ObjKey | None:
+    def owner_of(mod: PyModule, node: Node | None) -> ObjKey | None:
         ref = project.resolve_expr(mod, node)
-        if isinstance(ref, py.LocalRef) and (ref.file, ref.name) in known:
+        if isinstance(ref, LocalRef) and (ref.file, ref.name) in known:
             return (ref.file, ref.name)
         return None
 
@@ -86,7 +102,7 @@ def _analyse(project: py.PyProject) -> _Analysis:
         if attr != "route" and attr not in _SHORTCUTS:
             continue
         owner = owner_of(mod, receiver)
-        rule = py.string_value(py.arg(call, 0, "rule"))
+        rule = string_value(arg(call, 0, "rule"))
         if owner is None or rule is None:
             continue
         methods = _methods(call, ["GET"]) if attr == "route" else [_SHORTCUTS[attr]]
@@ -94,15 +110,15 @@ def _analyse(project: py.PyProject) -> _Analysis:
     for mod, call, attr, receiver in project.method_calls():
         if attr == "register_blueprint":
             parent = owner_of(mod, receiver)
-            child = owner_of(mod, py.arg(call, 0, "blueprint"))
+            child = owner_of(mod, arg(call, 0, "blueprint"))
             if parent is not None and child is not None and child in out.blueprints:
-                prefix_node = py.arg(call, 99, "url_prefix")
-                prefix = py.string_value(prefix_node) if prefix_node is not None else None
+                prefix_node = arg(call, 99, "url_prefix")
+                prefix = string_value(prefix_node) if prefix_node is not None else None
                 out.mounts.setdefault(parent, []).append((child, prefix))
         elif attr == "add_url_rule":
             owner = owner_of(mod, receiver)
-            rule = py.string_value(py.arg(call, 0, "rule"))
-            view = py.arg(call, 2, "view_func")
+            rule = string_value(arg(call, 0, "rule"))
+            view = arg(call, 2, "view_func")
             if owner is None or rule is None:
                 continue
             target = project.function(project.resolve_expr(mod, view))
@@ -114,17 +130,17 @@ def _analyse(project: py.PyProject) -> _Analysis:
     return out
 
 
-def _as_view_class(project: py.PyProject, mod: py.PyModule, view: Node | None) -> tuple[py.PyModule, Node] | None:
+def _as_view_class(project: PyProject, mod: PyModule, view: Node | None) -> tuple[PyModule, Node] | None:
     """The class of `X.as_view("name")`, also when the view was first bound to a name."""
     if view is None:
         return None
-    view = py.unwrap_parens(view)
+    view = unwrap_parens(view)
     if view.type == "identifier":
         ref = project.resolve_expr(mod, view)
-        if isinstance(ref, py.LocalRef) and ref.file in project.modules:
+        if isinstance(ref, LocalRef) and ref.file in project.modules:
             mod = project.modules[ref.file]
             value = next((v for name, v in mod.assignments if name == ref.name), None)
-            view = py.unwrap_parens(value) if value is not None else view
+            view = unwrap_parens(value) if value is not None else view
     fn = view.child_by_field_name("function") if view.type == "call" else None
     if fn is None or fn.type != "attribute" or ts.text(fn.child_by_field_name("attribute")) != "as_view":
         return None
@@ -132,20 +148,20 @@ def _as_view_class(project: py.PyProject, mod: py.PyModule, view: Node | None) -
 
 
 def _class_view_routes(
-    project: py.PyProject, mod: py.PyModule, view: Node | None, call: Node
-) -> list[tuple[str, tuple[py.PyModule, Node]]]:
+    project: PyProject, mod: PyModule, view: Node | None, call: Node
+) -> list[tuple[str, tuple[PyModule, Node]]]:
     """(method, handler) of a class-based view: a MethodView's method functions, a View's dispatch_request."""
     found = _as_view_class(project, mod, view)
     if found is None:
         return []
-    classes, library = py.class_hierarchy(project, found[0], found[1])
-    functions: dict[str, tuple[py.PyModule, Node]] = {}
+    classes, library = class_hierarchy(project, found[0], found[1])
+    functions: dict[str, tuple[PyModule, Node]] = {}
     declared: list[str] | None = None
     for class_mod, cls in classes:
-        for func, _ in py.class_functions(cls):
+        for func, _ in class_functions(cls):
             functions.setdefault(ts.text(func.child_by_field_name("name")), (class_mod, func))
         if declared is None:
-            declared = py.string_list(py.class_assignments(cls).get("methods"))
+            declared = string_list(class_assignments(cls).get("methods"))
     explicit = _methods(call, [])
     if "MethodView" in library:
         # MethodView answers every HTTP method it has a function for (HEAD falls back to get).
@@ -191,7 +207,7 @@ class FlaskFramework(Framework):
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
         repo_root = repo_root.resolve()
         found: dict[Path, list[tuple[int, str]]] = {}
-        for sf in py.iter_python_files(repo_root, repo_root, mentioning=b"flask"):
+        for sf in iter_python_files(repo_root, repo_root, mentioning=b"flask"):
             entry = self._entry_in_file(sf, repo_root)
             if entry is None:
                 continue
@@ -202,9 +218,9 @@ class FlaskFramework(Framework):
         ]
 
     def _entry_in_file(self, sf: ts.SourceFile, repo_root: Path) -> tuple[Path, str, int] | None:
-        root = py.service_root_for(sf.path, repo_root)
+        root = service_root_for(sf.path, repo_root)
         # Only this file's own imports matter to recognise `Flask(...)`; no need for the rest.
-        project = py.PyProject(repo_root, root, files=[sf])
+        project = PyProject(repo_root, root, files=[sf])
         module = project.modules[sf.rel]
         module_level: list[str] = []
         factories: list[str] = []
@@ -213,10 +229,10 @@ class FlaskFramework(Framework):
                 module, value.child_by_field_name("function"), "flask", ("Flask",)
             ):
                 continue
-            func = py.enclosing_function(value)
+            func = enclosing_function(value)
             if func is None:
                 module_level.append(var)
-            elif var in py.returned_names(func):
+            elif var in returned_names(func):
                 factories.append(ts.text(func.child_by_field_name("name")))
         rel = sf.path.relative_to(root).as_posix()
         name = sf.path.name
@@ -238,7 +254,7 @@ class FlaskFramework(Framework):
 
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         repo_root = repo_root.resolve()
-        project = py.PyProject(repo_root, service.root.resolve())
+        project = PyProject(repo_root, service.root.resolve())
         analysis = _analyse(project)
         prefixes = _prefixes(analysis)
         endpoints: dict[tuple[str, str], Endpoint] = {}
@@ -251,8 +267,8 @@ class FlaskFramework(Framework):
                     endpoints[(path, method)] = Endpoint(
                         method=method,
                         path=path,
-                        handler=py.handler_for(route.func, route.module.rel),
-                        body_fields=py.json_body_fields(route.func),
+                        handler=handler_for(route.func, route.module.rel),
+                        body_fields=json_body_fields(route.func),
                     )
         return [endpoints[k] for k in sorted(endpoints)]
 
@@ -260,8 +276,8 @@ class FlaskFramework(Framework):
 
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         root = service.root.resolve()
-        files = list(py.iter_python_files(root, repo_root.resolve()))
-        port = py.literal_port(files, (".run",)) or DEFAULT_PORT
+        files = list(iter_python_files(root, repo_root.resolve()))
+        port = literal_port(files, (".run",)) or DEFAULT_PORT
         entrypoint = service.entrypoint or "app.py"
         return RuntimeHints(
             start_command=[
@@ -277,11 +293,11 @@ class FlaskFramework(Framework):
                 str(port),
             ],
             port=port,
-            extra_packages=[] if py.declares(root, "flask") else ["flask"],
-            env=py.required_env(files),
+            extra_packages=[] if declares(root, "flask") else ["flask"],
+            env=required_env(files),
         )
 
     # ------------------------------------------------------------------ mask
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
-        return py.mask_function_body(source, handler, ['return {"error": "Not implemented"}, 501'])
+        return mask_function_body(source, handler, ['return {"error": "Not implemented"}, 501'])
