@@ -17,6 +17,8 @@ from typing import TextIO
 import yaml
 from pydantic import BaseModel
 
+from pipeline.task_folder import NotATaskError, read_task
+
 
 class IndexEntry(BaseModel):
     task_id: str
@@ -29,25 +31,24 @@ class IndexEntry(BaseModel):
 
 def entry_for(task_dir: Path) -> IndexEntry | None:
     """The index line of one task folder, or None when it is not a task."""
-    metadata_path = task_dir / "metadata.json"
-    metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
-    if (task_dir / "task.toml").is_file():
-        config = tomllib.loads((task_dir / "task.toml").read_text()).get("metadata", {})
-        instruction = (task_dir / "instruction.md").read_text()
-        fmt = "harbor"
-    elif (task_dir / "task.yaml").is_file():
-        config = yaml.safe_load((task_dir / "task.yaml").read_text()) or {}
-        instruction = config.get("instruction", "")
-        fmt = "terminal-bench"
-    else:
+    try:
+        task = read_task(task_dir)
+    except NotATaskError:
         return None
+    metadata = task.summary()
+    if task.instruction is not None:
+        config = tomllib.loads(task.config.read_text()).get("metadata", {})
+        instruction = task.instruction.read_text()
+    else:
+        config = yaml.safe_load(task.config.read_text()) or {}
+        instruction = config.get("instruction", "")
     return IndexEntry(
-        task_id=metadata.get("task_id") or config.get("task_id") or task_dir.name,
+        task_id=metadata.task_id or config.get("task_id") or task_dir.name,
         tags=list(config.get("tags", [])),
         category=config.get("category", ""),
         instruction=instruction,
-        kind=metadata.get("kind") or config.get("kind") or "implementation",
-        format=fmt,
+        kind=metadata.kind or config.get("kind") or "implementation",
+        format=task.format,
     )
 
 

@@ -20,7 +20,6 @@ Checks (each finding names its check):
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import shutil
@@ -38,8 +37,8 @@ from pipeline.leaks import find_leaks
 from pipeline.models import normalize_path
 from pipeline.schemas.metadata import load_schema
 from pipeline.stages import package, redact
+from pipeline.task_folder import MetadataSummary, NotATaskError, TaskFolder, read_task
 
-TEST_FILES = ("conftest.py", "test_connect.py", "test_func.py")
 _HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 _INSTRUCTION_ENDPOINT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY)\s+`?(/[^\s`'\")]*)")
 
@@ -60,96 +59,63 @@ class LintReport(BaseModel):
         return not any(f.level == "error" for f in self.findings)
 
 
-class _Package:
-    """Where each part of a task lives, in either layout."""
-
-    def __init__(self, root: Path, fmt: str) -> None:
-        self.root = root
-        self.format = fmt
-        harbor = fmt == "harbor"
-        self.tests = root / "tests"
-        self.solution = root / ("solution/solve.sh" if harbor else "solution.sh")
-        self.repo_parent = root / "environment" if harbor else root
-        self.required = (
-            ["task.toml", "instruction.md", "environment/Dockerfile", "solution/solve.sh", "tests/test.sh"]
-            + ["tests/run-tests.sh", "metadata.json"]
-            if harbor
-            else ["task.yaml", "Dockerfile", "docker-compose.yaml", "run-tests.sh", "solution.sh", "metadata.json"]
-        ) + [f"tests/{name}" for name in TEST_FILES]
-        self.executable = ["tests/test.sh", "tests/run-tests.sh", "solution/solve.sh"] if harbor else ["run-tests.sh"]
-
-
-def detect_format(task_dir: Path) -> str | None:
-    if (task_dir / "task.toml").is_file():
-        return "harbor"
-    if (task_dir / "task.yaml").is_file():
-        return "terminal-bench"
-    return None
-
-
 def lint_task(task_dir: Path) -> LintReport:
-    fmt = detect_format(task_dir)
-    if fmt is None:
-        finding = Finding(
-            check="layout", message="neither task.yaml (Terminal-Bench) nor task.toml (Harbor): not a task"
-        )
+    try:
+        task = read_task(task_dir)
+    except NotATaskError as exc:
+        finding = Finding(check="layout", message=exc.reason)
         return LintReport(task_dir=str(task_dir), format="unknown", findings=[finding])
-    pkg = _Package(task_dir, fmt)
     findings: list[Finding] = []
-    findings += _check_layout(pkg)
-    metadata, metadata_findings = _check_metadata(pkg)
+    findings += _check_layout(task)
+    metadata, metadata_findings = _check_metadata(task)
     findings += metadata_findings
-    instruction, config_findings = _instruction(pkg)
+    instruction, config_findings = _instruction(task)
     findings += config_findings
-    tests = {name: (pkg.tests / name).read_text() for name in TEST_FILES if (pkg.tests / name).is_file()}
-    patch = package.solution_patch(pkg.solution.read_text()) if pkg.solution.is_file() else ""
-    if pkg.solution.is_file() and not patch.strip():
-        findings.append(Finding(check="mask", message=f"{_rel(pkg, pkg.solution)} carries no solution patch"))
+    tests = {path.name: path.read_text() for path in task.test_files() if path.is_file()}
+    patch = package.solution_patch(task.solution.read_text()) if task.solution.is_file() else ""
+    if task.solution.is_file() and not patch.strip():
+        findings.append(Finding(check="mask", message=f"{task.relative(task.solution)} carries no solution patch"))
     if instruction is not None:
         findings += _check_endpoints(instruction, tests)
     findings += _check_leaks(instruction or "", tests, patch)
-    findings += _check_secrets(pkg)
+    findings += _check_secrets(task)
     if metadata is not None:
-        repo = _repo_dir(pkg, metadata)
-        if repo is None:
+        repo = task.repo_dir(metadata.source) if metadata.source is not None else None
+        if repo is None or not repo.is_dir():
             findings.append(Finding(check="layout", message="the repository folder named by metadata.json is missing"))
         else:
             if patch.strip():
-                findings += _check_mask(repo, patch, metadata.get("masked_symbols") or [])
-            if metadata.get("kind") == "environment":
-                findings += _check_environment_variant(pkg, repo)
-    return LintReport(task_dir=str(task_dir), format=fmt, findings=findings)
+                findings += _check_mask(repo, patch, metadata.masked_symbols)
+            if metadata.kind == "environment":
+                findings += _check_environment_variant(task, repo)
+    return LintReport(task_dir=str(task_dir), format=task.format, findings=findings)
 
 
-def _rel(pkg: _Package, path: Path) -> str:
-    return path.relative_to(pkg.root).as_posix()
-
-
-def _check_layout(pkg: _Package) -> list[Finding]:
+def _check_layout(task: TaskFolder) -> list[Finding]:
     findings = []
-    for name in pkg.required:
-        if not (pkg.root / name).is_file():
-            findings.append(Finding(check="layout", message=f"{name} is missing"))
-    for name in pkg.executable:
-        path = pkg.root / name
+    for path in task.required():
+        if not path.is_file():
+            findings.append(Finding(check="layout", message=f"{task.relative(path)} is missing"))
+    for path in task.executables():
+        name = task.relative(path)
         if path.is_file() and not os.access(path, os.X_OK):
             findings.append(Finding(check="layout", message=f"{name} is not executable (chmod +x {name})"))
-    test_sh = pkg.tests / "test.sh"
-    if pkg.format == "harbor" and test_sh.is_file() and "reward.txt" not in test_sh.read_text():
+    test_sh = task.test_sh
+    if test_sh is not None and test_sh.is_file() and "reward.txt" not in test_sh.read_text():
         findings.append(Finding(check="layout", message="tests/test.sh never writes Harbor's reward.txt"))
     return findings
 
 
-def _instruction(pkg: _Package) -> tuple[str | None, list[Finding]]:
+def _instruction(task: TaskFolder) -> tuple[str | None, list[Finding]]:
     """The instruction text, and findings about the config that holds it."""
     try:
-        if pkg.format == "harbor":
-            config = tomllib.loads((pkg.root / "task.toml").read_text())
+        if task.format == "harbor":
+            config = tomllib.loads(task.config.read_text())
             missing = [k for k in ("schema_version", "task", "metadata", "verifier", "agent") if k not in config]
             findings = [Finding(check="layout", message=f"task.toml has no [{k}]") for k in missing]
-            path = pkg.root / "instruction.md"
-            return (path.read_text() if path.is_file() else None), findings
-        config = yaml.safe_load((pkg.root / "task.yaml").read_text())
+            path = task.instruction
+            return (path.read_text() if path is not None and path.is_file() else None), findings
+        config = yaml.safe_load(task.config.read_text())
     except FileNotFoundError:
         return None, []  # reported by the layout check
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
@@ -162,12 +128,13 @@ def _instruction(pkg: _Package) -> tuple[str | None, list[Finding]]:
     return (instruction if isinstance(instruction, str) else None), findings
 
 
-def _check_metadata(pkg: _Package) -> tuple[dict | None, list[Finding]]:
-    path = pkg.root / "metadata.json"
-    if not path.is_file():
+def _check_metadata(task: TaskFolder) -> tuple[MetadataSummary | None, list[Finding]]:
+    """metadata.json checked against the shipped schema (not the pipeline's model), and
+    what the other checks need of it, read leniently so they still run on a damaged one."""
+    if not task.metadata_file.is_file():
         return None, []
     try:
-        metadata = json.loads(path.read_text())
+        metadata = task.metadata_json()
     except ValueError as exc:
         return None, [Finding(check="metadata", message=f"metadata.json is not JSON: {exc}")]
     validator = jsonschema.Draft202012Validator(load_schema())
@@ -175,7 +142,7 @@ def _check_metadata(pkg: _Package) -> tuple[dict | None, list[Finding]]:
     for error in sorted(validator.iter_errors(metadata), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         findings.append(Finding(check="metadata", message=f"metadata.json {where}: {error.message}"))
-    return (metadata if isinstance(metadata, dict) else None), findings
+    return (MetadataSummary.of(metadata) if isinstance(metadata, dict) else None), findings
 
 
 # ------------------------------------------------------------------------ endpoints
@@ -269,22 +236,14 @@ def _check_leaks(instruction: str, tests: dict[str, str], patch: str) -> list[Fi
     return findings
 
 
-def _check_secrets(pkg: _Package) -> list[Finding]:
+def _check_secrets(task: TaskFolder) -> list[Finding]:
     return [
         Finding(check="secret", message=f"{f.file}:{f.line}: {f.type} (redact it, then regenerate)")
-        for f in redact.leftover_secrets(pkg.root)
+        for f in redact.leftover_secrets(task.root)
     ]
 
 
 # ------------------------------------------------------------------------ the mask
-
-
-def _repo_dir(pkg: _Package, metadata: dict) -> Path | None:
-    try:
-        repo = pkg.repo_parent / package.repo_dir_name_from(pkg.root, metadata)
-    except (KeyError, TypeError, ValueError):
-        return None
-    return repo if repo.is_dir() else None
 
 
 def _check_mask(repo: Path, patch: str, masked_symbols: list[str]) -> list[Finding]:
@@ -317,15 +276,18 @@ def _check_mask(repo: Path, patch: str, masked_symbols: list[str]) -> list[Findi
         return findings
 
 
-def _check_environment_variant(pkg: _Package, repo: Path) -> list[Finding]:
+def _check_environment_variant(task: TaskFolder, repo: Path) -> list[Finding]:
     findings = []
     for path in sorted(repo.rglob("*")):
         if path.is_file() and package.ENVIRONMENT_FILE.match(path.name) and ".git" not in path.parts:
             findings.append(
                 Finding(
-                    check="variant", message=f"environment task still ships {_rel(pkg, path)}: the agent must write it"
+                    check="variant",
+                    message=f"environment task still ships {task.relative(path)}: the agent must write it",
                 )
             )
-    if pkg.solution.is_file() and "ABC_PIPELINE_DOCKERFILE" not in pkg.solution.read_text():
-        findings.append(Finding(check="variant", message=f"{_rel(pkg, pkg.solution)} does not write the Dockerfile"))
+    if task.solution.is_file() and "ABC_PIPELINE_DOCKERFILE" not in task.solution.read_text():
+        findings.append(
+            Finding(check="variant", message=f"{task.relative(task.solution)} does not write the Dockerfile")
+        )
     return findings

@@ -3,7 +3,6 @@ run for real against the oracle (reward 1) and a no-op (reward 0)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ import pytest
 import yaml
 from task_support import planted_tasks, task_dirs
 
-from pipeline.stages import package
+from pipeline.task_folder import read_task
 
 pytestmark = pytest.mark.docker
 
@@ -47,11 +46,12 @@ def test_layout_comes_from_the_verified_task(dirs):
         assert (harbor / "tests" / "run-tests.sh").read_text() == (tb / "run-tests.sh").read_text()
         for test in ("conftest.py", "test_connect.py", "test_func.py"):
             assert (harbor / "tests" / test).read_text() == (tb / "tests" / test).read_text()
-        metadata = json.loads((harbor / "metadata.json").read_text())
-        assert metadata == json.loads((tb / "metadata.json").read_text())
-        repo = package.repo_dir_name_from(harbor, metadata)
-        assert (harbor / "environment" / repo).is_dir()
-        assert f"COPY {repo} /app/{repo}" in (harbor / "environment" / "Dockerfile").read_text()
+        task = read_task(harbor)
+        assert task.format == "harbor"
+        assert task.metadata_json() == read_task(tb).metadata_json()
+        repo = task.repo_dir(task.metadata().source)
+        assert repo.is_dir() and repo.parent == harbor / "environment"
+        assert f"COPY {repo.name} /app/{repo.name}" in (harbor / "environment" / "Dockerfile").read_text()
 
 
 def _test_sh(task, repo_dir, reward, run_id):
@@ -68,8 +68,8 @@ def _test_sh(task, repo_dir, reward, run_id):
 def test_test_sh_rewards_the_oracle_and_not_the_noop(dirs, tmp_path, run_id):
     oracle = tmp_path / "oracle"
     shutil.copytree(dirs[("implementation", "harbor")], oracle, symlinks=True)
-    metadata = json.loads((oracle / "metadata.json").read_text())
-    repo = oracle / "environment" / package.repo_dir_name_from(oracle, metadata)
+    task = read_task(oracle)
+    repo = task.repo_dir(task.metadata().source)
     solved = subprocess.run(
         ["bash", "solution/solve.sh"], cwd=oracle, env={**os.environ, "REPO_DIR": str(repo)}, capture_output=True
     )

@@ -20,6 +20,7 @@ from pipeline.leaks import solution_lines
 from pipeline.lint import called_endpoints, lint_task
 from pipeline.schemas.metadata import SCHEMA_PATH, json_schema
 from pipeline.stages import package
+from pipeline.task_folder import read_task
 
 
 def test_shipped_schema_is_the_models_schema():
@@ -158,8 +159,8 @@ def test_bad_metadata_and_harbor_reward(dirs, tmp_path):
 @pytest.mark.docker
 def test_environment_variant_with_its_dockerfile_back(dirs, tmp_path):
     task = _copy(dirs, tmp_path, kind="environment")
-    metadata = json.loads((task / "metadata.json").read_text())
-    repo = task / package.repo_dir_name_from(task, metadata)
+    folder = read_task(task)
+    repo = folder.repo_dir(folder.metadata().source)
     (repo / "Dockerfile").write_text("FROM scratch\n")
     assert _messages(task, "variant") == [
         f"environment task still ships {repo.name}/Dockerfile: the agent must write it"

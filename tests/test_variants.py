@@ -12,6 +12,7 @@ from task_support import planted_tasks, task_dirs
 
 from pipeline.config import Settings
 from pipeline.stages import package
+from pipeline.task_folder import read_task
 
 pytestmark = pytest.mark.docker
 
@@ -42,7 +43,8 @@ def test_environment_files_are_removed_and_the_solution_writes_them(tasks, tmp_p
     _, dirs = tasks
     impl, env = dirs[("implementation", "terminal-bench")], dirs[("environment", "terminal-bench")]
     meta = json.loads((env / "metadata.json").read_text())
-    repo = env / package.repo_dir_name_from(env, meta)
+    folder = read_task(env)
+    repo = folder.repo_dir(folder.metadata().source)
     assert sorted(meta["environment_variant"]["removed_files"]) == [".dockerignore", "Dockerfile"]
     assert not (repo / "Dockerfile").exists() and not (repo / ".dockerignore").exists()
     # The code is masked exactly as in the implementation task.

@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.config import Limits
 from pipeline.models import StageError, Verdict
+from pipeline.runtime import failures
 from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
 from pipeline.stages.redact import scrub
 
@@ -56,63 +57,7 @@ BASE_NAME_LABEL = "abc-pipeline.base"
 BASE_IMAGE_LABEL = "abc-pipeline.base-image"
 ROOTFS_IMAGE = "abc-pipeline/debian:bookworm"
 
-# Messages the daemon gives when the machine, not the Dockerfile, is at fault.
-_INFRA_PATTERNS = re.compile(
-    r"no space left on device|cannot connect to the docker daemon|connection refused"
-    r"|could not find an available, non-overlapping ipv4 address pool"
-    r"|failed to register layer|error creating overlay mount|devmapper|input/output error",
-    re.IGNORECASE,
-)
-# What a failed build step prints when the machine, not the repository, is at fault:
-# a full disk, a build process the host's OOM killer took (builds run without a memory
-# limit, so exit 137 there is the host's), or a network that cannot reach a registry.
-# Only the failing step's output is read: a repository's own tests may print these too.
-# A bare "connection refused" is not here: a build step that needs a database is the
-# repository's fault; the registry clients' own wording of an outage is.
-#
-# The one table for both kinds of build: the pipeline's own (build_infra_reason) and a
-# task's run-tests.sh, which gets it rendered into its `grep -iE` (package.py). So every
-# entry is a POSIX extended regex as well as a Python one: no (?:), \b, \S or \d.
-BUILD_INFRA_PATTERNS: tuple[str, ...] = (
-    # the machine
-    "no space left on device",
-    "disk quota exceeded",
-    "returned a non-zero code: 137([^0-9]|$)",
-    "cannot allocate memory",
-    "cannot connect to the docker daemon",
-    "failed to register layer",
-    "error creating overlay mount",
-    "input/output error",
-    # the daemon's image store changed under the build (a concurrent removal of its base)
-    "failed to get digest sha256:[0-9a-f]+: open /var/lib/docker/",
-    "(parent|base) image .{0,80}(not found|no such image)",
-    # name resolution
-    "temporary failure in name resolution",
-    "temporary failure resolving",  # apt
-    "could not resolve host",  # curl, git, composer
-    "couldn't resolve host",  # libcurl (cargo)
-    "getaddrinfo (EAI_AGAIN|ENOTFOUND)",  # node
-    "dial tcp: lookup [^ ]+ on [^ ]+: ",  # go
-    "unknownhostexception",  # maven, gradle
-    # no connection to a registry
-    "could not reach host",  # bundler
-    "network is unreachable",
-    "failed to establish a new connection",  # pip (urllib3), before its "Could not find a version"
-    "curl error (6|7) while downloading",  # composer (it wraps its lines, so the text is cut)
-    "curl: \\((6|7)\\) ",  # curl: (6) could not resolve, (7) failed to connect
-    "couldn't connect to server",  # libcurl (cargo)
-    "could not connect to [^ ]+:[0-9]+ ",  # apt
-    "npm (ERR!|error) (code|errno) (ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|ENETUNREACH|EHOSTUNREACH)",
-    "request to [^ ]+ failed, reason: (connect|getaddrinfo) E[A-Z]+",  # npm, yarn
-    'get "https?://[^"]+": dial tcp [^ ]+: connect: ',  # go module download
-)
-_BUILD_INFRA_PATTERNS = re.compile("|".join(f"(?:{p})" for p in BUILD_INFRA_PATTERNS), re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def build_infra_grep_pattern() -> str:
-    """BUILD_INFRA_PATTERNS as one `grep -iE` pattern, for run-tests.sh."""
-    return "|".join(f"({p})" for p in BUILD_INFRA_PATTERNS)
 
 
 # A start command that cannot be executed is the task's fault (a crash at start), even
@@ -161,7 +106,7 @@ def build_infra_reason(build_log: str) -> str | None:
     """The line of a failed build's last step that says the machine is at fault, else None."""
     # The daemon colours a step's stderr, even in the middle of a line ("npm ERR!").
     output = _ANSI.sub("", failed_step_output(build_log))
-    match = _BUILD_INFRA_PATTERNS.search(output)
+    match = failures.build_step_fault(output)
     if match is None:
         return None
     start = output.rfind("\n", 0, match.start()) + 1
@@ -190,10 +135,6 @@ class RunningService:
         except DAEMON_ERRORS as exc:
             raise infra_error("reading container logs", exc) from exc
         return scrub(raw.decode("utf-8", errors="replace"))
-
-
-def is_infra_message(text: str) -> bool:
-    return bool(_INFRA_PATTERNS.search(text))
 
 
 def _safe_name(text: str, limit: int = 40) -> str:
@@ -309,7 +250,7 @@ def build_image(
         except docker.errors.APIError as exc:
             # The daemon refused the build before it started: a missing Dockerfile is
             # the task's (400), a 500 or a full disk is the machine's.
-            if exc.is_server_error() or is_infra_message(str(exc)):
+            if exc.is_server_error() or failures.is_daemon_fault(str(exc)):
                 raise infra_error("building an image", exc) from exc
             error = str(exc)
         except (*DAEMON_ERRORS, OSError) as exc:
@@ -326,7 +267,7 @@ def build_image(
         text = "".join(lines)
         return BuildResult(ok=False, log=scrub(text), seconds=seconds, timed_out=True, layers=new_layers(text))
     if error is not None:
-        if is_infra_message(error):
+        if failures.is_daemon_fault(error):
             raise StageError(Verdict.infra_error, f"Docker could not build the image: {error}", stage="runtime")
         if not lines or not lines[-1].rstrip().endswith(error.strip()):
             lines.append(error.rstrip("\n") + "\n")
@@ -427,7 +368,7 @@ def running_service(
         try:
             container.start()
         except docker.errors.APIError as exc:
-            if _START_CRASH_PATTERNS.search(str(exc)) and not is_infra_message(str(exc)):
+            if _START_CRASH_PATTERNS.search(str(exc)) and not failures.is_daemon_fault(str(exc)):
                 raise StageError(
                     Verdict.service_crashed,
                     f"the container could not start: {exc.explanation or exc}",
@@ -607,7 +548,7 @@ def interruptible_run(run_id: str) -> Iterator[None]:
 
 # Runs a signal interrupted. The KeyboardInterrupt reaches the main thread only; a stage
 # that an orchestrator runs in another thread would go on to the next one, so the run's
-# stages check this before they start (see generate._Run.stage).
+# stages check this before they start (see pipeline/run.py, Run.stage).
 _interrupted_runs: set[str] = set()
 
 
@@ -748,7 +689,7 @@ def _remove_matching(client: Any, filters: dict[str, list[str]], images: bool, r
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as exc:
-            if exc.is_server_error() and is_infra_message(str(exc)):
+            if exc.is_server_error() and failures.is_daemon_fault(str(exc)):
                 raise
             # e.g. a child image still uses it: leave it, it is not a leak of a run
             log.info("kept image %s: %s", image.short_id, exc.explanation or exc)

@@ -30,6 +30,8 @@ from pipeline.config import Limits
 from pipeline.models import StageError, Verdict
 from pipeline.runtime import sandbox
 from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
+from pipeline.runtime.failures import EXIT_CODES, TIMEOUT_EXIT, verdict_for_exit
+from pipeline.task_folder import TaskFolder
 
 CONTAINER_TEST_DIR = "/tests"
 CONTAINER_ORACLE_DIR = "/oracle"
@@ -37,18 +39,6 @@ CONTAINER_ORACLE_DIR = "/oracle"
 # containers have limits of their own (run-tests.sh); this bounds the client itself.
 CLIENT_MEMORY = "2g"
 CLIENT_PIDS = 1024
-
-# run-tests.sh's exit codes (see its header): the verdict of a trial before pytest's summary.
-EXIT_VERDICTS = {
-    0: Verdict.passed,
-    1: Verdict.tests_failed,
-    10: Verdict.build_error,
-    11: Verdict.startup_timeout,
-    12: Verdict.service_crashed,
-    13: Verdict.test_timeout,
-    14: Verdict.oom,
-    20: Verdict.infra_error,
-}
 
 _SUMMARY_HEADER = re.compile(r"=+\s*short test summary info\s*=+", re.IGNORECASE)
 _STATUSES = {"PASSED": True, "XFAIL": True, "SKIPPED": True, "FAILED": False, "XPASS": False, "ERROR": False}
@@ -87,13 +77,13 @@ class TrialOutcome:
     @property
     def resolved(self) -> bool:
         """Resolved as the harness counts it: every test in the summary passed."""
-        return self.exit_code == 0 and bool(self.tests) and all(self.tests.values())
+        return self.exit_code == EXIT_CODES[Verdict.passed] and bool(self.tests) and all(self.tests.values())
 
     @property
     def verdict(self) -> Verdict:
-        if self.exit_code == 0 and not self.resolved:
+        if self.exit_code == EXIT_CODES[Verdict.passed] and not self.resolved:
             return Verdict.tests_failed  # run-tests.sh said yes, the harness's parser would not
-        return EXIT_VERDICTS.get(self.exit_code, Verdict.infra_error)
+        return verdict_for_exit(self.exit_code)
 
     def failed_files(self) -> set[str]:
         return {test.split("::", 1)[0].removesuffix(".py") for test, ok in (self.tests or {}).items() if not ok}
@@ -107,7 +97,7 @@ def _keep_client_layers(task_dir: Path, timeout: int) -> None:
     layers, so without this every gate would reinstall the client's packages. The
     Dockerfile's lines before its first COPY are built into a tagged image; the task's
     own build then finds those layers in the cache, and the clean-up stops at the tag."""
-    lines = (task_dir / "Dockerfile").read_text().splitlines()
+    lines = TaskFolder.terminal_bench(task_dir).dockerfile.read_text().splitlines()
     head = "\n".join(itertools.takewhile(lambda line: not line.upper().startswith(("COPY", "ADD")), lines)) + "\n"
     tag = f"abc-pipeline/task-client:{hashlib.sha256(head.encode()).hexdigest()[:12]}"
     client = docker_client()
@@ -170,6 +160,7 @@ def run_trial(
     run /tests/run-tests.sh in it and read the result. The client and everything
     run-tests.sh started are removed afterwards (they carry `run_id`)."""
     client = docker_client()
+    task = TaskFolder.terminal_bench(task_dir)
     labels = {sandbox.LABEL: "1", sandbox.RUN_LABEL: run_id}
     if parent_run:
         labels[sandbox.PARENT_LABEL] = parent_run
@@ -193,10 +184,8 @@ def run_trial(
                 pids_limit=CLIENT_PIDS,
                 security_opt=["no-new-privileges"],
             )
-            container.put_archive(
-                "/", _archive({"tests": task_dir / "tests", "tests/run-tests.sh": task_dir / "run-tests.sh"})
-            )
-            container.put_archive("/", _archive({"oracle/solution.sh": task_dir / "solution.sh"}))
+            container.put_archive("/", _archive({"tests": task.tests, "tests/run-tests.sh": task.run_tests}))
+            container.put_archive("/", _archive({"oracle/solution.sh": task.solution}))
         except DAEMON_ERRORS as exc:
             raise infra_error("starting the task's client container", exc) from exc
         if with_solution:
@@ -228,7 +217,7 @@ def run_trial(
 
 def _exec(container: Container, command: str, *, timeout: int, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run `command` in the client's working folder, as the harness's terminal would,
-    killed after `timeout` seconds (exit 124, which run-tests.sh's callers read as a timeout)."""
+    killed after `timeout` seconds (read as run-tests.sh's test_timeout)."""
     wrapped = ["timeout", "-k", "10", str(timeout), "bash", "-c", command]
     try:
         result = container.exec_run(wrapped, environment=env or {}, demux=False)
@@ -237,5 +226,5 @@ def _exec(container: Container, command: str, *, timeout: int, env: dict[str, st
     except DAEMON_ERRORS as exc:
         raise infra_error("running a command in the task's client container", exc) from exc
     output = (result.output or b"").decode("utf-8", errors="replace")
-    code = result.exit_code if result.exit_code is not None else 20
-    return (13 if code == 124 else code), output
+    code = result.exit_code if result.exit_code is not None else EXIT_CODES[Verdict.infra_error]
+    return (EXIT_CODES[Verdict.test_timeout] if code == TIMEOUT_EXIT else code), output

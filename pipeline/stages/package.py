@@ -10,10 +10,8 @@ finished task is never half-written.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shlex
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -36,8 +34,16 @@ from pipeline.models import (
     Verdict,
     VerificationReport,
 )
-from pipeline.runtime import sandbox
-from pipeline.schemas.metadata import TaskMetadata
+from pipeline.runtime import failures
+from pipeline.schemas.metadata import (
+    EndpointInfo,
+    EnvironmentVariantInfo,
+    GroupInfo,
+    ServiceInfo,
+    SourceInfo,
+    TaskMetadata,
+)
+from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
 STAGE_VERSION = "5"
@@ -53,9 +59,8 @@ def task_id_for(snapshot: RepoSnapshot, group: ApiGroup) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", raw).strip("_")
 
 
-def repo_dir_name(snapshot: RepoSnapshot) -> str:
-    name = f"{snapshot.owner[:1].upper()}{snapshot.owner[1:]}_{snapshot.name}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+def source_of(snapshot: RepoSnapshot) -> SourceInfo:
+    return SourceInfo(origin=snapshot.origin, owner=snapshot.owner, name=snapshot.name)
 
 
 def _behaviour(group: ApiGroup, suite: TestSuite) -> dict[str, list[str]]:
@@ -96,7 +101,7 @@ def instruction_for(snapshot: RepoSnapshot, service: Service, group: ApiGroup, s
     return render(
         "task/instruction.md.j2",
         framework=service.framework.capitalize(),
-        repo_dir=repo_dir_name(snapshot),
+        repo_dir=repo_dir_name(snapshot.owner, snapshot.name),
         service_root=service.root,
         group=group,
         endpoints=endpoints,
@@ -107,9 +112,9 @@ def instruction_for(snapshot: RepoSnapshot, service: Service, group: ApiGroup, s
 def run_tests_script(**values: Any) -> str:
     """run-tests.sh for a task (task_id, repo_dir, service_root, port, health_path, limits).
 
-    It tells a machine's fault from the repository's in a failed build by the pipeline's
-    own table (sandbox.BUILD_INFRA_PATTERNS), rendered into it."""
-    return render("task/run-tests.sh.j2", build_infra_pattern=shlex.quote(sandbox.build_infra_grep_pattern()), **values)
+    Its exit codes and the signs of a machine's fault in a failed build are the pipeline's
+    own table (runtime/failures.py), rendered into it."""
+    return render("task/run-tests.sh.j2", **failures.template_values(), **values)
 
 
 def write_task(
@@ -134,11 +139,13 @@ def write_task(
     checked by the gate); None means the static template.
     """
     task_id = task_id_for(snapshot, group)
-    repo_dir = repo_dir_name(snapshot)
+    source = source_of(snapshot)
+    task = TaskFolder.terminal_bench(staging)
+    repo = task.repo_dir(source)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    shutil.copytree(masked_tree, staging / repo_dir, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    shutil.copytree(masked_tree, repo, symlinks=True, ignore=shutil.ignore_patterns(".git"))
 
     if instruction is None:
         instruction = instruction_for(snapshot, service, group, suite, env)
@@ -152,10 +159,10 @@ def write_task(
         "max_agent_timeout_sec": 1800,
         "max_test_timeout_sec": settings.limits.build_timeout + settings.limits.test_timeout,
     }
-    (staging / "task.yaml").write_text(yaml.safe_dump(task_yaml, sort_keys=False, allow_unicode=True, width=100))
+    task.config.write_text(yaml.safe_dump(task_yaml, sort_keys=False, allow_unicode=True, width=100))
     values = {
         "task_id": task_id,
-        "repo_dir": repo_dir,
+        "repo_dir": repo.name,
         "service_root": service.root,
         "port": env.port,
         "health_path": env.health_path,
@@ -164,45 +171,38 @@ def write_task(
         "client_base_image": CLIENT_BASE_IMAGE,
         "test_requirements": TEST_REQUIREMENTS,
     }
-    (staging / "Dockerfile").write_text(render("task/Dockerfile.j2", **values))
-    (staging / "docker-compose.yaml").write_text(render("task/docker-compose.yaml.j2", **values))
+    task.dockerfile.write_text(render("task/Dockerfile.j2", **values))
+    task.compose.write_text(render("task/docker-compose.yaml.j2", **values))
     for script, text in (
-        ("run-tests.sh", run_tests_script(**values)),
-        ("solution.sh", render("task/solution.sh.j2", patch=mask.solution_patch, **values)),
+        (task.run_tests, run_tests_script(**values)),
+        (task.solution, render("task/solution.sh.j2", patch=mask.solution_patch, **values)),
     ):
-        (staging / script).write_text(text)
-        os.chmod(staging / script, 0o755)
-    tests = staging / "tests"
-    tests.mkdir()
-    (tests / "conftest.py").write_text(render("tests/conftest.py.j2"))
-    (tests / "test_connect.py").write_text(suite.test_connect)
-    (tests / "test_func.py").write_text(suite.test_func)
+        script.write_text(text)
+        os.chmod(script, 0o755)
+    task.tests.mkdir()
+    conftest, test_connect, test_func = task.test_files()
+    conftest.write_text(render("tests/conftest.py.j2"))
+    test_connect.write_text(suite.test_connect)
+    test_func.write_text(suite.test_func)
 
-    metadata = {
-        "task_id": task_id,
-        "kind": "implementation",
-        "source": {"origin": snapshot.origin, "owner": snapshot.owner, "name": snapshot.name},
-        "commit": snapshot.commit,
-        "license": license_verdict.model_dump(mode="json"),
-        "service": {"root": service.root, "language": service.language, "framework": service.framework},
-        "group": {"name": group.name, "description": group.description},
-        "endpoints": [{"method": e.method, "path": e.path, "handler": e.handler.model_dump()} for e in group.endpoints],
-        "masked_symbols": mask.masked_symbols,
-        "environment": env.model_dump(mode="json", exclude={"dockerfile"}),
-        "redaction_report": redaction.model_dump(mode="json"),
-        "verification_report": None,
-        "pipeline_version": __version__,
-        "stage_hashes": stage_hashes,
-    }
-    _write_metadata(staging, metadata)
+    metadata = TaskMetadata(
+        task_id=task_id,
+        kind="implementation",
+        source=source,
+        commit=snapshot.commit,
+        license=license_verdict,
+        service=ServiceInfo(root=service.root, language=service.language, framework=service.framework),
+        group=GroupInfo(name=group.name, description=group.description),
+        endpoints=[EndpointInfo(method=e.method, path=e.path, handler=e.handler) for e in group.endpoints],
+        masked_symbols=mask.masked_symbols,
+        environment=env.model_dump(mode="json", exclude={"dockerfile"}),
+        redaction_report=redaction,
+        verification_report=None,
+        pipeline_version=__version__,
+        stage_hashes=stage_hashes,
+    )
+    task.write_metadata(metadata)
     return staging
-
-
-def _write_metadata(task_dir: Path, metadata: dict) -> None:
-    # Checked against the shipped schema's model on the way out: a task never carries
-    # metadata that `abc-pipeline lint` would reject.
-    TaskMetadata.model_validate(metadata)
-    (task_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
 
 
 # --------------------------------------------------------------------------- variants
@@ -234,14 +234,14 @@ def write_environment_variant(task_dir: Path, staging: Path) -> Path:
     with, as `<service root>/Dockerfile`. run-tests.sh is unchanged: with no Dockerfile
     it ends `build_error`, which is what the no-op must do.
     """
-    metadata = json.loads((task_dir / "metadata.json").read_text())
-    env = metadata["environment"]
-    service_root = metadata["service"]["root"]
-    repo_dir = repo_dir_name_from(task_dir, metadata)
+    metadata = TaskFolder.terminal_bench(task_dir).metadata()
+    env = metadata.environment
+    service_root = metadata.service.root
+    variant = TaskFolder.terminal_bench(staging)
     if staging.exists():
         shutil.rmtree(staging)
     shutil.copytree(task_dir, staging, symlinks=True)
-    repo = staging / repo_dir
+    repo = variant.repo_dir(metadata.source)
     service_dir = repo / service_root
     source = verified_dockerfile(service_dir)
     if not source.is_file():
@@ -257,26 +257,25 @@ def write_environment_variant(task_dir: Path, staging: Path) -> Path:
             path.unlink()
     dockerfile_path = (Path(service_root) / "Dockerfile").as_posix()
     values = {
-        "repo_dir": repo_dir,
+        "repo_dir": repo.name,
         "service_root": service_root,
         "dockerfile_path": dockerfile_path,
         "base_image": env["base_image"],
-        "language": metadata["service"]["language"].capitalize(),
+        "language": metadata.service.language.capitalize(),
         "start_command": env["start_command"],
         "port": env["port"],
         "health_path": env["health_path"],
         "env_vars": env.get("env") or {},
     }
-    task_yaml_path = staging / "task.yaml"
-    task_yaml = yaml.safe_load(task_yaml_path.read_text())
+    task_yaml = yaml.safe_load(variant.config.read_text())
     task_yaml["instruction"] = (
         task_yaml["instruction"].rstrip() + "\n" + render("task/environment-requirements.md.j2", **values)
     )
     task_yaml["tags"] = [*task_yaml["tags"], "environment"]
     task_yaml["difficulty"] = "hard" if task_yaml["difficulty"] == "medium" else "medium"
-    task_yaml_path.write_text(yaml.safe_dump(task_yaml, sort_keys=False, allow_unicode=True, width=100))
+    variant.config.write_text(yaml.safe_dump(task_yaml, sort_keys=False, allow_unicode=True, width=100))
 
-    solution = staging / "solution.sh"
+    solution = variant.solution
     solution.write_text(
         solution.read_text()
         + render(
@@ -287,29 +286,17 @@ def write_environment_variant(task_dir: Path, staging: Path) -> Path:
             dockerignore_path=(Path(service_root) / ".dockerignore").as_posix(),
         )
     )
-    metadata.update(
-        {
-            "task_id": environment_task_id(metadata["task_id"]),
-            "kind": "environment",
-            "verification_report": None,
-            "environment_variant": {"dockerfile": dockerfile_path, "removed_files": removed},
-        }
+    variant.write_metadata(
+        metadata.model_copy(
+            update={
+                "task_id": environment_task_id(metadata.task_id),
+                "kind": "environment",
+                "verification_report": None,
+                "environment_variant": EnvironmentVariantInfo(dockerfile=dockerfile_path, removed_files=removed),
+            }
+        )
     )
-    _write_metadata(staging, metadata)
     return staging
-
-
-def repo_dir_name_from(task_dir: Path, metadata: dict) -> str:
-    """The repository folder's name in a written task, from its metadata."""
-    source = metadata["source"]
-    snapshot = RepoSnapshot(
-        path=task_dir,
-        commit=str(metadata.get("commit")),
-        origin=source["origin"],
-        owner=source["owner"],
-        name=source["name"],
-    )
-    return repo_dir_name(snapshot)
 
 
 # --------------------------------------------------------------------------- Harbor
@@ -331,31 +318,33 @@ def write_harbor(task_dir: Path, staging: Path, settings: Settings) -> Path:
     solution/solve.sh; tests/ gains test.sh, which runs the verified run-tests.sh and
     writes Harbor's reward file.
     """
-    metadata = json.loads((task_dir / "metadata.json").read_text())
-    task_yaml = yaml.safe_load((task_dir / "task.yaml").read_text())
-    repo_dir = repo_dir_name_from(task_dir, metadata)
+    source = TaskFolder.terminal_bench(task_dir)
+    target = TaskFolder.harbor(staging)
+    metadata = source.metadata()
+    task_yaml = yaml.safe_load(source.config.read_text())
     if staging.exists():
         shutil.rmtree(staging)
-    (staging / "environment").mkdir(parents=True)
-    shutil.copytree(task_dir / repo_dir, staging / "environment" / repo_dir, symlinks=True)
-    shutil.copy2(task_dir / "Dockerfile", staging / "environment" / "Dockerfile")
-    values = {"task_id": metadata["task_id"], "kind": metadata["kind"]}
-    (staging / "environment" / "docker-compose.yaml").write_text(render("harbor/docker-compose.yaml.j2", **values))
-    (staging / "instruction.md").write_text(task_yaml["instruction"].rstrip() + "\n")
+    target.repo_parent.mkdir(parents=True)
+    shutil.copytree(source.repo_dir(metadata.source), target.repo_dir(metadata.source), symlinks=True)
+    shutil.copy2(source.dockerfile, target.dockerfile)
+    values = {"task_id": metadata.task_id, "kind": metadata.kind}
+    target.compose.write_text(render("harbor/docker-compose.yaml.j2", **values))
+    assert target.instruction is not None and target.test_sh is not None
+    target.instruction.write_text(task_yaml["instruction"].rstrip() + "\n")
     limits = settings.limits
     memory_mb = _megabytes(limits.memory)
-    (staging / "task.toml").write_text(
+    target.config.write_text(
         render(
             "harbor/task.toml.j2",
             **values,
-            package_name=f"{settings.harbor_org}/{metadata['task_id']}",
-            description=f"{metadata['group']['name']}: {metadata['group'].get('description') or ''}".strip(": "),
+            package_name=f"{settings.harbor_org}/{metadata.task_id}",
+            description=f"{metadata.group.name}: {metadata.group.description or ''}".strip(": "),
             author_name=task_yaml["author_name"],
             author_email=task_yaml["author_email"],
             difficulty=task_yaml["difficulty"],
             category=task_yaml["category"],
             tags=task_yaml["tags"],
-            source=metadata["source"]["origin"],
+            source=metadata.source.origin,
             verifier_timeout_sec=float(task_yaml["max_test_timeout_sec"] + limits.startup_timeout),
             agent_timeout_sec=float(task_yaml["max_agent_timeout_sec"]),
             build_timeout_sec=float(limits.build_timeout),
@@ -364,14 +353,14 @@ def write_harbor(task_dir: Path, staging: Path, settings: Settings) -> Path:
             memory_mb=max(2048, memory_mb * 2),
         )
     )
-    (staging / "solution").mkdir()
-    shutil.copy2(task_dir / "solution.sh", staging / "solution" / "solve.sh")
-    shutil.copytree(task_dir / "tests", staging / "tests")
-    shutil.copy2(task_dir / "run-tests.sh", staging / "tests" / "run-tests.sh")
-    (staging / "tests" / "test.sh").write_text(render("harbor/test.sh.j2", **values))
-    for script in ("solution/solve.sh", "tests/test.sh", "tests/run-tests.sh"):
-        os.chmod(staging / script, 0o755)
-    shutil.copy2(task_dir / "metadata.json", staging / "metadata.json")
+    target.solution.parent.mkdir()
+    shutil.copy2(source.solution, target.solution)
+    shutil.copytree(source.tests, target.tests)
+    shutil.copy2(source.run_tests, target.run_tests)
+    target.test_sh.write_text(render("harbor/test.sh.j2", **failures.template_values(), **values))
+    for script in target.executables():
+        os.chmod(script, 0o755)
+    shutil.copy2(source.metadata_file, target.metadata_file)
     return staging
 
 
@@ -382,16 +371,14 @@ def _megabytes(size: str) -> int:
 
 
 def record_verification(task_dir: Path, report: VerificationReport) -> None:
-    path = task_dir / "metadata.json"
-    metadata = json.loads(path.read_text())
-    metadata["verification_report"] = report.model_dump(mode="json")
-    _write_metadata(task_dir, metadata)
+    task = TaskFolder.terminal_bench(task_dir)
+    task.write_metadata(task.metadata().model_copy(update={"verification_report": report}))
 
 
 def published_dirs(settings: Settings, task_id: str) -> dict[str, Path]:
     """Where a task is published in each asked-for format: Terminal-Bench folders directly
     in the output folder (as ABC-Bench ships them), Harbor folders in their own."""
-    dirs = {}
+    dirs: dict[str, Path] = {}
     if "terminal-bench" in settings.formats:
         dirs["terminal-bench"] = settings.out_dir / task_id
     if "harbor" in settings.formats:

@@ -10,7 +10,6 @@ For the environment variant the no-op has no Dockerfile, so it must fail at the 
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from pathlib import Path
@@ -20,16 +19,14 @@ from pipeline.models import RunResult, StageError, Verdict, VerificationReport
 from pipeline.runtime import sandbox
 from pipeline.runtime.trial import TrialOutcome, build_client_image, run_trial
 from pipeline.stages.redact import scrub
+from pipeline.task_folder import TaskFolder
 
 STAGE_VERSION = "3"
 
 
 def task_kind(task_dir: Path) -> str:
     """implementation or environment, from the task's metadata.json."""
-    try:
-        return json.loads((task_dir / "metadata.json").read_text()).get("kind", "implementation")
-    except (OSError, ValueError):
-        return "implementation"
+    return TaskFolder.terminal_bench(task_dir).summary().kind or "implementation"
 
 
 def _run_result(outcome: TrialOutcome) -> RunResult:
