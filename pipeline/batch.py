@@ -40,6 +40,7 @@ from pipeline.mining.models import Candidate, read_manifest
 from pipeline.models import GenerateResult, TaskOutcome, Verdict
 from pipeline.runtime import sandbox
 from pipeline.runtime.engine import DAEMON_ERRORS
+from pipeline.task_folder import TaskFolder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,7 +115,7 @@ def finished(candidate: Candidate, settings: Settings) -> RepoResult | None:
     if recorded is None:
         return None
     for task in recorded.verified:
-        if not (settings.out_dir / task.task_id / "metadata.json").is_file():
+        if not TaskFolder.terminal_bench(settings.out_dir / task.task_id).metadata_file.is_file():
             return None
     tasks = [
         t.model_copy(update={"path": str(settings.out_dir / t.task_id)}) if t.status == "verified" else t

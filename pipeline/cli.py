@@ -186,8 +186,9 @@ def explore(
 def verify(task_dir: Annotated[Path, typer.Argument(help="a task folder")]) -> None:
     """Run the verification gate again on a task folder and print its report."""
     from pipeline.stages.verify import verify as run_verify
+    from pipeline.task_folder import TaskFolder
 
-    if not (task_dir / "run-tests.sh").is_file():
+    if not TaskFolder.terminal_bench(task_dir).run_tests.is_file():
         typer.echo(f"{task_dir} is not a task folder (no run-tests.sh)", err=True)
         raise typer.Exit(2)
     report = run_verify(task_dir.resolve(), Settings())

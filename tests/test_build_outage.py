@@ -4,7 +4,7 @@
 The outage is real: the service's Dockerfile asks a package registry on a closed port of
 the build container's own loopback (127.0.0.1:9, nothing listens there), so pip and npm
 fail the way they fail when the registry is down. run-tests.sh reads the failed step's
-output with the same table the pipeline's own builds use (sandbox.BUILD_INFRA_PATTERNS).
+output with the same table the pipeline's own builds use (failures.BUILD_STEP_SIGNATURES).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Limits, Settings
-from pipeline.generate import remove_failed_layers
 from pipeline.models import Verdict
 from pipeline.runtime import sandbox
 from pipeline.stages import package
+from pipeline.stages.bring_up import remove_failed_layers
 from pipeline.stages.verify import verify
 from pipeline.templates import render
 

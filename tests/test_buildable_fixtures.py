@@ -104,9 +104,9 @@ def _step_cached(log: str, marker: str) -> bool:
 def test_source_change_reinstalls_nothing_and_the_image_starts(fixture, docker_engine, run_id, tmp_path):
     """The second build after a source-only change takes the dependency layer from the
     cache; the built image starts until healthy (its time: scripts/bench_environment.py)."""
-    from pipeline.generate import _ensure_base_image
     from pipeline.models import RepoSnapshot
     from pipeline.stages import environment, explore
+    from pipeline.stages.bring_up import ensure_base_image
 
     settings = _settings(tmp_path)
     root = tmp_path / fixture
@@ -115,7 +115,7 @@ def test_source_change_reinstalls_nothing_and_the_image_starts(fixture, docker_e
     inventory = explore.explore(snapshot, settings)
     spec = environment.synthesize(snapshot, inventory, inventory.services[0], settings)
     environment.write_environment(spec, root)
-    _ensure_base_image(spec, settings)
+    ensure_base_image(spec.base_image, settings)
     tag = f"abc-pipeline-test/{fixture.replace('_', '-')}:{run_id}"
 
     def build() -> sandbox.BuildResult:

@@ -558,8 +558,8 @@ def _dependency_step_cached(log: str, marker: str) -> bool:
 def test_toy_service_builds_and_serves(name, docker_engine, run_id, tmp_path, capsys):
     """Source to a healthy service with no hand edits, on the images this machine has."""
     from pipeline.config import Settings
-    from pipeline.generate import _ensure_base_image
     from pipeline.runtime import sandbox
+    from pipeline.stages.bring_up import ensure_base_image
 
     language, framework, files, hints = TOYS[name]
     root = _write(tmp_path / name, files)
@@ -567,7 +567,7 @@ def test_toy_service_builds_and_serves(name, docker_engine, run_id, tmp_path, ca
     text, port, start, _ = environment.render_dockerfile(framework, tc, hints)
     (root / "Dockerfile").write_text(text)
     (root / ".dockerignore").write_text(environment.dockerignore(language))
-    _ensure_base_image(environment.ServiceEnv.model_construct(base_image=tc.base_image), Settings(offline=True))
+    ensure_base_image(tc.base_image, Settings(offline=True))
 
     cold = _build(root, run_id, name)
     assert cold.ok, cold.log[-3000:]
@@ -601,8 +601,8 @@ def test_toy_service_builds_and_serves(name, docker_engine, run_id, tmp_path, ca
 def test_broken_build_ends_with_its_class_and_leaves_nothing(docker_engine, run_id, tmp_path):
     """A build that cannot work: apt cannot find the package; the rule drops it, the Go
     compiler then fails on a syntax error (unknown): the loop gives up with that class."""
-    from pipeline.generate import remove_failed_layers
     from pipeline.runtime import sandbox
+    from pipeline.stages.bring_up import remove_failed_layers
 
     root = _write(tmp_path, {"go.mod": "module x\n\ngo 1.19\n", "main.go": "package main\n\nfunc main() {\n"})
     tc = detect("go", root, offline=True).model_copy(update={"system_packages": ["abc-no-such-package"]})
@@ -651,8 +651,8 @@ def test_a_prepare_script_run_by_a_dev_tool_does_not_break_the_production_instal
     """`"prepare": "husky install"` with husky a devDependency: `npm install --omit=dev`
     runs it and fails (husky: not found) unless the package's own scripts are skipped."""
     from pipeline.config import Settings
-    from pipeline.generate import _ensure_base_image
     from pipeline.runtime import sandbox
+    from pipeline.stages.bring_up import ensure_base_image
 
     manifest = {
         "name": "husky-app",
@@ -673,7 +673,7 @@ def test_a_prepare_script_run_by_a_dev_tool_does_not_break_the_production_instal
     hints = RuntimeHints(start_command=["npm", "start"], port=3000)
     text, port, _, _ = environment.render_dockerfile("express", tc, hints)
     (root / "Dockerfile").write_text(text)
-    _ensure_base_image(environment.ServiceEnv.model_construct(base_image=tc.base_image), Settings())
+    ensure_base_image(tc.base_image, Settings())
     build = _build(root, run_id, "husky")
     assert build.ok, build.log[-3000:]
     with sandbox.running_service(build.image_id, port=port, limits=Limits(startup_timeout=60), run_id=run_id) as svc:

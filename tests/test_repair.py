@@ -6,13 +6,13 @@ import pytest
 
 from pipeline.languages.toolchain import Toolchain
 from pipeline.models import EnvSpec, Verdict
+from pipeline.stages.dummy_values import dummy_value
 from pipeline.stages.repair import (
     FailureClass,
     RuleBasedStrategy,
     ServiceFacts,
     TryResult,
     classify,
-    dummy_value,
     log_tail,
     run_attempts,
 )

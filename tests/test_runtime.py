@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from pipeline.config import Limits, Settings
-from pipeline.generate import remove_failed_layers
 from pipeline.models import StageError, Verdict
 from pipeline.runtime import base_images, engine, sandbox
+from pipeline.stages.bring_up import remove_failed_layers
 
 pytestmark = pytest.mark.docker
 

@@ -31,7 +31,7 @@ from pipeline.languages import get_framework, get_language, has_language
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
 from pipeline.languages.toolchain import Toolchain
 from pipeline.models import EnvSpec, Inventory, RepoSnapshot, Service, StageError, Verdict
-from pipeline.stages.repair import dummy_value
+from pipeline.stages.dummy_values import dummy_value
 from pipeline.templates import render
 
 STAGE_VERSION = "3"
@@ -303,7 +303,7 @@ def dockerignore(language: str) -> str:
     return "\n".join([*_BASE_IGNORE, *get_language(language).dockerignore]) + "\n"
 
 
-def write_environment(spec: EnvSpec, repo_dir: Path) -> None:
+def write_environment(spec: ServiceEnv, repo_dir: Path) -> None:
     """Write the Dockerfile the spec builds (never over the repository's own), and a
     .dockerignore unless the repository has one.
 
@@ -311,14 +311,12 @@ def write_environment(spec: EnvSpec, repo_dir: Path) -> None:
     synthesized Dockerfile.abc an earlier attempt left, so the task builds the repository's.
     """
     service_dir = repo_dir / spec.service_root
-    source = getattr(spec, "dockerfile_source", "synthesized")
-    name = getattr(spec, "dockerfile_name", DOCKERFILE)
-    if source == "repository":
+    if spec.dockerfile_source == "repository":
         stale = service_dir / SYNTHESIZED_BESIDE_OWN
         if stale.is_file() and _is_generated(stale):
             stale.unlink()
         return
-    target = service_dir / name
+    target = service_dir / spec.dockerfile_name
     if target.is_file() and not _is_generated(target):
         raise StageError(Verdict.infra_error, f"refusing to overwrite the repository's {target}", stage="environment")
     target.write_text(spec.dockerfile)

@@ -119,7 +119,7 @@ def _is_env_file(path: Path) -> bool:
 
 
 # The pipeline's own stand-ins for configuration a service insists on (`dummy-NAME`, see
-# the frameworks' env hints and repair.dummy_value): written into generated Dockerfiles and
+# the frameworks' env hints and dummy_values.dummy_value): written into generated Dockerfiles and
 # instructions, never secrets, so never a reason to reject a task.
 DUMMY_PREFIX = "dummy-"
 
