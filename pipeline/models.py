@@ -93,6 +93,11 @@ class Endpoint(BaseModel):
     path: str = Field(description="full path with every mount prefix, framework syntax")
     handler: Handler
     body_fields: list[BodyField] = Field(default_factory=list)
+    group: str | None = Field(
+        default=None,
+        description="the API group its framework module puts it in (static files: 'static'); "
+        "None: grouped by the resource its path names",
+    )
 
     @property
     def normalized_path(self) -> str:
@@ -191,6 +196,9 @@ class Probe(BaseModel):
     status: int
     json_body: object | None = None
     stable_json: object | None = Field(default=None, description="the part asserted")
+    body_sha256: str | None = Field(
+        default=None, description="sha256 of a successful non-JSON body (a file, a page); asserted when both agree"
+    )
 
 
 class Scenario(BaseModel):

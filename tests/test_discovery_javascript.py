@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import textwrap
@@ -845,3 +846,133 @@ def test_an_app_held_in_a_class_member_is_followed(tmp_path: Path) -> None:
         },
     )
     assert ds.pairs(ds.discover("express", tmp_path)) == {("GET", "/items"), ("POST", "/items"), ("GET", "/users/:id")}
+
+
+# --------------------------------------------------------------------------- servers a manifest does not declare
+
+
+def test_a_server_its_manifest_does_not_declare_is_a_service(tmp_path: Path) -> None:
+    # Seen on a real tool's repository: its package.json is the tool's, and the HTTP API kept
+    # beside it requires Express without declaring it. The file that makes an Express app,
+    # routes it and listens is the service; what the manifest lacks is installed beside it.
+    root = FIXTURES / "express_jobrunner"
+    service = ds.assert_detects_only("express", root, "integrations/http/server.js")
+    ds.assert_matches_ground_truth("express", root, handlers=False)
+    hints = get_framework("express").runtime_hints(root, service)
+    # Its own file starts it (the manifest's main is the command-line tool), on its port; a
+    # devDependency keeps its range (a production install leaves it out), Node's own modules
+    # and the declared `ms` (required through ../../lib/queue) are not installed again.
+    assert (hints.start_command, hints.port) == (["node", "integrations/http/server.js"], 7070)
+    assert hints.extra_packages == ["body-parser@^1.20.2", "express"]
+    # `process.env.JOBRUNNER_MODE = 'cli'` sets a variable: the service does not need it.
+    assert hints.env == {"PORT": "7070"}
+    # With a build step the install keeps the devDependencies: only Express is missing.
+    copy = tmp_path / "jobrunner"
+    shutil.copytree(root, copy)
+    manifest = json.loads((copy / "package.json").read_text())
+    manifest["scripts"]["build"] = "node cli.js build"
+    (copy / "package.json").write_text(json.dumps(manifest))
+    express = get_framework("express")
+    assert express.runtime_hints(copy, ds.service_of(express, copy)).extra_packages == ["express"]
+
+
+def test_undeclared_servers_leave_other_frameworks_libraries_tests_and_declared_services_alone(
+    tmp_path: Path,
+) -> None:
+    server = """
+        const express = require('express');
+        const app = express();
+        app.get('/x', (req, res) => res.end());
+        app.listen(3000);
+    """
+    ds.write_files(
+        tmp_path,
+        {
+            # another framework's package: its own module claims it
+            "fast/package.json": '{"dependencies": {"fastify": "4"}}',
+            "fast/scripts/mock.js": server,
+            # a library that builds an app but never listens
+            "lib/package.json": '{"name": "lib", "main": "index.js"}',
+            "lib/index.js": """
+                const express = require('express');
+                module.exports = () => express().get('/y', (req, res) => res.end());
+            """,
+            # a server only a test starts
+            "tool/package.json": '{"name": "tool"}',
+            "tool/test/server.js": server,
+            # no package.json above it: nothing to install from
+            "loose/server.js": server,
+            # a declared service, and a package inside it: read as part of it already
+            "api/package.json": '{"main": "server.js", "dependencies": {"express": "4"}}',
+            "api/server.js": server,
+            "api/tools/mock/package.json": '{"name": "mock"}',
+            "api/tools/mock/server.js": server,
+            # a package whose only server is a nested package's own (declared) one
+            "outer/package.json": '{"name": "outer"}',
+            "outer/web/package.json": '{"main": "server.js", "dependencies": {"express": "4"}}',
+            "outer/web/server.js": server,
+        },
+    )
+    found = {c.root for c in get_framework("express").detect(tmp_path)}
+    assert found == {(tmp_path / "api").resolve(), (tmp_path / "outer" / "web").resolve()}
+
+
+def test_an_app_handed_out_by_the_function_that_makes_it(tmp_path: Path) -> None:
+    # Seen on a real command-line program: an OAuth callback server made inside an async
+    # function whose promise resolves to `{ app, server }`, the route added by its caller.
+    # The same reading follows an app factory: `const app = createApp(); app.use(...)`.
+    ds.write_files(
+        tmp_path,
+        {
+            "package.json": '{"main": "index.js", "dependencies": {"express": "^4.18.2"}}',
+            "index.js": """
+                const express = require('express');
+                const createApp = require('./app');
+                const { waitForCallback } = require('./oauth');
+                const items = express.Router();
+                items.get('/:id', (req, res) => res.json({ id: req.params.id }));
+                const app = createApp();
+                app.use('/items', items);
+                app.listen(4000);
+                waitForCallback().then((code) => console.log(code));
+            """,
+            "app.js": """
+                const express = require('express');
+                module.exports = function createApp() {
+                  const app = express();
+                  app.get('/health', (req, res) => res.send('ok'));
+                  return app;
+                };
+            """,
+            "oauth.js": """
+                const express = require('express');
+                async function startWebServer() {
+                  return new Promise((resolve) => {
+                    const app = express();
+                    const server = app.listen(5000, () => resolve({ app, server }));
+                  });
+                }
+                async function waitForCallback() {
+                  const webServer = await startWebServer();
+                  const { app: second } = await startWebServer();
+                  second.get('/second', (req, res) => res.send('ok'));
+                  return new Promise((resolve) => {
+                    webServer.app.get('/oauth2callback', (req, res) => {
+                      res.send('done');
+                      resolve(req.query.code);
+                    });
+                  });
+                }
+                module.exports = { waitForCallback };
+            """,
+        },
+    )
+    express = get_framework("express")
+    service = ds.service_of(express, tmp_path)
+    assert ds.pairs(express.discover(tmp_path, service)) == {
+        ("GET", "/health"),
+        ("GET", "/items/:id"),
+        ("GET", "/oauth2callback"),
+        ("GET", "/second"),
+    }
+    assert express.runtime_hints(tmp_path, service).port == 4000

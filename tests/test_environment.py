@@ -502,6 +502,20 @@ def test_synthesize_through_a_real_framework_module():
     assert "--host" in spec.start_command and f"EXPOSE {spec.port}" in spec.dockerfile
 
 
+def test_a_server_its_manifest_does_not_declare_gets_what_the_manifest_lacks():
+    # The fixture's package.json is a command-line tool's; its HTTP API requires Express
+    # (declared nowhere) and body-parser (a devDependency): both are installed in the
+    # dependency layer, after the manifest's own, and the API's file starts the service.
+    fixture = Path(__file__).parent / "fixtures" / "express_jobrunner"
+    service = Service(root=".", language="javascript", framework="express", entrypoint="integrations/http/server.js")
+    spec = environment.synthesize(_snapshot(fixture), Inventory(services=[service], groups=[]), service)
+    lines = spec.dockerfile.splitlines()
+    install = lines.index("RUN npm install --omit=dev")
+    assert lines[install + 1] == "RUN npm install --no-save body-parser@^1.20.2 express"
+    assert lines[install + 2] == "COPY . ."
+    assert (spec.start_command, spec.port) == (["node", "integrations/http/server.js"], 7070)
+
+
 # --------------------------------------------------------------------------- real builds
 
 TOYS: dict[str, tuple[str, str, dict[str, str], RuntimeHints]] = {

@@ -600,7 +600,7 @@ def test_a_module_only_devdependencies_declare_brings_them_back():
     failure = classify(log, "start")
     assert (failure.failure_class, failure.detail) == (
         FailureClass.missing_build_step,
-        {"devtool": "html-webpack-plugin"},
+        {"package": "html-webpack-plugin"},
     )
     env = EnvSpec(
         service_root=".",
@@ -616,6 +616,30 @@ def test_a_module_only_devdependencies_declare_brings_them_back():
     facts = ServiceFacts(language="javascript", framework="express")
     proposal = RuleBasedStrategy().propose(failure, log, env, facts)
     assert proposal is not None and "RUN npm install\n" in proposal.env.dockerfile
+
+
+def test_a_module_no_manifest_declares_is_installed_the_languages_way():
+    # Seen on a real tool's repository: its HTTP API requires packages its package.json does
+    # not declare, and the install already has the devDependencies: the package is installed.
+    log = "Error: Cannot find module 'express-fileupload'\nRequire stack:\n- /app/api/api.js\n"
+    failure = classify(log, "start")
+    assert failure.detail == {"package": "express-fileupload"}
+    env = EnvSpec(
+        service_root=".",
+        language="javascript",
+        framework="express",
+        dockerfile="FROM node:18-bookworm-slim\nWORKDIR /app\nCOPY package.json ./\nRUN npm install\n"
+        'COPY . .\nENV PORT="3000"\nCMD ["node", "api/api.js"]\n',
+        base_image="node:18-bookworm-slim",
+        start_command=["node", "api/api.js"],
+        port=3000,
+    )
+    facts = ServiceFacts(language="javascript", framework="express")
+    proposal = RuleBasedStrategy().propose(failure, log, env, facts)
+    assert proposal is not None and "express-fileupload" in proposal.change
+    assert "COPY . .\nRUN npm install --no-save express-fileupload\nENV PORT" in proposal.env.dockerfile
+    # Once installed, the same failure has no further fix.
+    assert RuleBasedStrategy().propose(failure, log, proposal.env, facts) is None
 
 
 def test_webpack_4_on_a_newer_node_gets_the_legacy_openssl_provider():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import subprocess
@@ -249,6 +250,84 @@ def test_characterize_reports_unreachable_service():
     with pytest.raises(StageError) as err:
         testgen.characterize("http://127.0.0.1:9", _notes_group())
     assert err.value.verdict == Verdict.connect_failed
+
+
+class _FilesHandler(BaseHTTPRequestHandler):
+    """Static files as express.static serves them; `masked` answers 501 as a masked mount does."""
+
+    files = {"/index.html": ("text/html", b"<!doctype html><h1>Assets</h1>\n"), "/css/site.css": ("text/css", b"h1{}")}
+    masked = False
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.masked:
+            status, kind, data = 501, "application/json", b'{"error": "Not implemented"}'
+        elif self.path in self.files:
+            status, (kind, data) = 200, self.files[self.path]
+        else:
+            status, kind, data = 404, "text/html", f"Cannot GET {self.path}".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _run_tests(tests: Path, url: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tests)]
+    return subprocess.run(
+        [*command, "-c", "/dev/null", str(tests)],
+        env={"SERVICE_URL": url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_characterize_asserts_a_file_body_by_its_hash(tmp_path):
+    # A static file answers 200 with bytes that are not JSON: the test compares them with the
+    # original's, so a masked service (501), or one answering 200 with other bytes, fails it.
+    group = ApiGroup(
+        name="static",
+        description="Static files.",
+        service_root=".",
+        endpoints=[_endpoint("GET", "/index.html"), _endpoint("GET", "/css/site.css"), _endpoint("GET", "/gone.txt")],
+    )
+    original, url = _serve(_FilesHandler)
+    try:
+        suite = testgen.characterize(url, group)
+    finally:
+        original.shutdown()
+    by_path = {s.steps[0].path: s.steps[0] for s in suite.scenarios}
+    assert by_path["/index.html"].body_sha256 == hashlib.sha256(_FilesHandler.files["/index.html"][1]).hexdigest()
+    assert by_path["/index.html"].status == 200 and by_path["/index.html"].json_body is None
+    assert by_path["/gone.txt"].body_sha256 is None  # an error page is not the behaviour under test
+    assert "hashlib.sha256(response.content).hexdigest() ==" in suite.test_func
+    # The instruction says so: the file's bytes are what is compared.
+    assert "compared byte for byte" in package._behaviour(group, suite)["GET /index.html"][0]
+
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text(testgen.render("tests/conftest.py.j2"))
+    (tests / "test_func.py").write_text(suite.test_func)
+    for handler, passes in (
+        (_FilesHandler, True),
+        (type("Masked", (_FilesHandler,), {"masked": True}), False),
+        (type("Other", (_FilesHandler,), {"files": {k: ("text/html", b"other") for k in _FilesHandler.files}}), False),
+    ):
+        server, url = _serve(handler)
+        try:
+            run = _run_tests(tests, url)
+        finally:
+            server.shutdown()
+        assert (run.returncode == 0) == passes, (handler.__name__, run.stdout + run.stderr)
 
 
 # --- redaction ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pipeline.languages.delegates import find_delegates
 from pipeline.languages.framework import Framework, ServiceCandidate
 from pipeline.models import ApiGroup, Endpoint, Inventory, RepoSnapshot, Service, StageError, Verdict
 
-STAGE_VERSION = "2"
+STAGE_VERSION = "3"
 log = logging.getLogger(__name__)
 
 # Leading path segments that name an API, not a resource.
@@ -146,7 +146,8 @@ def service_prefix(endpoints: list[Endpoint]) -> list[str]:
     A service mounted under its own name (/catalog/products, /catalog/prices) has its
     resources one level down; grouping by the shared segment would make one big group.
     """
-    paths = [_static_segments(e) for e in endpoints if not is_infra(e)]
+    # Endpoints their framework module groups itself (static files) name no resource.
+    paths = [_static_segments(e) for e in endpoints if not is_infra(e) and e.group is None]
     if not paths:
         return []
     common: list[str] = []
@@ -187,9 +188,9 @@ def make_groups(services: list[Service], settings: Settings) -> list[ApiGroup]:
         prefix = service_prefix(service.endpoints)
         by_resource: dict[str, list[Endpoint]] = defaultdict(list)
         for endpoint in sorted(service.endpoints, key=lambda e: (e.normalized_path, e.method)):
-            if is_infra(endpoint):
+            if endpoint.group is None and is_infra(endpoint):
                 continue  # health and readiness checks only tell whether the service is up
-            by_resource[resource_of(endpoint, prefix)].append(endpoint)
+            by_resource[endpoint.group or resource_of(endpoint, prefix)].append(endpoint)
         for resource, endpoints in sorted(by_resource.items()):
             if len(endpoints) < settings.min_group_endpoints:
                 continue

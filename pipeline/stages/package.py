@@ -46,7 +46,7 @@ from pipeline.schemas.metadata import (
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
-STAGE_VERSION = "5"
+STAGE_VERSION = "6"
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
@@ -71,6 +71,8 @@ def _behaviour(group: ApiGroup, suite: TestSuite) -> dict[str, list[str]]:
             key = f"{probe.method} {probe.path_template}"
             sent = " with an empty JSON body" if probe.body == {} else ""
             shape = _shape(probe.stable_json)
+            if probe.body_sha256:
+                shape = " with a body that is not JSON (a file, a page), compared byte for byte"
             line = f"Answers `{probe.status}`{sent}{shape}."
             if line not in lines[key]:
                 lines[key].append(line)

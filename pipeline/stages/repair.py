@@ -221,10 +221,11 @@ _RULES: list[tuple[FailureClass, str]] = [
         r"(?P<devtool>tsc|nest|babel|vite|webpack|next|tsup|rimraf): (?:not found|command not found)",
     ),
     # A package the service requires at run time that only devDependencies declare (a
-    # webpack plugin an Express dev server loads): the production install left it out.
+    # webpack plugin an Express dev server loads): the production install left it out;
+    # or that no manifest declares at all (a server beside a tool): it is installed.
     (
         FailureClass.missing_build_step,
-        r"Cannot find module '(?P<devtool>(?:@[\w.-]+/)?\w[\w.-]*)(?:/[\w./-]+)?'",
+        r"Cannot find module '(?P<package>(?:@[\w.-]+/)?\w[\w.-]*)(?:/[\w./-]+)?'",
     ),
     (
         FailureClass.missing_build_step,
@@ -512,12 +513,15 @@ class RuleBasedStrategy:
     # -- missing build step
     def _build_step(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
         text = env.dockerfile
-        if failure.detail.get("devtool"):
-            # The build needs devDependencies the install left out.
+        package = failure.detail.get("package")
+        if failure.detail.get("devtool") or package:
+            # The build (or the start) needs devDependencies the install left out.
             fixed = re.sub(r" --omit=dev| --production(?=\s|$)| --prod(?=\s|$)", "", text)
-            return Proposal(
-                env=env.model_copy(update={"dockerfile": fixed}), change="install devDependencies for the build"
-            )
+            if fixed != text or not package:
+                return Proposal(
+                    env=env.model_copy(update={"dockerfile": fixed}), change="install devDependencies for the build"
+                )
+            return self._extra_package(package, env, facts)
         tc = facts.toolchain
         default = get_language(facts.language).default_build if has_language(facts.language) else None
         command = tc.build_command if tc and tc.build_command else default
@@ -525,6 +529,21 @@ class RuleBasedStrategy:
             return None
         fixed = _insert_before(text, [f"RUN {command}"], before=("ENV", "EXPOSE", "CMD"))
         return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change=f"add the build step `{command}`")
+
+    @staticmethod
+    def _extra_package(package: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        """Install a package the code requires and no manifest declares, the language's way."""
+        language = get_language(facts.language) if has_language(facts.language) else None
+        if language is None or language.extra_install is None:
+            return None
+        line = f"RUN {language.extra_install.format(package)}"
+        if line in env.dockerfile:
+            return None
+        fixed = _insert_before(env.dockerfile, [line], before=("ENV", "EXPOSE", "CMD"))
+        return Proposal(
+            env=env.model_copy(update={"dockerfile": fixed}),
+            change=f"install {package}: the code requires it and the manifest does not declare it",
+        )
 
     # -- lock file mismatch
     def _lockfile(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:

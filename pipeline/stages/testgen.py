@@ -12,6 +12,7 @@ probes first (test_connect.py sorts before test_func.py), then the scenarios.
 
 from __future__ import annotations
 
+import hashlib
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from pipeline.models import (
 )
 from pipeline.templates import render
 
-STAGE_VERSION = "1"
+STAGE_VERSION = "2"
 REQUEST_TIMEOUT = 10
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
 
@@ -145,7 +146,9 @@ def _concrete(endpoint: Endpoint, captured: dict[str, Any]) -> str:
     return path
 
 
-def _send(base_url: str, method: str, path: str, body: dict | None) -> tuple[int, Any]:
+def _send(base_url: str, method: str, path: str, body: dict | None) -> tuple[int, Any, str | None]:
+    """Status, JSON body (None when not JSON) and, for a successful answer that is not JSON
+    (a static file, a page), the sha256 of its bytes: what a test can assert about it."""
     verb = "GET" if method == "ANY" else method
     try:
         response = requests.request(verb, base_url + path, json=body, timeout=REQUEST_TIMEOUT)
@@ -155,7 +158,10 @@ def _send(base_url: str, method: str, path: str, body: dict | None) -> tuple[int
         payload = response.json()
     except ValueError:
         payload = None
-    return response.status_code, payload
+    digest = None
+    if payload is None and 200 <= response.status_code < 300 and response.content:
+        digest = hashlib.sha256(response.content).hexdigest()
+    return response.status_code, payload, digest
 
 
 def _pick_capture(payload: Any, param: str) -> Any:
@@ -177,7 +183,7 @@ def _replay(base_url: str, scenario: PlannedScenario) -> tuple[list[Probe], dict
         if any(p not in captured for p in path_params(step.endpoint.path)) and probes:
             break  # the create gave no id to follow
         path = _concrete(step.endpoint, captured)
-        status, payload = _send(base_url, step.endpoint.method, path, step.body)
+        status, payload, digest = _send(base_url, step.endpoint.method, path, step.body)
         probes.append(
             Probe(
                 method=step.endpoint.method,
@@ -186,6 +192,7 @@ def _replay(base_url: str, scenario: PlannedScenario) -> tuple[list[Probe], dict
                 body=step.body,
                 status=status,
                 json_body=payload,
+                body_sha256=digest,
             )
         )
         if step.captures:
@@ -237,7 +244,7 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
     for endpoint in sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method)):
         path = _concrete(endpoint, {})
         body = sample_body(endpoint)
-        status, _ = _send(base_url, endpoint.method, path, body)
+        status, _, _ = _send(base_url, endpoint.method, path, body)
         connect_checks.append(
             {
                 "name": f"{endpoint.method.lower()}_{_slug(endpoint.normalized_path)}",
@@ -265,6 +272,9 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
             if planned_step.endpoint.method == "GET" and not path_params(planned_step.endpoint.path):
                 expected = shape_only(expected)
             pa.stable_json = _jsonable(expected)
+            # A body that is not JSON (a file, a page) is asserted whole, by its hash, when
+            # both replays got the same bytes.
+            pa.body_sha256 = pa.body_sha256 if pa.body_sha256 == pb.body_sha256 else None
             steps.append(pa)
             rendered_steps.append(
                 {
@@ -273,6 +283,7 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
                     "body": repr(pa.body) if pa.body is not None else None,
                     "status": pa.status,
                     "expected": None if expected is DROP or pa.json_body is None else _render(expected),
+                    "sha256": pa.body_sha256,
                     "capture": _var(planned_step.captures)
                     if planned_step.captures and planned_step.captures in cap_a
                     else None,

@@ -14,8 +14,15 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
 from pipeline.languages.javascript.interpreter import JsModule, JsProject
-from pipeline.languages.javascript.masking import JsFramework, mask_handler
-from pipeline.languages.javascript.project import detect_services, read_package_json, uses_without_nest
+from pipeline.languages.javascript.masking import JsFramework, mask_handler, mask_middleware
+from pipeline.languages.javascript.project import (
+    dependencies,
+    detect_services,
+    files_by_package,
+    is_nest_manifest,
+    read_package_json,
+    uses_without_nest,
+)
 from pipeline.languages.javascript.request_body import body_fields
 from pipeline.languages.javascript.routes import (
     Route,
@@ -25,7 +32,19 @@ from pipeline.languages.javascript.routes import (
     method_calls,
     route_paths,
 )
-from pipeline.languages.javascript.runtime import entrypoint, listen_port, service_env, start_command
+from pipeline.languages.javascript.runtime import (
+    entrypoint,
+    listen_port,
+    service_env,
+    start_command,
+    undeclared_packages,
+)
+from pipeline.languages.javascript.static_files import (
+    StaticMount,
+    is_middleware_range,
+    static_endpoints,
+    static_middleware,
+)
 from pipeline.languages.javascript.syntax import (
     FUNCTION_TYPES,
     arguments,
@@ -35,6 +54,7 @@ from pipeline.languages.javascript.syntax import (
     string_value,
     unwrap,
 )
+from pipeline.languages.javascript.toolchain import production_install
 from pipeline.models import Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -44,9 +64,16 @@ ObjKey = tuple[str, int]
 
 _VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "all"}
 DEFAULT_PORT = 3000
+#: Node frameworks whose own module claims a package that declares them
+_OTHER_FRAMEWORKS = frozenset({"koa", "fastify", "@nestjs/core"})
 
 
 express_join = join_path
+#: what a masked static-file middleware becomes: 501 to what it served, the rest passed on
+STATIC_STUB = (
+    "({params}) => /* static files: not implemented */ "
+    '(req.method === "GET" || req.method === "HEAD" ? res.status(501).json({{ error: "Not implemented" }}) : next())'
+)
 
 
 @dataclass
@@ -59,6 +86,8 @@ class _Analysis:
     listens: list[tuple[JsModule, Node]] = field(default_factory=list)
     #: every other `.listen(...)`, used only when no app listens directly
     other_listens: list[tuple[JsModule, Node]] = field(default_factory=list)
+    #: static-file middlewares (`app.use(express.static(dir))`), in registration order
+    statics: list[StaticMount] = field(default_factory=list)
 
     def all_listens(self) -> list[tuple[JsModule, Node]]:
         return self.listens or self.other_listens
@@ -114,8 +143,8 @@ class _Analyser:
             if key is not None:
                 self.params.setdefault((defined[0].rel, fn.start_byte, index), key)
 
-    def object_of(self, module: JsModule, node: Node | None) -> ObjKey | None:
-        if node is None:
+    def object_of(self, module: JsModule, node: Node | None, depth: int = 0) -> ObjKey | None:
+        if node is None or depth > 10:
             return None
         if unwrap(node).type == "identifier" and (bound := self.parameter_object(module, unwrap(node))):
             return bound
@@ -124,6 +153,11 @@ class _Analyser:
             return None
         target = unwrap(defined[1])
         kind = _construction(self.project, defined[0], target)
+        if kind is None and target.type == "call_expression":
+            # `const app = createApp()`: the app a project function makes and returns.
+            made = self.project.returned(defined[0], target)
+            if made is not None and made.kind == "node" and made.module is not None and made.node is not None:
+                return self.object_of(made.module, made.node, depth + 1)
         if kind is None:
             return None
         key = (defined[0].rel, target.start_byte)
@@ -188,6 +222,12 @@ class _Analyser:
             handlers = args[1:]
         if owner is None or not paths or not handlers:
             return
+        served = static_middleware(self.project, module, handlers[-1])
+        if served is not None:
+            # app.get('/*', express.static(dir)): the folder answers GET (and HEAD) only.
+            if method in ("GET", "ANY"):
+                self.out.statics += [StaticMount(owner, path, True, *served) for path in paths]
+            return
         # Middlewares come first: the last function is the one that answers.
         for path in paths:
             self.out.routes.append(Route(owner, path, method, module, handlers[-1]))
@@ -200,6 +240,10 @@ class _Analyser:
         is_path = is_path_argument(self.project, module, first)
         prefixes = route_paths(self.project, module, first, "mount") if is_path else [""]
         for arg in args[1:] if is_path else args:
+            served = static_middleware(self.project, module, arg)
+            if served is not None:
+                self.out.statics += [StaticMount(owner, prefix, False, *served) for prefix in prefixes]
+                continue
             child = self.object_of(module, arg)
             if child is not None and child != owner:
                 for prefix in prefixes:
@@ -222,6 +266,10 @@ def _prefixes(analysis: _Analysis) -> dict[ObjKey, list[str]]:
     return found
 
 
+def _declares_express(manifest: dict) -> bool:
+    return uses_without_nest(manifest, "express")
+
+
 class ExpressFramework(JsFramework):
     name = "express"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
@@ -231,7 +279,34 @@ class ExpressFramework(JsFramework):
     # ------------------------------------------------------------------ detect
 
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
-        return detect_services(repo_root, lambda m: uses_without_nest(m, "express"), self._entrypoint)
+        declared = detect_services(repo_root, _declares_express, self._entrypoint)
+        found = declared + self._undeclared_servers(repo_root, {c.root for c in declared})
+        return sorted(found, key=lambda c: c.root)
+
+    def _undeclared_servers(self, repo_root: Path, claimed: set[Path]) -> list[ServiceCandidate]:
+        """Packages whose package.json does not declare Express (nor another Node framework)
+        but whose code makes an Express app, routes it and listens: a server kept beside a tool
+        or a library, its dependencies left to a global install. It is started from its
+        shallowest listening file; the environment installs what its manifest lacks. A
+        package inside a declared service is read as part of it already, and a nested
+        package's server is that package's."""
+        repo_root = repo_root.resolve()
+        out: list[ServiceCandidate] = []
+        found = files_by_package(repo_root, lambda source: b"express" in source and b"listen" in source)
+        for root, own in found.items():
+            manifest = read_package_json(root / "package.json")
+            if any(root.is_relative_to(c) for c in claimed) or is_nest_manifest(manifest):
+                continue
+            if dependencies(manifest) & _OTHER_FRAMEWORKS:
+                continue
+            analysis = _Analyser(JsProject(repo_root, root)).run()
+            direct = [(m, call) for m, call in analysis.listens if m.rel in own]
+            listens = direct or [(m, call) for m, call in analysis.other_listens if m.rel in own and analysis.apps]
+            if not listens or not (analysis.routes or analysis.statics):
+                continue
+            files = sorted({m.path.relative_to(root).as_posix() for m, _ in listens})
+            out.append(ServiceCandidate(root=root, entrypoint=min(files, key=lambda f: (f.count("/"), f))))
+        return out
 
     def _entrypoint(self, repo_root: Path, root: Path, manifest: dict) -> str | None:
         def listening() -> list[str]:
@@ -271,6 +346,8 @@ class ExpressFramework(JsFramework):
                     handler=handler_for(fn, module.rel),
                     body_fields=body_fields(fn),
                 )
+        for endpoint in static_endpoints(project, analysis.statics, prefixes):
+            endpoints.setdefault((endpoint.path, endpoint.method), endpoint)
         return [endpoints[k] for k in sorted(endpoints)]
 
     # ------------------------------------------------------------------ runtime
@@ -284,9 +361,22 @@ class ExpressFramework(JsFramework):
         manifest = read_package_json(root / "package.json")
         entry = service.entrypoint or self._entrypoint(repo_root, root, manifest)
         env = service_env(project, port)
-        return RuntimeHints(start_command=start_command(root, manifest, entry), port=port, env=env)
+        if _declares_express(manifest):
+            return RuntimeHints(start_command=start_command(root, manifest, entry), port=port, env=env)
+        # A server its manifest does not declare: its own file starts it (the package's
+        # scripts run something else), with what the manifest lacks installed beside it.
+        return RuntimeHints(
+            start_command=start_command(root, {}, entry),
+            port=port,
+            env=env,
+            extra_packages=undeclared_packages(
+                project, manifest, entry, dev_installed=not production_install(root, manifest)
+            ),
+        )
 
     # ------------------------------------------------------------------ mask
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
+        if is_middleware_range(source, handler):
+            return mask_middleware(source, handler, STATIC_STUB)
         return mask_handler(source, handler, '{res}.status(501).json({{ error: "Not implemented" }});')

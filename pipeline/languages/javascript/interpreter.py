@@ -12,7 +12,7 @@ an evaluation yields. Routes, runtime hints and masking are built on top of it e
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,7 +21,18 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.javascript.project import grammar_of, iter_js_files, read_jsonc
-from pipeline.languages.javascript.syntax import Node, class_member, is_require, member_parts, string_value, unwrap
+from pipeline.languages.javascript.syntax import (
+    FUNCTION_TYPES,
+    Node,
+    arguments,
+    class_member,
+    is_require,
+    member_parts,
+    param_name,
+    parameters,
+    string_value,
+    unwrap,
+)
 
 #: resolution order of an extension-less specifier, as Node and tsc try them
 _RESOLVE_SUFFIXES = (".js", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".cts", ".jsx")
@@ -346,7 +357,34 @@ class JsProject:
                 # `new UsersController()`: its methods are the class's methods.
                 cls = self.evaluate(value.module, node.child_by_field_name("constructor"), depth + 1)
                 return self.member(cls, name, depth + 1) if cls is not None else None
+            if node.type == "call_expression":
+                # `(await startServer()).app`: a member of what a project function returns.
+                result = self.returned(value.module, node, depth + 1)
+                return self.member(result, name, depth + 1) if result is not None else None
         return None
+
+    def returned(self, module: JsModule, call: Node, depth: int = 0) -> JsValue | None:
+        """What a call of a project function returns: its first `return` with a value (an
+        arrow function's expression body), and for `return new Promise(...)` the value the
+        executor passes to `resolve`; None for a package's function or an unreadable one."""
+        if depth > 40:
+            return None
+        callee = self.evaluate(module, call.child_by_field_name("function"), depth + 1)
+        if callee is not None and callee.kind == "module" and callee.module is not None:
+            callee = self.default_of(callee.module, depth + 1)
+        if callee is None or callee.module is None or callee.node is None or callee.kind != "node":
+            return None
+        where, fn = callee.module, unwrap(callee.node)
+        if fn.type not in FUNCTION_TYPES:
+            return None
+        result = returned_expression(fn)
+        if (
+            result is not None
+            and result.type == "new_expression"
+            and ts.text(result.child_by_field_name("constructor")) == "Promise"
+        ):
+            result = resolved_value(result)
+        return self.evaluate(where, result, depth + 1) if result is not None else None
 
     def lookup(self, module: JsModule, name: str, depth: int = 0) -> JsValue | None:
         binding = module.bindings.get(name)
@@ -386,6 +424,51 @@ class JsProject:
             obj = self.evaluate(module, parts[0], depth + 1)
             return self.member(obj, parts[1], depth + 1) if obj is not None else None
         return JsValue("node", module=module, node=node)
+
+
+def _own_nodes(fn: Node) -> Iterator[Node]:
+    """The nodes of a function's body, without the bodies of the functions and classes nested in it."""
+    body = fn.child_by_field_name("body")
+    stack = [body] if body is not None else []
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(c for c in reversed(node.named_children) if c.type not in _SCOPES)
+
+
+_SCOPES = FUNCTION_TYPES | {"class", "class_declaration", "abstract_class_declaration"}
+
+
+def returned_expression(fn: Node) -> Node | None:
+    """The expression a function returns: an arrow function's expression body, else the
+    value of its first `return` (nested functions' returns are theirs)."""
+    body = fn.child_by_field_name("body")
+    if body is None:
+        return None
+    if body.type != "statement_block":
+        return unwrap(body)
+    for node in _own_nodes(fn):
+        if node.type == "return_statement" and node.named_children:
+            return unwrap(node.named_children[0])
+    return None
+
+
+def resolved_value(promise: Node) -> Node | None:
+    """The value `new Promise((resolve) => ... resolve(x) ...)` resolves to: x of the first
+    `resolve(x)` anywhere in the executor (a callback inside it included)."""
+    args = arguments(promise)
+    executor = unwrap(args[0]) if args else None
+    if executor is None or executor.type not in FUNCTION_TYPES:
+        return None
+    params = parameters(executor)
+    resolve = param_name(params[0]) if params else None
+    if resolve is None:
+        return None
+    for node in ts.walk(executor):
+        if node.type == "call_expression" and ts.text(node.child_by_field_name("function")) == resolve:
+            values = arguments(node)
+            return unwrap(values[0]) if values else None
+    return None
 
 
 def this_member(this: Node, name: str) -> Node | None:

@@ -18,7 +18,7 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
 from pipeline.languages.javascript.interpreter import JsModule, JsProject
-from pipeline.languages.javascript.masking import JsFramework, mask_handler
+from pipeline.languages.javascript.masking import JsFramework, mask_handler, mask_middleware
 from pipeline.languages.javascript.project import detect_services, read_package_json, uses_without_nest
 from pipeline.languages.javascript.routes import (
     ObjectResolver,
@@ -34,6 +34,12 @@ from pipeline.languages.javascript.routes import (
     static_string,
 )
 from pipeline.languages.javascript.runtime import entrypoint, listen_port, service_env, start_command
+from pipeline.languages.javascript.static_files import (
+    StaticMount,
+    is_middleware_range,
+    static_endpoints,
+    static_middleware,
+)
 from pipeline.languages.javascript.syntax import arguments, string_value, unwrap
 from pipeline.models import Endpoint, Handler
 
@@ -47,6 +53,13 @@ DEFAULT_PORT = 3000
 MASK_STATEMENT = '{res}.status = 501; {res}.body = {{ error: "Not implemented" }};'
 #: for an arrow function whose context parameter is destructured: Koa answers err.status
 MASK_FALLBACK = 'throw Object.assign(new Error("Not implemented"), { status: 501, expose: true });'
+#: what a masked koa-static middleware becomes: 501 to what it served, the rest passed on
+STATIC_STUB = (
+    "async ({params}) => {{ /* static files: not implemented */ "
+    'if (ctx.method === "GET" || ctx.method === "HEAD") '
+    '{{ ctx.status = 501; ctx.body = {{ error: "Not implemented" }}; }} '
+    "else {{ await next(); }} }}"
+)
 
 
 @dataclass
@@ -57,6 +70,8 @@ class _Analysis:
     mounts: dict[ObjKey, list[tuple[ObjKey, str]]] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     listens: list[tuple[JsModule, Node]] = field(default_factory=list)
+    #: koa-static middlewares (`app.use(serve(dir))`, under koa-mount's prefix), in order
+    statics: list[StaticMount] = field(default_factory=list)
 
     def apps(self) -> list[ObjKey]:
         return sorted(k for k, kind in self.resolver.kinds.items() if kind == "app")
@@ -139,11 +154,30 @@ class _Analyser:
         is_path = is_path_argument(self.project, module, first)
         mount_paths = route_paths(self.project, module, first, "mount") if is_path else [""]
         for arg in args[1:] if is_path else args:
+            served = self._static(module, arg)
+            if served is not None:
+                extra, found = served
+                paths = [join_path(m, extra) if extra else m for m in mount_paths]
+                self.out.statics += [StaticMount(owner, path, False, *found) for path in paths]
+                continue
             for child, extra in self._mounted(module, arg):
                 if child != owner:
                     for mount in mount_paths:
                         path = join_path(mount, extra) if extra else mount
                         self.out.mounts.setdefault(owner, []).append((child, path))
+
+    def _static(self, module: JsModule, arg: Node) -> tuple[str, tuple[JsModule, Node]] | None:
+        """(mount path, middleware) of a koa-static argument: `serve(dir)`, `mount('/x', serve(dir))`."""
+        node = unwrap(arg)
+        value = external_call(self.project, module, node)
+        if value is not None and value.package == "koa-mount":
+            inner = arguments(node)
+            if len(inner) == 2 and (prefix := string_value(inner[0])) is not None:
+                found = static_middleware(self.project, module, inner[1])
+                return (prefix, found) if found is not None else None
+            return None
+        found = static_middleware(self.project, module, node)
+        return ("", found) if found is not None else None
 
     def _mounted(self, module: JsModule, arg: Node) -> list[tuple[ObjKey, str]]:
         """Routers/apps a middleware argument serves: `r.routes()`, `mount('/x', r.routes())`."""
@@ -208,7 +242,10 @@ class KoaFramework(JsFramework):
         project = JsProject(repo_root, service.root.resolve())
         analysis = _Analyser(project).run()
         prefixes = _full_prefixes(analysis)
-        return mounted_endpoints(project, analysis.routes, prefixes, join_path, body_path=("request", "body"))
+        endpoints = mounted_endpoints(project, analysis.routes, prefixes, join_path, body_path=("request", "body"))
+        routed = {(e.path, e.method) for e in endpoints}
+        served = [e for e in static_endpoints(project, analysis.statics, prefixes) if (e.path, e.method) not in routed]
+        return sorted(endpoints + served, key=lambda e: (e.path, e.method))
 
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         repo_root = repo_root.resolve()
@@ -222,6 +259,8 @@ class KoaFramework(JsFramework):
         return RuntimeHints(start_command=start_command(root, manifest, entry), port=port, env=env)
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
+        if is_middleware_range(source, handler):
+            return mask_middleware(source, handler, STATIC_STUB, names=("ctx", "next"))
         return mask_handler(
             source, handler, MASK_STATEMENT, param_index=0, filler_names=("ctx",), fallback=MASK_FALLBACK
         )

@@ -96,6 +96,27 @@ def mask_handler(
     return ts.check_reparses(masked, grammar, f"{handler.file}:{handler.name}")
 
 
+def mask_middleware(
+    source: bytes, handler: Handler, stub: str, names: tuple[str, ...] = ("req", "res", "next")
+) -> bytes:
+    """Replace a middleware expression (a static-file server, `express.static(dir)`) by `stub`.
+
+    The handler's body range is the expression itself. `stub` is a function expression
+    with `{params}` where its parameters (`names`) go: in TypeScript each is typed `any`,
+    so the stub type-checks wherever the middleware did.
+    """
+    grammar = grammar_of(handler.file)
+    tree = ts.parse(source, grammar)
+    node = ts.find_exact(tree.root_node, handler.body_start_byte, handler.body_end_byte, {"call_expression"})
+    if node is None:
+        raise ValueError(
+            f"no middleware call at bytes {handler.body_start_byte}-{handler.body_end_byte} of {handler.file}"
+        )
+    params = ", ".join(f"{n}: any" if grammar != LANGUAGE else n for n in names)
+    masked = ts.replace(source, node.start_byte, node.end_byte, ("(" + stub.format(params=params) + ")").encode())
+    return ts.check_reparses(masked, grammar, f"{handler.file}:{handler.name}")
+
+
 _UNUSED_CHECKS = re.compile(r'"(noUnusedLocals|noUnusedParameters)"\s*:\s*true')
 
 

@@ -117,6 +117,25 @@ def detect_services(
     return sorted(out, key=lambda c: c.root)
 
 
+def files_by_package(repo_root: Path, accept: Callable[[bytes], bool]) -> dict[Path, set[str]]:
+    """The source files but the tests whose content `accept`s (paths relative to the
+    repository), by the package they belong to: the folder of the nearest package.json at or
+    above them. Nothing is parsed; files under no package.json are left out."""
+    repo_root = repo_root.resolve()
+    out: dict[Path, set[str]] = {}
+    nearest: dict[Path, Path | None] = {}
+    for path, rel, source in ts.iter_files(repo_root, repo_root, _is_source):
+        if is_test_path(rel) or not accept(source):
+            continue
+        folder = path.parent
+        if folder not in nearest:
+            inside = [d for d in (folder, *folder.parents) if d.is_relative_to(repo_root)]
+            nearest[folder] = next((d for d in inside if (d / "package.json").is_file()), None)
+        if nearest[folder] is not None:
+            out.setdefault(nearest[folder], set()).add(rel)
+    return dict(sorted(out.items()))
+
+
 _JSONC_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n]*|/\*.*?\*/', re.S)
 
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.javascript.interpreter import JsModule, JsProject
+from pipeline.languages.javascript.interpreter import JsModule, JsProject, nodes_of
 from pipeline.languages.javascript.project import SUFFIXES, TS_SUFFIXES, read_jsonc, script_words
-from pipeline.languages.javascript.syntax import Node, arguments, member_parts, string_value, unwrap
+from pipeline.languages.javascript.syntax import Node, arguments, is_require, member_parts, string_value, unwrap
 
 # --------------------------------------------------------------------------- environment
 
@@ -49,6 +49,12 @@ def _optional_use(node: Node) -> bool:
     return False
 
 
+def _assigned(node: Node) -> bool:
+    """`process.env.X = "0"`: the code sets the variable, it does not read it."""
+    parent = node.parent
+    return parent is not None and parent.type == "assignment_expression" and parent.child_by_field_name("left") == node
+
+
 def required_env(files: Iterable[ts.SourceFile]) -> dict[str, str]:
     """Environment variables read with no fallback, with dummy values (never real ones)."""
     out: dict[str, str] = {}
@@ -59,7 +65,7 @@ def required_env(files: Iterable[ts.SourceFile]) -> dict[str, str]:
             name = None
             if node.type in ("member_expression", "subscript_expression"):
                 name = _env_name(node)
-                if name is not None and _optional_use(node):
+                if name is not None and (_optional_use(node) or _assigned(node)):
                     name = None
             elif node.type == "variable_declarator":
                 pattern, value = node.child_by_field_name("name"), node.child_by_field_name("value")
@@ -230,3 +236,91 @@ def start_command(root: Path, manifest: dict, entry: str | None) -> list[str]:
     if entry.endswith(TS_SUFFIXES):
         return ["node", compiled_path(root, entry)]
     return ["node", entry]
+
+
+# --------------------------------------------------------------------------- packages
+
+
+#: Node's own modules (`require('module').builtinModules`, first segment): never installed
+NODE_BUILTINS = frozenset({
+    "_http_agent", "_http_client", "_http_common", "_http_incoming", "_http_outgoing", "_http_server",
+    "_stream_duplex", "_stream_passthrough", "_stream_readable", "_stream_transform", "_stream_wrap",
+    "_stream_writable", "_tls_common", "_tls_wrap", "assert", "async_hooks", "buffer", "child_process",
+    "cluster", "console", "constants", "crypto", "dgram", "diagnostics_channel", "dns", "domain", "events",
+    "fs", "http", "http2", "https", "inspector", "module", "net", "os", "path", "perf_hooks", "process",
+    "punycode", "querystring", "readline", "repl", "stream", "string_decoder", "sys", "timers", "tls",
+    "trace_events", "tty", "url", "util", "v8", "vm", "wasi", "worker_threads", "zlib",
+})  # fmt: skip
+_PACKAGE_NAME = re.compile(r"(?:@[a-z0-9~-][a-z0-9._~-]*/)?[a-z0-9~-][a-z0-9._~-]*")
+#: a version range that is one shell word (`^4.17.1`, `~1.2`, `4.x`)
+_PLAIN_RANGE = re.compile(r"[\w.^~*-]+")
+
+
+def package_of(specifier: str) -> str | None:
+    """The npm package a bare specifier names (`@scope/name/sub` -> `@scope/name`), None for a
+    relative path, a Node built-in, or what cannot be a package name (an alias like `@/x`)."""
+    if specifier.startswith((".", "/", "node:")):
+        return None
+    parts = specifier.split("/")
+    name = "/".join(parts[:2]) if specifier.startswith("@") else parts[0]
+    if name in NODE_BUILTINS or not _PACKAGE_NAME.fullmatch(name):
+        return None
+    return name
+
+
+def _specifiers(module: JsModule) -> Iterable[str]:
+    """What a file requires or imports: `require('x')`, `import(...)`, `import ... from`, `export ... from`."""
+    for call in module.calls:
+        spec = is_require(call)
+        if spec is None and ts.text(call.child_by_field_name("function")) == "import":
+            args = arguments(call)
+            spec = string_value(args[0]) if args else None
+        if spec is not None:
+            yield spec
+    for node in nodes_of(module.sf, ("import_statement", "export_statement")):
+        source = string_value(node.child_by_field_name("source"))
+        if source is not None and not ts.text(node).startswith(("import type ", "export type ")):
+            yield source
+
+
+def required_packages(project: JsProject, entry: JsModule) -> list[str]:
+    """The packages the entry file and the project files it loads (followed through relative
+    imports) require, sorted."""
+    seen = {entry.rel}
+    todo = [entry]
+    packages: set[str] = set()
+    while todo:
+        module = todo.pop()
+        for spec in _specifiers(module):
+            found = project.locate(module, spec)
+            if found is not None:
+                if found.rel not in seen:
+                    seen.add(found.rel)
+                    todo.append(found)
+            elif (name := package_of(spec)) is not None:
+                packages.add(name)
+    return sorted(packages)
+
+
+def undeclared_packages(project: JsProject, manifest: dict, entry: str | None, *, dev_installed: bool) -> list[str]:
+    """What the entry's code requires that the install leaves out, to install beside it: what
+    the manifest does not declare, and its devDependencies unless the install has them
+    (`dev_installed`), these at their declared range. A name that is a folder of the service
+    (`NODE_PATH`-style imports) is no package."""
+    rel = (project.service_root / entry).relative_to(project.repo_root).as_posix() if entry else None
+    module = project.modules.get(rel) if rel else None
+    if module is None:
+        return []
+    keys = ["dependencies", "optionalDependencies", "peerDependencies"] + (["devDependencies"] if dev_installed else [])
+    installed = set()
+    for key in keys:
+        if isinstance(manifest.get(key), dict):
+            installed |= set(manifest[key])
+    dev = manifest.get("devDependencies") if isinstance(manifest.get("devDependencies"), dict) else {}
+    out = []
+    for name in required_packages(project, module):
+        if name in installed or any((project.service_root / d / name).exists() for d in ("", "src")):
+            continue
+        version = dev.get(name)
+        out.append(f"{name}@{version}" if isinstance(version, str) and _PLAIN_RANGE.fullmatch(version) else name)
+    return out

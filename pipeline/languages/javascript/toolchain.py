@@ -58,6 +58,17 @@ def dev_tool_lifecycle_scripts(manifest: dict) -> list[str]:
     return failing
 
 
+def _typescript(root: Path, manifest: dict) -> bool:
+    return (root / "tsconfig.json").is_file() and _declares(manifest, "typescript")
+
+
+def production_install(root: Path, manifest: dict) -> bool:
+    """The install leaves the devDependencies out: a build (tsc, babel, nest build) needs
+    them, a plain app does not."""
+    scripts = manifest.get("scripts") if isinstance(manifest.get("scripts"), dict) else {}
+    return not (isinstance(scripts.get("build"), str) and scripts["build"]) and not _typescript(root, manifest)
+
+
 def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
     manifest = read_json(root / "package.json")
     scripts = manifest.get("scripts") if isinstance(manifest.get("scripts"), dict) else {}
@@ -71,7 +82,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         notes.append(f"{source} asks for Node {constraint}; offline, the stand-in node {STAND_IN} is used")
         version = STAND_IN
 
-    typescript = (root / "tsconfig.json").is_file() and _declares(manifest, "typescript")
+    typescript = _typescript(root, manifest)
     build_script = scripts.get("build") if isinstance(scripts.get("build"), str) else None
     if build_script:
         build = "run build"
@@ -79,8 +90,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         build = "exec tsc"
     else:
         build = None
-    # A build (tsc, babel, nest build) needs the devDependencies; a plain app does not.
-    production = build is None
+    production = production_install(root, manifest)
     package_manager_field = str(manifest.get("packageManager") or "")
 
     if (root / "pnpm-lock.yaml").is_file() or package_manager_field.startswith("pnpm"):
