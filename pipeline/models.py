@@ -30,6 +30,7 @@ class Verdict(StrEnum):
     oracle_failed = "oracle_failed"
     oracle_flaky = "oracle_flaky"
     noop_passed = "noop_passed"
+    tests_weak = "tests_weak"  # a stand-in solution (a canned answer, no logic) passed
     license_rejected = "license_rejected"
     no_endpoints = "no_endpoints"
     secret_unredactable = "secret_unredactable"
@@ -199,6 +200,10 @@ class Probe(BaseModel):
     body_sha256: str | None = Field(
         default=None, description="sha256 of a successful non-JSON body (a file, a page); asserted when both agree"
     )
+    location: str | None = Field(
+        default=None,
+        description="a redirect off the service: its Location, the service's address written {base_url}",
+    )
 
 
 class Scenario(BaseModel):
@@ -209,6 +214,23 @@ class Scenario(BaseModel):
     captures: dict[str, str] = Field(
         default_factory=dict, description="path param name -> field of the create response"
     )
+
+
+class StandIn(BaseModel):
+    """A stand-in solution: a patch from the masked repository to handlers that answer a
+    canned answer, or why there is none (the framework has no stand-in answers)."""
+
+    name: str
+    patch: str | None = None
+    skipped: str | None = None
+
+
+class CannedAnswer(BaseModel):
+    """What a stand-in's masked handler answers to every request: a status recorded from
+    the original and, optionally, one recorded JSON body (None: an empty body)."""
+
+    status: int
+    json_body: object | None = None
 
 
 class TestSuite(BaseModel):
@@ -256,11 +278,21 @@ class RunResult(BaseModel):
     )
 
 
+class StandInOutcome(BaseModel):
+    """One stand-in solution's trial in the strength gate (stages/stand_ins.py)."""
+
+    name: str
+    passed: bool = Field(description="the stand-in resolved the task: the tests cannot tell it from the code")
+    skipped: str | None = Field(default=None, description="why it was not run (then passed is false)")
+
+
 class VerificationReport(BaseModel):
     oracle_runs: list[RunResult]
     noop_run: RunResult | None
     verdict: Verdict
     reason: str
+    stand_ins: list[StandInOutcome] = Field(default_factory=list, description="the strength gate's stand-ins")
+    stand_in_runs: dict[str, RunResult] = Field(default_factory=dict, description="stand-in name -> its trial")
 
 
 class StageTiming(BaseModel):

@@ -330,6 +330,98 @@ def test_characterize_asserts_a_file_body_by_its_hash(tmp_path):
         assert (run.returncode == 0) == passes, (handler.__name__, run.stdout + run.stderr)
 
 
+class _RedirectHandler(BaseHTTPRequestHandler):
+    """A sign-in redirect to another host (with the service's own address in it, as a
+    `serviceURL` query), and a moved page on the service itself."""
+
+    masked = False
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.masked:
+            self._answer(501, {}, b'{"error": "Not implemented"}')
+        elif self.path == "/":
+            own = f"http://{self.headers['Host']}/"
+            self._answer(302, {"Location": f"http://sso.example.invalid/login?serviceURL={own}"}, b"")
+        elif self.path == "/old":
+            self._answer(301, {"Location": "/new"}, b"")
+        elif self.path == "/new":
+            self._answer(200, {"Content-Type": "application/json"}, b'{"page": "new"}')
+        else:
+            self._answer(404, {}, b"")
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_redirect_off_the_service_is_asserted_and_one_on_it_is_followed(tmp_path):
+    # Following a sign-in redirect to another host would test the outside world (here: a
+    # name that does not resolve, which used to end the group as connect_failed).
+    group = ApiGroup(
+        name="pages",
+        description="Pages.",
+        service_root=".",
+        endpoints=[_endpoint("GET", "/"), _endpoint("GET", "/old")],
+    )
+    original, url = _serve(_RedirectHandler)
+    try:
+        suite = testgen.characterize(url, group)
+    finally:
+        original.shutdown()
+    by_path = {s.steps[0].path: s.steps[0] for s in suite.scenarios}
+    assert by_path["/"].status == 302
+    assert by_path["/"].location == "http://sso.example.invalid/login?serviceURL={base_url}/"
+    assert by_path["/old"].status == 200 and by_path["/old"].location is None
+    assert by_path["/old"].json_body == {"page": "new"}
+    # The generated tests pass on the original, on another port too, and fail on the masked one.
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text(testgen.render("tests/conftest.py.j2"))
+    (tests / "test_func.py").write_text(suite.test_func)
+    for handler, passes in ((_RedirectHandler, True), (type("Masked", (_RedirectHandler,), {"masked": True}), False)):
+        server, url = _serve(handler)
+        try:
+            run = _run_tests(tests, url)
+        finally:
+            server.shutdown()
+        assert (run.returncode == 0) == passes, (handler.__name__, run.stdout + run.stderr)
+
+
+def test_a_recorded_digest_is_not_taken_for_a_secret(tmp_path):
+    suite_text = testgen.render(
+        "tests/test_func.py.j2",
+        group=ApiGroup(name="static", description="Static files.", service_root=".", endpoints=[]),
+        scenarios=[
+            {
+                "name": "get_index",
+                "steps": [
+                    {
+                        "method": "GET",
+                        "url": 'base_url + "/index.html"',
+                        "body": None,
+                        "status": 200,
+                        "expected": None,
+                        "sha256": hashlib.sha256(b"<h1>x</h1>").hexdigest(),
+                        "location": None,
+                        "capture": None,
+                        "capture_field": None,
+                    }
+                ],
+            }
+        ],
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_func.py").write_text(suite_text)
+    assert redact.leftover_secrets(tmp_path) == []
+
+
 # --- redaction ---------------------------------------------------------------------------
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"

@@ -17,6 +17,7 @@ import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -33,8 +34,9 @@ from pipeline.models import (
 )
 from pipeline.templates import render
 
-STAGE_VERSION = "2"
+STAGE_VERSION = "3"
 REQUEST_TIMEOUT = 10
+MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
 
 
@@ -146,22 +148,67 @@ def _concrete(endpoint: Endpoint, captured: dict[str, Any]) -> str:
     return path
 
 
-def _send(base_url: str, method: str, path: str, body: dict | None) -> tuple[int, Any, str | None]:
-    """Status, JSON body (None when not JSON) and, for a successful answer that is not JSON
-    (a static file, a page), the sha256 of its bytes: what a test can assert about it."""
+@dataclass
+class Answer:
+    """What a test can assert about one request's answer."""
+
+    status: int
+    payload: Any = None  # the JSON body, None when not JSON
+    sha256: str | None = None  # of a successful body that is not JSON (a file, a page)
+    location: str | None = None  # of a redirect off the service, the base URL written {base_url}
+
+
+def request_within(method: str, url: str, body: dict | None) -> requests.Response:
+    """A request that follows redirects only while they stay on the service.
+
+    A redirect elsewhere (a sign-in provider, an external site) is the answer itself: it
+    is asserted by its status and Location, and following it would make the test depend on
+    the outside world. The generated tests do the same (templates/tests/conftest.py.j2).
+    """
+    origin = urlsplit(url)[:2]
+    response = requests.request(method, url, json=body, timeout=REQUEST_TIMEOUT, allow_redirects=False)
+    for _ in range(MAX_REDIRECTS):
+        location = response.headers.get("Location")
+        if not response.is_redirect or not location:
+            break
+        target = urljoin(response.url, location)
+        if urlsplit(target)[:2] != origin:
+            break
+        # 307/308 repeat the request; the others turn it into a GET without a body.
+        keep = response.status_code in (307, 308)
+        response = requests.request(
+            method if keep else "GET",
+            target,
+            json=body if keep else None,
+            timeout=REQUEST_TIMEOUT,
+            allow_redirects=False,
+        )
+    return response
+
+
+def relative_location(location: str | None, base_url: str) -> str | None:
+    """A Location with the service's own address (also URL-encoded) written `{base_url}`."""
+    if location is None:
+        return None
+    return location.replace(base_url, "{base_url}").replace(quote(base_url, safe=""), "{base_url_quoted}")
+
+
+def _send(base_url: str, method: str, path: str, body: dict | None) -> Answer:
     verb = "GET" if method == "ANY" else method
     try:
-        response = requests.request(verb, base_url + path, json=body, timeout=REQUEST_TIMEOUT)
+        response = request_within(verb, base_url + path, body)
     except requests.RequestException as exc:
         raise StageError(Verdict.connect_failed, f"{verb} {path}: {exc}", stage="testgen") from exc
     try:
         payload = response.json()
     except ValueError:
         payload = None
-    digest = None
+    answer = Answer(status=response.status_code, payload=payload)
     if payload is None and 200 <= response.status_code < 300 and response.content:
-        digest = hashlib.sha256(response.content).hexdigest()
-    return response.status_code, payload, digest
+        answer.sha256 = hashlib.sha256(response.content).hexdigest()
+    if response.is_redirect:
+        answer.location = relative_location(response.headers.get("Location"), base_url)
+    return answer
 
 
 def _pick_capture(payload: Any, param: str) -> Any:
@@ -183,7 +230,8 @@ def _replay(base_url: str, scenario: PlannedScenario) -> tuple[list[Probe], dict
         if any(p not in captured for p in path_params(step.endpoint.path)) and probes:
             break  # the create gave no id to follow
         path = _concrete(step.endpoint, captured)
-        status, payload, digest = _send(base_url, step.endpoint.method, path, step.body)
+        answer = _send(base_url, step.endpoint.method, path, step.body)
+        status, payload = answer.status, answer.payload
         probes.append(
             Probe(
                 method=step.endpoint.method,
@@ -192,7 +240,8 @@ def _replay(base_url: str, scenario: PlannedScenario) -> tuple[list[Probe], dict
                 body=step.body,
                 status=status,
                 json_body=payload,
-                body_sha256=digest,
+                body_sha256=answer.sha256,
+                location=answer.location,
             )
         )
         if step.captures:
@@ -244,7 +293,7 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
     for endpoint in sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method)):
         path = _concrete(endpoint, {})
         body = sample_body(endpoint)
-        status, _, _ = _send(base_url, endpoint.method, path, body)
+        status = _send(base_url, endpoint.method, path, body).status
         connect_checks.append(
             {
                 "name": f"{endpoint.method.lower()}_{_slug(endpoint.normalized_path)}",
@@ -275,6 +324,8 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
             # A body that is not JSON (a file, a page) is asserted whole, by its hash, when
             # both replays got the same bytes.
             pa.body_sha256 = pa.body_sha256 if pa.body_sha256 == pb.body_sha256 else None
+            # A redirect off the service: where it points, when both replays agree.
+            pa.location = pa.location if pa.location == pb.location else None
             steps.append(pa)
             rendered_steps.append(
                 {
@@ -284,6 +335,7 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
                     "status": pa.status,
                     "expected": None if expected is DROP or pa.json_body is None else _render(expected),
                     "sha256": pa.body_sha256,
+                    "location": pa.location,
                     "capture": _var(planned_step.captures)
                     if planned_step.captures and planned_step.captures in cap_a
                     else None,
