@@ -3,7 +3,9 @@ variables so the CLI, the flows and the tests share one source of truth."""
 
 from __future__ import annotations
 
+import functools
 import os
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +27,30 @@ def _env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# The image registry a FROM line without a host pulls from.
+IMAGE_REGISTRY = ("registry-1.docker.io", 443)
+
+
+@functools.cache
+def image_registry_unreachable() -> bool:
+    """True when Docker Hub cannot even be connected to: no image can be pulled, so only the
+    local stand-ins exist (asked once per process; a DNS failure answers at once)."""
+    try:
+        with socket.create_connection(IMAGE_REGISTRY, timeout=3):
+            return False
+    except OSError:
+        return True
+
+
+def _default_offline() -> bool:
+    """ABC_OFFLINE when it is set (1/0); else offline exactly when no image registry answers,
+    so a repository asking for a version no local image has gets the stand-in and a note,
+    not a pull that cannot work (infra_error)."""
+    if os.environ.get("ABC_OFFLINE") is not None:
+        return _env_bool("ABC_OFFLINE", False)
+    return image_registry_unreachable()
 
 
 class Limits(BaseModel):
@@ -115,8 +141,8 @@ class Settings(BaseModel):
         description="PEM bundle added to base images, for networks behind a TLS proxy",
     )
     offline: bool = Field(
-        default_factory=lambda: _env_bool("ABC_OFFLINE", False),
-        description="never try to pull base images; build local stand-ins",
+        default_factory=_default_offline,
+        description="never try to pull base images; build local stand-ins (default: when no registry answers)",
     )
     oracle_runs: int = Field(
         default_factory=lambda: int(os.environ.get("ABC_ORACLE_RUNS", "2")),

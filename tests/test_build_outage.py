@@ -156,3 +156,26 @@ def test_an_image_store_changed_under_the_build_is_the_machines_fault():
         "open /var/lib/docker/image/overlay2/imagedb/content/sha256/fd8a92d3: no such file or directory\n"
     )
     assert sandbox.build_infra_reason(log), log
+
+
+def test_without_abc_offline_a_machine_no_registry_answers_is_offline(monkeypatch):
+    """No image can be pulled: a repository asking for a version no local image has is built
+    on the stand-in (with a note), not sent to a pull that can only fail (infra_error)."""
+    import socket
+
+    from pipeline import config
+
+    monkeypatch.delenv("ABC_OFFLINE", raising=False)
+    monkeypatch.setattr(config, "IMAGE_REGISTRY", ("registry.invalid", 443))
+    config.image_registry_unreachable.cache_clear()
+    assert config.Settings().offline is True
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        monkeypatch.setattr(config, "IMAGE_REGISTRY", listener.getsockname()[:2])
+        config.image_registry_unreachable.cache_clear()
+        assert config.Settings().offline is False  # something answers: pulls are tried
+        monkeypatch.setenv("ABC_OFFLINE", "1")
+        assert config.Settings().offline is True  # the setting wins either way
+    finally:
+        listener.close()
+        config.image_registry_unreachable.cache_clear()
