@@ -662,3 +662,45 @@ def test_webpack_4_on_a_newer_node_gets_the_legacy_openssl_provider():
     proposal = RuleBasedStrategy().propose(failure, log, env, ServiceFacts(language="javascript", framework="express"))
     assert proposal is not None
     assert "ENV NODE_OPTIONS=--openssl-legacy-provider\nRUN npm run build" in proposal.env.dockerfile
+
+
+@pytest.mark.parametrize(
+    ("log", "which"),
+    [
+        (
+            "MongoServerSelectionError: getaddrinfo ENOTFOUND dummy-MONGO_HOSTNAME\n  [Symbol(errorLabels)]: Set(0) {}",
+            "mongodb",
+        ),
+        (
+            "psycopg2.OperationalError: could not connect to server: Connection refused\n"
+            '\tIs the server running on host "localhost" (127.0.0.1) and accepting TCP/IP connections on port 5432?',
+            "postgresql",
+        ),
+        ("Error: connect ECONNREFUSED 127.0.0.1:3306", "mysql"),
+        ("Error: connect ECONNREFUSED 127.0.0.1:6379", "redis"),
+        ("Error: spawn docker ENOENT\n    at onErrorNT (node:internal/child_process:477:16)", "docker"),
+    ],
+)
+def test_a_crash_for_want_of_a_server_says_which_server(log, which):
+    """Not `unknown`, and not a port mismatch (the refused port is the database's)."""
+    failure = classify(log, "start")
+    assert failure.failure_class == C.needs_service and which in failure.detail
+    env = EnvSpec(
+        service_root=".",
+        language="javascript",
+        framework="express",
+        base_image="node:18-bookworm-slim",
+        dockerfile='FROM node:18-bookworm-slim\nCMD ["node", "server.js"]\n',
+        port=3000,
+        start_command=[],
+    )
+    facts = ServiceFacts(language="javascript", framework="express")
+    outcome = run_attempts(
+        env,
+        facts,
+        lambda spec: TryResult(ok=False, phase="start", log=log, verdict=Verdict.service_crashed),
+        strategy=RuleBasedStrategy(),
+        max_repairs=2,
+    )
+    assert outcome.verdict == Verdict.service_crashed and len(outcome.attempts) == 1
+    assert f"it needs a {which} server beside it" in outcome.reason

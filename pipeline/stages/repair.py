@@ -37,6 +37,9 @@ class FailureClass(StrEnum):
     port_mismatch = "port_mismatch"
     missing_build_step = "missing_build_step"
     lockfile_mismatch = "lockfile_mismatch"
+    # A server the service connects to at start (a database, a cache, a Docker engine):
+    # no Dockerfile change brings it; the detail names which.
+    needs_service = "needs_service"
     unknown = "unknown"
 
 
@@ -202,6 +205,28 @@ _RULES: list[tuple[FailureClass, str]] = [
         FailureClass.missing_env_var,
         r"validation errors? for \w*Settings\s*\n\s*(?P<name>\w+)\s*\n\s*Field required",
     ),
+    # --- a server the service needs is not there (before "connection refused": that
+    # refusal is the database's port, not the service's)
+    (
+        FailureClass.needs_service,
+        r"(?P<mongodb>Mongo(?:ServerSelection|Network|Timeout)Error|MongooseServerSelectionError|"
+        r"ECONNREFUSED [\w.\-\[\]:]*:27017)",
+    ),
+    (
+        FailureClass.needs_service,
+        r"(?P<postgresql>ECONNREFUSED [\w.\-\[\]:]*:5432|port 5432 failed|accepting TCP/IP connections on port 5432|"
+        r"psycopg2?\.OperationalError|asyncpg\.exceptions\.\w*Connect|SequelizeConnection\w*Error)",
+    ),
+    (
+        FailureClass.needs_service,
+        r"(?P<mysql>ECONNREFUSED [\w.\-\[\]:]*:3306|Can't connect to (?:local )?MySQL server|"
+        r"pymysql\.err\.OperationalError|MySQLdb\.OperationalError)",
+    ),
+    (
+        FailureClass.needs_service,
+        r"(?P<redis>ECONNREFUSED [\w.\-\[\]:]*:6379|Error connecting to Redis|redis\.exceptions\.ConnectionError)",
+    ),
+    (FailureClass.needs_service, r"(?P<docker>spawn docker ENOENT|docker: (?:command )?not found)"),
     # --- the service listens elsewhere
     (FailureClass.port_mismatch, r"EADDRINUSE:? address already in use [^\s]*?:(?P<inuse>\d+)"),
     (FailureClass.port_mismatch, r"(?:address already in use|Address already in use).*?(?P<inuse>\d{2,5})"),
@@ -618,6 +643,9 @@ def run_attempts(
         if proposal is None:
             verdict = result.verdict or Verdict.build_error
             why = "no repair left" if repairs_left <= 0 else f"the {strategy.name} strategy has no fix"
+            if failure.failure_class == FailureClass.needs_service:
+                which = ", ".join(failure.detail) or "another"
+                why = f"it needs a {which} server beside it, which the pipeline does not start yet"
             reason = f"{failure.failure_class}: {failure.evidence} ({why} after {len(attempts)} attempt(s))"
             return RepairOutcome(
                 ok=False, env=current, attempts=attempts, failure=failure, verdict=verdict, reason=reason
