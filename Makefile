@@ -1,5 +1,5 @@
 # The two commands a newcomer runs (see README): `make demo` and `make test`.
-.PHONY: setup demo test lint bench bench-batch bench-env bench-cli bench-real
+.PHONY: setup demo test lint update-golden bench bench-batch bench-env bench-cli bench-real
 
 setup:
 	bash scripts/setup.sh
@@ -13,6 +13,12 @@ test: setup
 
 lint:
 	.venv/bin/ruff check .
+
+# Rewrite the golden references (tests marked `golden`, e.g. tests/golden/dockerfiles/) from
+# what the code produces now; a missing one fails `make test`. Review the diff before committing.
+# No Docker needed (hence no `setup` prerequisite, like lint): only the .venv.
+update-golden:
+	ABC_UPDATE_GOLDEN=1 .venv/bin/pytest -q -p no:cacheprovider -m golden
 
 bench: setup
 	.venv/bin/python scripts/bench_discovery.py

@@ -1,9 +1,10 @@
 """Environment synthesis: toolchain detection and Dockerfiles for every language.
 
 Toy repositories are written in tmp_path; the Dockerfile each one gets is compared with a
-golden file under tests/golden/dockerfiles/ (ABC_UPDATE_GOLDEN=1 rewrites them). The
-framework's start hints are fixed in each case: they are the framework modules' business,
-these tests pin what the language toolchains and templates make of them.
+golden file under tests/golden/dockerfiles/ (tests marked `golden`; a missing one fails,
+`make update-golden` rewrites them). The framework's start hints are fixed in each case:
+they are the framework modules' business, these tests pin what the language toolchains
+and templates make of them.
 
 The Docker tests at the end build and serve the ecosystems this machine can build without
 a package registry (Go stdlib, PHP's built-in server, Ruby with Debian's gems).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -47,12 +49,42 @@ def _dockerfile(root: Path, language: str, framework: str, hints: RuntimeHints, 
     return environment.render_dockerfile(framework, tc, hints)[0]
 
 
+UPDATE_GOLDEN_HINT = "`make update-golden` (ABC_UPDATE_GOLDEN=1 .venv/bin/pytest -m golden)"
+
+
+def _updating_golden() -> bool:
+    return os.environ.get("ABC_UPDATE_GOLDEN", "").strip().lower() in {"1", "true", "yes"}
+
+
 def _golden(name: str, text: str) -> None:
+    """`text` equals the reference tests/golden/dockerfiles/<name>.Dockerfile.
+
+    A missing reference fails: a test that wrote its own reference and passed would pin
+    nothing (and a CI checkout that lost the file would go green). References are only
+    (re)written on request, with ABC_UPDATE_GOLDEN=1, and then reviewed in the diff.
+    """
     path = GOLDEN / f"{name}.Dockerfile"
-    if os.environ.get("ABC_UPDATE_GOLDEN") or not path.exists():
+    if _updating_golden():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    assert text == path.read_text(), f"{name}: the Dockerfile differs from {path}"
+    if not path.exists():
+        pytest.fail(
+            f"{name}: the golden file {path} is missing; "
+            f"create it with {UPDATE_GOLDEN_HINT}, then review and commit it",
+            pytrace=False,
+        )
+    assert text == path.read_text(), f"{name}: the Dockerfile differs from {path}; if intended: {UPDATE_GOLDEN_HINT}"
+
+
+def test_a_missing_golden_file_fails_and_says_how_to_make_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "GOLDEN", tmp_path)
+    monkeypatch.delenv("ABC_UPDATE_GOLDEN", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="is missing; create it with `make update-golden`"):
+        _golden("absent", "FROM scratch\n")
+    assert not (tmp_path / "absent.Dockerfile").exists()
+    monkeypatch.setenv("ABC_UPDATE_GOLDEN", "1")
+    _golden("absent", "FROM scratch\n")
+    assert (tmp_path / "absent.Dockerfile").read_text() == "FROM scratch\n"
 
 
 def _dependency_layer_first(text: str) -> None:
@@ -241,6 +273,7 @@ CASES: dict[str, tuple[str, str, dict[str, str], RuntimeHints]] = {
 }
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_dockerfile_matches_golden(name, tmp_path):
     language, framework, files, hints = CASES[name]
@@ -253,6 +286,7 @@ def test_dockerfile_matches_golden(name, tmp_path):
     assert text.rstrip().endswith(f"CMD {json.dumps(hints.start_command)}"), text
 
 
+@pytest.mark.golden
 def test_go_offline_uses_the_stand_in_and_says_why(tmp_path):
     _, _, files, hints = CASES["go_requires"]
     root = _write(tmp_path, files)
@@ -380,6 +414,7 @@ SINATRA_HINTS = RuntimeHints(
 )
 
 
+@pytest.mark.golden
 def test_ruby_gemfile_offline_resolves_against_debian_gems(tmp_path):
     """No RubyGems: Debian's gems are installed and Bundler resolves against them only;
     the framework's extra gems (rackup, webrick) come from Debian too."""
@@ -410,6 +445,7 @@ SLIM3_COMPOSER = {
 SLIM3_HINTS = RuntimeHints(start_command=["php", "-S", "0.0.0.0:8000", "-t", "public", "public/index.php"], port=8000)
 
 
+@pytest.mark.golden
 def test_php_composer_offline_uses_debian_packages_and_their_autoloaders(tmp_path):
     root = _write(tmp_path, SLIM3_COMPOSER)
     text = _dockerfile(root, "php", "slim", SLIM3_HINTS, offline=True)
