@@ -529,7 +529,10 @@ def main(argv: list[str] | None = None) -> None:
         previous = json.loads(json_path.read_text())
         retry = {v.strip() for v in args.retry.split(",") if v.strip()}
         wanted = {e["repo"] for e in entries}
-        results["repos"] = [r for r in previous.get("repos", []) if r["repo"] in wanted and r["verdict"] not in retry]
+        # Repositories outside this run's filters keep their earlier results: a run over a
+        # few (--repos) adds to the table instead of replacing it.
+        earlier = previous.get("repos", [])
+        results["repos"] = [r for r in earlier if r["repo"] not in wanted or r["verdict"] not in retry]
     done_repos = {r["repo"] for r in results["repos"]}
     todo = [e for e in entries if e["repo"] not in done_repos]
     if not entries:
