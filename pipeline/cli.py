@@ -462,6 +462,33 @@ def index(
     typer.echo(f"wrote {count} tasks to {out}", err=True)
 
 
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="a folder of task folders (either layout)")],
+    out: Annotated[Path | None, typer.Option(help="the HTML page (default FOLDER/report.html)")] = None,
+    batch_report: Annotated[
+        list[Path] | None,
+        typer.Option(help="a batch's JSON report; repeatable (default $ABC_WORK_DIR/batches/latest.json if any)"),
+    ] = None,
+    rejected: Annotated[
+        Path | None, typer.Option(help="rejected tasks' evidence (default $ABC_WORK_DIR/rejected if any)")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML page of plots and tables over a folder of tasks."""
+    from pipeline.report import write_report
+
+    if not folder.is_dir():
+        typer.echo(f"{folder} is not a folder", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    default_batch = settings.work_dir / "batches" / "latest.json"
+    batches = batch_report or ([default_batch] if default_batch.is_file() else [])
+    target = out or folder / "report.html"
+    found = write_report(folder, target, rejected_dir=rejected or settings.work_dir / "rejected", batch_reports=batches)
+    verified = sum(1 for t in found.tasks if t.status == "verified")
+    typer.echo(f"wrote {target}: {len(found.tasks)} tasks ({verified} verified)", err=True)
+
+
 # --- the shared local Prefect server (pipeline/prefect_server.py)
 
 server_app = typer.Typer(

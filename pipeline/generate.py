@@ -51,6 +51,7 @@ from pipeline.stages import (
     package,
     publish,
     redact,
+    stand_ins,
     testgen,
     verify,
 )
@@ -65,6 +66,7 @@ STAGE_VERSIONS = {
     "environment": environment.STAGE_VERSION,
     "testgen": testgen.STAGE_VERSION,
     "mask": mask.STAGE_VERSION,
+    "stand_ins": stand_ins.STAGE_VERSION,
     "package": package.STAGE_VERSION,
     "verify": verify.STAGE_VERSION,
 }
@@ -321,6 +323,8 @@ def _make_task(
             ),
         )
         assistant.record(run, staging, group)  # metadata.json "agent" section, with --llm only
+        # The strength gate's wrong solutions, written from the masked tree before it goes.
+        fakes = run.stage("stand_ins", stand_ins.make, masked_tree, group, service.framework, extras.suite)
         # Every variant is written before any is verified: the environment variant is
         # derived from the implementation folder, which verification may move away.
         stagings: list[tuple[str, str, Path]] = []
@@ -333,7 +337,9 @@ def _make_task(
                 stagings.append((kind, variant_id, staging))
         if "implementation" not in settings.variants:
             shutil.rmtree(staging, ignore_errors=True)
-        return [publish.verify_and_publish(run, kind, variant_id, folder) for kind, variant_id, folder in stagings]
+        return [
+            publish.verify_and_publish(run, kind, variant_id, folder, fakes) for kind, variant_id, folder in stagings
+        ]
     except StageError as exc:
         return _rejected_variants(settings, task_id, key, exc.verdict, exc.reason)
     finally:

@@ -1,9 +1,11 @@
 """index: one JSON line per task of a folder, like ABC-Bench's train.jsonl.
 
 Reads only the task folders themselves (either layout): `task_id`, `tags`, `category` and
-`instruction`, plus `kind` and `format`, so a dataset can be filtered without opening
-every folder. Folders that are not tasks (hidden staging
-folders) are skipped.
+`instruction`, plus `kind` and `format`, and when the task says them its `difficulty` and
+metadata.json's `strength` (endpoints, assertions, stand-ins), so a dataset can be
+filtered without opening every folder. A field a task does not have (an older task has
+no `strength`) is left out of its line rather than written as null. Folders that are not
+tasks (hidden staging folders) are skipped.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import yaml
 from pydantic import BaseModel
@@ -27,6 +29,19 @@ class IndexEntry(BaseModel):
     instruction: str
     kind: str
     format: str
+    difficulty: str | None = None
+    strength: dict[str, Any] | None = None
+
+
+def _strength(metadata_file: Path) -> dict[str, Any] | None:
+    """metadata.json's `strength` as written (read as plain JSON: the summary model does
+    not carry it, and a damaged or older metadata.json simply has none)."""
+    try:
+        metadata = json.loads(metadata_file.read_text())
+    except (OSError, ValueError):
+        return None
+    strength = metadata.get("strength") if isinstance(metadata, dict) else None
+    return strength if isinstance(strength, dict) else None
 
 
 def entry_for(task_dir: Path) -> IndexEntry | None:
@@ -42,6 +57,8 @@ def entry_for(task_dir: Path) -> IndexEntry | None:
     else:
         config = yaml.safe_load(task.config.read_text()) or {}
         instruction = config.get("instruction", "")
+    strength = _strength(task.metadata_file)
+    difficulty = config.get("difficulty") or (strength or {}).get("difficulty")
     return IndexEntry(
         task_id=metadata.task_id or config.get("task_id") or task_dir.name,
         tags=list(config.get("tags", [])),
@@ -49,6 +66,8 @@ def entry_for(task_dir: Path) -> IndexEntry | None:
         instruction=instruction,
         kind=metadata.kind or config.get("kind") or "implementation",
         format=task.format,
+        difficulty=str(difficulty) if difficulty else None,
+        strength=strength,
     )
 
 
@@ -64,6 +83,6 @@ def write_index(root: Path, out: TextIO) -> int:
     """Write the JSONL to a text stream; return how many tasks it holds."""
     count = 0
     for entry in index_entries(root):
-        out.write(json.dumps(entry.model_dump(), ensure_ascii=False) + "\n")
+        out.write(json.dumps(entry.model_dump(exclude_none=True), ensure_ascii=False) + "\n")
         count += 1
     return count

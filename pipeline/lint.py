@@ -14,7 +14,11 @@ Checks (each finding names its check):
               which still names the symbol (its signature was kept);
 - metadata:   metadata.json is valid against pipeline/schemas/metadata.schema.json;
 - variant:    an environment task ships no environment files, and its solution writes
-              the Dockerfile.
+              the Dockerfile;
+- stated:     every status code and literal value tests/test_func.py asserts is in the
+              instruction, in the tests' own request bodies, or in the repository's
+              unmasked code (pipeline/lint_stated.py). A warning: the task still works,
+              but the agent is asked to guess.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import jsonschema
 import yaml
 from pydantic import BaseModel
 
+from pipeline import lint_stated
 from pipeline.leaks import find_leaks
 from pipeline.models import normalize_path
 from pipeline.schemas.metadata import load_schema
@@ -88,6 +93,9 @@ def lint_task(task_dir: Path) -> LintReport:
                 findings += _check_mask(repo, patch, metadata.masked_symbols)
             if metadata.kind == "environment":
                 findings += _check_environment_variant(task, repo)
+    if instruction is not None and "test_func.py" in tests:
+        repo = task.repo_dir(metadata.source) if metadata is not None and metadata.source is not None else None
+        findings += _check_stated(instruction, tests["test_func.py"], repo, patch)
     return LintReport(task_dir=str(task_dir), format=task.format, findings=findings)
 
 
@@ -169,9 +177,12 @@ def called_endpoints(test_source: str) -> list[tuple[str, str]]:
         return []
     calls = []
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name) and node.args):
             continue
-        name = node.func.attr.lower()
+        # `send(METHOD, url)` is the tests' conftest fixture: requests.request that follows
+        # only the redirects that stay on the service.
+        name = node.func.attr.lower() if isinstance(node.func, ast.Attribute) else node.func.id
+        name = "request" if name == "send" else name
         if name == "request" and len(node.args) >= 2 and isinstance(node.args[0], ast.Constant):
             method, url = str(node.args[0].value).upper(), node.args[1]
         elif name in _HTTP_METHODS:
@@ -217,6 +228,18 @@ def _check_endpoints(instruction: str, tests: dict[str, str]) -> list[Finding]:
                     )
                 )
     return findings
+
+
+def _check_stated(instruction: str, test_func: str, repo: Path | None, patch: str) -> list[Finding]:
+    return [
+        Finding(
+            check="stated",
+            level="warning",
+            message=f"tests/test_func.py asserts {item.describe()}, which neither the instruction "
+            "nor the repository's code states",
+        )
+        for item in lint_stated.unstated(instruction, test_func, repo, patch)
+    ]
 
 
 # ------------------------------------------------------------------------ leaks and secrets

@@ -210,6 +210,8 @@ class TaskFolder(BaseModel):
         TaskMetadata.model_validate(data)
         # The variant's own section comes last, after whatever the implementation task
         # carried (the agent's section): the variant is that task with one more section.
+        if data.get("strength") is None:
+            data.pop("strength", None)  # a task written before the strength gate stays as it was
         variant = data.pop("environment_variant")
         if variant is not None:
             data["environment_variant"] = variant

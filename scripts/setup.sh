@@ -3,7 +3,9 @@
 #   1. the Python environment: uv (installed with pip if missing), then `uv sync --frozen`;
 #      without any way to get uv, a plain venv and pip (versions then not from uv.lock);
 #   2. a Docker engine that answers (scripts/ensure-docker.sh);
-#   3. the base images (python -m pipeline.runtime.base_images ensure).
+#   3. the base images (python -m pipeline.runtime.base_images ensure);
+#   4. Debian's chromium, in which tests/test_report.py renders `abc-pipeline report`'s page
+#      (as root with apt-get; otherwise it says what to do, and that test skips locally).
 #
 # Usage: scripts/setup.sh [--docker-only] [--no-images] [--all-images] [--offline]
 #   --docker-only  only step 2 (what tests and CI need to get an engine)
@@ -95,9 +97,28 @@ python_env() {
     echo "$want" >"$stamp"
 }
 
+# A headless browser for the report's rendering test. Not needed to run the pipeline, so
+# a machine where it cannot be installed is told how, and setup goes on.
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1; then
+        say "chromium: $(chromium --version 2>/dev/null || echo installed)"
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        say "chromium is missing (tests/test_report.py renders the report in it; without it that"
+        say "test skips, and fails under CI=true): sudo apt-get install -y chromium"
+        return 0
+    fi
+    say "chromium is missing: apt-get install chromium (about a minute)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+}
+
 start=$SECONDS
 if [ "$docker_only" -eq 0 ]; then
     python_env
+    ensure_chromium
 fi
 
 bash "$ROOT/scripts/ensure-docker.sh"

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -66,6 +67,16 @@ def test_generate_emits_a_verified_task(fixture, docker_engine, prefect_engine, 
     assert report["noop_run"]["verdict"] == "tests_failed"
     assert metadata["license"]["spdx_id"] == "MIT"
     assert metadata["masked_symbols"]
+    # The strength gate ran its stand-ins and every one failed; difficulty is task.yaml's.
+    strength = metadata["strength"]
+    assert strength["stand_ins"] == [
+        {"name": "status_only", "passed": False, "skipped": None},
+        {"name": "fixed_body", "passed": False, "skipped": None},
+    ]
+    assert set(report["stand_in_runs"]) == {"status_only", "fixed_body"}
+    assert strength["endpoints"] == len(metadata["endpoints"]) and strength["masked_lines"] > 0
+    assert strength["assertions"] > 0 and strength["difficulty"] in ("easy", "medium", "hard")
+    assert yaml.safe_load((task / "task.yaml").read_text())["difficulty"] == strength["difficulty"]
     # Nothing half-written or left over in the output folder, nothing left running.
     assert sorted(p.name for p in out.iterdir()) == sorted(t.task_id for t in verified)
     assert set(_pipeline_leftovers()) - before == set()

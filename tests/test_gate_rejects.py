@@ -8,7 +8,9 @@ must end with the gate's verdict, reported and not published:
 - gate_noop_passed: a response cache ahead of the views answers for the masked view
   (`noop_passed`);
 - gate_mask_failed: a start-up self-check calls the view; masked, the service never
-  starts (`mask_failed`).
+  starts (`mask_failed`);
+- gate_tests_weak: its views answer constants, so the strength gate's `fixed_body`
+  stand-in (each view answers its recorded status and body) passes (`tests_weak`).
 
 `oracle_flaky` needs an original that passes some of the gate's runs and fails others;
 no fixture does that deterministically (each trial is a fresh container with nothing
@@ -51,6 +53,7 @@ FUNC_FAILED = {"test_connect.py::test_get": True, "test_func.py::test_get": Fals
         ("gate_oracle_failed", Verdict.oracle_failed, "tests_failed"),
         ("gate_noop_passed", Verdict.noop_passed, "passed"),
         ("gate_mask_failed", Verdict.mask_failed, "service_crashed"),
+        ("gate_tests_weak", Verdict.tests_weak, "tests_failed"),
     ],
 )
 def test_the_gate_rejects_and_nothing_is_published(fixture, verdict, noop, docker_engine, tmp_path):
@@ -79,6 +82,11 @@ def test_the_gate_rejects_and_nothing_is_published(fixture, verdict, noop, docke
     report = json.loads((evidence / "metadata.json").read_text())["verification_report"]
     assert report["verdict"] == verdict
     assert report["noop_run"]["verdict"] == noop
+    if verdict == Verdict.tests_weak:
+        # The stand-in that passed is named, in the reason and in the task's strength.
+        assert "fixed_body" in task.reason and "status_only" not in task.reason
+        stand_ins = json.loads((evidence / "metadata.json").read_text())["strength"]["stand_ins"]
+        assert {s["name"]: s["passed"] for s in stand_ins} == {"status_only": False, "fixed_body": True}
     assert sandbox.leftovers(run_id) == []
 
 

@@ -37,12 +37,14 @@ def test_called_endpoints_reads_every_url_form():
         "    requests.request('POST', f'{base_url}/api/notes', json={})\n"
         "    requests.request('GET', base_url + '/api/notes/' + str(note_id))\n"
         "    requests.delete(f'{base_url}/api/notes/{note_id}?force=1')\n"
+        "    send('PUT', f'{base_url}/api/notes/{note_id}', json={})\n"
     )
     assert called_endpoints(source) == [
         ("GET", "/"),
         ("POST", "/api/notes"),
         ("GET", "/api/notes/{}"),
         ("DELETE", "/api/notes/{}"),
+        ("PUT", "/api/notes/{}"),
     ]
 
 

@@ -7,12 +7,13 @@ this interface, never `if framework == ...`.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 
 class ServiceCandidate(BaseModel):
@@ -38,6 +39,12 @@ class RuntimeHints(BaseModel):
         description="build-time commands after the source is copied, e.g. migrating a SQLite database "
         "(the environment stage detects the common ones itself when this is empty)",
     )
+
+
+def canned_json(answer: CannedAnswer) -> str | None:
+    """A canned answer's body as JSON text (ASCII, so it is a string literal's content in
+    every language's source), or None for an empty body."""
+    return None if answer.json_body is None else json.dumps(answer.json_body, ensure_ascii=True)
 
 
 class Framework(ABC):
@@ -70,6 +77,20 @@ class Framework(ABC):
 
         The replacement answers HTTP 501, so the service still starts and routes.
         """
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        """The file's source with the handler's body replaced by a canned `answer`.
+
+        The strength gate's stand-in solutions (stages/stand_ins.py) are masks that answer
+        something plausible instead of 501: a weak agent's guess that never reads the
+        code. A framework that does not override this has no stand-ins; the gate skips
+        them for its tasks and says so in metadata.json.
+        """
+        raise NotImplementedError(f"{self.name} has no stand-in answers")
+
+    @property
+    def supports_stand_ins(self) -> bool:
+        return type(self).stand_in_body is not Framework.stand_in_body
 
     def finish_masked_file(self, rel: str, original: bytes, masked: bytes) -> bytes:
         """A masked file after the fix-ups its language needs to still build.

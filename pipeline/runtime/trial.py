@@ -155,10 +155,14 @@ def run_trial(
     run_id: str,
     parent_run: str | None,
     limits: Limits,
+    solution: Path | None = None,
 ) -> TrialOutcome:
     """Start a client container from `image`, apply solution.sh when asked (the oracle),
     run /tests/run-tests.sh in it and read the result. The client and everything
-    run-tests.sh started are removed afterwards (they carry `run_id`)."""
+    run-tests.sh started are removed afterwards (they carry `run_id`).
+
+    `solution` replaces the task's solution.sh (the strength gate's stand-ins: the same
+    script with another patch), run the same way."""
     client = docker_client()
     task = TaskFolder.terminal_bench(task_dir)
     labels = {sandbox.LABEL: "1", sandbox.RUN_LABEL: run_id}
@@ -185,7 +189,7 @@ def run_trial(
                 security_opt=["no-new-privileges"],
             )
             container.put_archive("/", _archive({"tests": task.tests, "tests/run-tests.sh": task.run_tests}))
-            container.put_archive("/", _archive({"oracle/solution.sh": task.solution}))
+            container.put_archive("/", _archive({"oracle/solution.sh": solution or task.solution}))
         except DAEMON_ERRORS as exc:
             raise infra_error("starting the task's client container", exc) from exc
         if with_solution:

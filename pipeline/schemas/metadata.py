@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.models import Handler, LicenseVerdict, RedactionReport, VerificationReport
+from pipeline.models import Handler, LicenseVerdict, RedactionReport, StandInOutcome, VerificationReport
 
 SCHEMA_PATH = Path(__file__).parent / "metadata.schema.json"
 TASK_KINDS = ("implementation", "environment")
@@ -51,6 +51,20 @@ class EnvironmentVariantInfo(BaseModel):
     removed_files: list[str] = Field(description="environment files removed from the repository")
 
 
+class Strength(BaseModel):
+    """How much the task asks and how hard its tests are to pass without the code.
+
+    Written when the task is packaged; `stand_ins` when the gate ran them. `difficulty` is
+    task.yaml's (one level up for the environment variant)."""
+
+    endpoints: int
+    assertions: int = Field(description="assert statements in tests/test_func.py")
+    assertions_per_endpoint: float
+    masked_lines: int = Field(description="non-blank lines the solution patch adds back (the masked bodies)")
+    stand_ins: list[StandInOutcome] = Field(default_factory=list)
+    difficulty: Literal["easy", "medium", "hard"]
+
+
 class TaskMetadata(BaseModel):
     """metadata.json of a task folder: provenance and evidence."""
 
@@ -72,6 +86,7 @@ class TaskMetadata(BaseModel):
     pipeline_version: str
     stage_hashes: dict[str, str]
     environment_variant: EnvironmentVariantInfo | None = None
+    strength: Strength | None = Field(default=None, description="absent in tasks written before the strength gate")
 
 
 def json_schema() -> dict:

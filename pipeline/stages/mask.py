@@ -13,25 +13,32 @@ from pathlib import Path
 from pipeline.gitutil import patch_back_to_head
 from pipeline.languages import get_framework
 from pipeline.languages.delegates import mask_plain
-from pipeline.models import ApiGroup, Handler, MaskResult, StageError, Verdict
+from pipeline.models import ApiGroup, CannedAnswer, Handler, MaskResult, StageError, Verdict
 
 STAGE_VERSION = "2"
 
 
-def mask_group(tree: Path, group: ApiGroup, framework_name: str) -> MaskResult:
+def mask_group(
+    tree: Path, group: ApiGroup, framework_name: str, answers: dict[str, CannedAnswer] | None = None
+) -> MaskResult:
     """Mask every handler of the group in `tree` (a git work tree at the original).
 
     The group's delegates (functions only its handlers call, found by explore) are masked
     too, with the language's plain "not implemented": otherwise the logic to write would
     still be sitting in the repository.
+
+    `answers` (endpoint key -> canned answer) makes a stand-in instead of the mask: those
+    handlers answer their canned answer (stages/stand_ins.py); the rest is masked as usual.
     """
     framework = get_framework(framework_name)
-    edits: dict[str, dict[tuple[int, int], tuple[Handler, bool]]] = defaultdict(dict)
+    edits: dict[str, dict[tuple[int, int], tuple[Handler, bool, CannedAnswer | None]]] = defaultdict(dict)
     for endpoint in group.endpoints:
         h = endpoint.handler
-        edits[h.file][(h.body_start_byte, h.body_end_byte)] = (h, True)
+        answer = (answers or {}).get(endpoint.key)
+        # A handler serving several endpoints answers the first one's canned answer.
+        edits[h.file].setdefault((h.body_start_byte, h.body_end_byte), (h, True, answer))
     for d in group.delegates:
-        edits[d.file].setdefault((d.body_start_byte, d.body_end_byte), (d, False))
+        edits[d.file].setdefault((d.body_start_byte, d.body_end_byte), (d, False, None))
     masked: list[str] = []
     for rel, by_range in sorted(edits.items()):
         path = tree / rel
@@ -39,11 +46,16 @@ def mask_group(tree: Path, group: ApiGroup, framework_name: str) -> MaskResult:
         original = source
         done_start = len(source) + 1
         # From the end of the file backwards, so earlier byte offsets stay valid.
-        for (start, end), (symbol, is_handler) in sorted(by_range.items(), reverse=True):
+        for (start, end), (symbol, is_handler, answer) in sorted(by_range.items(), reverse=True):
             if end > done_start:
                 continue  # nested in (or overlapping) a body already masked
             try:
-                source = framework.mask_body(source, symbol) if is_handler else mask_plain(source, symbol)
+                if not is_handler:
+                    source = mask_plain(source, symbol)
+                elif answer is not None:
+                    source = framework.stand_in_body(source, symbol, answer)
+                else:
+                    source = framework.mask_body(source, symbol)
             except ValueError as exc:
                 raise StageError(Verdict.mask_failed, f"{rel}:{symbol.name}: {exc}", stage="mask") from exc
             done_start = start

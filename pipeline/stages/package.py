@@ -43,10 +43,11 @@ from pipeline.schemas.metadata import (
     SourceInfo,
     TaskMetadata,
 )
+from pipeline.stages import stand_ins
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
-STAGE_VERSION = "6"
+STAGE_VERSION = "7"
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
@@ -151,11 +152,13 @@ def write_task(
 
     if instruction is None:
         instruction = instruction_for(snapshot, service, group, suite, env)
+    # From what can be counted (stand_ins.difficulty); metadata.json's strength says why.
+    strength = stand_ins.measure(group, suite.test_func, mask.solution_patch)
     task_yaml = {
         "instruction": instruction,
         "author_name": settings.author_name,
         "author_email": settings.author_email,
-        "difficulty": "medium" if len(group.endpoints) > 2 else "easy",
+        "difficulty": strength.difficulty,
         "category": "backend",
         "tags": [service.language, service.framework, "api", group.name],
         "max_agent_timeout_sec": 1800,
@@ -202,6 +205,7 @@ def write_task(
         verification_report=None,
         pipeline_version=__version__,
         stage_hashes=stage_hashes,
+        strength=strength,
     )
     task.write_metadata(metadata)
     return staging
@@ -274,7 +278,7 @@ def write_environment_variant(task_dir: Path, staging: Path) -> Path:
         task_yaml["instruction"].rstrip() + "\n" + render("task/environment-requirements.md.j2", **values)
     )
     task_yaml["tags"] = [*task_yaml["tags"], "environment"]
-    task_yaml["difficulty"] = "hard" if task_yaml["difficulty"] == "medium" else "medium"
+    task_yaml["difficulty"] = stand_ins.harder(task_yaml["difficulty"])
     variant.config.write_text(yaml.safe_dump(task_yaml, sort_keys=False, allow_unicode=True, width=100))
 
     solution = variant.solution
@@ -295,6 +299,10 @@ def write_environment_variant(task_dir: Path, staging: Path) -> Path:
                 "kind": "environment",
                 "verification_report": None,
                 "environment_variant": EnvironmentVariantInfo(dockerfile=dockerfile_path, removed_files=removed),
+                # Its difficulty is one level up, in both files.
+                "strength": metadata.strength.model_copy(update={"difficulty": task_yaml["difficulty"]})
+                if metadata.strength
+                else None,
             }
         )
     )
@@ -374,7 +382,11 @@ def _megabytes(size: str) -> int:
 
 def record_verification(task_dir: Path, report: VerificationReport) -> None:
     task = TaskFolder.terminal_bench(task_dir)
-    task.write_metadata(task.metadata().model_copy(update={"verification_report": report}))
+    metadata = task.metadata()
+    update: dict[str, Any] = {"verification_report": report}
+    if metadata.strength is not None:
+        update["strength"] = metadata.strength.model_copy(update={"stand_ins": report.stand_ins})
+    task.write_metadata(metadata.model_copy(update=update))
 
 
 def published_dirs(settings: Settings, task_id: str) -> dict[str, Path]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pipeline.models import StageError, TaskOutcome, Verdict, VerificationReport
+from pipeline.models import StageError, StandIn, TaskOutcome, Verdict, VerificationReport
 from pipeline.run import Run
 from pipeline.stages import package, redact, verify
 from pipeline.task_folder import published_task_key
@@ -25,8 +25,11 @@ def rejected(task_id: str, verdict: Verdict, reason: str, kind: str = "implement
     return TaskOutcome(task_id=task_id, path=None, kind=kind, status="rejected", verdict=verdict, reason=reason)
 
 
-def verify_and_publish(run: Run, kind: str, task_id: str, staging: Path) -> TaskOutcome:
-    """The gate for one written variant, then publication; the staging folder is gone afterwards."""
+def verify_and_publish(
+    run: Run, kind: str, task_id: str, staging: Path, stand_ins: list[StandIn] | None = None
+) -> TaskOutcome:
+    """The gate for one written variant (with the strength gate's `stand_ins`, if any), then
+    publication; the staging folder is gone afterwards."""
     settings = run.settings
     try:
         leftover = redact.leftover_secrets(staging)
@@ -34,7 +37,7 @@ def verify_and_publish(run: Run, kind: str, task_id: str, staging: Path) -> Task
             where = ", ".join(sorted({f"{f.file}:{f.line}" for f in leftover}))
             raise StageError(Verdict.secret_unredactable, f"secrets in the generated files: {where}")
         run.progress(f"verifying {task_id}")
-        report: VerificationReport = run.stage("verify", verify.verify, staging, settings, run.run_id)
+        report: VerificationReport = run.stage("verify", verify.verify, staging, settings, run.run_id, stand_ins)
         package.record_verification(staging, report)
         if report.verdict != Verdict.passed:
             evidence = settings.work_dir / "rejected" / task_id

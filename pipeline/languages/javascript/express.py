@@ -14,7 +14,7 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
 from pipeline.languages.javascript.interpreter import JsModule, JsProject
-from pipeline.languages.javascript.masking import JsFramework, mask_handler, mask_middleware
+from pipeline.languages.javascript.masking import JsFramework, canned_literal, mask_handler, mask_middleware
 from pipeline.languages.javascript.project import (
     dependencies,
     detect_services,
@@ -55,7 +55,7 @@ from pipeline.languages.javascript.syntax import (
     unwrap,
 )
 from pipeline.languages.javascript.toolchain import production_install
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -380,3 +380,12 @@ class ExpressFramework(JsFramework):
         if is_middleware_range(source, handler):
             return mask_middleware(source, handler, STATIC_STUB)
         return mask_handler(source, handler, '{res}.status(501).json({{ error: "Not implemented" }});')
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        if is_middleware_range(source, handler):
+            return self.mask_body(source, handler)  # a static-file server has no canned answer
+        literal = canned_literal(answer)
+        if literal is None:
+            return mask_handler(source, handler, f"{{res}}.status({answer.status}).end();")
+        statement = f'{{res}}.status({answer.status}).type("application/json").send({literal});'
+        return mask_handler(source, handler, statement)

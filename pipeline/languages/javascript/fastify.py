@@ -20,7 +20,7 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
 from pipeline.languages.javascript.interpreter import JsModule, JsProject
-from pipeline.languages.javascript.masking import JsFramework, mask_handler
+from pipeline.languages.javascript.masking import JsFramework, canned_literal, mask_handler
 from pipeline.languages.javascript.project import (
     SUFFIXES,
     dependencies,
@@ -52,7 +52,7 @@ from pipeline.languages.javascript.syntax import (
     string_value,
     unwrap,
 )
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -434,3 +434,9 @@ class FastifyFramework(JsFramework):
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return mask_handler(source, handler, MASK_STATEMENT, param_index=1, filler_names=("_request", "_reply"))
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        literal = canned_literal(answer)
+        send = "send();" if literal is None else f'type("application/json").send({literal});'
+        statement = f"{{ret}}{{res}}.code({answer.status}).{send}"
+        return mask_handler(source, handler, statement, param_index=1, filler_names=("_request", "_reply"))

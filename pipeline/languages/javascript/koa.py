@@ -18,7 +18,7 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
 from pipeline.languages.javascript.interpreter import JsModule, JsProject
-from pipeline.languages.javascript.masking import JsFramework, mask_handler, mask_middleware
+from pipeline.languages.javascript.masking import JsFramework, canned_literal, mask_handler, mask_middleware
 from pipeline.languages.javascript.project import detect_services, read_package_json, uses_without_nest
 from pipeline.languages.javascript.routes import (
     ObjectResolver,
@@ -41,7 +41,7 @@ from pipeline.languages.javascript.static_files import (
     static_middleware,
 )
 from pipeline.languages.javascript.syntax import arguments, string_value, unwrap
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -264,3 +264,13 @@ class KoaFramework(JsFramework):
         return mask_handler(
             source, handler, MASK_STATEMENT, param_index=0, filler_names=("ctx",), fallback=MASK_FALLBACK
         )
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        if is_middleware_range(source, handler):
+            return self.mask_body(source, handler)  # a static-file server has no canned answer
+        literal = canned_literal(answer)
+        statement = f"{{res}}.status = {answer.status}; " + (
+            '{res}.body = "";' if literal is None else f'{{res}}.type = "application/json"; {{res}}.body = {literal};'
+        )
+        # A destructured ctx cannot be named: that handler keeps the 501 of the plain mask.
+        return mask_handler(source, handler, statement, param_index=0, filler_names=("ctx",), fallback=MASK_FALLBACK)

@@ -10,14 +10,15 @@ from discovery.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework
+from pipeline.languages.framework import Framework, canned_json
 from pipeline.languages.javascript.project import LANGUAGE, TS_SUFFIXES, grammar_of
 from pipeline.languages.javascript.syntax import FUNCTION_TYPES, param_name, parameters
-from pipeline.models import Handler
+from pipeline.models import CannedAnswer, Handler
 
 _UNTYPED_RETURNS = {"void", "any", "unknown", "Promise<void>", "Promise<any>", "Promise<unknown>"}
 
@@ -94,6 +95,16 @@ def mask_handler(
     for start, end, new in sorted(edits, reverse=True):
         masked = ts.replace(masked, start, end, new)
     return ts.check_reparses(masked, grammar, f"{handler.file}:{handler.name}")
+
+
+def canned_literal(answer: CannedAnswer, *, for_format: bool = True) -> str | None:
+    """A canned answer's JSON text as a JavaScript string literal (its braces doubled for
+    `mask_handler`'s `statement.format` unless `for_format` is off); None for an empty body."""
+    text = canned_json(answer)
+    if text is None:
+        return None
+    literal = json.dumps(text)
+    return literal.replace("{", "{{").replace("}", "}}") if for_format else literal
 
 
 def mask_middleware(

@@ -20,7 +20,7 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
 from pipeline.languages.javascript.interpreter import JsModule, JsProject
-from pipeline.languages.javascript.masking import JsFramework
+from pipeline.languages.javascript.masking import JsFramework, canned_literal
 from pipeline.languages.javascript.project import (
     detect_services,
     grammar_of,
@@ -39,7 +39,7 @@ from pipeline.languages.javascript.syntax import (
     string_value,
     unwrap,
 )
-from pipeline.models import BodyField, Endpoint, Handler
+from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -549,14 +549,24 @@ class NestJSFramework(JsFramework):
         the other handlers of the file do move, so a handler whose offsets no longer point
         at a body is found again by its name and line.
         """
+        return self._throw(source, handler, EXCEPTION, MASK_MESSAGE)
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        """`throw new HttpException(body, status)`: Nest's exception filter answers any
+        status with it; an empty body reads `{"statusCode": status, "message": ""}`."""
+        literal = canned_literal(answer, for_format=False)
+        body = '""' if literal is None else f"JSON.parse({literal})"
+        return self._throw(source, handler, "HttpException", f"{body}, {answer.status}")
+
+    def _throw(self, source: bytes, handler: Handler, exception: str, arguments: str) -> bytes:
         grammar = grammar_of(handler.file)
         tree = ts.parse(source, grammar)
         method = self._method(tree.root_node, handler)
         body = method.child_by_field_name("body")
         assert body is not None
         edits: list[tuple[int, int, bytes]] = []
-        name = self._exception_name(tree.root_node, edits)
-        edits.append((body.start_byte, body.end_byte, f"{{ throw new {name}({MASK_MESSAGE}); }}".encode()))
+        name = self._exception_name(tree.root_node, edits, exception)
+        edits.append((body.start_byte, body.end_byte, f"{{ throw new {name}({arguments}); }}".encode()))
         masked = source
         for start, end, new in sorted(edits, reverse=True):
             masked = ts.replace(masked, start, end, new)
@@ -584,8 +594,8 @@ class NestJSFramework(JsFramework):
                 return node
         raise ValueError(f"no handler body {handler.name} at line {handler.line} of {handler.file}")
 
-    def _exception_name(self, root: Node, edits: list[tuple[int, int, bytes]]) -> str:
-        """The local name of NotImplementedException, adding the import if needed."""
+    def _exception_name(self, root: Node, edits: list[tuple[int, int, bytes]], exception: str = EXCEPTION) -> str:
+        """The local name of `exception` (NotImplementedException), adding the import if needed."""
         named: Node | None = None
         for statement in root.named_children:
             if statement.type != "import_statement":
@@ -597,22 +607,22 @@ class NestJSFramework(JsFramework):
                 if child.type == "namespace_import":
                     ident = next((c for c in child.named_children if c.type == "identifier"), None)
                     if ident is not None:
-                        return f"{ts.text(ident)}.{EXCEPTION}"
+                        return f"{ts.text(ident)}.{exception}"
                 if child.type != "named_imports":
                     continue
                 if "type" in {c.type for c in statement.children}:
                     continue  # `import type { ... }` brings no value
                 named = named or child
                 for spec in child.named_children:
-                    if spec.type == "import_specifier" and ts.text(spec.child_by_field_name("name")) == EXCEPTION:
+                    if spec.type == "import_specifier" and ts.text(spec.child_by_field_name("name")) == exception:
                         return ts.text(spec.child_by_field_name("alias") or spec.child_by_field_name("name"))
         if named is not None:
             brace = named.children[0]
             spaced = ts.text(named)[1:2].isspace()
-            edits.append((brace.end_byte, brace.end_byte, f" {EXCEPTION},{'' if spaced else ' '}".encode()))
+            edits.append((brace.end_byte, brace.end_byte, f" {exception},{'' if spaced else ' '}".encode()))
         else:
             # No value import from @nestjs/common: imports are hoisted, so one at the end of
             # the file is valid and moves no offset of the handlers above it.
             end = root.end_byte
-            edits.append((end, end, f"\nimport {{ {EXCEPTION} }} from '{COMMON}';\n".encode()))
-        return EXCEPTION
+            edits.append((end, end, f"\nimport {{ {exception} }} from '{COMMON}';\n".encode()))
+        return exception

@@ -46,7 +46,7 @@ from pathlib import Path
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.python.django_urls import _UrlWalker
 from pipeline.languages.python.django_views import _GENERIC_VIEWS, _VIEWSET_ACTIONS, _last
 from pipeline.languages.python.handlers import mask_function_body
@@ -62,7 +62,7 @@ from pipeline.languages.python.project import (
 )
 from pipeline.languages.python.runtime import required_env
 from pipeline.languages.python.syntax import call_args, string_value
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,10 @@ def _inherited_names(cls: Node, classes: dict[str, Node], seen: set[str]) -> set
     return names
 
 
-def mask_class(source: bytes, cls: Node, handler: Handler) -> bytes:
-    """Answer 501 for the actions a view class inherits, by overriding them at the top of its body."""
+def mask_class(source: bytes, cls: Node, handler: Handler, statements: list[str] | None = None) -> bytes:
+    """Answer 501 (or `statements`) for the actions a view class inherits, by overriding them
+    at the top of its body."""
+    statements = statements or _NOT_IMPLEMENTED
     root = cls
     while root.parent is not None:
         root = root.parent
@@ -135,7 +137,7 @@ def mask_class(source: bytes, cls: Node, handler: Handler) -> bytes:
         raise ValueError(f"no class body for {handler.file}:{handler.name}")
     lines: list[str] = []
     for name in names:
-        lines += [f"def {name}(self, request, *args, **kwargs):"] + [f"    {s}" for s in _NOT_IMPLEMENTED] + [""]
+        lines += [f"def {name}(self, request, *args, **kwargs):"] + [f"    {s}" for s in statements] + [""]
     statements = [c for c in block.named_children if c.type != "comment"]
     first = statements[0] if statements else None
     docstring = (
@@ -389,3 +391,15 @@ class DjangoFramework(Framework):
         if cls is not None and ts.text(cls.child_by_field_name("name")) == handler.name:
             return mask_class(source, cls, handler)
         return mask_function_body(source, handler, _NOT_IMPLEMENTED)
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        text = canned_json(answer)
+        statements = [
+            "import django.http",
+            f"return django.http.HttpResponse({text or ''!r}, status={answer.status}, content_type='application/json')",
+        ]
+        tree = ts.parse(source, LANGUAGE)
+        cls = _node_starting_at(tree.root_node, handler.start_byte, "class_definition")
+        if cls is not None and ts.text(cls.child_by_field_name("name")) == handler.name:
+            return mask_class(source, cls, handler, statements)
+        return mask_function_body(source, handler, statements)

@@ -9,7 +9,7 @@ from pathlib import Path
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.python.handlers import annotation_type, handler_for, mask_function_body
 from pipeline.languages.python.project import (
     LocalRef,
@@ -24,7 +24,7 @@ from pipeline.languages.python.project import (
 )
 from pipeline.languages.python.runtime import literal_port, required_env
 from pipeline.languages.python.syntax import arg, string_list, string_value
-from pipeline.models import BodyField, Endpoint, Handler
+from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -318,5 +318,18 @@ class FastAPIFramework(Framework):
             [
                 "from fastapi import HTTPException",
                 'raise HTTPException(status_code=501, detail="Not implemented")',
+            ],
+        )
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        # A Response skips the route's response_model, as a hand-written one would.
+        text = canned_json(answer)
+        content = "None" if text is None else repr(text)
+        return mask_function_body(
+            source,
+            handler,
+            [
+                "from fastapi import Response",
+                f"return Response(content={content}, status_code={answer.status}, media_type='application/json')",
             ],
         )

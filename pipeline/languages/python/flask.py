@@ -9,7 +9,7 @@ from pathlib import Path
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.python.handlers import handler_for, json_body_fields, mask_function_body
 from pipeline.languages.python.project import (
     LocalRef,
@@ -27,7 +27,7 @@ from pipeline.languages.python.project import (
 )
 from pipeline.languages.python.runtime import literal_port, required_env
 from pipeline.languages.python.syntax import arg, string_list, string_value, unwrap_parens
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -301,3 +301,10 @@ class FlaskFramework(Framework):
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return mask_function_body(source, handler, ['return {"error": "Not implemented"}, 501'])
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        text = canned_json(answer)
+        if text is None:
+            return mask_function_body(source, handler, [f"return '', {answer.status}"])
+        header = "{'Content-Type': 'application/json'}"
+        return mask_function_body(source, handler, [f"return {text!r}, {answer.status}, {header}"])
