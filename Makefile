@@ -1,5 +1,5 @@
 # The two commands a newcomer runs (see README): `make demo` and `make test`.
-.PHONY: setup demo test lint update-golden bench bench-batch bench-env bench-cli bench-real
+.PHONY: setup demo test lint update-golden bench bench-batch bench-env bench-cli bench-real bench-redaction
 
 setup:
 	bash scripts/setup.sh
@@ -46,3 +46,10 @@ bench-real: setup
 # Prefect server and with the ephemeral one (needs Docker; a few minutes).
 bench-cli: setup
 	.venv/bin/python scripts/bench_cli.py
+
+# Redaction's secret scan: detect-secrets' own against the stage's exact prefilter, on one
+# process and on a pool, findings compared exactly; tests/fixtures plus BENCH_REDACTION_DIRS
+# (no Docker; minutes for a large repository, as detect-secrets' own scan is the slow one).
+BENCH_REDACTION_DIRS ?=
+bench-redaction:
+	.venv/bin/python scripts/bench_redaction.py $(BENCH_REDACTION_DIRS)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from task_support import PLANTED, PLANTED_SECRETS, planted_tasks, task_dirs
+from detect_secrets.plugins.base import BasePlugin
+from task_support import FIXTURES, PLANTED, PLANTED_SECRETS, planted_tasks, task_dirs
 
-from pipeline.stages import redact
+from pipeline.stages import redact, secret_scan
 
 PLANTED_FILES = {".env", "config/settings.py", "config/ci.json", "config/deploy_key.pem"}
 
@@ -153,3 +155,83 @@ def test_a_finding_that_cannot_be_located_leaves_its_file_out_and_says_so(tmp_pa
     assert report.removed_files == ["pipeline.yaml"]
     assert not (tmp_path / "pipeline.yaml").exists() and (tmp_path / "app.py").is_file()
     assert redact.leftover_secrets(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- fast scan
+
+
+def _same_as_detect_secrets(root, workers=1):
+    """The fast scan's findings, checked against detect-secrets' own file-by-file scan."""
+    files = redact._text_files(root)
+    plain = secret_scan.findings(secret_scan.plain_scan_files(root, files))
+    fast = secret_scan.findings(secret_scan.scan_files(root, files, workers=workers))
+    assert fast == plain
+    return {(Path(name).relative_to(root).as_posix(), line, kind) for name, line, kind, _ in fast}
+
+
+def _tricky_tree(root):
+    """Secrets detect-secrets only sees through its transformers, or case-folded."""
+    # YAML: the value is unquoted; its YAML transformer writes `password: "..."`, which
+    # the high-entropy plugin (quotes required) then sees.
+    (root / "deploy.yaml").write_text(
+        "database:\n  host: db.internal\n  password: 9fKq2Lx7Vb3Nz8Rt5Wy1Hj4Mc6Pd0Sa\nnotes: |\n  rotate monthly\n"
+    )
+    (root / "README.md").write_text("Set up the CLI:\n\n    export AWS_ACCESS_KEY_ID=AKIAZ7Q3R5T9W2Y4U6P8\n")
+    # INI: its config transformer quotes the value too.
+    (root / "app.ini").write_text(
+        "[service]\nurl = https://example.org\nsigning = Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg\n"
+    )
+    # No section: only its eager config transformer, on a second pass, quotes it.
+    (root / "notes.txt").write_text("signing = Zx8Kp2Lq9Wm4Rt7Yv3Bn6Hc1Js5Df0Ga\n")
+    # re.IGNORECASE matches the long s with "s" and the Kelvin sign with "k" (and folding
+    # must keep every character in place: an i with a combining dot, a dotted capital I).
+    (root / "keys.py").write_text('# i\u0307\npa\u017f\u017fword = "hunter2hunter2"\n')
+    (root / "settings.py").write_text('# \u0130stanbul office\napi_\u212aey = "hunter3hunter3"\n')
+
+
+def test_the_fast_scan_finds_what_detect_secrets_finds(tmp_path):
+    assert ("config/ci.json", 3, "GitHub Token") in _same_as_detect_secrets(PLANTED)
+    _same_as_detect_secrets(FIXTURES / "log_secrets_app")
+    _tricky_tree(tmp_path)
+    found = {(file, kind) for file, _, kind in _same_as_detect_secrets(tmp_path)}
+    assert found >= {
+        ("deploy.yaml", "Base64 High Entropy String"),
+        ("README.md", "AWS Access Key"),
+        ("app.ini", "Base64 High Entropy String"),
+        ("notes.txt", "Base64 High Entropy String"),
+        ("keys.py", "Secret Keyword"),
+        ("settings.py", "Secret Keyword"),
+    }
+
+
+def test_the_fast_scan_on_several_processes_merges_the_same_findings(tmp_path, monkeypatch):
+    monkeypatch.setattr(secret_scan, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(secret_scan, "CHUNK_FILES", 2)
+    tree = tmp_path / "repo"
+    shutil.copytree(PLANTED, tree)
+    _tricky_tree(tree)
+    assert len(_same_as_detect_secrets(tree, workers=2)) >= 8
+
+
+def test_an_unknown_plugin_turns_the_prefilter_off():
+    class Custom(BasePlugin):
+        secret_type = "Custom"
+
+        def analyze_string(self, string):
+            yield from ()
+
+    assert secret_scan.Prefilter.for_plugins([Custom()]) is None
+
+
+def test_a_relative_root_is_scanned_like_an_absolute_one(tmp_path, monkeypatch):
+    """detect-secrets joins its root onto paths that already hold it: a relative work folder
+    (ABC_WORK_DIR=work) used to make every scan find nothing."""
+    tree = tmp_path / "repo"
+    tree.mkdir()
+    (tree / "settings.py").write_text('AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"\n')
+    monkeypatch.chdir(tmp_path)
+    relative = Path("repo")
+    assert [f.file for f in redact.leftover_secrets(relative)] == ["settings.py"]
+    report = redact.redact_tree(relative)
+    assert [f.file for f in report.findings] == ["settings.py"]
+    assert "AKIAIOSFODNN7EXAMPLE" not in (tree / "settings.py").read_text()

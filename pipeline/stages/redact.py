@@ -35,10 +35,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from detect_secrets import SecretsCollection
-from detect_secrets.settings import default_settings
-
 from pipeline.models import RedactionFinding, RedactionReport
+from pipeline.stages import secret_scan
 
 STAGE_VERSION = "6"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
@@ -159,20 +157,21 @@ def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
 
     Values that are already one of the pipeline's placeholders are not secrets.
     """
-    files = _text_files(root)
+    # detect-secrets joins its root onto paths that already hold a relative root, and then
+    # silently finds nothing: every scan works on the absolute path.
+    root = root.resolve()
+    # detect-secrets' findings exactly, without running its plugins on lines none can match
+    # (secret_scan.py says why that is exact); large trees on several processes.
+    collection = secret_scan.scan_files(root, _text_files(root))
     found: list[tuple[Path, int, str, str | None]] = []
-    with default_settings():
-        collection = SecretsCollection(root=str(root))
-        for path in files:
-            collection.scan_file(str(path))
-        for filename, secret in collection:
-            if (
-                _is_placeholder(secret.secret_value)
-                or _is_identifier_line(Path(filename), secret.line_number)
-                or _only_placeholders_assigned(Path(filename), secret.line_number)
-            ):
-                continue
-            found.append((Path(filename), secret.line_number, secret.type, secret.secret_value))
+    for filename, secret in collection:
+        if (
+            _is_placeholder(secret.secret_value)
+            or _is_identifier_line(Path(filename), secret.line_number)
+            or _only_placeholders_assigned(Path(filename), secret.line_number)
+        ):
+            continue
+        found.append((Path(filename), secret.line_number, secret.type, secret.secret_value))
     return found
 
 
@@ -372,6 +371,7 @@ def _stream_patterns(path: Path, rel: str, *, write: bool) -> list[RedactionFind
 
 def redact_tree(root: Path) -> RedactionReport:
     """Replace every secret under root in place; raise when one cannot be replaced."""
+    root = root.resolve()  # see scan()
     report, large_files = _redact_patterns(root)
     findings = scan(root)
     # Longest value first: two detectors may see one secret (a GitHub token is also a
@@ -426,6 +426,7 @@ def leftover_secrets(root: Path, skip: tuple[str, ...] = ("metadata.json",)) -> 
     SHA and content hashes look like high-entropy secrets, and the rest of it comes from
     redacted inputs.
     """
+    root = root.resolve()  # see scan()
     found = {(f.file, f.line, f.type) for f in find_pattern_secrets(root)}
     for path, line, kind, _ in scan(root):
         full = path if path.is_absolute() else root / path
