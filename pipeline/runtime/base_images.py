@@ -89,6 +89,16 @@ class Recipe:
     check: str
     template: str
     path: Path
+    # docker/base/<name>/ when it exists: its files go into the build context (an
+    # entrypoint script, a config file) and into the recipe's hash.
+    context_dir: Path | None = None
+
+    def files(self) -> list[tuple[str, Path]]:
+        """(path in the build context, file) for the recipe's folder, in a stable order."""
+        if self.context_dir is None or not self.context_dir.is_dir():
+            return []
+        found = (p for p in self.context_dir.rglob("*") if p.is_file())
+        return sorted((p.relative_to(self.context_dir).as_posix(), p) for p in found)
 
     def render(self, with_ca: bool) -> str:
         """The Dockerfile of the local stand-in."""
@@ -121,6 +131,7 @@ def load_recipes(recipe_dir: Path = RECIPE_DIR) -> dict[str, Recipe]:
             check=header.get("check", "true"),
             template=text,
             path=path,
+            context_dir=recipe_dir / name if (recipe_dir / name).is_dir() else None,
         )
     return recipes
 
@@ -134,6 +145,12 @@ def recipe_hash(recipe: Recipe, ca: bytes | None) -> str:
     digest = hashlib.sha256()
     for part in (FORMAT_VERSION.encode(), recipe.template.encode(), CA_LAYER.encode(), ca or b""):
         digest.update(hashlib.sha256(part).digest())
+    # Names and modes count too: a renamed or no-longer-executable script changes the image.
+    # A recipe without a folder hashes as before, so its image is not rebuilt.
+    for relative, file in recipe.files():
+        mode = "x" if os.access(file, os.X_OK) else "-"
+        digest.update(hashlib.sha256(f"{relative}:{mode}".encode()).digest())
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()[:24]
 
 
@@ -287,11 +304,18 @@ def _thin_layer(recipe: Recipe, expected: str, ca: bytes | None, settings: Setti
 
 def _build_local(recipe: Recipe, expected: str, ca: bytes | None, settings: Settings) -> None:
     log.info("building %s locally from %s", recipe.image, recipe.path)
-    _build(recipe, recipe.render(with_ca=ca is not None), expected, ca, settings, source="local")
+    _build(recipe, recipe.render(with_ca=ca is not None), expected, ca, settings, source="local", files=recipe.files())
 
 
 def _build(
-    recipe: Recipe, dockerfile: str, expected: str, ca: bytes | None, settings: Settings, *, source: str
+    recipe: Recipe,
+    dockerfile: str,
+    expected: str,
+    ca: bytes | None,
+    settings: Settings,
+    *,
+    source: str,
+    files: list[tuple[str, Path]] | None = None,
 ) -> None:
     client = docker_client()
     try:
@@ -305,6 +329,10 @@ def _build(
         (context / "Dockerfile").write_text(dockerfile)
         if ca:
             (context / CA_PATH_IN_CONTEXT).write_bytes(ca)
+        for relative, file in files or []:
+            target = context / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, target)  # keeps the executable bit the recipe's COPY relies on
         result = build_image(
             context,
             recipe.image,
