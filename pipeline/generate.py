@@ -51,6 +51,7 @@ from pipeline.stages import (
     package,
     publish,
     redact,
+    sign_in,
     stand_ins,
     testgen,
     verify,
@@ -248,7 +249,10 @@ def _service_tasks(
         return [o for g in groups for o in outcomes[g.name]]
 
     try:
-        settled = bring_up.settle(run, snapshot, prepared, env, todo, assistant)
+        # How a client signs in, from the service's own routes and code (used for groups
+        # that refuse requests without credentials).
+        sign_in_plan = sign_in.detect(service, prepared.path, env.env)
+        settled = bring_up.settle(run, snapshot, prepared, env, todo, assistant, sign_in_plan)
     except StageError as exc:
         for group in todo:
             task_id, key = ids[group.name], keys[group.name]

@@ -71,6 +71,20 @@ def test_names_that_only_look_secret_are_left_alone(tmp_path):
     assert (tmp_path / ".env").read_text() == "APP_SECRET=\nSHOP_CURRENCY=EUR\n"
 
 
+def test_type_checks_and_url_paths_are_not_secrets(tmp_path):
+    # `typeof password !== 'string'` replaced would make every sign-up fail its check, and a
+    # token endpoint's path (FastAPI's `tokenUrl=`) is where a client signs in, not a secret.
+    js = "if (typeof password !== 'string' || password.length < 8) {\n  return;\n}\n"
+    py = 'oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")\n'
+    (tmp_path / "signup.js").write_text(js)
+    (tmp_path / "security.py").write_text(py)
+    assert redact.redact_tree(tmp_path).findings == []
+    assert (tmp_path / "signup.js").read_text() == js and (tmp_path / "security.py").read_text() == py
+    # A literal compared with a password is still one.
+    (tmp_path / "login.js").write_text("if (password === 'hunter2-Secret') { admin(); }\n")
+    assert [f.file for f in redact.redact_tree(tmp_path).findings] == ["login.js"]
+
+
 def test_migration_revision_ids_are_kept(tmp_path):
     # Alembic chains migrations by these ids: replacing one breaks `alembic upgrade`.
     source = (

@@ -33,6 +33,7 @@ from pipeline.run import Run
 from pipeline.runtime import sandbox
 from pipeline.stages import environment, redact, repair, testgen
 from pipeline.stages.environment import ServiceEnv
+from pipeline.stages.sign_in import SignInPlan
 
 if TYPE_CHECKING:
     from pipeline.assistant import Assistant
@@ -85,8 +86,10 @@ def settle(
     env: ServiceEnv,
     groups: list[ApiGroup],
     assistant: Assistant,
+    sign_in_plan: SignInPlan | None = None,
 ) -> Settled:
-    """Build and start the original once, repairing as needed, and record every group's tests."""
+    """Build and start the original once, repairing as needed, and record every group's tests
+    (signed in where a group refuses strangers and `sign_in_plan` says how to get in)."""
     suites: dict[str, TestSuite | StageError] = {}
     context = prepared.path / env.service_root
     tag = image_tag(snapshot, run)
@@ -119,7 +122,9 @@ def settle(
             with started(run, tag, spec) as service:
                 run.timed("start", time.monotonic() - starting)
                 for group in groups:
-                    suites[group.name] = _record_tests(run, service, prepared, group, env.framework, assistant)
+                    suites[group.name] = _record_tests(
+                        run, service, prepared, group, env.framework, assistant, sign_in_plan
+                    )
         except StageError as exc:
             if exc.verdict not in (Verdict.service_crashed, Verdict.startup_timeout):
                 raise
@@ -167,9 +172,10 @@ def _record_tests(
     group: ApiGroup,
     framework: str,
     assistant: Assistant,
+    sign_in_plan: SignInPlan | None = None,
 ) -> TestSuite | StageError:
     try:
-        suite = run.stage("testgen", testgen.characterize, service.base_url, group)
+        suite = run.stage("testgen", testgen.characterize, service.base_url, group, sign_in_plan)
         # With --llm: the test writer's tests that pass this original twice.
         return assistant.add_tests(run, service, prepared, group, framework, suite)
     except StageError as exc:

@@ -169,6 +169,7 @@ def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
             _is_placeholder(secret.secret_value)
             or _is_identifier_line(Path(filename), secret.line_number)
             or _only_placeholders_assigned(Path(filename), secret.line_number)
+            or _is_type_test(Path(filename), secret.line_number, secret.secret_value)
         ):
             continue
         found.append((Path(filename), secret.line_number, secret.type, secret.secret_value))
@@ -188,6 +189,22 @@ def _is_identifier_line(path: Path, line_number: int) -> bool:
     except OSError:
         return False
     return 0 < line_number <= len(lines) and bool(_IDENTIFIER_LINE.search(lines[line_number - 1]))
+
+
+# What JavaScript's `typeof` answers: `typeof password !== 'string'` checks a type, yet
+# detect-secrets' keyword detector reads it as a password compared with a literal (and
+# replacing it would make every password fail the check).
+_TYPEOF_NAMES = {"string", "number", "boolean", "object", "undefined", "function", "bigint", "symbol"}
+
+
+def _is_type_test(path: Path, line_number: int, value: str | None) -> bool:
+    if value is None or value.strip("\"'`") not in _TYPEOF_NAMES:
+        return False
+    try:
+        lines = path.read_text(errors="surrogateescape").splitlines()
+    except OSError:
+        return False
+    return 0 < line_number <= len(lines) and "typeof" in lines[line_number - 1]
 
 
 def _only_placeholders_assigned(path: Path, line_number: int) -> bool:
@@ -210,8 +227,11 @@ def _only_placeholders_assigned(path: Path, line_number: int) -> bool:
 
 
 # Values a secret-named assignment holds that are not secrets: versions ("^4.0.0" under a
-# package named like "*-token"), references to the environment, template holes.
-_NOT_A_SECRET = re.compile(r"^[~^<>=v]*\d+(\.[\w*-]+)*$|^\$|^%|^\{|process\.env|os\.environ")
+# package named like "*-token"), references to the environment, template holes, the
+# service's own URL paths (`tokenUrl="/auth/token"`, where a client gets its token).
+_NOT_A_SECRET = re.compile(
+    r"^[~^<>=v]*\d+(\.[\w*-]+)*$|^\$|^%|^\{|process\.env|os\.environ|^/[A-Za-z_][\w/.{}:-]*$"
+)
 
 
 def _looks_secret(value: str) -> bool:

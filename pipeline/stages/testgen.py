@@ -8,6 +8,13 @@ differs and is not asserted; an id that the create answered is followed as a var
 
 The tests are ordered as pytest will run them against a fresh container: the connect
 probes first (test_connect.py sorts before test_func.py), then the scenarios.
+
+A group whose endpoints refuse a request without credentials (401/403) is recorded signed
+in when the service's own routes say how to get in (stages/sign_in.py): each replay signs
+in as a new user, every scenario request carries that user's credential, and one more
+scenario asserts the refusals without it. The shipped test_func signs in the same way at
+test time (stages/sign_in_client.py), so the masked group fails where it answers 501 to
+a user who got in, not merely where it refuses one who did not.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import hashlib
 import keyword
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from pprint import pformat
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -32,9 +41,10 @@ from pipeline.models import (
     Verdict,
     path_params,
 )
+from pipeline.stages import sign_in, sign_in_client
 from pipeline.templates import render
 
-STAGE_VERSION = "3"
+STAGE_VERSION = "4"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -66,6 +76,7 @@ class PlannedStep:
     endpoint: Endpoint
     body: dict | None = None
     captures: str | None = None  # the path parameter this step's answer provides
+    signed_in: bool | None = None  # None: no sign-in in play; False: deliberately without one
 
 
 @dataclass
@@ -98,7 +109,25 @@ def _var(name: str) -> str:
     return var
 
 
-def plan(group: ApiGroup) -> list[PlannedScenario]:
+def plan(group: ApiGroup, refused: list[Endpoint] | None = None) -> list[PlannedScenario]:
+    """The scenarios to replay; with `refused` (the endpoints that refused a request without
+    credentials, when a sign-in was found) every request is sent signed in, and one more
+    scenario sends each refused endpoint a request without credentials."""
+    scenarios = _plan(group)
+    if not refused:
+        return scenarios
+    for scenario in scenarios:
+        for step in scenario.steps:
+            step.signed_in = True
+    refusals = [
+        PlannedStep(e, sample_body(e), signed_in=False)
+        for e in sorted(refused, key=lambda e: (e.normalized_path, e.method))
+    ]
+    scenarios.append(PlannedScenario(f"{_slug(group.name)}_refuses_requests_without_sign_in", refusals))
+    return scenarios
+
+
+def _plan(group: ApiGroup) -> list[PlannedScenario]:
     endpoints = sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method))
     used: set[str] = set()
     scenarios: list[PlannedScenario] = []
@@ -158,7 +187,9 @@ class Answer:
     location: str | None = None  # of a redirect off the service, the base URL written {base_url}
 
 
-def request_within(method: str, url: str, body: dict | None) -> requests.Response:
+def request_within(
+    method: str, url: str, body: dict | None, headers: dict[str, str] | None = None
+) -> requests.Response:
     """A request that follows redirects only while they stay on the service.
 
     A redirect elsewhere (a sign-in provider, an external site) is the answer itself: it
@@ -166,7 +197,7 @@ def request_within(method: str, url: str, body: dict | None) -> requests.Respons
     the outside world. The generated tests do the same (templates/tests/conftest.py.j2).
     """
     origin = urlsplit(url)[:2]
-    response = requests.request(method, url, json=body, timeout=REQUEST_TIMEOUT, allow_redirects=False)
+    response = requests.request(method, url, json=body, headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False)
     for _ in range(MAX_REDIRECTS):
         location = response.headers.get("Location")
         if not response.is_redirect or not location:
@@ -180,6 +211,7 @@ def request_within(method: str, url: str, body: dict | None) -> requests.Respons
             method if keep else "GET",
             target,
             json=body if keep else None,
+            headers=headers,
             timeout=REQUEST_TIMEOUT,
             allow_redirects=False,
         )
@@ -193,10 +225,10 @@ def relative_location(location: str | None, base_url: str) -> str | None:
     return location.replace(base_url, "{base_url}").replace(quote(base_url, safe=""), "{base_url_quoted}")
 
 
-def _send(base_url: str, method: str, path: str, body: dict | None) -> Answer:
+def _send(base_url: str, method: str, path: str, body: dict | None, headers: dict[str, str] | None = None) -> Answer:
     verb = "GET" if method == "ANY" else method
     try:
-        response = request_within(verb, base_url + path, body)
+        response = request_within(verb, base_url + path, body, headers)
     except requests.RequestException as exc:
         raise StageError(Verdict.connect_failed, f"{verb} {path}: {exc}", stage="testgen") from exc
     try:
@@ -223,14 +255,18 @@ def _pick_capture(payload: Any, param: str) -> Any:
     return None
 
 
-def _replay(base_url: str, scenario: PlannedScenario) -> tuple[list[Probe], dict[str, Any]]:
+def _replay(
+    base_url: str, scenario: PlannedScenario, credential: dict[str, str] | None = None
+) -> tuple[list[Probe], dict[str, Any]]:
     captured: dict[str, Any] = {}
     probes: list[Probe] = []
     for step in scenario.steps:
-        if any(p not in captured for p in path_params(step.endpoint.path)) and probes:
+        follows = step.signed_in is not False  # a refusal asks nothing that a create answered
+        if follows and any(p not in captured for p in path_params(step.endpoint.path)) and probes:
             break  # the create gave no id to follow
         path = _concrete(step.endpoint, captured)
-        answer = _send(base_url, step.endpoint.method, path, step.body)
+        headers = credential if step.signed_in else None
+        answer = _send(base_url, step.endpoint.method, path, step.body, headers)
         status, payload = answer.status, answer.payload
         probes.append(
             Probe(
@@ -286,14 +322,21 @@ def shape_only(value: Any) -> Any:
     return TypeOnly(type(value).__name__)
 
 
-def characterize(base_url: str, group: ApiGroup) -> TestSuite:
-    """Probe the running original service and write the group's two test files."""
+def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPlan | None = None) -> TestSuite:
+    """Probe the running original service and write the group's two test files.
+
+    `sign_in_plan` is what the service's routes say about signing in (stages/sign_in.py):
+    used when some endpoint of the group refuses a request without credentials.
+    """
     base_url = base_url.rstrip("/")
     connect_checks = []
+    refused: list[Endpoint] = []
     for endpoint in sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method)):
         path = _concrete(endpoint, {})
         body = sample_body(endpoint)
         status = _send(base_url, endpoint.method, path, body).status
+        if status in sign_in.REFUSED:
+            refused.append(endpoint)
         connect_checks.append(
             {
                 "name": f"{endpoint.method.lower()}_{_slug(endpoint.normalized_path)}",
@@ -305,9 +348,14 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
             }
         )
 
-    planned = plan(group)
-    first = [_replay(base_url, s) for s in planned]
-    second = [_replay(base_url, s) for s in planned]
+    recipe = _sign_in_recipe(base_url, sign_in_plan, refused)
+    planned = plan(group, refused if recipe else None)
+    # One new user per replay: the second replay's registration does not collide with the
+    # first's, and what differs between the two users (names, ids) is not asserted.
+    user_a = _credential(base_url, recipe)
+    first = [_replay(base_url, s, user_a) for s in planned]
+    user_b = _credential(base_url, recipe)
+    second = [_replay(base_url, s, user_b) for s in planned]
     scenarios: list[Scenario] = []
     rendered: list[dict[str, Any]] = []
     for spec, (probes_a, cap_a), (probes_b, cap_b) in zip(planned, first, second, strict=True):
@@ -340,6 +388,7 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
                     if planned_step.captures and planned_step.captures in cap_a
                     else None,
                     "capture_field": _capture_field(pa.json_body, cap_a.get(planned_step.captures or "")),
+                    "signed_in": bool(planned_step.signed_in),
                 }
             )
         if steps:
@@ -350,8 +399,42 @@ def characterize(base_url: str, group: ApiGroup) -> TestSuite:
             Verdict.nothing_testable, f"no endpoint of group {group.name} answered deterministically", stage="testgen"
         )
     test_connect = render("tests/test_connect.py.j2", group=group, checks=connect_checks)
-    test_func = render("tests/test_func.py.j2", group=group, scenarios=rendered)
+    shipped_sign_in = None
+    if recipe is not None:
+        shipped_sign_in = {"client": _client_source(), "recipe": pformat(recipe, width=100, sort_dicts=True)}
+    test_func = render("tests/test_func.py.j2", group=group, scenarios=rendered, sign_in=shipped_sign_in)
     return TestSuite(group=group.name, test_connect=test_connect, test_func=test_func, scenarios=scenarios)
+
+
+def _sign_in_recipe(
+    base_url: str, sign_in_plan: sign_in.SignInPlan | None, refused: list[Endpoint]
+) -> dict[str, Any] | None:
+    """How a new user gets past the refused endpoints, found live; None keeps the group's
+    tests unsigned (what the refusals answer is then all there is to assert)."""
+    if not refused or sign_in_plan is None:
+        return None
+    # A read is the harmless trial; a write only when the group refuses nothing else.
+    target = sorted(refused, key=lambda e: (e.method != "GET", bool(path_params(e.path)), e.normalized_path))[0]
+
+    def trial(headers: dict[str, str]) -> int:
+        return _send(base_url, target.method, _concrete(target, {}), sample_body(target), headers).status
+
+    return sign_in.establish(base_url, sign_in_plan, trial)
+
+
+def _credential(base_url: str, recipe: dict[str, Any] | None) -> dict[str, str] | None:
+    if recipe is None:
+        return None
+    try:
+        return sign_in_client.sign_in(base_url, recipe)
+    except (sign_in_client.SignInError, requests.RequestException) as exc:
+        raise StageError(Verdict.nothing_testable, f"signing in again failed: {exc}", stage="testgen") from exc
+
+
+def _client_source() -> str:
+    """The sign-in client as the shipped test carries it (below its marker line)."""
+    text = Path(sign_in_client.__file__).read_text()
+    return text.split("# --- shipped with the tests from here ---\n", 1)[1].strip() + "\n"
 
 
 def _capture_field(payload: Any, value: Any) -> str | None:

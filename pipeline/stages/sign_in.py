@@ -1,0 +1,322 @@
+"""How a client signs in to a service, found from its own routes and code, then confirmed live.
+
+Two halves. `detect` reads the service statically: a registration endpoint (`POST
+/register`, `/signup`, a `/users` collection that takes a password, ...), a login or token
+endpoint (`/login`, `/auth/token`, `/sessions`, ...), the roles of their body fields (a
+user name, an email, a password), whether the login reads a form (FastAPI's
+`OAuth2PasswordRequestForm`, `request.form`) and, for an API key, the header names the code
+reads beside the configuration values the pipeline gives the service. Nothing is named
+after one framework's or one repository's routes: these are the words such routes use.
+
+`establish` runs only when some endpoint of a group refused a request without credentials
+(401/403): it registers a new user on the live original, signs in, finds the credential in
+the answer (a token anywhere in the JSON, `access_token`, `token`, `data.token`, ..., or a
+Set-Cookie) and tries the ways of sending it (`Authorization: Bearer`, a bare token, the
+`x-access-token` style headers, the cookie) on a refused endpoint until one is let in.
+What worked is a recipe (stages/sign_in_client.py) that the recording and the shipped tests
+follow alike, each time as a new user.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import requests
+from pydantic import BaseModel, Field
+
+from pipeline.models import Endpoint, Service, path_params
+from pipeline.stages import sign_in_client
+
+log = logging.getLogger(__name__)
+
+REFUSED = (401, 403)
+_REGISTER = {"register", "registration", "signup", "sign-up", "sign_up", "join", "users", "user", "accounts", "account"}
+# Collections that also hold other things: a registration only when the body takes a password.
+_NEEDS_PASSWORD = {"users", "user", "accounts", "account"}
+_LOGIN = {
+    "login", "log-in", "log_in", "signin", "sign-in", "sign_in", "token", "tokens", "session", "sessions",
+    "authenticate", "auth", "access-token", "access_token", "jwt",
+}  # fmt: skip
+_NOT_SIGN_IN = re.compile(r"refresh|logout|log-out|signout|sign-out|verify|reset|forgot|confirm|revoke", re.I)
+_TOKEN_KEYS = (
+    "access_token", "accessToken", "token", "jwt", "id_token", "idToken", "auth_token", "authToken",
+    "session_token", "sessionToken", "bearer", "key",
+)  # fmt: skip
+# How a bearer credential may be sent, tried in this order; headers the code names come first.
+_TOKEN_HEADERS = [
+    ("Authorization", "Bearer"),
+    ("Authorization", ""),
+    ("Authorization", "Token"),
+    ("Authorization", "JWT"),
+]
+_TOKEN_HEADER_NAMES = ("x-access-token", "x-auth-token", "token")
+_HEADER_LITERAL = re.compile(
+    r"""["'`]((?:[a-z]+-)+(?:api-?key|key|token)|(?:x-)?api-?key)["'`]""", re.I
+)
+_SECRET_ENV = re.compile(r"API_?KEY|ACCESS_KEY|AUTH_TOKEN|API_TOKEN|SERVICE_TOKEN|ADMIN_TOKEN|^TOKEN$|_KEY$", re.I)
+_FORM_HINTS = re.compile(r"OAuth2PasswordRequestForm|Form\(|request\.form|urlencoded|request\.POST|params\[")
+_SOURCE_SUFFIXES = {".py", ".js", ".mjs", ".cjs", ".ts", ".go", ".rb", ".php", ".java", ".kt", ".rs", ".cs"}
+_MAX_SOURCE_FILES = 400
+_MAX_SOURCE_BYTES = 512 * 1024
+
+
+class SignInStep(BaseModel):
+    """One request of the sign-in: where it goes, how its body is encoded, what each field carries."""
+
+    method: str = "POST"
+    path: str
+    encodings: list[Literal["json", "form"]] = Field(description="the encodings to try, likeliest first")
+    fields: list[tuple[str, Any]] = Field(description="[field name, role or literal sample value]")
+
+
+class ApiKeyCandidate(BaseModel):
+    header: str
+    value: str = Field(description="the value the pipeline configures the service with")
+    variable: str
+
+
+class SignInPlan(BaseModel):
+    """What the service's code says about signing in; confirmed live by `establish`."""
+
+    registration: SignInStep | None = None
+    login: SignInStep | None = None
+    token_headers: list[str] = Field(default_factory=list, description="token-carrying headers the code names")
+    api_keys: list[ApiKeyCandidate] = Field(default_factory=list)
+    endpoints: list[str] = Field(default_factory=list, description="keys of the sign-in endpoints themselves")
+
+    @property
+    def usable(self) -> bool:
+        return self.registration is not None or self.login is not None or bool(self.api_keys)
+
+
+# --------------------------------------------------------------------------- static
+
+
+def _last_segment(endpoint: Endpoint) -> str:
+    parts = [p for p in endpoint.normalized_path.strip("/").split("/") if p]
+    return parts[-1].lower() if parts else ""
+
+
+def _role(name: str, has_login_field: bool) -> str | None:
+    lowered = name.lower().replace("-", "_")
+    if "pass" in lowered or lowered in ("pwd", "secret"):
+        return "phrase"
+    if "mail" in lowered:
+        return "email"
+    if lowered in ("username", "user_name", "user", "login", "handle", "nickname", "userid", "user_id", "account"):
+        return "login" if has_login_field else "email"
+    if lowered in ("name", "full_name", "fullname", "display_name", "displayname", "first_name", "last_name"):
+        return "name"
+    return None
+
+
+def _sample(type_name: str) -> Any:
+    return {"int": 1, "float": 1.5, "bool": False, "list": [], "dict": {}}.get(type_name, "sample")
+
+
+def _handler_source(root: Path, endpoint: Endpoint) -> str:
+    try:
+        data = (root / endpoint.handler.file).read_bytes()
+    except OSError:
+        return ""
+    return data[endpoint.handler.start_byte : endpoint.handler.end_byte].decode("utf-8", "replace")
+
+
+def _step(root: Path, endpoint: Endpoint, has_login_field: bool, default: list[str]) -> SignInStep:
+    fields: list[tuple[str, Any]] = []
+    for body_field in endpoint.body_fields:
+        role = _role(body_field.name, has_login_field)
+        if role is not None:
+            fields.append((body_field.name, role))
+        elif body_field.required:
+            fields.append((body_field.name, _sample(body_field.type)))
+    if not any(role == "phrase" for _, role in fields):
+        # Discovery saw no JSON body (a form, a parsed model it could not follow): the usual names.
+        known = {name for name, _ in fields}
+        fields += [(name, _role(name, has_login_field)) for name in default if name not in known]
+    form_first = bool(_FORM_HINTS.search(_handler_source(root, endpoint))) or not endpoint.body_fields
+    encodings: list[Literal["json", "form"]] = ["form", "json"] if form_first else ["json", "form"]
+    return SignInStep(method=endpoint.method, path=endpoint.normalized_path, encodings=encodings, fields=fields)
+
+
+def _takes_password(endpoint: Endpoint) -> bool:
+    return any(_role(f.name, True) == "phrase" for f in endpoint.body_fields)
+
+
+def _source_texts(root: Path, service_root: str) -> list[str]:
+    base = (root / service_root).resolve()
+    texts: list[str] = []
+    for path in sorted(base.rglob("*")):
+        if len(texts) >= _MAX_SOURCE_FILES:
+            break
+        if path.suffix not in _SOURCE_SUFFIXES or "node_modules" in path.parts or ".git" in path.parts:
+            continue
+        try:
+            if path.stat().st_size <= _MAX_SOURCE_BYTES:
+                texts.append(path.read_text(errors="replace"))
+        except OSError:
+            continue
+    return texts
+
+
+def detect(service: Service, root: Path, env: dict[str, str]) -> SignInPlan:
+    """The sign-in endpoints and API-key candidates the service's routes and code name."""
+    posts = [
+        e
+        for e in service.endpoints
+        if e.method == "POST" and not path_params(e.path) and not _NOT_SIGN_IN.search(e.normalized_path)
+    ]
+    registers = [
+        e
+        for e in posts
+        if _last_segment(e) in _REGISTER and (_last_segment(e) not in _NEEDS_PASSWORD or _takes_password(e))
+    ]
+    logins = [e for e in posts if _last_segment(e) in _LOGIN and e not in registers]
+    register = min(registers, key=lambda e: len(e.normalized_path), default=None)
+    login = min(logins, key=lambda e: len(e.normalized_path), default=None)
+    has_login_field = (
+        register is None
+        or any(_role(f.name, True) == "login" for f in register.body_fields)
+        or not register.body_fields
+    )
+    texts = _source_texts(root, service.root)
+    named = sorted({m.group(1).lower() for text in texts for m in _HEADER_LITERAL.finditer(text)})
+    token_headers = [h for h in named if "key" not in h]
+    api_keys = [
+        ApiKeyCandidate(header=header, value=value, variable=name)
+        for name, value in sorted(env.items())
+        if _SECRET_ENV.search(name) and value
+        for header in (named or ["x-api-key"])
+        if "key" in header or "token" in header
+    ]
+    return SignInPlan(
+        registration=_step(root, register, has_login_field, ["username", "email", "password"]) if register else None,
+        login=_step(root, login, has_login_field, ["username", "password"]) if login else None,
+        token_headers=token_headers,
+        api_keys=api_keys,
+        endpoints=[e.key for e in (register, login) if e is not None],
+    )
+
+
+# --------------------------------------------------------------------------- live
+
+
+def find_token(payload: Any) -> list[str] | None:
+    """The keys leading to a token in a sign-in answer, the shallowest first."""
+    level: list[tuple[list[str], Any]] = [([], payload)]
+    while level:
+        deeper: list[tuple[list[str], Any]] = []
+        for path, value in level:
+            if not isinstance(value, dict):
+                continue
+            for key in _TOKEN_KEYS:
+                token = value.get(key)
+                if isinstance(token, str) and len(token) >= 8:
+                    return [*path, key]
+            deeper += [([*path, k], v) for k, v in value.items() if isinstance(v, dict)]
+        level = deeper
+    return None
+
+
+def _token_type(payload: Any, path: list[str]) -> str | None:
+    parent = payload
+    for key in path[:-1]:
+        parent = parent[key]
+    kind = parent.get("token_type") or parent.get("tokenType") or parent.get("type")
+    return kind.capitalize() if isinstance(kind, str) and kind.lower() in ("bearer", "token", "jwt") else None
+
+
+def _recipe_step(step: SignInStep, encoding: str) -> dict[str, Any]:
+    return {"method": step.method, "path": step.path, "encoding": encoding, "fields": [list(f) for f in step.fields]}
+
+
+def _account_recipes(base_url: str, plan: SignInPlan) -> list[dict[str, Any]]:
+    """Recipes whose sign-in worked on the live service (the credential not tried yet)."""
+    parts = [(name, step) for name, step in (("register", plan.registration), ("login", plan.login)) if step]
+    if not parts:
+        return []
+    recipes: list[dict[str, Any]] = []
+    register_encodings = plan.registration.encodings if plan.registration else ["json"]
+    login_encodings = plan.login.encodings if plan.login else ["json"]
+    for register_encoding in register_encodings:
+        for login_encoding in login_encodings:
+            encodings = {"register": register_encoding, "login": login_encoding}
+            base = {name: None for name in ("register", "login")}
+            base.update({name: _recipe_step(step, encodings[name]) for name, step in parts})
+            identity = sign_in_client.new_identity()
+            answer = None
+            try:
+                for name, _ in parts:
+                    answer = sign_in_client.send_sign_in_request(base_url, base[name], identity)
+                    if not 200 <= answer.status_code < 400:
+                        log.info("sign-in %s answered %s: %s", name, answer.status_code, answer.text[:200])
+                        answer = None
+                        break
+            except requests.RequestException as exc:
+                log.info("sign-in attempt failed: %s", exc)
+                answer = None
+            if answer is None:
+                continue
+            try:
+                payload = answer.json()
+            except ValueError:
+                payload = None
+            token_path = find_token(payload)
+            if token_path:
+                recipes.append(
+                    {**base, "kind": "token", "token_path": token_path, "scheme_hint": _token_type(payload, token_path)}
+                )
+            if answer.cookies:
+                recipes.append({**base, "kind": "cookie", "token_path": []})
+            if recipes:
+                return recipes
+    return recipes
+
+
+def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]], int]) -> dict[str, Any] | None:
+    """A recipe that gets a new user (or the configured key) in, or None.
+
+    `trial` sends one request the service refused without credentials, with the given
+    headers, and returns its status: the credential works when it is neither refused nor
+    a crash.
+    """
+    if not plan.usable:
+        return None
+    base_url = base_url.rstrip("/")
+
+    def let_in(headers: dict[str, str]) -> bool:
+        try:
+            status = trial(headers)
+        except requests.RequestException:
+            return False
+        return status not in REFUSED and status < 500
+
+    for recipe in _account_recipes(base_url, plan):
+        hint = recipe.pop("scheme_hint", None)
+        if recipe["kind"] == "cookie":
+            shapes = [("Cookie", "")]
+        else:
+            named = [(h, "") for h in plan.token_headers]
+            shapes = [
+                ("Authorization", hint or "Bearer"),
+                *named,
+                *_TOKEN_HEADERS,
+                *((h, "") for h in _TOKEN_HEADER_NAMES),
+            ]
+        for header, scheme in dict.fromkeys(shapes):
+            candidate = {**recipe, "header": header, "scheme": scheme}
+            try:
+                headers = sign_in_client.sign_in(base_url, candidate)
+            except (sign_in_client.SignInError, requests.RequestException) as exc:
+                log.info("sign-in recipe failed: %s", exc)
+                break
+            if let_in(headers):
+                return candidate
+    for key in plan.api_keys:
+        if let_in({key.header: key.value}):
+            return {"kind": "api_key", "header": key.header, "value": key.value}
+    return None

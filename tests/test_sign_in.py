@@ -1,0 +1,430 @@
+"""Signed-in characterization: how a client gets in is found from the service's own routes
+(stages/sign_in.py), confirmed on the live service, and the group's tests sign in at test
+time as a new user (stages/sign_in_client.py) and check the refusals without credentials.
+
+The detection runs on small inputs; the live half on a small in-process HTTP service (real
+HTTP, no Docker): token in the JSON, nested or not, with a JSON or form login, a session
+cookie, an API key from configuration. The Docker tests take the two fixtures written for
+this (tests/fixtures/fastapi_auth_notes, express_jwt_tasks) through `generate` to verified
+tasks and read their test_func.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import discovery_support as ds
+import pytest
+
+from pipeline.config import Settings
+from pipeline.generate import generate
+from pipeline.models import ApiGroup, BodyField, Endpoint, Handler, Service, Verdict
+from pipeline.runtime import sandbox
+from pipeline.stages import redact, sign_in, sign_in_client, testgen
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _endpoint(method: str, path: str, fields: list[str] | None = None, file: str = "app.py") -> Endpoint:
+    handler = Handler(file=file, name="h", line=1, start_byte=0, end_byte=10_000, body_start_byte=0, body_end_byte=1)
+    body = [BodyField(name=name, type="str") for name in fields or []]
+    return Endpoint(method=method, path=path, handler=handler, body_fields=body)
+
+
+def _service(*endpoints: Endpoint) -> Service:
+    return Service(root=".", language="python", framework="flask", endpoints=list(endpoints))
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def test_detect_takes_registration_and_login_from_the_routes(tmp_path):
+    service = _service(
+        _endpoint("POST", "/api/auth/register", ["username", "email", "password", "display_name"]),
+        _endpoint("POST", "/api/auth/login", ["username", "password"]),
+        _endpoint("POST", "/api/auth/refresh", ["refresh_token"]),
+        _endpoint("POST", "/api/auth/logout"),
+        _endpoint("GET", "/api/notes"),
+    )
+    plan = sign_in.detect(service, tmp_path, {})
+    assert plan.registration is not None and plan.login is not None
+    assert plan.registration.path == "/api/auth/register" and plan.login.path == "/api/auth/login"
+    assert plan.registration.fields == [
+        ("username", "login"),
+        ("email", "email"),
+        ("password", "phrase"),
+        ("display_name", "name"),
+    ]
+    assert plan.login.fields == [("username", "login"), ("password", "phrase")]
+    assert plan.registration.encodings == ["json", "form"]
+    assert plan.endpoints == ["POST /api/auth/register", "POST /api/auth/login"]
+    assert plan.api_keys == []
+
+
+def test_detect_reads_an_oauth2_password_form_and_signs_in_by_email(tmp_path):
+    # The token endpoint reads FastAPI's OAuth2PasswordRequestForm (no JSON body fields):
+    # form-encoded username/password first; the registration has no user name, so the
+    # form's `username` carries the email.
+    (tmp_path / "auth.py").write_text(
+        "@router.post('/token')\ndef token(form: OAuth2PasswordRequestForm = Depends()):\n    ...\n"
+    )
+    service = _service(
+        _endpoint("POST", "/users", ["email", "password"], file="auth.py"),
+        _endpoint("POST", "/token", file="auth.py"),
+    )
+    plan = sign_in.detect(service, tmp_path, {})
+    assert plan.registration is not None and plan.registration.path == "/users"
+    assert plan.login is not None and plan.login.encodings == ["form", "json"]
+    assert plan.login.fields == [("username", "email"), ("password", "phrase")]
+
+
+def test_detect_needs_a_password_to_call_a_users_collection_a_registration(tmp_path):
+    service = _service(_endpoint("POST", "/users", ["name", "role"]), _endpoint("POST", "/sessions", ["email", "pass"]))
+    plan = sign_in.detect(service, tmp_path, {})
+    assert plan.registration is None
+    assert plan.login is not None and plan.login.path == "/sessions"
+    assert plan.login.fields == [("email", "email"), ("pass", "phrase")]
+    assert sign_in.detect(_service(_endpoint("GET", "/notes")), tmp_path, {}).usable is False
+
+
+def test_detect_pairs_the_header_the_code_reads_with_the_configured_key(tmp_path):
+    (tmp_path / "server.js").write_text("if (req.get('X-Api-Key') !== process.env.SERVICE_API_KEY) res.status(401)\n")
+    env = {"SERVICE_API_KEY": "dummy-SERVICE_API_KEY", "PORT": "3000", "LOG_LEVEL": "info"}
+    plan = sign_in.detect(_service(_endpoint("GET", "/reports")), tmp_path, env)
+    assert [(k.header, k.value, k.variable) for k in plan.api_keys] == [
+        ("x-api-key", "dummy-SERVICE_API_KEY", "SERVICE_API_KEY")
+    ]
+    assert plan.usable
+
+
+def test_find_token_in_the_answer_shallowest_first():
+    assert sign_in.find_token({"access_token": "eyJhbGciOi.x.y", "token_type": "bearer"}) == ["access_token"]
+    assert sign_in.find_token({"data": {"token": "abcdefgh12"}, "ok": True}) == ["data", "token"]
+    assert sign_in.find_token({"user": {"jwt": "0123456789"}, "token": "short"}) == ["user", "jwt"]
+    assert sign_in.find_token({"id": 3, "username": "x"}) is None
+    assert sign_in.find_token([{"token": "abcdefgh12"}]) is None
+
+
+# --------------------------------------------------------------------------- live
+
+
+class _AccountsService(BaseHTTPRequestHandler):
+    """Sign-up, a login, and /items only for a signed-in account.
+
+    Class attributes pick the shape: `login_form` (the login reads a form), `credential`
+    ("nested": {"data": {"token"}}, "top": {"access_token", "token_type"}, "cookie"),
+    `api_key` (a fixed x-api-key instead of accounts) and `masked` (items answer 501).
+    """
+
+    login_form = False
+    credential = "nested"
+    api_key: str | None = None
+    masked = False
+    accounts: dict[str, str] = {}
+    sessions: dict[str, str] = {}
+    items: dict[int, dict] = {}
+    next_id = [1]
+
+    def log_message(self, *args):
+        pass
+
+    def _read(self) -> dict:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return {k: v[0] for k, v in parse_qs(raw).items()}
+        try:
+            return json.loads(raw or "{}")
+        except ValueError:
+            return {}
+
+    def _answer(self, status: int, payload: object = None, headers: dict[str, str] | None = None) -> None:
+        body = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _account(self) -> str | None:
+        if self.api_key is not None:
+            return "key" if self.headers.get("X-Api-Key") == self.api_key else None
+        if self.credential == "cookie":
+            cookie = self.headers.get("Cookie", "")
+            return self.sessions.get(cookie.removeprefix("sid="))
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        return self.sessions.get(token) if scheme == "Bearer" else None
+
+    def do_POST(self):
+        body = self._read()
+        if self.path == "/signup":
+            if not isinstance(body.get("email"), str) or len(body.get("password") or "") < 8:
+                return self._answer(400, {"error": "email and a password of 8 characters"})
+            if body["email"] in self.accounts:
+                return self._answer(409, {"error": "taken"})
+            self.accounts[body["email"]] = body["password"]
+            return self._answer(201, {"email": body["email"]})
+        if self.path == "/login":
+            is_form = self.headers.get("Content-Type", "").startswith("application/x-www-form")
+            if is_form != self.login_form:
+                return self._answer(422, {"error": "wrong encoding"})
+            email = body.get("username" if self.login_form else "email")
+            if self.accounts.get(email) != body.get("password"):
+                return self._answer(401, {"error": "wrong email or password"})
+            token = uuid.uuid4().hex
+            self.sessions[token] = email
+            if self.credential == "cookie":
+                return self._answer(200, {"ok": True}, {"Set-Cookie": f"sid={token}; HttpOnly; Path=/"})
+            if self.credential == "top":
+                return self._answer(200, {"access_token": token, "token_type": "bearer"})
+            return self._answer(200, {"data": {"token": token, "expires_in": 3600}})
+        if self.path == "/items":
+            return self._items("create", body)
+        return self._answer(404, {"error": "no route"})
+
+    def do_GET(self):
+        if self.path == "/items":
+            return self._items("list", {})
+        match = re.fullmatch(r"/items/(\d+)", self.path)
+        if match:
+            return self._items("get", {}, int(match.group(1)))
+        return self._answer(404, {"error": "no route"})
+
+    def _items(self, action: str, body: dict, item_id: int | None = None) -> None:
+        owner = self._account()
+        if owner is None:
+            return self._answer(401, {"error": "sign in first"})
+        if self.masked:
+            return self._answer(501, {"error": "Not implemented"})
+        if action == "create":
+            if not body.get("title"):
+                return self._answer(400, {"error": "title is required"})
+            item = {"id": self.next_id[0], "title": body["title"], "owner": owner}
+            self.items[item["id"]] = item
+            self.next_id[0] += 1
+            return self._answer(201, item)
+        if action == "list":
+            return self._answer(200, {"items": [i for i in self.items.values() if i["owner"] == owner]})
+        item = self.items.get(item_id or 0)
+        if item is None or item["owner"] != owner:
+            return self._answer(404, {"error": "not found"})
+        return self._answer(200, item)
+
+
+def _service_class(**attributes) -> type[_AccountsService]:
+    fresh = {"accounts": {}, "sessions": {}, "items": {}, "next_id": [1]}
+    return type("Service", (_AccountsService,), {**fresh, **attributes})
+
+
+@pytest.fixture
+def serve():
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(handler: type[BaseHTTPRequestHandler]) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+_ROUTES = _service(
+    _endpoint("POST", "/signup", ["email", "password"]),
+    _endpoint("POST", "/login", ["email", "password"]),
+    _endpoint("GET", "/items"),
+    _endpoint("POST", "/items", ["title"]),
+    _endpoint("GET", "/items/{item_id}"),
+)
+_ITEMS = ApiGroup(
+    name="items",
+    description="The items API.",
+    service_root=".",
+    endpoints=[e for e in _ROUTES.endpoints if e.path.startswith("/items")],
+)
+
+
+def _trial(url: str):
+    import requests
+
+    return lambda headers: requests.get(url + "/items", headers=headers, timeout=5).status_code
+
+
+@pytest.mark.parametrize(
+    ("attributes", "kind", "token_path", "scheme"),
+    [
+        ({"credential": "nested"}, "token", ["data", "token"], "Bearer"),
+        ({"credential": "top"}, "token", ["access_token"], "Bearer"),
+        ({"credential": "cookie"}, "cookie", [], ""),
+    ],
+)
+def test_establish_finds_the_credential_and_how_it_is_sent(serve, tmp_path, attributes, kind, token_path, scheme):
+    url = serve(_service_class(**attributes))
+    recipe = sign_in.establish(url, sign_in.detect(_ROUTES, tmp_path, {}), _trial(url))
+    assert recipe is not None
+    assert (recipe["kind"], recipe["token_path"], recipe["scheme"]) == (kind, token_path, scheme)
+    assert recipe["register"]["path"] == "/signup" and recipe["login"]["path"] == "/login"
+    # Each sign-in is a new account: two in a row both get in.
+    first, second = (sign_in_client.sign_in(url, recipe) for _ in range(2))
+    assert first != second
+    assert all(_trial(url)(headers) == 200 for headers in (first, second))
+
+
+def test_establish_tries_a_form_login_when_json_is_refused(serve, tmp_path):
+    url = serve(_service_class(login_form=True, credential="top"))
+    routes = _service(_endpoint("POST", "/signup", ["email", "password"]), _endpoint("POST", "/login"))
+    recipe = sign_in.establish(url, sign_in.detect(routes, tmp_path, {}), _trial(url))
+    assert recipe is not None and recipe["login"]["encoding"] == "form"
+    assert recipe["login"]["fields"] == [["username", "email"], ["password", "phrase"]]
+
+
+def test_establish_uses_the_configured_api_key(serve, tmp_path):
+    (tmp_path / "app.py").write_text("KEY_HEADER = 'X-Api-Key'\n")
+    url = serve(_service_class(api_key="dummy-REPORTS_API_KEY"))
+    plan = sign_in.detect(_service(_endpoint("GET", "/items")), tmp_path, {"REPORTS_API_KEY": "dummy-REPORTS_API_KEY"})
+    recipe = sign_in.establish(url, plan, _trial(url))
+    assert recipe == {"kind": "api_key", "header": "x-api-key", "value": "dummy-REPORTS_API_KEY"}
+
+
+def test_establish_gives_up_when_no_sign_in_lets_anyone_in(serve, tmp_path):
+    url = serve(_service_class(api_key="a-key-nobody-configured"))
+    assert sign_in.establish(url, sign_in.detect(_ROUTES, tmp_path, {}), _trial(url)) is None
+
+
+def _run_tests(tests: Path, url: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tests)]
+    return subprocess.run(
+        [*command, "-c", "/dev/null", str(tests)],
+        env={"SERVICE_URL": url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_characterize_records_the_group_signed_in_and_its_refusals(serve, tmp_path):
+    url = serve(_service_class(credential="nested"))
+    suite = testgen.characterize(url, _ITEMS, sign_in.detect(_ROUTES, tmp_path, {}))
+    by_name = {s.name: s for s in suite.scenarios}
+    lifecycle = by_name["items_lifecycle"]
+    assert [(p.method, p.path_template, p.status) for p in lifecycle.steps] == [
+        ("POST", "/items", 201),
+        ("GET", "/items/{item_id}", 200),
+        ("GET", "/items", 200),
+    ]
+    # The owner differs between the two replays' users: not asserted; the title is.
+    assert lifecycle.steps[0].stable_json == {"id": "<item_id>", "title": "sample title"}
+    refusals = by_name["items_refuses_requests_without_sign_in"]
+    assert {(p.method, p.path, p.status) for p in refusals.steps} == {
+        ("GET", "/items", 401),
+        ("POST", "/items", 401),
+        ("GET", "/items/1", 401),
+    }
+    text = suite.test_func
+    assert "SIGN_IN = " in text and "def auth_headers(base_url)" in text
+    assert "send(\"POST\", f\"{base_url}/items\", json={'title': 'sample title'}, headers=auth_headers)" in text
+    assert 'send("GET", f"{base_url}/items/1")\n    assert response.status_code == 401' in text
+    assert not re.search(r"[0-9a-f]{32}", text), "a token or session recorded at generation time was shipped"
+
+    # The shipped tests sign in themselves: they pass on the original (also a second time,
+    # as new users), and fail on a masked one that still refuses strangers.
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text(testgen.render("tests/conftest.py.j2"))
+    (tests / "test_func.py").write_text(text)
+    for _ in range(2):
+        run = _run_tests(tests, url)
+        assert run.returncode == 0, run.stdout + run.stderr
+    masked = _run_tests(tests, serve(_service_class(credential="nested", masked=True)))
+    assert masked.returncode == 1, masked.stdout
+    # Only the signed-in tests fail it: the refusals are the same with the handlers masked.
+    assert "test_func.py::test_items_lifecycle" in masked.stdout and "1 passed" in masked.stdout, masked.stdout
+    assert "test_items_refuses_requests_without_sign_in" not in masked.stdout, masked.stdout
+    # The gate's secret scan over the package finds nothing to redact in the shipped recipe.
+    assert redact.scan(tests) == []
+
+
+def test_characterize_without_refusals_signs_nothing(serve, tmp_path):
+    # The same routes answering anyone: the tests stay what they were without a plan.
+    class Open(_AccountsService):
+        accounts: dict[str, str] = {}
+        sessions: dict[str, str] = {}
+        items: dict[int, dict] = {}
+        next_id = [1]
+
+        def _account(self) -> str | None:
+            return "anyone"
+
+    url = serve(Open)
+    with_plan = testgen.characterize(url, _ITEMS, sign_in.detect(_ROUTES, tmp_path, {}))
+    assert "SIGN_IN" not in with_plan.test_func and "auth_headers" not in with_plan.test_func
+    assert not any(s.name.endswith("without_sign_in") for s in with_plan.scenarios)
+
+
+# --------------------------------------------------------------------------- fixtures, end to end
+
+AUTH_FIXTURES = {
+    "fastapi_auth_notes": ("fastapi", "notes", "/notes"),
+    "express_jwt_tasks": ("express", "tasks", "/api/tasks"),
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(AUTH_FIXTURES))
+def test_auth_fixture_discovery_matches_the_ground_truth(fixture):
+    ds.assert_matches_ground_truth(AUTH_FIXTURES[fixture][0], FIXTURES / fixture, handlers=False)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("fixture", sorted(AUTH_FIXTURES))
+def test_signed_in_group_becomes_a_verified_task(fixture, docker_engine, tmp_path):
+    _, group, prefix = AUTH_FIXTURES[fixture]
+    # Trimmed like test_buildable_fixtures: one oracle run, the implementation variant,
+    # only the protected group (the sign-in group has two endpoints).
+    settings = Settings(
+        work_dir=tmp_path / "work",
+        out_dir=tmp_path / "out",
+        oracle_runs=1,
+        variants=["implementation"],
+        min_group_endpoints=3,
+    )
+    run_id = f"test-{uuid.uuid4().hex[:10]}"
+    result = generate(str(FIXTURES / fixture), settings, run_id=run_id)
+    verified = [t for t in result.tasks if t.status == "verified"]
+    assert result.verdict == Verdict.passed and [t.task_id.rsplit("__", 1)[1] for t in verified] == [group], (
+        result.model_dump_json(indent=2)
+    )
+    task = Path(verified[0].path)
+    report = json.loads((task / "metadata.json").read_text())["verification_report"]
+    # The masked service still refuses strangers (its sign-in check is not masked), so only
+    # the signed-in tests can fail it.
+    assert report["noop_run"]["verdict"] == "tests_failed"
+    noop = report["noop_run"]["tests"]
+    assert noop[f"test_func.py::test_{group}_refuses_requests_without_sign_in"] is True
+    assert any(not passed for name, passed in noop.items() if name.endswith("_lifecycle"))
+
+    text = (task / "tests" / "test_func.py").read_text()
+    signed_in_2xx = re.findall(
+        r"send\(\"\w+\", f\"\{base_url\}" + re.escape(prefix) + r"[^\n]*headers=auth_headers\)\n"
+        r"    assert response.status_code == (2\d\d)",
+        text,
+    )
+    assert len(signed_in_2xx) >= 4, text
+    refused = re.findall(
+        r"send\(\"\w+\", f\"\{base_url\}" + re.escape(prefix) + r"(?:(?!headers=)[^\n])*\)\n"
+        r"    assert response.status_code == (40[13])",
+        text,
+    )
+    assert len(refused) == 5, text
+    assert "def auth_headers(base_url)" in text and "sign_in(base_url, SIGN_IN)" in text
+    assert sandbox.leftovers(run_id) == []
