@@ -140,7 +140,7 @@ if [ ! -d "$datadir/mysql" ]; then
 		echo "SET @@SESSION.SQL_LOG_BIN=0;"
 		echo "SET @@SESSION.SQL_MODE=REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');"
 		echo "DROP USER IF EXISTS root@'127.0.0.1', root@'::1';"
-		echo "EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\\'', @@hostname, '\\'');"
+		printf '%s\n' "EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\\'', @@hostname, '\\'');"
 		for host in localhost 127.0.0.1 ::1; do
 			echo "CREATE USER 'healthcheck'@'$host' IDENTIFIED BY '$health_password';"
 		done
