@@ -37,6 +37,8 @@ class Verdict(StrEnum):
     source_unavailable = "source_unavailable"
     nothing_testable = "nothing_testable"
     mask_failed = "mask_failed"
+    # A server the service needs (MongoDB) has no image on this machine: not the repository's fault.
+    service_unavailable = "service_unavailable"
 
 
 class StageError(Exception):
@@ -175,6 +177,32 @@ class Inventory(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+class Sidecar(BaseModel):
+    """A server the service needs beside it (a database, a cache), started from an image
+    before the service, in the service's network namespace: the service reaches it on
+    127.0.0.1 at `port`, through the variables in EnvSpec.env."""
+
+    kind: str = Field(description="postgresql, mysql, redis, ...: pipeline/sidecar_kinds.py")
+    image: str = Field(description="official image name (pulled, or a local stand-in: docker/base)")
+    port: int
+    env: dict[str, str] = Field(default_factory=dict, description="the sidecar's own variables")
+    health: list[str] = Field(description="argv run inside the sidecar that exits 0 once it serves")
+    init_files: list[str] = Field(
+        default_factory=list,
+        description="files under the service root copied into /docker-entrypoint-initdb.d (schema, seed data)",
+    )
+    service_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="variables the service is started with to reach it (DATABASE_URL, DB_HOST, ...): given at "
+        "run time, so they hold for the repository's own Dockerfile and for one an agent writes",
+    )
+    reason: str = Field(default="", description="why the service needs it (a dependency, a compose file)")
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+
 class EnvSpec(BaseModel):
     service_root: str
     language: str
@@ -185,6 +213,7 @@ class EnvSpec(BaseModel):
     start_command: list[str]
     env: dict[str, str] = Field(default_factory=dict)
     health_path: str = "/"
+    sidecars: list[Sidecar] = Field(default_factory=list, description="servers started beside the service")
 
 
 class Probe(BaseModel):

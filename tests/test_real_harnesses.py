@@ -1,6 +1,7 @@
 """The final word on emitted tasks: the real harnesses from PyPI.
 
-Generates the Flask and Express fixture tasks (both variants, both formats) and runs them
+Generates the Flask and Express fixture tasks (both variants, both formats; express_pg_notes
+needs PostgreSQL, which each task's run-tests.sh starts beside the service) and runs them
 through Terminal-Bench's `tb run` and Harbor's `harbor run -e docker`, each with its oracle
 and nop agent: the oracle must resolve every task and the nop none. The harnesses are
 installed on first use (their own virtual environments, kept under the work folder).
@@ -32,7 +33,7 @@ def emitted(docker_engine, tmp_path_factory) -> tuple[Settings, list[str]]:
         formats=["terminal-bench", "harbor"],
     )
     task_ids: list[str] = []
-    for fixture in ("flask_todo", "express_books"):
+    for fixture in ("flask_todo", "express_books", "express_pg_notes"):
         source = base / fixture
         shutil.copytree(FIXTURES / fixture, source)
         result = generate(str(source), settings)

@@ -245,7 +245,7 @@ class LLMAssistant:
             built = bring_up.build(run, masked_tree / env.service_root, spec, tag)
             if not built.ok:
                 raise StageError(Verdict.build_error, "the masked service does not build")
-            with bring_up.started(run, tag, spec) as masked:
+            with bring_up.started(run, tag, spec, masked_tree / env.service_root) as masked:
                 kept, dropped = test_writer.gate_on_noop(slot.agent_tests, masked.base_url, mask.solution_patch)
         except StageError as exc:
             # The verify gate will judge the masked service itself; the agent's tests are not

@@ -50,6 +50,9 @@ class Language:
     delegate_queries: dict[str, tuple[str, str]]
     #: root files a repository declares its dependencies (and framework) in
     manifest_files: tuple[str, ...] = ()
+    #: dependency (driver) names in those manifests that mean the service talks to a server:
+    #: name -> server kind (pipeline/stages/sidecars.py KINDS)
+    server_dependencies: dict[str, str] = field(default_factory=dict)
     #: .dockerignore lines beyond the common ones
     dockerignore: tuple[str, ...] = ()
     #: installs a framework's extra packages: a format string for the package names
@@ -64,6 +67,10 @@ class Language:
     log_version_is_minimum: bool = False
     #: versions are named by their major number alone (Java 17, not 17.0)
     major_versions: bool = False
+    #: the compiler's first error in a failed build's output (a regex, multiline): a language
+    #: with one has each masked tree built before it is packaged (stages/mask_build.py), and a
+    #: build that fails with it is `mask_failed`; None when the image build compiles nothing
+    compile_error: str | None = None
 
     # -- toolchain and images
 

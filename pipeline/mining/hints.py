@@ -25,7 +25,7 @@ def manifest_files() -> tuple[str, ...]:
     return tuple(name for language in LANGUAGES for name in language.manifest_files)
 
 
-def _names(filename: str, text: str) -> set[str]:
+def dependency_names(filename: str, text: str) -> set[str]:
     """Dependency names a manifest lists (best effort: hints, not a resolver)."""
     names: set[str] = set()
     if filename == "package.json" or filename == "composer.json":
@@ -50,8 +50,15 @@ def _names(filename: str, text: str) -> set[str]:
         names.update(re.findall(r"^\s*([A-Za-z0-9_\-]+)\s*=", text, re.MULTILINE))
     elif filename == "Gemfile":
         names.update(re.findall(r"""^\s*gem\s+['"]([^'"]+)""", text, re.MULTILINE))
-    elif filename in ("pom.xml", "build.gradle"):
-        names.update(re.findall(r"(org\.springframework\.boot|spring-boot-starter-web)", text))
+    elif filename == "pom.xml":
+        names.update(re.findall(r"(org\.springframework\.boot)", text))
+        names.update(re.findall(r"<artifactId>\s*([\w.\-]+)\s*</artifactId>", text))
+    elif filename == "build.gradle" or filename == "build.gradle.kts":
+        names.update(re.findall(r"(org\.springframework\.boot)", text))
+        # 'group:artifact:version' coordinates: the artifact is the name
+        names.update(re.findall(r"""['"][\w.\-]+:([\w.\-]+)(?::[^'"]*)?['"]""", text))
+    elif filename.endswith(".csproj"):
+        names.update(re.findall(r"""<PackageReference\s+Include=["']([\w.\-]+)["']""", text))
     else:  # requirements.txt, Pipfile
         names.update(re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0] for line in text.splitlines())
     return {n.strip().strip('"').lower() for n in names if n.strip()}
@@ -62,5 +69,5 @@ def framework_hints(manifests: dict[str, str]) -> list[str]:
     known = dependency_frameworks()
     found = set()
     for filename, text in manifests.items():
-        found.update(known[n] for n in _names(filename, text) if n in known)
+        found.update(known[n] for n in dependency_names(filename, text) if n in known)
     return sorted(found)

@@ -35,8 +35,8 @@ from docker.models.images import Image
 from pydantic import BaseModel, Field
 
 from pipeline.config import Limits
-from pipeline.models import StageError, Verdict
-from pipeline.runtime import failures
+from pipeline.models import Sidecar, StageError, Verdict
+from pipeline.runtime import failures, sidecar_containers
 from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
 from pipeline.stages.redact import scrub
 
@@ -320,6 +320,8 @@ def running_service(
     limits: Limits | None = None,
     run_id: str,
     command: list[str] | None = None,
+    sidecars: list[Sidecar] | None = None,
+    files_root: Path | None = None,
 ) -> Iterator[RunningService]:
     """Run `image` as a service and yield it once `health_path` answers (< 500).
 
@@ -327,6 +329,9 @@ def running_service(
     are in the reason), oom (it was OOM-killed), startup_timeout (no answer within
     limits.startup_timeout) or infra_error. The container and its network are removed
     on every exit path.
+
+    `sidecars` (servers the service needs) start first, in one network namespace with the
+    service (runtime/sidecar_containers.py); their init files are read under `files_root`.
     """
     limits = limits or Limits()
     client = docker_client()
@@ -335,10 +340,32 @@ def running_service(
     labels = {LABEL: "1", RUN_LABEL: run_id}
     network = None
     container: Container | None = None
+    companions: list[Container] = []
+    port_holder: Container | None = None
     try:
         try:
             # A network per run: services of different runs cannot reach each other.
             network = client.networks.create(name, driver="bridge", labels=labels, check_duplicate=True)
+        except DAEMON_ERRORS as exc:
+            raise infra_error("creating the service network", exc) from exc
+        if sidecars:
+            port_holder = sidecar_containers.start(
+                client,
+                sidecars,
+                name=name,
+                labels=labels,
+                network=network.name,
+                published_port=port,
+                files_root=files_root or Path("."),
+                started=companions,
+            )
+        # In the first sidecar's namespace when there are sidecars (it publishes the port).
+        placement: dict[str, Any] = (
+            {"network_mode": f"container:{port_holder.id}"}
+            if port_holder is not None
+            else {"network": network.name, "ports": {f"{port}/tcp": ("127.0.0.1", None)}}  # random host port
+        )
+        try:
             # create + start rather than run(): run() pulls a missing image, which would
             # hide a missing base image behind a registry error.
             container = client.containers.create(
@@ -348,8 +375,7 @@ def running_service(
                 detach=True,
                 environment=env or {},
                 labels=labels,
-                network=network.name,
-                ports={f"{port}/tcp": ("127.0.0.1", None)},  # random host port, loopback only
+                **placement,
                 mem_limit=limits.memory,
                 memswap_limit=limits.memory,  # no swap: a memory hog is OOM-killed, not slowed
                 pids_limit=limits.pids,
@@ -378,15 +404,20 @@ def running_service(
         except DAEMON_ERRORS as exc:
             raise infra_error("starting the service container", exc) from exc
 
-        service = _wait_healthy(container, port=port, health_path=health_path, limits=limits)
+        service = _wait_healthy(container, port=port, health_path=health_path, limits=limits, port_holder=port_holder)
         service.network_name = network.name
         service.run_id = run_id
         yield service
     finally:
-        _remove_quietly(container, network)
+        _remove_quietly(container, None)
+        for companion in reversed(companions):
+            _remove_quietly(companion, None)
+        _remove_quietly(None, network)
 
 
-def _wait_healthy(container: Container, *, port: int, health_path: str, limits: Limits) -> RunningService:
+def _wait_healthy(
+    container: Container, *, port: int, health_path: str, limits: Limits, port_holder: Container | None = None
+) -> RunningService:
     path = health_path if health_path.startswith("/") else "/" + health_path
     deadline = time.monotonic() + limits.startup_timeout
     # trust_env=False: an HTTP(S)_PROXY in the environment must not catch 127.0.0.1.
@@ -411,7 +442,9 @@ def _wait_healthy(container: Container, *, port: int, health_path: str, limits: 
             ):
                 raise _crash_error(container, state)
             if base_url is None:
-                host_port = _host_port(container, port)
+                if port_holder is not None:
+                    port_holder.reload()
+                host_port = _host_port(port_holder or container, port)
                 if host_port:
                     base_url = f"http://127.0.0.1:{host_port}"
             if base_url is not None:

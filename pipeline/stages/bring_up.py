@@ -31,7 +31,7 @@ from pipeline.gitutil import commit_all
 from pipeline.models import ApiGroup, EnvSpec, RepoSnapshot, StageError, TestSuite, Verdict
 from pipeline.run import Run
 from pipeline.runtime import sandbox
-from pipeline.stages import environment, redact, repair, testgen
+from pipeline.stages import environment, redact, repair, sidecars, testgen
 from pipeline.stages.environment import ServiceEnv
 from pipeline.stages.sign_in import SignInPlan
 
@@ -71,10 +71,20 @@ def build(run: Run, context: Path, env: ServiceEnv, tag: str) -> sandbox.BuildRe
 
 
 @contextlib.contextmanager
-def started(run: Run, tag: str, env: ServiceEnv) -> Iterator[sandbox.RunningService]:
-    """The built image running as the service, once its health path answers; gone afterwards."""
+def started(run: Run, tag: str, env: ServiceEnv, service_dir: Path) -> Iterator[sandbox.RunningService]:
+    """The built image running as the service, once its health path answers, with the
+    servers it needs beside it (their init files read under `service_dir`); gone afterwards."""
+    for sidecar in env.sidecars:
+        ensure_base_image(sidecar.image, run.settings)
     with sandbox.running_service(
-        tag, port=env.port, env={}, health_path=env.health_path, limits=run.settings.limits, run_id=run.run_id
+        tag,
+        port=env.port,
+        env=sidecars.run_env(env),
+        health_path=env.health_path,
+        limits=run.settings.limits,
+        run_id=run.run_id,
+        sidecars=env.sidecars,
+        files_root=service_dir,
     ) as service:
         yield service
 
@@ -119,7 +129,7 @@ def settle(
         run.progress("starting the service and recording its behaviour")
         starting = time.monotonic()
         try:
-            with started(run, tag, spec) as service:
+            with started(run, tag, spec, context) as service:
                 run.timed("start", time.monotonic() - starting)
                 for group in groups:
                     suites[group.name] = _record_tests(
@@ -133,7 +143,11 @@ def settle(
 
     fallback = environment.fallback(env) if env.dockerfile_source == "repository" else None
     facts = repair.ServiceFacts(
-        language=env.language, framework=env.framework, toolchain=env.toolchain, offline=run.settings.offline
+        language=env.language,
+        framework=env.framework,
+        toolchain=env.toolchain,
+        offline=run.settings.offline,
+        env_names=sidecars.mentioned_names(context, env.language),
     )
     # Containers and networks go with each running service; the run's image stays until
     # generate() ends, so the verify builds reuse its dependency layers.

@@ -20,6 +20,7 @@ repository has none, and as `Dockerfile.abc` next to the repository's own otherw
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +32,7 @@ from pipeline.languages import get_framework, get_language, has_language
 from pipeline.languages.framework import RuntimeHints, ServiceCandidate
 from pipeline.languages.toolchain import Toolchain
 from pipeline.models import EnvSpec, Inventory, RepoSnapshot, Service, StageError, Verdict
+from pipeline.stages import sidecars
 from pipeline.stages.dummy_values import dummy_value
 from pipeline.templates import render
 
@@ -172,6 +174,9 @@ def synthesize(
     if hints is None:
         notes.append(f"the {service.framework} module gives no start hints: the {tc.language} defaults are used")
         hints = RuntimeHints(start_command=tc.start_command, port=tc.default_port)
+    needs = sidecars.detect(snapshot.path, service.root)
+    if any(n.kind.sql and n.kind.image for n in needs):
+        tc, hints = _migrate_at_start(tc, hints)
     dockerfile, port, start_command, setup = render_dockerfile(service.framework, tc, hints)
     own = repository_dockerfile(root)
     spec = ServiceEnv(
@@ -195,7 +200,39 @@ def synthesize(
         setup_steps=setup,
         notes=notes,
     )
-    return use_repository_dockerfile(spec, root) if own else spec
+    spec = use_repository_dockerfile(spec, root) if own else spec
+    return _with_sidecars(spec, needs, snapshot.path, service)
+
+
+def _migrate_at_start(tc: Toolchain, hints: RuntimeHints) -> tuple[Toolchain, RuntimeHints]:
+    """Migrations move from the build to the start when the database is a sidecar: it is
+    not there while the image builds, and it starts empty for every run."""
+    commands = hints.setup_commands or tc.setup_commands
+    migrations = [c for c in commands if "migrate" in c]
+    if not migrations:
+        return tc, hints
+    rest = [c for c in commands if c not in migrations]
+    start = hints.start_command or tc.start_command
+    start_command = ["sh", "-c", " && ".join([*migrations, "exec " + shlex.join(start)])]
+    return (
+        tc.model_copy(update={"setup_commands": rest}),
+        hints.model_copy(update={"setup_commands": rest, "start_command": start_command}),
+    )
+
+
+def _with_sidecars(spec: ServiceEnv, needs: list[sidecars.Need], repo_root: Path, service: Service) -> ServiceEnv:
+    """The servers the repository shows the service needs start beside it (stages/sidecars.py);
+    one with no image here is noted (a start that fails for want of it says so)."""
+    if not needs:
+        return spec
+    names = sidecars.mentioned_names(repo_root / service.root, service.language)
+    attached = sidecars.attach(spec, needs, names)
+    notes = [f"needs {s.kind} ({s.reason}): {s.image} starts beside it" for s in attached.sidecars]
+    notes += [
+        f"needs {n.kind.name} ({'; '.join(n.reasons)}), which cannot run here: {n.kind.unavailable}"
+        for n in sidecars.unavailable(needs)
+    ]
+    return attached.model_copy(update={"notes": [*attached.notes, *notes]})
 
 
 # --------------------------------------------------------------------------- the repository's own

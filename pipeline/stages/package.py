@@ -34,7 +34,7 @@ from pipeline.models import (
     Verdict,
     VerificationReport,
 )
-from pipeline.runtime import failures
+from pipeline.runtime import failures, sidecar_containers
 from pipeline.schemas.metadata import (
     EndpointInfo,
     EnvironmentVariantInfo,
@@ -43,7 +43,7 @@ from pipeline.schemas.metadata import (
     SourceInfo,
     TaskMetadata,
 )
-from pipeline.stages import stand_ins
+from pipeline.stages import sidecars, sign_in, stand_ins
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
@@ -117,6 +117,8 @@ def run_tests_script(**values: Any) -> str:
 
     Its exit codes and the signs of a machine's fault in a failed build are the pipeline's
     own table (runtime/failures.py), rendered into it."""
+    # A task with no server beside its service starts none.
+    values = {"sidecars": [], "service_env": {}, "sidecar_limits": sidecar_containers.LIMITS, **values}
     return render("task/run-tests.sh.j2", **failures.template_values(), **values)
 
 
@@ -175,6 +177,10 @@ def write_task(
         "group": group.name,
         "client_base_image": CLIENT_BASE_IMAGE,
         "test_requirements": TEST_REQUIREMENTS,
+        # The servers run-tests.sh starts beside the service, and the variables that say where.
+        "sidecars": env.sidecars,
+        "service_env": sidecars.run_env(env),
+        "sidecar_limits": sidecar_containers.LIMITS,
     }
     task.dockerfile.write_text(render("task/Dockerfile.j2", **values))
     task.compose.write_text(render("task/docker-compose.yaml.j2", **values))
@@ -272,6 +278,7 @@ def write_environment_variant(task_dir: Path, staging: Path) -> Path:
         "port": env["port"],
         "health_path": env["health_path"],
         "env_vars": env.get("env") or {},
+        "sidecars": env.get("sidecars") or [],
     }
     task_yaml = yaml.safe_load(variant.config.read_text())
     task_yaml["instruction"] = (

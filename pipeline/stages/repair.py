@@ -23,6 +23,7 @@ from pipeline.languages import LANGUAGES, get_language, has_language
 from pipeline.languages.base import Language, replace_all
 from pipeline.languages.toolchain import Toolchain, major_minor, pick_version
 from pipeline.models import EnvSpec, Verdict
+from pipeline.stages import sidecars
 from pipeline.stages.dummy_values import dummy_value
 
 Phase = Literal["build", "start"]
@@ -57,6 +58,8 @@ class ServiceFacts(BaseModel):
     framework: str
     toolchain: Toolchain | None = None
     offline: bool = False
+    #: upper-case names the code and config mention: the variables a sidecar is wired through
+    env_names: set[str] = Field(default_factory=set)
 
 
 class Proposal(BaseModel):
@@ -391,11 +394,13 @@ class RuleBasedStrategy:
             FailureClass.port_mismatch: self._port,
             FailureClass.missing_build_step: self._build_step,
             FailureClass.lockfile_mismatch: self._lockfile,
+            FailureClass.needs_service: self._sidecar,
         }.get(failure.failure_class)
         if fixer is None:
             return None
         proposal = fixer(failure, log_tail, env, facts)
-        if proposal is None or proposal.env.dockerfile == env.dockerfile and proposal.env.port == env.port:
+        unchanged = (proposal.env.dockerfile, proposal.env.port, proposal.env.sidecars) if proposal else None
+        if proposal is None or unchanged == (env.dockerfile, env.port, env.sidecars):
             return None
         return proposal
 
@@ -494,6 +499,19 @@ class RuleBasedStrategy:
         else:
             fixed = _insert_before(env.dockerfile, [f'ENV {name}="{value}"'], before=("EXPOSE", "CMD"))
         return Proposal(env=_set_env(env, fixed, {name: value}), change=f"set {name} to a dummy value")
+
+    # -- a server the service needs
+    def _sidecar(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        needs = [
+            sidecars.Need(sidecars.KINDS[kind], reasons=[f"its log: {failure.evidence}"])
+            for kind in failure.detail
+            if kind in sidecars.KINDS and sidecars.KINDS[kind].image
+        ]
+        attached = sidecars.attach(env, needs, facts.env_names)
+        if attached is env:
+            return None
+        started = ", ".join(s.image for s in attached.sidecars[len(env.sidecars) :])
+        return Proposal(env=attached, change=f"started {started} beside the service")
 
     # -- port mismatch / loopback binding
     def _port(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
@@ -645,7 +663,15 @@ def run_attempts(
             why = "no repair left" if repairs_left <= 0 else f"the {strategy.name} strategy has no fix"
             if failure.failure_class == FailureClass.needs_service:
                 which = ", ".join(failure.detail) or "another"
-                why = f"it needs a {which} server beside it, which the pipeline does not start yet"
+                kinds = [sidecars.KINDS[k] for k in failure.detail if k in sidecars.KINDS]
+                missing = [kind for kind in kinds if not kind.image]
+                if missing:
+                    verdict = Verdict.service_unavailable
+                    why = f"it needs a {which} server beside it: " + "; ".join(k.unavailable for k in missing)
+                elif "docker" in failure.detail:
+                    why = "it runs Docker itself, which a sandboxed service cannot"
+                else:
+                    why = f"it needs a {which} server beside it, and the one started beside it did not help"
             reason = f"{failure.failure_class}: {failure.evidence} ({why} after {len(attempts)} attempt(s))"
             return RepairOutcome(
                 ok=False, env=current, attempts=attempts, failure=failure, verdict=verdict, reason=reason

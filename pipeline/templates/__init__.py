@@ -6,6 +6,7 @@ empty string in a shipped file.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ def strict_environment(*folders: Path) -> jinja2.Environment:
 
 
 _env = strict_environment(TEMPLATE_DIR, LANGUAGES_DIR)
+# One word of a shell command, whatever it holds (run-tests.sh's docker arguments).
+_env.filters["shell"] = shlex.quote
 
 
 def render(name: str, **values: Any) -> str:

@@ -30,4 +30,6 @@ LANGUAGE = CSharpLanguage(
     },
     dockerignore=("bin", "obj"),
     default_build="dotnet publish -c Release -o /app/publish",
+    # dotnet build: `/app/Program.cs(12,5): error CS0103: The name 'x' does not exist`
+    compile_error=r"^\S+\.cs\(\d+,\d+\): error CS\d+: .+$",
 )

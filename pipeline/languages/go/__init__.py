@@ -36,6 +36,20 @@ LANGUAGE = GoLanguage(
         ),
     },
     manifest_files=("go.mod",),
+    server_dependencies={
+        "github.com/lib/pq": "postgresql",
+        "github.com/jackc/pgx/v4": "postgresql",
+        "github.com/jackc/pgx/v5": "postgresql",
+        "gorm.io/driver/postgres": "postgresql",
+        "github.com/go-sql-driver/mysql": "mysql",
+        "gorm.io/driver/mysql": "mysql",
+        "github.com/go-redis/redis/v8": "redis",
+        "github.com/redis/go-redis/v9": "redis",
+        "github.com/gomodule/redigo": "redis",
+        "go.mongodb.org/mongo-driver": "mongodb",
+    },
     default_build="CGO_ENABLED=0 go build -o /app/server .",
     log_version_is_minimum=True,
+    # go build: `./handlers.go:12:2: "strings" imported and not used`
+    compile_error=r"^\S+\.go:\d+:\d+: .+$",
 )

@@ -25,8 +25,21 @@ LANGUAGE = JavaLanguage(
         ),
     },
     manifest_files=("pom.xml", "build.gradle"),
+    server_dependencies={
+        "postgresql": "postgresql",
+        "mysql-connector-java": "mysql",
+        "mysql-connector-j": "mysql",
+        "mariadb-java-client": "mysql",
+        "spring-boot-starter-data-redis": "redis",
+        "jedis": "redis",
+        "spring-boot-starter-data-mongodb": "mongodb",
+        "mongodb-driver-sync": "mongodb",
+    },
     dockerignore=("target", "build", ".gradle"),
     default_build="mvn -B -DskipTests package",
     bind_env={"SERVER_ADDRESS": "0.0.0.0"},
     major_versions=True,
+    # javac through Maven (`[ERROR] /app/src/.../A.java:[12,5] cannot find symbol`) or Gradle
+    # and plain javac (`A.java:12: error: cannot find symbol`)
+    compile_error=r"^(?:\[ERROR\] )?\S+\.java(?::\[\d+,\d+\]|:\d+: error:) .+$",
 )

@@ -49,6 +49,12 @@ class _BodyReader:
 
     def is_body(self, node: Node) -> bool:
         node = unwrap(node)
+        # `req.body || {}`, `req.body ?? {}`: the body, with a fallback for a request without one
+        if node.type == "binary_expression" and node.child_by_field_name("operator") is not None:
+            operator = ts.text(node.child_by_field_name("operator"))
+            left = node.child_by_field_name("left")
+            if operator in ("||", "??") and left is not None:
+                return self.is_body(left)
         if node.type == "identifier":
             return ts.text(node) in self.aliases
         parts = member_parts(node)

@@ -28,6 +28,10 @@ LANGUAGE = Language(
         ),
     },
     manifest_files=("composer.json",),
+    server_dependencies={
+        "predis/predis": "redis",
+        "mongodb/mongodb": "mongodb",
+    },
     dockerignore=("vendor",),
     unfreeze=((r"composer install", "composer update"),),
 )

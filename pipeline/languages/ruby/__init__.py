@@ -35,6 +35,12 @@ LANGUAGE = RubyLanguage(
         ),
     },
     manifest_files=("Gemfile",),
+    server_dependencies={
+        "pg": "postgresql",
+        "mysql2": "mysql",
+        "redis": "redis",
+        "mongoid": "mongodb",
+    },
     dockerignore=(".bundle", "vendor/bundle", "log", "tmp"),
     extra_install="gem install --no-document {}",
     unfreeze=((r"bundle config set --local frozen true && ", ""),),

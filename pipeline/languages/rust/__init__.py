@@ -36,8 +36,18 @@ LANGUAGE = RustLanguage(
         ),
     },
     manifest_files=("Cargo.toml",),
+    server_dependencies={
+        "tokio-postgres": "postgresql",
+        "postgres": "postgresql",
+        "mysql": "mysql",
+        "mysql_async": "mysql",
+        "redis": "redis",
+        "mongodb": "mongodb",
+    },
     dockerignore=("target",),
     default_build="cargo build --release",
     unfreeze=((r" --locked\b", ""),),
     log_version_is_minimum=True,
+    # rustc: `error[E0308]: mismatched types` and the `--> src/main.rs:3:5` under it
+    compile_error=r"^error(?:\[E\d+\])?: .+\n\s*--> .+$",
 )

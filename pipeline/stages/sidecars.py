@@ -1,0 +1,521 @@
+"""Which servers a service needs beside it (a database, a cache), and how it reaches them.
+
+A real backend often will not start without its PostgreSQL, MySQL or Redis. The signs,
+strongest first: a compose file in the repository that runs such a server (its image, its
+credentials, the SQL files it mounts into /docker-entrypoint-initdb.d), a connection URL
+written in the code or an example config (`postgres://user@localhost/todos`), a driver in
+the manifests (each language lists its drivers: `Language.server_dependencies`).
+
+Every sidecar runs in the service's network namespace (pipeline/runtime/sidecar_containers.py
+and run-tests.sh start it before the service), so the service reaches it on 127.0.0.1 at
+its usual port, the way a developer's laptop runs it. The service is told so through the
+variables its code reads: names it mentions that speak of the server (DATABASE_URL,
+DB_HOST, PGUSER, REDIS_URL, ...) get the sidecar's URL, host, port, user, password or
+database, given when the service starts (docker run -e), so they hold for the
+repository's own Dockerfile and for one an agent writes. PostgreSQL accepts any password (trust), so a
+URL hard-coded in the code with its own password works too; user and database names are
+taken from such a URL or the compose file when the repository has one.
+
+Servers with no image on this machine (MongoDB is not in Debian): a service that fails for
+want of one ends as service_unavailable, with the reason (stages/repair.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from pipeline.languages import LANGUAGES
+from pipeline.mining.hints import dependency_names
+from pipeline.models import EnvSpec, Sidecar
+
+# The pipeline's own credentials: a placeholder (redaction never flags `dummy-` values).
+DEFAULT_USER = "app"
+DEFAULT_PASSWORD = "dummy-db-password"  # pragma: allowlist secret
+DEFAULT_DATABASE = "app"
+LOOPBACK = "127.0.0.1"
+INIT_DIR = "/docker-entrypoint-initdb.d"
+SKIPPED_DIRS = {".git", "node_modules", "vendor", "target", "dist", "build", "__pycache__", ".venv", "venv"}
+MAX_FILE_BYTES = 256_000
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str = DEFAULT_USER
+    password: str = DEFAULT_PASSWORD
+    database: str = DEFAULT_DATABASE
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """What the pipeline knows about one kind of server: its image, port, how it is told
+    its credentials (the official image's variables), how it says it is ready, its URLs,
+    and the words in a variable's name that mean it."""
+
+    name: str
+    image: str | None
+    port: int
+    schemes: tuple[str, ...]
+    #: words in an env var name that mean this server ("POSTGRES_HOST", "PGUSER")
+    name_words: tuple[str, ...]
+    #: the image names a compose file may run it from
+    compose_images: tuple[str, ...]
+    #: relational servers also answer to DB_/DATABASE_ names
+    sql: bool = False
+    unavailable: str = ""
+
+    def sidecar_env(self, creds: Credentials) -> dict[str, str]:
+        if self.name == "postgresql":
+            return {
+                "POSTGRES_USER": creds.user,
+                "POSTGRES_PASSWORD": creds.password,
+                "POSTGRES_DB": creds.database,
+                # Any password is accepted: a URL the code hard-codes keeps working.
+                "POSTGRES_HOST_AUTH_METHOD": "trust",
+            }
+        if self.name == "mysql":
+            env = {"MARIADB_ROOT_PASSWORD": creds.password, "MARIADB_DATABASE": creds.database}
+            if creds.user != "root":  # the official image refuses MARIADB_USER=root
+                env |= {"MARIADB_USER": creds.user, "MARIADB_PASSWORD": creds.password}
+            return env
+        return {}
+
+    def health(self, creds: Credentials) -> list[str]:
+        """Exits 0 once the server serves on TCP (the official images answer on TCP only
+        after their init scripts ran)."""
+        if self.name == "postgresql":
+            return ["pg_isready", "-h", LOOPBACK, "-p", str(self.port), "-U", creds.user, "-d", creds.database]
+        if self.name == "mysql":
+            return ["mariadb-admin", "ping", "-h", LOOPBACK, "-P", str(self.port), "-uroot", f"-p{creds.password}"]
+        if self.name == "redis":
+            return ["redis-cli", "-h", LOOPBACK, "-p", str(self.port), "ping"]
+        return ["true"]
+
+    def url(self, creds: Credentials) -> str:
+        scheme = self.schemes[0]
+        if self.name == "redis":
+            return f"{scheme}://{LOOPBACK}:{self.port}/0"
+        return f"{scheme}://{creds.user}:{creds.password}@{LOOPBACK}:{self.port}/{creds.database}"
+
+    def jdbc_url(self, creds: Credentials) -> str:
+        return f"jdbc:{self.schemes[0]}://{LOOPBACK}:{self.port}/{creds.database}"
+
+
+KINDS: dict[str, ServerKind] = {
+    kind.name: kind
+    for kind in (
+        ServerKind(
+            "postgresql",
+            "postgres:15-bookworm",
+            5432,
+            schemes=("postgresql", "postgres"),
+            name_words=("POSTGRES", "POSTGRESQL", "PG", "PSQL"),
+            compose_images=("postgres", "postgis/postgis", "bitnami/postgresql"),
+            sql=True,
+        ),
+        ServerKind(
+            "mysql",
+            # MariaDB speaks MySQL's protocol and is what Debian packages.
+            "mariadb:10.11",
+            3306,
+            schemes=("mysql", "mariadb"),
+            name_words=("MYSQL", "MARIADB"),
+            compose_images=("mysql", "mariadb", "bitnami/mysql", "bitnami/mariadb"),
+            sql=True,
+        ),
+        ServerKind(
+            "redis",
+            "redis:7-bookworm",
+            6379,
+            schemes=("redis",),
+            name_words=("REDIS",),
+            compose_images=("redis", "bitnami/redis", "redis/redis-stack"),
+        ),
+        ServerKind(
+            "mongodb",
+            None,
+            27017,
+            schemes=("mongodb", "mongodb+srv"),
+            name_words=("MONGO", "MONGODB"),
+            compose_images=("mongo", "bitnami/mongodb"),
+            unavailable="MongoDB is not packaged by Debian and no registry here serves its image",
+        ),
+    )
+}
+
+
+@dataclass
+class Need:
+    """One server a service needs, with the evidence and what the repository says of it."""
+
+    kind: ServerKind
+    reasons: list[str] = field(default_factory=list)
+    user: str | None = None
+    database: str | None = None
+    init_files: list[str] = field(default_factory=list)
+
+    def credentials(self) -> Credentials:
+        return Credentials(user=self.user or DEFAULT_USER, database=self.database or DEFAULT_DATABASE)
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+def _files(root: Path, suffixes: set[str]) -> Iterator[Path]:
+    for path in sorted(root.rglob("*")):
+        if any(part in SKIPPED_DIRS for part in path.relative_to(root).parts[:-1]):
+            continue
+        if path.is_file() and not path.is_symlink() and (path.suffix in suffixes or path.name.startswith(".env")):
+            try:
+                if path.stat().st_size <= MAX_FILE_BYTES:
+                    yield path
+            except OSError:
+                continue
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _kind_of_image(image: str) -> ServerKind | None:
+    name = image.split("@", 1)[0].rsplit(":", 1)[0] if ":" in image.split("/")[-1] else image.split("@", 1)[0]
+    name = name.removeprefix("docker.io/").removeprefix("library/")
+    return next((k for k in KINDS.values() if name in k.compose_images), None)
+
+
+_URL = re.compile(
+    r"\b(?P<scheme>postgres(?:ql)?|mysql|mariadb|redis|mongodb(?:\+srv)?)(?:\+\w+)?://"
+    r"(?:(?P<user>[A-Za-z_][\w.\-]*)(?::[^@\s'\"/]*)?@)?"
+    r"(?P<host>[\w.\-]+|\[[^\]]+\]|\$\{[^}]+\})(?::(?P<port>\d+))?(?:/(?P<db>[A-Za-z_][\w\-]*))?"
+)
+_LOCAL_HOSTS = {
+    "localhost",
+    "127.0.0.1",
+    "0.0.0.0",
+    "db",
+    "database",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "redis",
+    "mongo",
+    "mongodb",
+    "cache",
+}
+
+
+def _kind_of_scheme(scheme: str) -> ServerKind | None:
+    return next((k for k in KINDS.values() if scheme in k.schemes), None)
+
+
+def _from_urls(root: Path, needs: dict[str, Need]) -> None:
+    """Connection URLs in code and config that point at a server on this machine (or at a
+    compose service name): the server is needed, and its user and database are named."""
+    suffixes = {s for language in LANGUAGES for s in language.suffixes} | {
+        ".yml",
+        ".yaml",
+        ".json",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".properties",
+        ".conf",
+        ".example",
+        ".sample",
+        ".env",
+    }
+    for path in _files(root, suffixes):
+        for match in _URL.finditer(_read(path)):
+            host = match.group("host").lower()
+            if host not in _LOCAL_HOSTS and not host.startswith("${"):
+                continue
+            kind = _kind_of_scheme(match.group("scheme"))
+            if kind is None:
+                continue
+            need = needs.setdefault(kind.name, Need(kind))
+            need.reasons.append(f"a {kind.name} URL in {path.relative_to(root)}")
+            user = match.group("user")
+            if user and not need.user and not user.startswith("$"):
+                need.user = user
+            database = match.group("db")
+            if database and not need.database and kind.sql:
+                need.database = database
+
+
+def _compose_files(root: Path) -> list[Path]:
+    names = (
+        "docker-compose.yml",
+        "docker-compose.yaml",
+        "compose.yml",
+        "compose.yaml",
+        "docker-compose.dev.yml",
+        "docker-compose.local.yml",
+    )
+    return [root / name for name in names if (root / name).is_file()]
+
+
+def _compose_env(definition: dict) -> dict[str, str]:
+    raw = definition.get("environment") or {}
+    if isinstance(raw, list):
+        pairs = (str(item).split("=", 1) for item in raw)
+        return {p[0]: p[1] for p in pairs if len(p) == 2}
+    return {str(k): str(v) for k, v in raw.items() if v is not None} if isinstance(raw, dict) else {}
+
+
+def _from_compose(root: Path, service_root: Path, needs: dict[str, Need]) -> None:
+    """A compose file that runs a database: its kind, user and database, and the SQL it
+    mounts into the image's init folder (files under the service root only: that is what
+    the task ships and run-tests.sh copies in)."""
+    for path in _compose_files(root):
+        try:
+            data = yaml.safe_load(_read(path)) or {}
+        except yaml.YAMLError:
+            continue
+        services = data.get("services") if isinstance(data, dict) else None
+        if not isinstance(services, dict):
+            continue
+        for name, definition in services.items():
+            if not isinstance(definition, dict) or not isinstance(definition.get("image"), str):
+                continue
+            kind = _kind_of_image(definition["image"])
+            if kind is None:
+                continue
+            need = needs.setdefault(kind.name, Need(kind))
+            need.reasons.insert(0, f"{path.relative_to(root)} runs {definition['image']} as '{name}'")
+            env = _compose_env(definition)
+            user = env.get("POSTGRES_USER") or env.get("MYSQL_USER") or env.get("MARIADB_USER")
+            database = env.get("POSTGRES_DB") or env.get("MYSQL_DATABASE") or env.get("MARIADB_DATABASE")
+            if user and not user.startswith("$"):
+                need.user = user
+            if database and not database.startswith("$"):
+                need.database = database
+            for volume in definition.get("volumes") or []:
+                source, _, target = str(volume).partition(":")
+                if not target.startswith(INIT_DIR):
+                    continue
+                host_path = (path.parent / source).resolve()
+                need.init_files.extend(_init_files(host_path, service_root))
+
+
+def _init_files(host_path: Path, service_root: Path) -> list[str]:
+    candidates = sorted(host_path.iterdir()) if host_path.is_dir() else [host_path]
+    found = []
+    for candidate in candidates:
+        if candidate.is_file() and candidate.suffix in {".sql", ".sh"} and candidate.is_relative_to(service_root):
+            found.append(candidate.relative_to(service_root).as_posix())
+    return found
+
+
+# Schema files by the names projects give them, for a relational server with no compose
+# mount: plain SQL the official images run at first start.
+_SCHEMA_FILES = (
+    "schema.sql",
+    "init.sql",
+    "db/schema.sql",
+    "db/init.sql",
+    "sql/schema.sql",
+    "sql/init.sql",
+    "database/schema.sql",
+    "database/init.sql",
+    "db/init/init.sql",
+)
+
+
+def _from_dependencies(root: Path, service_root: Path, needs: dict[str, Need]) -> None:
+    table = {name: kind for language in LANGUAGES for name, kind in language.server_dependencies.items()}
+    manifests = {name for language in LANGUAGES for name in language.manifest_files}
+    for folder in dict.fromkeys([service_root, root]):
+        for manifest in sorted(manifests):
+            path = folder / manifest
+            if not path.is_file():
+                continue
+            for dependency in sorted(dependency_names(manifest, _read(path))):
+                kind = table.get(dependency)
+                if kind is not None:
+                    need = needs.setdefault(kind, Need(KINDS[kind]))
+                    need.reasons.append(f"{dependency} in {path.relative_to(root)}")
+
+
+def detect(repo_root: Path, service_root: str) -> list[Need]:
+    """The servers the service at `service_root` needs, with the evidence for each."""
+    root = repo_root / service_root
+    needs: dict[str, Need] = {}
+    _from_compose(repo_root, root, needs)
+    if root != repo_root:
+        _from_compose(root, root, needs)
+    _from_urls(root, needs)
+    _from_dependencies(repo_root, root, needs)
+    for need in needs.values():
+        if need.kind.sql and not need.init_files:
+            need.init_files = [name for name in _SCHEMA_FILES if (root / name).is_file()][:1]
+    return sorted(needs.values(), key=lambda n: list(KINDS).index(n.kind.name))
+
+
+def sidecar_for(need: Need) -> Sidecar:
+    assert need.kind.image is not None, need.kind.name
+    creds = need.credentials()
+    return Sidecar(
+        kind=need.kind.name,
+        image=need.kind.image,
+        port=need.kind.port,
+        env=need.kind.sidecar_env(creds),
+        health=need.kind.health(creds),
+        init_files=list(dict.fromkeys(need.init_files)),
+        reason="; ".join(dict.fromkeys(need.reasons)),
+    )
+
+
+# ----------------------------------------------------------------------------- wiring
+
+_ROLE_SUFFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # Not CONNECTION alone: Laravel's DB_CONNECTION names the driver ("mysql").
+    ("url", ("URL", "URI", "DSN", "CONNECTION_STRING", "CONN_STRING", "ADDRESS", "ADDR")),
+    ("host", ("HOST", "HOSTNAME", "SERVER")),
+    ("port", ("PORT",)),
+    ("user", ("USER", "USERNAME", "LOGIN")),
+    ("password", ("PASSWORD", "PASS", "PWD", "PASSWD")),
+    ("database", ("DATABASE", "DB", "NAME", "DBNAME", "DB_NAME", "SCHEMA")),
+)
+# libpq's own variables, read by every PostgreSQL driver built on it (and by node-postgres).
+_LIBPQ = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "password", "PGDATABASE": "database"}
+_ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*\b")
+
+
+def _role(name: str, words: tuple[str, ...]) -> str | None:
+    """The role (url, host, ...) a variable named like `DB_HOST` plays for a server known
+    by `words`, or None when the name is not about that server (`DB_POOL_SIZE`)."""
+    parts = name.split("_")
+    first = next((i for i, part in enumerate(parts) if part in words), None)
+    if first is None:
+        return None
+    rest = parts[first + 1 :]
+    while rest and rest[0] in words:  # POSTGRES_DB_HOST
+        rest = rest[1:]
+    if not rest:  # POSTGRES_DB, DB_DATABASE, DATABASE: a name; REDIS, MONGO_DB...: a URL
+        return "database" if parts[-1] in ("DB", "DATABASE") else "url"
+    tail = "_".join(rest)
+    for role, suffixes in _ROLE_SUFFIXES:
+        if tail in suffixes or tail.endswith(tuple("_" + s for s in suffixes)):
+            return role
+    return None
+
+
+def _value(role: str, kind: ServerKind, creds: Credentials, language: str) -> str | None:
+    if not kind.sql and role in ("user", "password"):
+        return None  # Redis runs without a password: a client that sends one is refused
+    if role == "url":
+        return kind.jdbc_url(creds) if language == "java" and kind.sql else kind.url(creds)
+    return {
+        "host": LOOPBACK,
+        "port": str(kind.port),
+        "user": creds.user,
+        "password": creds.password,
+        "database": creds.database if kind.sql else "0",
+    }[role]
+
+
+def mentioned_names(root: Path, language: str) -> set[str]:
+    """Upper-case names the service's code and config mention: the variables it may read."""
+    suffixes = set(next((lang.suffixes for lang in LANGUAGES if lang.name == language), {})) | {
+        ".yml",
+        ".yaml",
+        ".properties",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".json",
+        ".example",
+        ".sample",
+    }
+    names: set[str] = set()
+    for path in _files(root, suffixes):
+        names.update(_ENV_NAME.findall(_read(path)))
+    return names
+
+
+def service_variables(
+    needs: Iterable[Need], names: set[str], language: str, *, first_sql: bool = True
+) -> dict[str, str]:
+    """The variables the service reads that say where its servers are, set to the sidecars.
+    `first_sql`: the first relational server of `needs` is the service's database (DB_*)."""
+    values: dict[str, str] = {}
+    needs = [n for n in needs if n.kind.image]
+    main_sql = next((n for n in needs if n.kind.sql), None) if first_sql else None
+    for need in needs:
+        kind, creds = need.kind, need.credentials()
+        words = kind.name_words + (("DB", "DATABASE", "SQL") if need is main_sql else ())
+        for name in sorted(names):
+            role = _LIBPQ.get(name) if kind.name == "postgresql" else None
+            role = role or _role(name, words)
+            value = _value(role, kind, creds, language) if role else None
+            if value is not None and name not in values:
+                values[name] = value
+        # The variables a framework reads without the code naming them (Spring's relaxed
+        # binding) and the conventional ones: harmless when unread.
+        for name, value in _conventional(kind, creds, language, is_first_sql=need is main_sql).items():
+            values.setdefault(name, value)
+    return values
+
+
+def _conventional(kind: ServerKind, creds: Credentials, language: str, *, is_first_sql: bool) -> dict[str, str]:
+    if kind.name == "redis":
+        env = {"REDIS_URL": kind.url(creds), "REDIS_HOST": LOOPBACK, "REDIS_PORT": str(kind.port)}
+        if language == "java":
+            env |= {"SPRING_DATA_REDIS_HOST": LOOPBACK, "SPRING_REDIS_HOST": LOOPBACK}
+        return env
+    if not (kind.sql and is_first_sql):
+        return {}
+    env = {"DATABASE_URL": kind.url(creds)}
+    if language == "java":
+        env = {
+            "SPRING_DATASOURCE_URL": kind.jdbc_url(creds),
+            "SPRING_DATASOURCE_USERNAME": creds.user,
+            "SPRING_DATASOURCE_PASSWORD": creds.password,
+        }
+    return env
+
+
+def attach(spec: EnvSpec, needs: list[Need], names: set[str]) -> EnvSpec:
+    """`spec` with a sidecar for each need that has an image, each with the variables that
+    tell the service where it is. A spec that has them all already is returned as it is."""
+    have = {s.kind for s in spec.sidecars}
+    new = [n for n in needs if n.kind.image and n.kind.name not in have]
+    if not new:
+        return spec
+    added = []
+    for need, main_sql in zip(new, _first_sql_flags(spec, new), strict=True):
+        variables = service_variables([need], names, spec.language, first_sql=main_sql)
+        added.append(sidecar_for(need).model_copy(update={"service_env": variables}))
+    return spec.model_copy(update={"sidecars": [*spec.sidecars, *added]})
+
+
+def _first_sql_flags(spec: EnvSpec, new: list[Need]) -> list[bool]:
+    """Which new need is the service's (first) relational database: DB_* names are its."""
+    taken = any(KINDS[s.kind].sql for s in spec.sidecars if s.kind in KINDS)
+    flags = []
+    for need in new:
+        flags.append(need.kind.sql and not taken)
+        taken = taken or need.kind.sql
+    return flags
+
+
+def run_env(spec: EnvSpec) -> dict[str, str]:
+    """The variables the service is started with: every sidecar's, in order."""
+    env: dict[str, str] = {}
+    for sidecar in spec.sidecars:
+        for name, value in sidecar.service_env.items():
+            env.setdefault(name, value)
+    return env
+
+
+def unavailable(needs: list[Need]) -> list[Need]:
+    """Needs no sidecar can meet here (no image)."""
+    return [n for n in needs if not n.kind.image]
