@@ -180,9 +180,9 @@ class Inventory(BaseModel):
 class Sidecar(BaseModel):
     """A server the service needs beside it (a database, a cache), started from an image
     before the service, in the service's network namespace: the service reaches it on
-    127.0.0.1 at `port`, through the variables in EnvSpec.env."""
+    127.0.0.1 at `port`, told so through `service_env`."""
 
-    kind: str = Field(description="postgresql, mysql, redis, ...: pipeline/sidecar_kinds.py")
+    kind: str = Field(description="postgresql, mysql, redis, ...: pipeline/stages/sidecars.py KINDS")
     image: str = Field(description="official image name (pulled, or a local stand-in: docker/base)")
     port: int
     env: dict[str, str] = Field(default_factory=dict, description="the sidecar's own variables")
@@ -233,6 +233,11 @@ class Probe(BaseModel):
         default=None,
         description="a redirect off the service: its Location, the service's address written {base_url}",
     )
+    signed_in: bool | None = Field(
+        default=None,
+        description="sent with a signed-in user's credential (True) or deliberately without one (False); "
+        "None: the group needs no sign-in",
+    )
 
 
 class Scenario(BaseModel):
@@ -256,10 +261,14 @@ class StandIn(BaseModel):
 
 class CannedAnswer(BaseModel):
     """What a stand-in's masked handler answers to every request: a status recorded from
-    the original and, optionally, one recorded JSON body (None: an empty body)."""
+    the original and, optionally, one recorded JSON body (None: an empty body) or the
+    request's own body echoed back."""
 
     status: int
     json_body: object | None = None
+    echo: bool = Field(
+        default=False, description="answer the request's own body (the `echo` stand-in) instead of json_body"
+    )
 
 
 class TestSuite(BaseModel):
@@ -267,6 +276,9 @@ class TestSuite(BaseModel):
     test_connect: str
     test_func: str
     scenarios: list[Scenario]
+    sign_in: dict | None = Field(
+        default=None, description="how the tests sign in (a stages/sign_in_client.py recipe), when they do"
+    )
 
 
 class MaskResult(BaseModel):
