@@ -48,6 +48,7 @@ from pipeline.stages import (
     explore,
     license,
     mask,
+    mask_build,
     package,
     publish,
     redact,
@@ -67,6 +68,7 @@ STAGE_VERSIONS = {
     "environment": environment.STAGE_VERSION,
     "testgen": testgen.STAGE_VERSION,
     "mask": mask.STAGE_VERSION,
+    "mask_build": mask_build.STAGE_VERSION,
     "stand_ins": stand_ins.STAGE_VERSION,
     "package": package.STAGE_VERSION,
     "verify": verify.STAGE_VERSION,
@@ -296,6 +298,9 @@ def _make_task(
         shutil.rmtree(masked_tree, ignore_errors=True)
         shutil.copytree(prepared.path, masked_tree, symlinks=True)
         mask_result = run.stage("mask", mask.mask_group, masked_tree, group, service.framework)
+        # A compiled language's masked tree is built now (in Docker): one that does not
+        # compile is mask_failed with the compiler's first error, before anything is packaged.
+        run.stage("mask_build", mask_build.check, run, snapshot, masked_tree, env, group.name)
         # With --llm: the agent's tests pass the no-op check, and its instruction the leak check.
         extras = assistant.finish_task(
             run,

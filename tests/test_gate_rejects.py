@@ -86,7 +86,32 @@ def test_the_gate_rejects_and_nothing_is_published(fixture, verdict, noop, docke
         # The stand-in that passed is named, in the reason and in the task's strength.
         assert "fixed_body" in task.reason and "status_only" not in task.reason
         stand_ins = json.loads((evidence / "metadata.json").read_text())["strength"]["stand_ins"]
-        assert {s["name"]: s["passed"] for s in stand_ins} == {"status_only": False, "fixed_body": True}
+        assert {s["name"]: s["passed"] for s in stand_ins} == {"status_only": False, "fixed_body": True, "echo": False}
+    assert sandbox.leftovers(run_id) == []
+
+
+@pytest.mark.docker
+@pytest.mark.e2e
+def test_a_masked_tree_that_does_not_compile_is_mask_failed_with_the_compilers_error(docker_engine, tmp_path):
+    # gate_mask_uncompiled: a Go service whose only handler of its group uses a dot import;
+    # masked, the import is unused and go build refuses the tree. The mask stage builds it
+    # in Docker and says so before anything is packaged or verified.
+    source = tmp_path / "gate_mask_uncompiled"
+    shutil.copytree(FIXTURES / "gate_mask_uncompiled", source)
+    settings = Settings(
+        work_dir=tmp_path / "work", out_dir=tmp_path / "out", offline=True, oracle_runs=1, variants=["implementation"]
+    )
+    run_id = f"test-{uuid.uuid4().hex[:10]}"
+    result = generate(str(source), settings, run_id=run_id)
+
+    assert [(t.status, t.verdict) for t in result.tasks] == [("rejected", Verdict.mask_failed)], result
+    reason = result.tasks[0].reason
+    assert reason.startswith("the masked tree does not compile: ") and "words.go:" in reason, reason
+    # Go 1.19 says `"strings" imported and not used`, newer ones `imported and not used: "strings"`.
+    assert "imported and not used" in reason and '"strings"' in reason, reason
+    assert not settings.out_dir.exists() or not any(settings.out_dir.iterdir())
+    timings = {s.name for s in result.stages}
+    assert "mask_build" in timings and "verify" not in timings and "package" not in timings
     assert sandbox.leftovers(run_id) == []
 
 

@@ -34,7 +34,7 @@ from conftest import _in_ci
 
 from pipeline.config import Settings
 from pipeline.gitutil import commit_all
-from pipeline.models import ApiGroup, Inventory, RepoSnapshot, StageError
+from pipeline.models import ApiGroup, CannedAnswer, Inventory, RepoSnapshot, StageError
 from pipeline.stages.explore import explore
 from pipeline.stages.mask import mask_group
 
@@ -109,7 +109,11 @@ COMPILED = {
     "spring_store": "java",
     "axum_bookmarks": "rust",
     "actix_library": "rust",
+    "gate_mask_uncompiled": "go",
 }
+#: Fixtures whose masked trees must not compile, and the compiler's error that says why
+#: (the mask stage's own build check is tested on them: test_gate_rejects.py).
+MASK_DOES_NOT_COMPILE = {"gate_mask_uncompiled": "imported and not used"}
 
 
 #: A manifest at a fixture's root that makes it a compiled-language fixture.
@@ -205,12 +209,15 @@ def test_the_unmasked_fixture_compiles(fixture: str, tmp_path_factory: pytest.Te
     assert languages == {original.toolchain.language}, languages
 
 
-def _mask_and_compile(original: Original, group: ApiGroup, tree: Path) -> str | None:
-    """None when the group's masked tree compiles, else why not (a mask that fails is a failure too)."""
+def _mask_and_compile(
+    original: Original, group: ApiGroup, tree: Path, answers: dict[str, CannedAnswer] | None = None
+) -> str | None:
+    """None when the group's masked tree (or stand-in, with `answers`) compiles, else why
+    not (a mask that fails is a failure too)."""
     _copy(original.tree, tree, original.toolchain)
     framework = next(s.framework for s in original.inventory.services if s.root == group.service_root)
     try:
-        result = mask_group(tree, group, framework)
+        result = mask_group(tree, group, framework, answers)
     except StageError as exc:
         return f"mask_group failed: {exc.verdict}: {exc.reason}"
     if not result.masked_symbols or not result.solution_patch.strip():
@@ -232,7 +239,45 @@ def test_every_masked_group_compiles(fixture: str, tmp_path_factory: pytest.Temp
         error = _mask_and_compile(original, group, tree)
         if error is not None:
             failures[group.name] = error
+    if fixture in MASK_DOES_NOT_COMPILE:
+        assert failures and all(MASK_DOES_NOT_COMPILE[fixture] in text for text in failures.values()), failures
+        return
     # Every group is tried before failing, so one run shows every masking bug at once.
     if failures:
         report = "\n\n".join(f"group {name!r} of {fixture}, masked:\n{text}" for name, text in failures.items())
+        pytest.fail(report, pytrace=False)
+
+
+#: The strength gate's three kinds of canned answer, dealt round a group's endpoints so
+#: one compile per group covers them all; the body holds what breaks string literals.
+CANNED = (
+    CannedAnswer(status=207, json_body={"q": 'it\'s "x" \\ {p} {body} %s', "n": [1, None], "name": "Zoë"}),
+    CannedAnswer(status=204),
+    CannedAnswer(status=201, echo=True),
+)
+
+
+@pytest.mark.parametrize("fixture", sorted(COMPILED))
+def test_every_stand_in_compiles(fixture: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # A stand-in replaces the span the 501 mask replaces: it must build wherever the mask does.
+    if fixture in MASK_DOES_NOT_COMPILE:
+        pytest.skip("its mask does not compile either, on purpose")
+    original = _original(fixture, tmp_path_factory)
+    if original.error is not None:
+        pytest.fail(f"{fixture} does not compile unmasked, so its stand-ins prove nothing", pytrace=False)
+    tree = tmp_path_factory.mktemp("stand-in") / fixture
+    failures = {}
+    for index, group in enumerate(original.inventory.groups):
+        # Dealt by handler (a handler serving several endpoints answers its first one's),
+        # starting one further each group, so single-handler groups get every kind too.
+        handlers = list(dict.fromkeys((e.handler.file, e.handler.body_start_byte) for e in group.endpoints))
+        answers = {
+            e.key: CANNED[(handlers.index((e.handler.file, e.handler.body_start_byte)) + index) % len(CANNED)]
+            for e in group.endpoints
+        }
+        error = _mask_and_compile(original, group, tree, answers)
+        if error is not None:
+            failures[group.name] = error
+    if failures:
+        report = "\n\n".join(f"group {name!r} of {fixture}, stand-in:\n{text}" for name, text in failures.items())
         pytest.fail(report, pytrace=False)

@@ -20,7 +20,7 @@ import pytest
 from toolbox import check_files
 
 from pipeline.gitutil import commit_all
-from pipeline.languages import get_framework
+from pipeline.languages import FRAMEWORKS, get_framework
 from pipeline.models import (
     ApiGroup,
     CannedAnswer,
@@ -47,8 +47,27 @@ SUPPORTED = {
     "koa_blog": "koa",
     "fastify_shop": "fastify",
     "nestjs_library": "nestjs",
+    "gin_library": "gin",
+    "echo_tasks": "echo",
+    "chi_blog": "chi",
+    "nethttp_notes": "nethttp",
+    "spring_store": "spring",
+    "axum_bookmarks": "axum",
+    "actix_library": "actix",
+    "aspnetcore_todo": "aspnetcore",
+    "aspnetcore_catalog": "aspnetcore",
+    "rails_blog": "rails",
+    "sinatra_notes": "sinatra",
+    "laravel_blog": "laravel",
+    "slim_notes": "slim",
+    "symfony_shop": "symfony",
 }
-ANSWER = CannedAnswer(status=207, json_body={"canned": ["{x}", 1, None], "quote": 'it\'s "here"'})
+#: A body with what breaks a string literal somewhere: quotes of both kinds, backslashes,
+#: braces and placeholders, interpolation (`#{}`, `$x`), and text past ASCII.
+ANSWER = CannedAnswer(
+    status=207,
+    json_body={"canned": ["{x}", "{p}", 1, None], "quote": 'it\'s "here" \\ #{x} $y', "name": "Zoë"},
+)
 
 
 def _endpoints(fixture: str, framework_name: str, root: Path) -> list[Endpoint]:
@@ -58,7 +77,9 @@ def _endpoints(fixture: str, framework_name: str, root: Path) -> list[Endpoint]:
 
 
 @pytest.mark.parametrize("fixture", sorted(SUPPORTED))
-@pytest.mark.parametrize("answer", [ANSWER, CannedAnswer(status=204)], ids=["json", "empty"])
+@pytest.mark.parametrize(
+    "answer", [ANSWER, CannedAnswer(status=204), CannedAnswer(status=202, echo=True)], ids=["json", "empty", "echo"]
+)
 def test_every_supported_framework_writes_a_stand_in_that_parses(fixture, answer, tmp_path, request):
     root = tmp_path / fixture
     shutil.copytree(FIXTURES / fixture, root)
@@ -72,19 +93,31 @@ def test_every_supported_framework_writes_a_stand_in_that_parses(fixture, answer
     assert str(answer.status) in texts
     if name in ("flask", "fastapi", "django"):
         assert "Not implemented" not in texts  # (Express and Koa static-file middleware keep their 501)
+    if answer.json_body is not None and name not in ("koa", "nestjs"):
+        # The body reaches the source as the literal of its JSON text (Koa and NestJS
+        # write it as an object literal instead).
+        assert "u00eb" in texts
     scripts = [root / rel for rel in changed if rel.endswith(".js")]
     if scripts:
         for path, (code, output) in check_files(request, ["node", "--check"], "node", scripts).items():
             assert code == 0, (path, output)
+    php = [root / rel for rel in changed if rel.endswith(".php")]
+    if php:
+        for path, (code, output) in check_files(request, ["php", "-l"], "php", php).items():
+            assert code == 0, (path, output)
 
 
-def test_framework_without_stand_ins_is_skipped_by_name(tmp_path):
-    group = ApiGroup(name="g", description="", service_root=".", endpoints=[])
-    made = stand_ins.make(
-        tmp_path / "masked", group, "gin", TestSuite(group="g", test_connect="", test_func="", scenarios=[])
-    )
-    assert [(s.name, s.patch) for s in made] == [("status_only", None), ("fixed_body", None)]
-    assert all("gin has no stand-in answers" in (s.skipped or "") for s in made)
+def test_every_framework_writes_stand_ins():
+    # A framework added without stand_in_body would have its tasks' strength unchecked.
+    assert [f.name for f in FRAMEWORKS if not f.supports_stand_ins] == []
+
+
+def test_echo_is_skipped_when_the_tests_send_no_body_or_the_framework_cannot_echo(tmp_path):
+    masked, group, suite = _flask_case(tmp_path)
+    by_name = {s.name: s for s in stand_ins.make(masked, group, "flask", suite)}
+    assert by_name["echo"].patch is None and by_name["echo"].skipped == "the tests send no request body"
+    # FastAPI validates the body into the handler's model: echoing it back is not natural there.
+    assert get_framework("fastapi").echoes is False and get_framework("gin").echoes is True
 
 
 def _probe(method: str, path: str, status: int, body: object = None) -> Probe:
@@ -137,7 +170,8 @@ def _client_answers(root: Path) -> list[str]:
 def test_stand_in_patches_apply_to_the_masked_repository_and_answer_canned(tmp_path):
     masked, group, suite = _flask_case(tmp_path)
     made = {s.name: s for s in stand_ins.make(masked, group, "flask", suite)}
-    assert set(made) == {"status_only", "fixed_body"} and all(s.patch for s in made.values())
+    assert set(made) == {"status_only", "fixed_body", "echo"}
+    assert made["status_only"].patch and made["fixed_body"].patch
     assert not masked.with_name("masked.stand-ins").exists()
     for name, expected_get in (("status_only", "200 -"), ("fixed_body", '200 {"id": 1, "title": "x", "done": false}')):
         copy = tmp_path / name
@@ -148,6 +182,21 @@ def test_stand_in_patches_apply_to_the_masked_repository_and_answer_canned(tmp_p
         assert get_one == expected_get
         assert post.startswith("201")  # every request gets the canned answer, whatever it sent
         assert listing.startswith("501")  # not called by the tests: the plain mask stays
+
+
+def test_echo_answers_the_request_body_where_the_tests_send_one(tmp_path):
+    masked, group, suite = _flask_case(tmp_path)
+    suite.scenarios[0].steps[0].body = {"title": "x"}  # the POST sends a body, the GETs do not
+    answers = stand_ins.answers_for("echo", group, suite)
+    assert sorted((a.status, a.echo) for a in answers.values()) == [(200, False), (201, True)]
+    echo = next(s for s in stand_ins.make(masked, group, "flask", suite) if s.name == "echo")
+    assert echo.patch and echo.skipped is None
+    copy = tmp_path / "echo"
+    shutil.copytree(masked, copy, ignore=shutil.ignore_patterns(".git"))
+    subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
+    subprocess.run(["git", "apply"], cwd=copy, input=echo.patch, text=True, check=True)
+    get_one, post, listing = _client_answers(copy)
+    assert (get_one, post, listing.split()[0]) == ("200 -", "201 {}", "501")
 
 
 def test_solution_script_swaps_only_the_patch():

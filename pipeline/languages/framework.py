@@ -55,6 +55,9 @@ class Framework(ABC):
     #: dependency names (lower case) in a repository's root manifests that point to this
     #: framework: hints for mining and `regenerate --framework`, never proof
     dependency_names: tuple[str, ...] = ()
+    #: whether stand_in_body answers a CannedAnswer's `echo` (the request's own body back);
+    #: the strength gate skips its `echo` stand-in for a framework that does not
+    echoes: bool = False
 
     @abstractmethod
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
@@ -84,7 +87,9 @@ class Framework(ABC):
         The strength gate's stand-in solutions (stages/stand_ins.py) are masks that answer
         something plausible instead of 501: a weak agent's guess that never reads the
         code. A framework that does not override this has no stand-ins; the gate skips
-        them for its tasks and says so in metadata.json.
+        them for its tasks and says so in metadata.json. `answer.echo` (only asked of a
+        framework whose `echoes` is set) answers the request's own body with the status.
+        The replaced span is the one mask_body replaces, so it builds wherever the mask does.
         """
         raise NotImplementedError(f"{self.name} has no stand-in answers")
 

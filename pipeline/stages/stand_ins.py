@@ -12,8 +12,12 @@ passes rejects the task as `tests_weak`.
     status_only   every masked handler answers its endpoint's recorded status, empty body
     fixed_body    every masked handler answers its endpoint's recorded status and one of
                   its recorded JSON bodies, for every request
+    echo          every masked handler answers its recorded status with the request's own
+                  body (a create that returns what it was sent); a handler the tests send
+                  no body answers as status_only
 
-A framework that does not write canned answers gets its stand-ins marked skipped.
+A framework that does not write canned answers gets its stand-ins marked skipped, and
+one that cannot echo (`Framework.echoes`) its echo stand-in.
 
 `measure` is the task's strength (metadata.json `strength`) and `difficulty` the rule that
 turns it into task.yaml's difficulty.
@@ -38,6 +42,7 @@ STAGE_VERSION = "1"
 STAND_INS = {
     "status_only": "every handler answers its recorded status with an empty body",
     "fixed_body": "every handler answers one recorded status and JSON body to every request",
+    "echo": "every handler answers its recorded status with the request's own body",
 }
 SOLUTION_MARK = "ABC_PIPELINE_SOLUTION_PATCH"  # the heredoc of templates/task/solution.sh.j2
 
@@ -68,6 +73,8 @@ def answers_for(name: str, group: ApiGroup, suite: TestSuite) -> dict[str, Canne
         elif name == "fixed_body":
             bodies = [p.json_body for p in probes if p.status == status and p.json_body is not None]
             answers[key] = CannedAnswer(status=status, json_body=bodies[0] if bodies else None)
+        elif name == "echo":
+            answers[key] = CannedAnswer(status=status, echo=any(p.body is not None for p in probes))
         else:
             raise ValueError(f"unknown stand-in {name}")
     return answers
@@ -94,6 +101,13 @@ def make(masked_tree: Path, group: ApiGroup, framework_name: str, suite: TestSui
             answers = answers_for(name, group, suite)
             if not answers:
                 out.append(StandIn(name=name, skipped="the tests call no endpoint of the group"))
+                continue
+            if name == "echo" and not framework.echoes:
+                out.append(StandIn(name=name, skipped=f"{framework.name} does not echo a request's body"))
+                continue
+            if name == "echo" and not any(a.echo for a in answers.values()):
+                # Without a request body to echo it would be status_only again.
+                out.append(StandIn(name=name, skipped="the tests send no request body"))
                 continue
             repo.git.checkout("HEAD~1", "--", ".")  # the original, which mask_group's offsets point into
             try:

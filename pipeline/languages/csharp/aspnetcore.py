@@ -21,6 +21,7 @@ methods, followed back to every call site.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -30,8 +31,8 @@ import tree_sitter
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.csharp import discovery as cs
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
-from pipeline.models import Endpoint, Handler
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,35 @@ _HTTP_RESULT = re.compile(r"^(?:[\w.:]*\.)?IResult$")
 _TASK = re.compile(r"^(?:[\w.:]*\.)?(Task|ValueTask)<(.*)>$", re.S)
 MINIMAL_RESULT = "Microsoft.AspNetCore.Http.Results.StatusCode(501)"
 THROW = "throw new System.NotImplementedException()"
+
+
+def _cs_string(answer: CannedAnswer) -> str | None:
+    """The canned JSON body as a C# string literal (ASCII: JSON's escapes are C#'s)."""
+    text = canned_json(answer)
+    return None if text is None else json.dumps(text)
+
+
+def _minimal(answer: CannedAnswer | None) -> str:
+    """An IResult answering `answer` (501 without one). Results.Json with a parsed
+    JsonElement writes the JSON as it is, and takes a status since .NET 6."""
+    literal = _cs_string(answer) if answer is not None else None
+    if answer is None:
+        return MINIMAL_RESULT
+    if literal is None:
+        return f"Microsoft.AspNetCore.Http.Results.StatusCode({answer.status})"
+    element = f"System.Text.Json.JsonDocument.Parse({literal}).RootElement"
+    return f"Microsoft.AspNetCore.Http.Results.Json({element}, statusCode: {answer.status})"
+
+
+def _mvc(answer: CannedAnswer) -> str:
+    """An ActionResult answering `answer` (it converts to IActionResult and ActionResult<T>)."""
+    literal = _cs_string(answer)
+    if literal is None:
+        return f"new Microsoft.AspNetCore.Mvc.StatusCodeResult({answer.status})"
+    return (
+        f"new Microsoft.AspNetCore.Mvc.ContentResult {{ StatusCode = {answer.status}, "
+        f'ContentType = "application/json", Content = {literal} }}'
+    )
 
 
 def _finish(template: str) -> str:
@@ -712,9 +742,16 @@ class AspNetCoreFramework(Framework):
     # ------------------------------------------------------------------ mask
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
+        return self._answer(source, handler, None)
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        return self._answer(source, handler, answer)
+
+    def _answer(self, source: bytes, handler: Handler, answer: CannedAnswer | None) -> bytes:
+        """The handler's body answering 501, or the canned `answer` (a stand-in)."""
         tree = ts.parse(source, cs.LANGUAGE)
         fn, body = cs.body_function(tree.root_node, handler)
-        value = self._result_value(fn)
+        value = self._result_value(fn, answer)
         if body.type == "block":
             anchor = (
                 body.start_byte if fn.type in ("lambda_expression", "anonymous_method_expression") else fn.start_byte
@@ -729,13 +766,14 @@ class AspNetCoreFramework(Framework):
         return ts.check_reparses(out, cs.LANGUAGE, f"{handler.file}:{handler.name}")
 
     @staticmethod
-    def _result_value(fn: Node) -> str | None:
-        """A 501 result the function can return, or None when only a throw type-checks."""
+    def _result_value(fn: Node, answer: CannedAnswer | None = None) -> str | None:
+        """A 501 result (or one answering `answer`) the function can return, or None when
+        only a throw type-checks (a stand-in then keeps the mask's throw)."""
         mods = cs.modifiers(fn)
         if fn.type in ("lambda_expression", "anonymous_method_expression"):
             declared = fn.child_by_field_name("type")
             if declared is None:
-                return MINIMAL_RESULT  # the delegate type is inferred from the new body
+                return _minimal(answer)  # the delegate type is inferred from the new body
             returns = ts.text(declared)
         else:
             returns = ts.text(fn.child_by_field_name("returns") or fn.child_by_field_name("type"))
@@ -748,8 +786,10 @@ class AspNetCoreFramework(Framework):
             owner = next((a for a in ts.ancestors(fn) if a.type == "class_declaration"), None)
             has_base = owner is not None and any(c.type == "base_list" for c in owner.children)
             value = "StatusCode(501)" if has_base else "new Microsoft.AspNetCore.Mvc.StatusCodeResult(501)"
+            if answer is not None:
+                value = _mvc(answer)
         elif _HTTP_RESULT.match(inner):
-            value = MINIMAL_RESULT
+            value = _minimal(answer)
         else:
             return None
         if task and "async" not in mods:

@@ -61,6 +61,9 @@ class EchoFramework(GoFramework):
         accepts=lambda typ: typ.endswith("echo.Context"),
         statement="return {p}.NoContent(501)",
         default_name="c",
+        canned_empty="return {p}.NoContent({status})",
+        canned_json='return {p}.Blob({status}, "application/json", []byte({body}))',
+        canned_echo='return {p}.Stream({status}, "application/json", {p}.Request().Body)',
     )
 
     def dialects(self) -> list[Dialect]:

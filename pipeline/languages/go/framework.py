@@ -1,4 +1,4 @@
-"""`GoFramework`: the detect / discover / runtime_hints / mask_body shared by gin, echo, chi and net/http.
+"""`GoFramework`: detect, discover, runtime_hints, mask_body and stand_in_body for gin, echo, chi, net/http.
 
 It picks the service's `main` package (one whose run registers routes, preferring shallow
 folders over examples and tools), runs the interpreter on it and hands the result to
@@ -18,7 +18,7 @@ from pipeline.languages.go.masking import Responder, blank_unused_imports, mask_
 from pipeline.languages.go.project import GoMod, GoPackage, GoProject, find_go_mods, parse_go_mod
 from pipeline.languages.go.routes import endpoints_of
 from pipeline.languages.go.runtime_hints import _env_names, env_reads, port_of
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 #: Folders whose `main` packages are examples or tools rather than the service.
 _SIDE_DIRS = frozenset({"example", "examples", "_examples", "tools", "scripts", "test", "tests", "hack"})
@@ -35,6 +35,7 @@ class GoFramework(Framework):
 
     language = "go"
     responder: ClassVar[Responder]
+    echoes = True
 
     def finish_masked_file(self, rel: str, original: bytes, masked: bytes) -> bytes:
         # Go refuses to compile an import the masked bodies no longer use.
@@ -132,3 +133,6 @@ class GoFramework(Framework):
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return mask_handler(source, handler, self.responder)
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        return mask_handler(source, handler, self.responder.answering(answer))

@@ -75,6 +75,9 @@ class GinFramework(GoFramework):
         accepts=lambda typ: typ.startswith("*") and typ.endswith("gin.Context"),
         statement="{p}.AbortWithStatus(501)",
         default_name="c",
+        canned_empty="{p}.AbortWithStatus({status})",
+        canned_json='{p}.Data({status}, "application/json", []byte({body}))',
+        canned_echo='abcBody, _ := {p}.GetRawData(); {p}.Data({status}, "application/json", abcBody)',
     )
 
     def dialects(self) -> list[Dialect]:

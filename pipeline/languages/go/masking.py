@@ -10,9 +10,10 @@ the syntax helpers, not the project model or the interpreter.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.languages import treesitter as ts
 from pipeline.languages.go.syntax import (
@@ -29,7 +30,12 @@ from pipeline.languages.go.syntax import (
     qualifiers,
     returned_literal,
 )
-from pipeline.models import Handler
+from pipeline.models import CannedAnswer, Handler
+
+
+def go_string(text: str) -> str:
+    """A Go interpreted string literal of ASCII text (JSON's escapes are a subset of Go's)."""
+    return json.dumps(text)
 
 
 @dataclass
@@ -45,6 +51,27 @@ class Responder:
     #: the statement when the file does not import net/http by name (adding an import
     #: would shift the byte offsets of the handlers still to be masked)
     without_http: str | None = None
+    #: the strength gate's canned answers (stages/stand_ins.py), with {status}, and {body}
+    #: for the body's Go string literal: an empty body, a JSON body, and the request's own
+    #: body echoed back ({r}: the *http.Request parameter; None: the framework cannot)
+    canned_empty: str = ""
+    canned_json: str = ""
+    canned_echo: str | None = None
+    #: the canned answer's body literal, put in last (it may hold any text)
+    body: str = ""
+
+    def answering(self, answer: CannedAnswer) -> Responder:
+        """This responder with its statement answering `answer` instead of 501."""
+        if answer.echo and self.canned_echo is not None:
+            template, body = self.canned_echo, ""
+        elif answer.json_body is not None:
+            template, body = self.canned_json, go_string(json.dumps(answer.json_body, ensure_ascii=True))
+        else:
+            template, body = self.canned_empty, ""
+        statement = template.replace("{status}", str(answer.status))
+        # Echo needs the request: without a named one it answers the status alone.
+        fallback = self.canned_empty.replace("{status}", str(answer.status))
+        return replace(self, statement=statement, without_http=fallback if "{r}" in statement else None, body=body)
 
 
 def _indent_of(source: bytes, node: Node) -> str:
@@ -125,9 +152,18 @@ def _stub_edits(
     lines = []
     if fn.type == "func_literal" and keep_captured:
         lines.extend(f"_ = {local}" for local in _captured_locals(fn))
-    template = responder.statement if http_name is not None or "{http}" not in responder.statement else None
-    template = template or responder.without_http
-    answer = template.format(p=name, http=http_name) if name is not None and template is not None else None
+    request = next(
+        (n for n, typ in params if n not in (None, "_") and typ is not None and ts.text(typ).endswith("http.Request")),
+        None,
+    )
+    template: str | None = responder.statement
+    if ("{http}" in responder.statement and http_name is None) or ("{r}" in responder.statement and request is None):
+        template = responder.without_http
+    answer = None
+    if name is not None and template is not None:
+        # Placeholders by replacement, not str.format: a canned body may hold any braces.
+        answer = template.replace("{p}", name).replace("{http}", http_name or "").replace("{r}", request or "")
+        answer = answer.replace("{body}", responder.body)
     if answer is not None:
         lines.append(answer)
     result = fn.child_by_field_name("result")

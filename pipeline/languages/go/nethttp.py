@@ -24,6 +24,17 @@ HTTP_RESPONDER = Responder(
     statement='{http}.Error({p}, "not implemented", {http}.StatusNotImplemented)',
     default_name="w",
     without_http="{p}.WriteHeader(501)",
+    canned_empty="{p}.WriteHeader({status})",
+    canned_json=(
+        '{p}.Header().Set("Content-Type", "application/json"); {p}.WriteHeader({status}); {p}.Write([]byte({body}))'
+    ),
+    # Read and written in chunks with no import: adding `io` would shift the offsets of
+    # the handlers still to be masked in the file.
+    canned_echo=(
+        '{p}.Header().Set("Content-Type", "application/json"); {p}.WriteHeader({status}); '
+        "abcChunk := make([]byte, 4096); "
+        "for { n, err := {r}.Body.Read(abcChunk); {p}.Write(abcChunk[:n]); if err != nil { break } }"
+    ),
 )
 
 

@@ -22,7 +22,8 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
 from pipeline.languages.java import discovery as jl
-from pipeline.models import Endpoint, Handler
+from pipeline.languages.java.spring_stand_in import canned_statement
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,7 @@ class SpringFramework(Framework):
         "spring-boot-starter-web",
     )
     language = "java"
+    echoes = True
 
     # ------------------------------------------------------------------ detect
 
@@ -329,3 +331,6 @@ class SpringFramework(Framework):
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return jl.mask_method(source, handler, MASK_STATEMENT)
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        return jl.mask_method(source, handler, canned_statement(source, handler, answer))

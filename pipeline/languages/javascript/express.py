@@ -275,6 +275,7 @@ class ExpressFramework(JsFramework):
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("express",)
     language = "javascript"
+    echoes = True
 
     # ------------------------------------------------------------------ detect
 
@@ -385,6 +386,11 @@ class ExpressFramework(JsFramework):
         if is_middleware_range(source, handler):
             return self.mask_body(source, handler)  # a static-file server has no canned answer
         literal = canned_literal(answer)
+        if answer.echo:
+            # `res.req` is the request: no need to name (or add) the first parameter.
+            body = "JSON.stringify({res}.req.body === undefined ? null : {res}.req.body)"
+            statement = f'{{res}}.status({answer.status}).type("application/json").send({body});'
+            return mask_handler(source, handler, statement)
         if literal is None:
             return mask_handler(source, handler, f"{{res}}.status({answer.status}).end();")
         statement = f'{{res}}.status({answer.status}).type("application/json").send({literal});'

@@ -573,6 +573,15 @@ def handler_function(source: bytes, handler: Handler) -> tuple[Node, Node]:
     return fn, body
 
 
+def php_string(text: str) -> str:
+    """A single-quoted PHP literal: no interpolation, only backslash and quote escaped."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+#: The request's raw body: php://input can be read again after the framework read it.
+RAW_BODY = "file_get_contents('php://input')"
+
+
 def mask_handler(source: bytes, handler: Handler, statement: str, expression: str | None = None) -> bytes:
     """Replace the body by `{ statement }` (or by `expression` for an arrow function `fn () => ...`).
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.php import discovery as php
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -465,6 +465,7 @@ class LaravelFramework(Framework):
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("laravel/framework",)
     language = "php"
+    echoes = True
 
     # ------------------------------------------------------------------ detect
 
@@ -535,3 +536,14 @@ class LaravelFramework(Framework):
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return php.mask_handler(source, handler, "abort(501);", "abort(501)")
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        text = canned_json(answer)
+        if answer.echo or text is not None:
+            body = php.RAW_BODY if answer.echo else php.php_string(text or "")
+            # A JsonResponse (its last argument: the body is JSON text already) also fits a
+            # handler declared to return a Symfony or Laravel Response.
+            value = f"new \\Illuminate\\Http\\JsonResponse({body}, {answer.status}, [], 0, true)"
+        else:
+            value = f"response('', {answer.status})"
+        return php.mask_handler(source, handler, f"return {value};", value)

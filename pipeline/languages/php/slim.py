@@ -15,9 +15,9 @@ from pathlib import Path
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.php import discovery as php
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +326,7 @@ class SlimFramework(Framework):
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("slim/slim",)
     language = "php"
+    echoes = True
 
     # ------------------------------------------------------------------ detect
 
@@ -368,6 +369,29 @@ class SlimFramework(Framework):
         return RuntimeHints(start_command=command, port=DEFAULT_PORT, env=env)
 
     # ------------------------------------------------------------------ mask
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        response = self._response_param(source, handler)
+        if response is None:
+            return self.mask_body(source, handler)  # only a thrown 501 fits: no canned answer
+        text = canned_json(answer)
+        answered = f"${response}->withStatus({answer.status})"
+        if answer.echo or text is not None:
+            body = php.RAW_BODY if answer.echo else php.php_string(text or "")
+            # One expression (an arrow function's body takes no statements): write()
+            # answers a byte count, and either branch of the ternary is the response.
+            written = f"(${response}->getBody()->write({body}) ? ${response} : ${response})"
+            answered = f"{written}->withStatus({answer.status})->withHeader('Content-Type', 'application/json')"
+        return php.mask_handler(source, handler, f"return {answered};", answered)
+
+    @staticmethod
+    def _response_param(source: bytes, handler: Handler) -> str | None:
+        fn, _body = php.handler_function(source, handler)
+        names, types = php.parameter_names(fn), php.parameter_types(fn)
+        response = php.param_named(fn, ("response",), ("ResponseInterface", "Response"))
+        if response is None and len(names) >= 2 and not types[1]:
+            response = names[1]
+        return response
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         fn, _body = php.handler_function(source, handler)

@@ -15,9 +15,9 @@ import tree_sitter
 import yaml
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.php import discovery as php
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +240,7 @@ class SymfonyFramework(Framework):
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("symfony/framework-bundle",)
     language = "php"
+    echoes = True
 
     # ------------------------------------------------------------------ detect
 
@@ -299,3 +300,13 @@ class SymfonyFramework(Framework):
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         exception = "new \\Symfony\\Component\\HttpKernel\\Exception\\HttpException(501, 'Not Implemented')"
         return php.mask_handler(source, handler, f"throw {exception};", f"throw {exception}")
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        text = canned_json(answer)
+        response = "\\Symfony\\Component\\HttpFoundation\\Response"
+        if answer.echo or text is not None:
+            body = php.RAW_BODY if answer.echo else php.php_string(text or "")
+            value = f"new {response}({body}, {answer.status}, ['Content-Type' => 'application/json'])"
+        else:
+            value = f"new {response}('', {answer.status})"
+        return php.mask_handler(source, handler, f"return {value};", value)

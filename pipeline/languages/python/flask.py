@@ -201,6 +201,7 @@ class FlaskFramework(Framework):
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("flask",)
     language = "python"
+    echoes = True
 
     # ------------------------------------------------------------------ detect
 
@@ -304,6 +305,15 @@ class FlaskFramework(Framework):
 
     def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
         text = canned_json(answer)
+        if answer.echo:
+            # A local import: the module may not import `request`, and a new top-level
+            # line would shift the offsets of the handlers still to be masked.
+            header = "{'Content-Type': 'application/json'}"
+            lines = [
+                "from flask import request as abc_request",
+                f"return abc_request.get_data(), {answer.status}, {header}",
+            ]
+            return mask_function_body(source, handler, lines)
         if text is None:
             return mask_function_body(source, handler, [f"return '', {answer.status}"])
         header = "{'Content-Type': 'application/json'}"

@@ -381,6 +381,11 @@ def block_handler(call: Node, block: Node, rel: str, name: str = "<anonymous>") 
     )
 
 
+def ruby_string(text: str) -> str:
+    """A single-quoted Ruby literal: no interpolation, only backslash and quote escaped."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def mask_body(source: bytes, handler: Handler, statement: str) -> bytes:
     """Replace a method's or block's statements by `statement`, keeping signature and params."""
     root = ts.parse(source, LANGUAGE).root_node

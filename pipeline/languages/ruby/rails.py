@@ -20,9 +20,9 @@ from pathlib import Path
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.ruby import discovery as rb
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -534,6 +534,7 @@ class RailsFramework(Framework):
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("rails",)
     language = "ruby"
+    echoes = True
 
     # ------------------------------------------------------------------ detect
 
@@ -631,6 +632,18 @@ class RailsFramework(Framework):
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return rb.mask_body(source, handler, "head :not_implemented")
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        # `render json:` writes a String as it is; one word and its arguments, so an
+        # endless method's body can take it in parentheses (rb.mask_body).
+        text = canned_json(answer)
+        if answer.echo:
+            statement = f"render json: request.raw_post, status: {answer.status}"
+        elif text is None:
+            statement = f"head {answer.status}"
+        else:
+            statement = f"render json: {rb.ruby_string(text)}, status: {answer.status}"
+        return rb.mask_body(source, handler, statement)
 
 
 def is_rails_root(root: Path) -> bool:

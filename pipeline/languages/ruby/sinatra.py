@@ -24,10 +24,10 @@ from pathlib import Path
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.ruby import discovery as rb
 from pipeline.languages.ruby.rails import is_rails_root
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +310,7 @@ class SinatraFramework(Framework):
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
     dependency_names = ("sinatra",)
     language = "ruby"
+    echoes = True
 
     # ------------------------------------------------------------------ detect
 
@@ -388,6 +389,17 @@ class SinatraFramework(Framework):
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return rb.mask_body(source, handler, "halt 501")
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        text = canned_json(answer)
+        json_type = "{'Content-Type' => 'application/json'}"
+        if answer.echo:
+            statement = f"halt {answer.status}, {json_type}, request.body.read"
+        elif text is None:
+            statement = f"halt {answer.status}"
+        else:
+            statement = f"halt {answer.status}, {json_type}, {rb.ruby_string(text)}"
+        return rb.mask_body(source, handler, statement)
 
 
 def _method_name(node: Node) -> str:

@@ -7,6 +7,7 @@ with `#[get("/x")]` that no `.service(...)` registers is not served, so it is no
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.rust import runtime
 from pipeline.languages.rust.cargo import detect_services
 from pipeline.languages.rust.interpreter import UNHANDLED, Closure, FnRef, Frame, Interpreter, run_main
@@ -34,7 +35,7 @@ from pipeline.languages.rust.project import (
     string_value,
 )
 from pipeline.languages.rust.routes import HTTP_METHODS, route_endpoints
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +300,39 @@ def _value_for(t: str, error_imported: bool) -> str | None:
     return None
 
 
+def _error_imported(source: bytes) -> bool:
+    """`Result<T, Error>` can take actix's error only when `Error` is actix_web's."""
+    text = source.decode("utf-8", errors="replace")
+    return bool(re.search(r"use\s+actix_web::(?:Error\s*;|\{[^;]*\bError\b(?!\s*as)[^;]*\}\s*;)", text))
+
+
+def _canned_value(t: str, answer: CannedAnswer, is_closure: bool, error_imported: bool) -> str | None:
+    """An expression of type `t` (a handler's return type) that answers `answer`, or None
+    when the type cannot carry it (only the 501 mask fits then)."""
+    text = canned_json(answer)
+    builder = f"actix_web::HttpResponse::build(actix_web::http::StatusCode::from_u16({answer.status}).unwrap())"
+    # ASCII JSON text: its escapes are Rust's.
+    response = (
+        f"{builder}.finish()"
+        if text is None
+        else f'{builder}.content_type("application/json").body({json.dumps(text)})'
+    )
+    if not t:
+        return response if is_closure else None
+    head = re.sub(r"<.*", "", t)
+    if (t.startswith("impl") and "Responder" in t) or head.split("::")[-1] == "HttpResponse":
+        return response
+    generic = split_generic(t)
+    if generic is not None and head.split("::")[-1] == "Result" and generic[1]:
+        ok = _canned_value(generic[1][0], answer, False, error_imported)
+        if ok is not None:
+            return f"Ok({ok})"
+        error = generic[1][1] if len(generic[1]) == 2 else None
+        if head == "actix_web::Result" or error == "actix_web::Error" or (error == "Error" and error_imported):
+            return f'Err(actix_web::error::InternalError::from_response("", {response}).into())'
+    return None
+
+
 class ActixFramework(Framework):
     name = "actix"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
@@ -338,7 +372,13 @@ class ActixFramework(Framework):
     # ------------------------------------------------------------------ mask
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
-        text = source.decode("utf-8", errors="replace")
-        # `Result<T, Error>` can take actix's error only when `Error` is actix_web's.
-        error_imported = bool(re.search(r"use\s+actix_web::(?:Error\s*;|\{[^;]*\bError\b(?!\s*as)[^;]*\}\s*;)", text))
+        error_imported = _error_imported(source)
         return mask_function(source, handler, lambda t, closure: _actix_body(t, closure, error_imported))
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        imported = _error_imported(source)
+
+        def body(t: str, closure: bool) -> str:
+            return _canned_value(t, answer, closure, imported) or _actix_body(t, closure, imported)
+
+        return mask_function(source, handler, body)

@@ -7,6 +7,7 @@ ones, so a router-building function that nothing calls is never reported.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.rust import runtime
 from pipeline.languages.rust.cargo import detect_services
 from pipeline.languages.rust.interpreter import UNHANDLED, Closure, FnRef, Frame, Interpreter, run_main
@@ -33,7 +34,7 @@ from pipeline.languages.rust.project import (
     string_value,
 )
 from pipeline.languages.rust.routes import HTTP_METHODS, route_endpoints
-from pipeline.models import Endpoint, Handler
+from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +328,44 @@ def _value_for(t: str) -> str | None:
     return None
 
 
+def _canned_value(t: str, answer: CannedAnswer, is_closure: bool) -> str | None:
+    """An expression of type `t` (a handler's return type) that answers `answer`, or None
+    when the type cannot carry its status (`Json<T>`: only the 501 mask fits then)."""
+    status = f"axum::http::StatusCode::from_u16({answer.status}).unwrap()"
+    text = canned_json(answer)
+    literal = json.dumps(text) if text is not None else '""'  # ASCII: JSON's escapes are Rust's
+    full = (
+        status if text is None else f'({status}, [(axum::http::header::CONTENT_TYPE, "application/json")], {literal})'
+    )
+    if not t:
+        return f"axum::response::IntoResponse::into_response({full})" if is_closure else None
+    last = re.sub(r"<.*", "", t).split("::")[-1]
+    if t.startswith("impl") and "IntoResponse" in t:
+        return full
+    if last == "StatusCode":
+        return status  # the type holds no body
+    if t in ("Response", "axum::response::Response", "response::Response"):
+        return f"axum::response::IntoResponse::into_response({full})"
+    parts = split_tuple(t)
+    if parts is not None and len(parts) == 2 and parts[0].split("::")[-1] == "StatusCode":
+        if parts[1] == "String":
+            return f"({status}, String::from({literal}))"
+        if parts[1] in ("&'staticstr", "&str"):
+            return f"({status}, {literal})"
+        return None
+    generic = split_generic(t)
+    if generic is not None and generic[0].split("::")[-1] == "Result" and generic[1]:
+        # The error side answers as well as the success side: whichever can carry it.
+        ok = _canned_value(generic[1][0], answer, False)
+        if ok is not None:
+            return f"Ok({ok})"
+        if len(generic[1]) == 2:
+            err = _canned_value(generic[1][1], answer, False)
+            if err is not None:
+                return f"Err({err})"
+    return None
+
+
 class AxumFramework(Framework):
     name = "axum"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
@@ -371,3 +410,8 @@ class AxumFramework(Framework):
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return mask_function(source, handler, _axum_body)
+
+    def stand_in_body(self, source: bytes, handler: Handler, answer: CannedAnswer) -> bytes:
+        return mask_function(
+            source, handler, lambda t, closure: _canned_value(t, answer, closure) or _axum_body(t, closure)
+        )
