@@ -1,12 +1,14 @@
 """Services that need a database or cache server, through the whole pipeline with Docker.
 
 express_pg_notes stores its notes in PostgreSQL (schema and a first note from db/schema.sql,
-DATABASE_URL required); flask_redis_scores keeps a leaderboard in Redis (REDIS_URL
-required). Each must become a verified task: the pipeline starts the server beside the
-service while it records the tests, the task's run-tests.sh starts it again for the gate
-(the harness-true path: inside the client container), and the tests check data that went
-through the server. A sidecar that never becomes healthy is infra_error, with its log, and
-nothing is left in Docker either way.
+DATABASE_URL required); flask_mysql_inventory keeps an inventory in MySQL (MariaDB here:
+DB_HOST, DB_USER, DB_PASSWORD, DB_NAME required, its table made at start);
+flask_redis_scores keeps a leaderboard in Redis (REDIS_URL required). Each must become a
+verified task: the pipeline starts the server beside the service while it records the
+tests, the task's run-tests.sh starts it again for the gate (the harness-true path: inside
+the client container), and the tests check data that went through the server. A sidecar
+that never becomes healthy is infra_error, with its log, and nothing is left in Docker
+either way.
 
 Trimmed for CI time like test_buildable_fixtures: one oracle run, the implementation variant.
 """
@@ -31,6 +33,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SIDECAR_FIXTURES = {
     # fixture: (server kind, the create request's path, a value it sends that a later read must return)
     "express_pg_notes": ("postgresql", "/notes", "sample title"),
+    "flask_mysql_inventory": ("mysql", "/items", "sample name"),
     "flask_redis_scores": ("redis", "/scores", "sample player"),
 }
 
@@ -72,11 +75,10 @@ def test_a_sidecar_that_never_becomes_healthy_is_infra_error_with_its_log(docker
     monkeypatch.setattr(sidecar_containers, "HEALTH_TIMEOUT", 4.0)
     never = Sidecar(kind="redis", image="redis:7-bookworm", port=6379, health=["sh", "-c", "exit 1"])
     run_id = f"test-{uuid.uuid4().hex[:10]}"
-    with pytest.raises(StageError) as caught:
-        with sandbox.running_service(
-            "redis:7-bookworm", port=6379, run_id=run_id, limits=Limits(startup_timeout=5), sidecars=[never]
-        ):
-            pass
+    with pytest.raises(StageError) as caught, sandbox.running_service(
+        "redis:7-bookworm", port=6379, run_id=run_id, limits=Limits(startup_timeout=5), sidecars=[never]
+    ):
+        pass
     assert caught.value.verdict == Verdict.infra_error
     assert "redis sidecar" in caught.value.reason and "its log" in caught.value.reason
     assert sandbox.leftovers(run_id) == []
