@@ -169,6 +169,27 @@ def ensure_compose(tools_dir: Path, log: Callable[[str], None] = print) -> None:
 # --------------------------------------------------------------------------- running
 
 
+def ensure_task_images(tasks: Iterable[Path]) -> None:
+    """The base and sidecar images the tasks' run-tests.sh will ask the engine for, made
+    to exist (pulled, or built from a local recipe) before a harness runs them: a machine
+    that cannot pull has only what it built."""
+    from pipeline.config import Settings
+    from pipeline.runtime import base_images
+    from pipeline.task_folder import read_task
+
+    images: set[str] = set()
+    for task in tasks:
+        try:
+            environment = read_task(task).metadata_json().get("environment") or {}
+        except (OSError, ValueError, AttributeError):
+            continue  # lint says what is wrong with such a folder; the harness still runs it
+        images.add(str(environment.get("base_image") or ""))
+        images.update(str(s.get("image") or "") for s in environment.get("sidecars") or [])
+    recipes = sorted({r.name for image in images if (r := base_images.recipe_for_image(image)) is not None})
+    if recipes:
+        base_images.ensure(recipes, Settings())
+
+
 def task_folders(paths: Iterable[Path], harness: HarnessName) -> list[Path]:
     """The task folders of this harness's layout among `paths` (each a task folder or a
     folder of tasks)."""
@@ -239,6 +260,10 @@ def check(
     report = HarnessReport(results=[])
     ensure_compose(tools_dir, log)
     commands = {name: ensure_harness(name, tools_dir, log) for name in harnesses}
+    try:
+        ensure_task_images([task for name in harnesses for task in task_folders(paths, name)])
+    except StageError as exc:  # the runs will say what a missing image costs
+        log(f"images: {exc.reason}")
 
     def run_one(name: HarnessName) -> tuple[list[TaskResult], float, str | None]:
         tasks = task_folders(paths, name)
