@@ -250,3 +250,23 @@ def test_migrations_move_from_the_build_to_the_start_when_the_database_is_a_side
         "-c",
         "python manage.py migrate --noinput && exec gunicorn -b 0.0.0.0:8000 site.wsgi",
     ]
+
+
+def test_spring_datasource_properties_name_a_mysql_server_and_spring_is_wired(tmp_path):
+    root = _write(
+        tmp_path,
+        {
+            "pom.xml": "<project><dependencies><dependency><groupId>com.mysql</groupId>"
+            "<artifactId>mysql-connector-j</artifactId></dependency></dependencies></project>",
+            "src/main/resources/application.properties": (
+                "spring.datasource.url=jdbc:mysql://${DB_HOST:localhost}:3306/moneynote?useSSL=false\n"
+                "spring.datasource.username=${DB_USER:root}\n"
+            ),
+        },
+    )
+    (need,) = sidecars.detect(root, ".")
+    assert (need.kind.name, need.database) == ("mysql", "moneynote")
+    assert "mysql-connector-j in pom.xml" in need.reasons
+    values = sidecars.service_variables([need], sidecars.mentioned_names(root, "java"), "java")
+    assert values["SPRING_DATASOURCE_URL"] == "jdbc:mysql://127.0.0.1:3306/moneynote"
+    assert values["DB_HOST"] == "127.0.0.1" and values["DB_USER"] == "app"
