@@ -23,12 +23,13 @@ from urllib.parse import parse_qs
 
 import discovery_support as ds
 import pytest
+import yaml
 
 from pipeline.config import Settings
 from pipeline.generate import generate
 from pipeline.models import ApiGroup, BodyField, Endpoint, Handler, Service, Verdict
 from pipeline.runtime import sandbox
-from pipeline.stages import redact, sign_in, sign_in_client, testgen
+from pipeline.stages import package, redact, sign_in, sign_in_client, testgen
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -331,6 +332,18 @@ def test_characterize_records_the_group_signed_in_and_its_refusals(serve, tmp_pa
         ("POST", "/items", 401),
         ("GET", "/items/1", 401),
     }
+    assert {p.signed_in for p in lifecycle.steps} == {True} and {p.signed_in for p in refusals.steps} == {False}
+    assert suite.sign_in is not None and suite.sign_in["token_path"] == ["data", "token"]
+    # The instruction says how the tests get in, and which answers are the refusals.
+    behaviour = package._behaviour(_ITEMS, suite)
+    assert "Without credentials: answers `401` with a JSON object containing `error`." in behaviour["GET /items"]
+    assert "Answers `201` with a JSON object containing `id`, `title`." in behaviour["POST /items"]
+    assert sign_in.describe(suite.sign_in) == (
+        "These endpoints answer only signed-in users. The tests register a new user with `POST /signup` "
+        "(JSON: `email`, `password`) and then sign in with `POST /login` (JSON: `email`, `password`), send the "
+        "`data.token` of its answer as `Authorization: Bearer <data.token>` with every request, and expect "
+        "requests without it to be refused as described."
+    )
     text = suite.test_func
     assert "SIGN_IN = " in text and "def auth_headers(base_url)" in text
     assert "send(\"POST\", f\"{base_url}/items\", json={'title': 'sample title'}, headers=auth_headers)" in text
@@ -427,4 +440,6 @@ def test_signed_in_group_becomes_a_verified_task(fixture, docker_engine, tmp_pat
     )
     assert len(refused) == 5, text
     assert "def auth_headers(base_url)" in text and "sign_in(base_url, SIGN_IN)" in text
+    instruction = yaml.safe_load((task / "task.yaml").read_text())["instruction"]
+    assert "These endpoints answer only signed-in users." in instruction, instruction
     assert sandbox.leftovers(run_id) == []

@@ -75,6 +75,8 @@ def _behaviour(group: ApiGroup, suite: TestSuite) -> dict[str, list[str]]:
             if probe.body_sha256:
                 shape = " with a body that is not JSON (a file, a page), compared byte for byte"
             line = f"Answers `{probe.status}`{sent}{shape}."
+            if probe.signed_in is False:
+                line = f"Without credentials: answers `{probe.status}`{shape}."
             if line not in lines[key]:
                 lines[key].append(line)
     return lines
@@ -109,6 +111,7 @@ def instruction_for(snapshot: RepoSnapshot, service: Service, group: ApiGroup, s
         group=group,
         endpoints=endpoints,
         port=env.port,
+        sign_in=sign_in.describe(suite.sign_in) if suite.sign_in else None,
     )
 
 

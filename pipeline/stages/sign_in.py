@@ -54,9 +54,7 @@ _TOKEN_HEADERS = [
     ("Authorization", "JWT"),
 ]
 _TOKEN_HEADER_NAMES = ("x-access-token", "x-auth-token", "token")
-_HEADER_LITERAL = re.compile(
-    r"""["'`]((?:[a-z]+-)+(?:api-?key|key|token)|(?:x-)?api-?key)["'`]""", re.I
-)
+_HEADER_LITERAL = re.compile(r"""["'`]((?:[a-z]+-)+(?:api-?key|key|token)|(?:x-)?api-?key)["'`]""", re.I)
 _SECRET_ENV = re.compile(r"API_?KEY|ACCESS_KEY|AUTH_TOKEN|API_TOKEN|SERVICE_TOKEN|ADMIN_TOKEN|^TOKEN$|_KEY$", re.I)
 _FORM_HINTS = re.compile(r"OAuth2PasswordRequestForm|Form\(|request\.form|urlencoded|request\.POST|params\[")
 _SOURCE_SUFFIXES = {".py", ".js", ".mjs", ".cjs", ".ts", ".go", ".rb", ".php", ".java", ".kt", ".rs", ".cs"}
@@ -320,3 +318,32 @@ def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]],
         if let_in({key.header: key.value}):
             return {"kind": "api_key", "header": key.header, "value": key.value}
     return None
+
+
+# --------------------------------------------------------------------------- in words
+
+
+def describe(recipe: dict[str, Any]) -> str:
+    """How the tests sign in, for the task's instruction (no value the tests make up)."""
+    if recipe["kind"] == "api_key":
+        return (
+            f"The tests send the key the service is configured with in the `{recipe['header']}` header; "
+            "without it these endpoints must refuse the request as described."
+        )
+    steps = []
+    for part, verb in (("register", "register a new user with"), ("login", "sign in with")):
+        step = recipe.get(part)
+        if step:
+            fields = ", ".join(f"`{name}`" for name, _ in step["fields"])
+            encoding = "a form" if step["encoding"] == "form" else "JSON"
+            steps.append(f"{verb} `{step['method']} {step['path']}` ({encoding}: {fields})")
+    if recipe["kind"] == "cookie":
+        carried = "send the session cookie it sets"
+    else:
+        where = ".".join(recipe["token_path"])
+        value = f"{recipe['scheme']} <{where}>" if recipe["scheme"] else f"<{where}>"
+        carried = f"send the `{where}` of its answer as `{recipe['header']}: {value}`"
+    return (
+        f"These endpoints answer only signed-in users. The tests {' and then '.join(steps)}, {carried} with every "
+        "request, and expect requests without it to be refused as described."
+    )

@@ -278,6 +278,7 @@ def _replay(
                 json_body=payload,
                 body_sha256=answer.sha256,
                 location=answer.location,
+                signed_in=step.signed_in,
             )
         )
         if step.captures:
@@ -403,7 +404,9 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
     if recipe is not None:
         shipped_sign_in = {"client": _client_source(), "recipe": pformat(recipe, width=100, sort_dicts=True)}
     test_func = render("tests/test_func.py.j2", group=group, scenarios=rendered, sign_in=shipped_sign_in)
-    return TestSuite(group=group.name, test_connect=test_connect, test_func=test_func, scenarios=scenarios)
+    return TestSuite(
+        group=group.name, test_connect=test_connect, test_func=test_func, scenarios=scenarios, sign_in=recipe
+    )
 
 
 def _sign_in_recipe(
