@@ -3,8 +3,8 @@ answers a status and a JSON body, or the request's own body, whatever the method
 
 A handler may return anything (a `ResponseEntity<T>`, a DTO, `void`), so the answer is
 not a return value: the body writes the servlet response of the current request through
-Spring's `RequestContextHolder`, commits it, and returns `null` (or the primitive zero),
-which Spring leaves alone once the response is committed. Every type is named by its full
+Spring's `RequestContextHolder`, closes it, and returns `null` (or the primitive zero),
+which Spring cannot add to once the response is complete. Every type is named by its full
 name, so no import is added and no other handler's byte offsets move; the servlet types
 are reached only through method calls, so javax and jakarta servlets both compile.
 """
@@ -78,9 +78,14 @@ def canned_statement(source: bytes, handler: Handler, answer: CannedAnswer) -> s
         f"{response}.setStatus({answer.status});",
     ]
     if body is not None:
-        lines += [f'{response}.setContentType("application/json");', f"{response}.getWriter().write({body});"]
-    # Committed here, so nothing Spring does with the returned null changes the answer.
-    lines.append(f"{response}.flushBuffer();")
+        lines += [
+            f'{response}.setContentType("application/json");',
+            f'{response}.setCharacterEncoding("UTF-8");',
+            f"{response}.getWriter().write({body});",
+        ]
+    # Closed here: the answer is complete, and what Spring does with the returned value
+    # (a primitive's zero is still written by its converter) cannot add to it.
+    lines.append(f"{response}.getWriter().close();")
     statement = (
         "try { " + " ".join(lines) + " } catch (java.io.IOException abcError) {"
         " throw new java.io.UncheckedIOException(abcError); }"
