@@ -292,8 +292,26 @@ def test_go_offline_uses_the_stand_in_and_says_why(tmp_path):
     root = _write(tmp_path, files)
     text = _dockerfile(root, "go", "gin", hints, offline=True)
     _golden("go_requires_offline", text)
-    assert "FROM golang:1.19-bookworm" in text
-    assert "# note: go.mod asks for go 1.22; offline, the stand-in go 1.19 is used" in text
+    # The oldest local stand-in the go directive (a minimum) accepts: Debian trixie's Go.
+    assert "FROM golang:1.24-trixie" in text
+    assert "# note: go.mod go directive asks for go 1.22; offline, the stand-in go 1.24 is used" in text
+    assert "GOTOOLCHAIN" not in text
+
+
+def test_go_newer_than_every_stand_in_is_fetched_by_the_go_command(tmp_path):
+    """Offline, a go.mod asking for a Go no stand-in has builds on the newest one, whose go
+    command fetches the named release from the module proxy (GOTOOLCHAIN=auto)."""
+    files = {"go.mod": "module x\n\ngo 1.25.0\n\ntoolchain go1.26.1\n", "main.go": "package main\n"}
+    tc = detect("go", _write(tmp_path, files), offline=True)
+    assert (tc.base_image, tc.version_source, tc.facts.get("gotoolchain")) == (
+        "golang:1.24-trixie",
+        "go.mod toolchain line",
+        "auto",
+    )
+    text = _dockerfile(tmp_path, "go", "nethttp", RuntimeHints(start_command=["/app/server"], port=8080), offline=True)
+    assert text.index("ENV GOTOOLCHAIN=auto") < text.index("RUN CGO_ENABLED=0 go build std")
+    online = detect("go", tmp_path, offline=False)
+    assert (online.base_image, online.facts.get("gotoolchain")) == ("golang:1.26-trixie", None)
 
 
 @pytest.mark.parametrize(
@@ -360,11 +378,27 @@ def test_go_without_go_sum_tidies_and_stdlib_only_downloads_nothing(tmp_path):
     tidy = detect(
         "go", _write(tmp_path / "a", {"go.mod": "module x\n\ngo 1.19\n\nrequire a.b/c v1.0.0\n"}), offline=True
     )
-    assert tidy.install_command is None and tidy.build_command.startswith("go mod tidy && ")
+    # go.mod alone downloads the modules in the cached layer; tidy completes go.sum with the source.
+    assert tidy.install_command == "go mod download" and tidy.build_command.startswith("go mod tidy && ")
     plain = detect(
         "go", _write(tmp_path / "b", {"go.mod": "module x\n\ngo 1.19\n", "main.go": "package main\n"}), offline=True
     )
     assert plain.install_command is None and "tidy" not in plain.build_command
+
+
+def test_go_dependency_layer_compiles_the_imported_packages_of_other_modules(tmp_path):
+    files = {
+        "go.mod": "module example.com/app\n\ngo 1.21\n\nrequire github.com/gin-gonic/gin v1.9.1\n",
+        "main.go": 'package main\n\nimport (\n\t"fmt"\n\tg "github.com/gin-gonic/gin"\n'
+        '\t"example.com/app/internal/x"\n)\n\nfunc main() {}\n',
+        "internal/x/x.go": 'package x\n\nimport "golang.org/x/sync/errgroup"\n',
+        "main_test.go": 'package main\n\nimport "github.com/stretchr/testify/assert"\n',
+    }
+    tc = detect("go", _write(tmp_path, files), offline=True)
+    # No go.sum: -mod=mod records the checksums of what the layer compiles.
+    assert tc.install_command == (
+        "go mod download && CGO_ENABLED=0 go build -mod=mod github.com/gin-gonic/gin golang.org/x/sync/errgroup"
+    )
 
 
 def test_go_without_go_mod_is_named_as_its_own_imports_name_it(tmp_path):

@@ -204,3 +204,16 @@ def major_minor(text: str) -> str | None:
     if version is None:
         return None
     return ".".join(str(p) for p in version[:2])
+
+
+def local_stand_in(minimum: str | None, stand_ins: list[str]) -> tuple[str, bool]:
+    """The stand-in version (docker/base recipes; oldest first) to build with offline when a
+    repository states `minimum`: the oldest one at least as new, and True; else the newest,
+    and False (it cannot satisfy the minimum: the caller says so in a note)."""
+    wanted = parse_version(minimum) if minimum else None
+    if wanted is None:
+        return stand_ins[0], True
+    for version in stand_ins:
+        if _cmp(parse_version(version) or (0,), wanted[:2]) >= 0:
+            return version, True
+    return stand_ins[-1], False

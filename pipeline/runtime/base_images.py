@@ -60,6 +60,9 @@ SOURCE_LABEL = "abc-pipeline.base-source"
 # rebuilding it without, which the next process with the CA would rebuild again.
 PLAIN_RECIPE_LABEL = "abc-pipeline.base-recipe-plain"
 DEBIAN_SUITE = "bookworm"
+# A recipe's `# suite:` header picks its root file system: bookworm unless it says
+# otherwise (trixie for the newer Go, Rust and Java a repository asks for).
+DEBIAN_SUITES = ("bookworm", "trixie")
 DEBIAN_MIRROR = os.environ.get("ABC_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # Bump when the way images are made changes (CA layer, rootfs steps): every base image
 # is then rebuilt once, because its label no longer matches.
@@ -92,6 +95,7 @@ class Recipe:
     # docker/base/<name>/ when it exists: its files go into the build context (an
     # entrypoint script, a config file) and into the recipe's hash.
     context_dir: Path | None = None
+    suite: str = DEBIAN_SUITE
 
     def files(self) -> list[tuple[str, Path]]:
         """(path in the build context, file) for the recipe's folder, in a stable order."""
@@ -120,9 +124,11 @@ def load_recipes(recipe_dir: Path = RECIPE_DIR) -> dict[str, Recipe]:
     recipes: dict[str, Recipe] = {}
     for path in sorted(recipe_dir.glob("*.Dockerfile")):
         text = path.read_text()
-        header = dict(re.findall(r"^# (image|default|check): *(.*?) *$", text, flags=re.MULTILINE))
+        header = dict(re.findall(r"^# (image|default|check|suite): *(.*?) *$", text, flags=re.MULTILINE))
         if "image" not in header:
             raise ValueError(f"{path}: a base recipe needs an '# image: <official name>' line")
+        if header.get("suite", DEBIAN_SUITE) not in DEBIAN_SUITES:
+            raise ValueError(f"{path}: '# suite:' must be one of {', '.join(DEBIAN_SUITES)}")
         name = path.name.removesuffix(".Dockerfile")
         recipes[name] = Recipe(
             name=name,
@@ -132,6 +138,7 @@ def load_recipes(recipe_dir: Path = RECIPE_DIR) -> dict[str, Recipe]:
             template=text,
             path=path,
             context_dir=recipe_dir / name if (recipe_dir / name).is_dir() else None,
+            suite=header.get("suite", DEBIAN_SUITE),
         )
     return recipes
 
@@ -270,11 +277,11 @@ def ensure_recipe(client: docker.DockerClient, recipe: Recipe, settings: Setting
         # use it rather than replace it with a stand-in.
         _thin_layer(recipe, expected, ca, settings, source="adopted")
         return done("adopted", f"pull: {pull_error}")
-    rootfs_seconds = ensure_rootfs(client, settings)
+    rootfs_seconds = ensure_rootfs(client, settings, recipe.suite)
     _build_local(recipe, expected, ca, settings)
     detail = f"pull: {pull_error}"
     if rootfs_seconds:
-        detail += f"; made {ROOTFS_IMAGE} in {rootfs_seconds:.1f} s"
+        detail += f"; made {rootfs_image(recipe.suite)} in {rootfs_seconds:.1f} s"
     return done("built-local", detail)
 
 
@@ -370,15 +377,21 @@ def _progress(line: str) -> None:
 # --------------------------------------------------------------------------- rootfs
 
 
-def ensure_rootfs(client: docker.DockerClient, settings: Settings) -> float:
-    """Make abc-pipeline/debian:bookworm unless it exists; seconds spent (0 if it did)."""
-    if _labels(client, ROOTFS_IMAGE) is not None:
+def rootfs_image(suite: str = DEBIAN_SUITE) -> str:
+    """The Debian root file system a recipe of `suite` builds FROM."""
+    return ROOTFS_IMAGE if suite == DEBIAN_SUITE else f"{ROOTFS_IMAGE.split(':')[0]}:{suite}"
+
+
+def ensure_rootfs(client: docker.DockerClient, settings: Settings, suite: str = DEBIAN_SUITE) -> float:
+    """Make abc-pipeline/debian:<suite> unless it exists; seconds spent (0 if it did)."""
+    image = rootfs_image(suite)
+    if _labels(client, image) is not None:
         return 0.0
     start = time.monotonic()
     if os.geteuid() != 0:
         raise StageError(
             Verdict.infra_error,
-            f"no base image can be pulled and making {ROOTFS_IMAGE} with debootstrap needs root: "
+            f"no base image can be pulled and making {image} with debootstrap needs root: "
             "run `sudo bash scripts/setup.sh`, or make the official images available (docker pull/load)",
             stage="base_images",
         )
@@ -388,43 +401,43 @@ def ensure_rootfs(client: docker.DockerClient, settings: Settings) -> float:
     workdir = Path(tempfile.mkdtemp(prefix="abc-rootfs-", dir=scratch))
     rootfs = workdir / "rootfs"
     try:
-        log.info("debootstrap %s from %s (about 30 s)", DEBIAN_SUITE, DEBIAN_MIRROR)
+        log.info("debootstrap %s from %s (about 30 s)", suite, DEBIAN_MIRROR)
         _run(
-            [debootstrap, "--variant=minbase", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR],
+            [debootstrap, "--variant=minbase", suite, str(rootfs), DEBIAN_MIRROR],
             "debootstrap",
             timeout=1800,
         )
-        _finish_rootfs(rootfs)
+        _finish_rootfs(rootfs, suite)
         tarball = workdir / "rootfs.tar"
         _run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], "tar", timeout=600)
-        log.info("importing %s", ROOTFS_IMAGE)
-        repository, tag = ROOTFS_IMAGE.split(":")
+        log.info("importing %s", image)
+        repository, tag = image.split(":")
         changes = [
             f"LABEL {LABEL}=1 {BASE_RECIPE_LABEL}=rootfs {BASE_NAME_LABEL}=debian "
-            f"{BASE_IMAGE_LABEL}={ROOTFS_IMAGE} {SOURCE_LABEL}=debootstrap",
+            f"{BASE_IMAGE_LABEL}={image} {SOURCE_LABEL}=debootstrap",
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             'CMD ["bash"]',
         ]
         try:
             output = client.api.import_image(src=str(tarball), repository=repository, tag=tag, changes=changes)
         except DAEMON_ERRORS as exc:
-            raise infra_error(f"importing {ROOTFS_IMAGE}", exc) from exc
-        if _labels(client, ROOTFS_IMAGE) is None:
-            raise StageError(Verdict.infra_error, f"docker import did not produce {ROOTFS_IMAGE}: {output}")
+            raise infra_error(f"importing {image}", exc) from exc
+        if _labels(client, image) is None:
+            raise StageError(Verdict.infra_error, f"docker import did not produce {image}: {output}")
     finally:
         _remove_tree(workdir)
     return time.monotonic() - start
 
 
-def _finish_rootfs(rootfs: Path) -> None:
+def _finish_rootfs(rootfs: Path, suite: str) -> None:
     # Like the official debian image: updates and security sources, no apt caches kept
     # in layers, no man pages or locales a server never reads.
     (rootfs / "etc/apt/sources.list").write_text(
-        f"deb {DEBIAN_MIRROR} {DEBIAN_SUITE} main\n"
-        f"deb {DEBIAN_MIRROR} {DEBIAN_SUITE}-updates main\n"
-        f"deb {DEBIAN_MIRROR}-security {DEBIAN_SUITE}-security main\n"
+        f"deb {DEBIAN_MIRROR} {suite} main\n"
+        f"deb {DEBIAN_MIRROR} {suite}-updates main\n"
+        f"deb {DEBIAN_MIRROR}-security {suite}-security main\n"
         if DEBIAN_MIRROR.endswith("/debian")
-        else f"deb {DEBIAN_MIRROR} {DEBIAN_SUITE} main\n"
+        else f"deb {DEBIAN_MIRROR} {suite} main\n"
     )
     apt_conf = rootfs / "etc/apt/apt.conf.d"
     (apt_conf / "docker-clean").write_text(
