@@ -146,10 +146,10 @@ def _require(toolchain: Toolchain) -> None:
     pytest.skip(message)
 
 
-def _compile(toolchain: Toolchain, tree: Path) -> str | None:
+def _compile(toolchain: Toolchain, tree: Path, *, first_only: bool = False) -> str | None:
     """None when every command succeeds in `tree`, else the failing command and its output's tail."""
     env = {**os.environ, **toolchain.env()}
-    for command in toolchain.commands:
+    for command in toolchain.commands[:1] if first_only else toolchain.commands:
         try:
             done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -222,7 +222,8 @@ def _mask_and_compile(
         return f"mask_group failed: {exc.verdict}: {exc.reason}"
     if not result.masked_symbols or not result.solution_patch.strip():
         return f"mask_group masked nothing: {result.masked_symbols}"
-    return _compile(original.toolchain, tree)
+    # A stand-in is compiled only (no `go vet`): the checks beyond the compiler are the mask's.
+    return _compile(original.toolchain, tree, first_only=answers is not None)
 
 
 @pytest.mark.parametrize("fixture", sorted(COMPILED))
