@@ -21,10 +21,13 @@ from toolbox import check_files
 
 from pipeline.gitutil import commit_all
 from pipeline.languages import FRAMEWORKS, get_framework
+from pipeline.languages import treesitter as ts
+from pipeline.languages.go.syntax import LANGUAGE as GO
 from pipeline.models import (
     ApiGroup,
     CannedAnswer,
     Endpoint,
+    Handler,
     Probe,
     RunResult,
     Scenario,
@@ -182,6 +185,41 @@ def test_stand_in_patches_apply_to_the_masked_repository_and_answer_canned(tmp_p
         assert get_one == expected_get
         assert post.startswith("201")  # every request gets the canned answer, whatever it sent
         assert listing.startswith("501")  # not called by the tests: the plain mask stays
+
+
+GO_HANDLERS = """package main
+
+import "net/http"
+
+func named(w http.ResponseWriter, r *http.Request) {
+\tw.WriteHeader(200)
+}
+
+func blank(w http.ResponseWriter, _ *http.Request) {
+\tw.WriteHeader(200)
+}
+"""
+
+
+def _go_handler(name: str) -> Handler:
+    root = ts.parse(GO_HANDLERS.encode(), GO).root_node
+    fn = next(
+        n
+        for n in root.named_children
+        if n.type == "function_declaration" and ts.text(n.child_by_field_name("name")) == name
+    )
+    return ts.handler_at("main.go", name, fn, fn.child_by_field_name("body"))
+
+
+def test_net_http_echo_reads_the_named_request_else_answers_the_status_alone():
+    framework = get_framework("nethttp")
+    echo = CannedAnswer(status=201, echo=True)
+    named = framework.stand_in_body(GO_HANDLERS.encode(), _go_handler("named"), echo).decode()
+    assert "r.Body.Read(abcChunk)" in named and "w.WriteHeader(201)" in named
+    # `_ *http.Request`: no request to read, so the echo answers as status_only does.
+    blank = framework.stand_in_body(GO_HANDLERS.encode(), _go_handler("blank"), echo).decode()
+    assert "func blank(w http.ResponseWriter, _ *http.Request) {\n\tw.WriteHeader(201)\n}" in blank
+    assert blank.count("abcChunk") == 0
 
 
 def test_echo_answers_the_request_body_where_the_tests_send_one(tmp_path):
