@@ -3,7 +3,8 @@
     uv run python scripts/bench_environment.py [--fixtures nethttp_notes,...] [--starts 3] [--json OUT]
 
 For each fixture that builds on this machine (Go on the standard library, Slim 3 on
-Debian's php-slim, Sinatra on Debian's gems, and Flask from PyPI), with the Dockerfile the
+Debian's php-slim, Sinatra on Debian's gems, Flask from PyPI, and Gin, Spring Boot and
+Axum from the Go module proxy, Maven Central and crates.io), with the Dockerfile the
 environment stage synthesizes (offline mode):
 
 1. cold build: every step run (no build cache; the base image exists);
@@ -40,14 +41,27 @@ from pipeline.runtime import base_images, sandbox  # noqa: E402
 from pipeline.stages import environment, explore  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
-DEFAULT = ["nethttp_notes", "slim_v3_notes", "sinatra_notes", "flask_todo"]
-# The step whose reuse proves "a second run reinstalls nothing", per language.
+DEFAULT = [
+    "nethttp_notes",
+    "slim_v3_notes",
+    "sinatra_notes",
+    "flask_todo",
+    "gin_library",
+    "spring_store",
+    "axum_bookmarks",
+]
+# The step whose reuse proves "a second run reinstalls nothing", per language: the first
+# of these the Dockerfile has (Go on the standard library downloads no modules).
 DEPENDENCY_STEP = {
-    "go": "go build std",
-    "php": "php-debian-autoload",
-    "ruby": "bundle install",
-    "python": "pip install",
+    "go": ("go mod download", "go build std"),
+    "php": ("php-debian-autoload",),
+    "ruby": ("bundle install",),
+    "python": ("pip install",),
+    "java": ("dependency:go-offline",),
+    "rust": ("cargo build --release",),
 }
+#: Rust and Java builds from cold are long on two shared cores.
+BUILD_TIMEOUT = 2400
 STD_STEP = re.compile(r"^# The standard library.*\n(?:#.*\n)*RUN CGO_ENABLED=0 go build std\n", re.MULTILINE)
 
 
@@ -60,9 +74,9 @@ def step_cached(log: str, marker: str) -> bool | None:
 
 
 def touch_source(root: Path, language: str) -> None:
-    suffix = {"go": ".go", "php": ".php", "ruby": ".rb", "python": ".py"}[language]
+    suffix = {"go": ".go", "php": ".php", "ruby": ".rb", "python": ".py", "java": ".java", "rust": ".rs"}[language]
     path = sorted(p for p in root.rglob(f"*{suffix}") if ".git" not in p.parts)[0]
-    comment = "//" if language in ("go", "php") else "#"
+    comment = "//" if language in ("go", "php", "java", "rust") else "#"
     path.write_text(path.read_text() + f"\n{comment} bench edit {uuid.uuid4().hex}\n")
 
 
@@ -80,7 +94,7 @@ def prepare(fixture: str, work: Path, settings: Settings) -> tuple[Path, environ
 
 
 def build(root: Path, tag: str, run_id: str, *, nocache: bool = False) -> sandbox.BuildResult:
-    result = sandbox.build_image(root, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=900, nocache=nocache)
+    result = sandbox.build_image(root, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=BUILD_TIMEOUT, nocache=nocache)
     if not result.ok:
         raise SystemExit(f"build of {root.name} failed:\n{result.log[-3000:]}")
     return result
@@ -103,7 +117,7 @@ def bench(fixture: str, work: Path, settings: Settings, run_id: str, starts: int
     cold = build(root, tag, run_id, nocache=True)
     touch_source(root, spec.language)
     warm = build(root, tag, run_id)
-    marker = DEPENDENCY_STEP[spec.language]
+    marker = next(m for m in DEPENDENCY_STEP[spec.language] if m in spec.dockerfile)
     row = {
         "fixture": fixture,
         "language": spec.language,
@@ -115,7 +129,7 @@ def bench(fixture: str, work: Path, settings: Settings, run_id: str, starts: int
     start_times = time_starts(tag, spec, run_id, starts)
     row["start_to_healthy_s"] = round(statistics.median(start_times), 2)
     row["start_to_healthy_max_s"] = round(max(start_times), 2)
-    if spec.language == "go":
+    if spec.language == "go" and "go mod download" not in spec.dockerfile:
         # The same edit-and-rebuild without the compiled std layer.
         plain = STD_STEP.sub("", spec.dockerfile)
         assert plain != spec.dockerfile, "the Go template has no std layer to compare against"

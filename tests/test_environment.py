@@ -374,6 +374,37 @@ def test_toolchain_detection(language, files, expected, tmp_path):
         assert tc.base_image == image
 
 
+def test_rust_from_crates_io_offline_takes_the_trixie_cargo_and_a_resolver_its_rustc_builds(tmp_path):
+    """crates.io is read through its sparse index, which bookworm's cargo 1.63 cannot; with
+    no Cargo.lock the MSRV-aware resolver keeps to versions rustc 1.85 compiles."""
+    files = {"Cargo.toml": '[package]\nname = "a"\nedition = "2021"\n\n[dependencies]\naxum = "0.7"\n'}
+    root = _write(tmp_path, files)
+    tc = detect("rust", root, offline=True)
+    assert (tc.base_image, tc.version_source) == ("rust:1.85-slim-trixie", "crates.io dependencies (sparse index)")
+    text = _dockerfile(root, "rust", "axum", RuntimeHints(start_command=["/app/server"], port=8080), offline=True)
+    assert "ENV CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback" in text
+    (root / "Cargo.lock").write_text("version = 4\n")
+    assert "msrv_resolver" not in detect("rust", root, offline=True).facts
+    path_only = _write(tmp_path / "p", {"Cargo.toml": '[package]\nname="a"\n[dependencies]\nb = { path = "../b" }\n'})
+    assert detect("rust", path_only, offline=True).base_image == "rust:1.63-slim-bookworm"
+
+
+@pytest.mark.parametrize(
+    ("release", "image", "note"),
+    [
+        ("17", "eclipse-temurin:17-jdk", False),
+        ("21", "eclipse-temurin:21-jdk", False),
+        ("11", "eclipse-temurin:17-jdk", True),
+        ("25", "eclipse-temurin:21-jdk", True),
+    ],
+)
+def test_java_offline_takes_the_oldest_local_jdk_that_compiles_the_release(release, image, note, tmp_path):
+    pom = f"<project><properties><java.version>{release}</java.version></properties></project>"
+    tc = detect("java", _write(tmp_path, {"pom.xml": pom}), offline=True)
+    assert tc.base_image == image
+    assert bool(tc.notes) == note, tc.notes
+
+
 def test_go_without_go_sum_tidies_and_stdlib_only_downloads_nothing(tmp_path):
     tidy = detect(
         "go", _write(tmp_path / "a", {"go.mod": "module x\n\ngo 1.19\n\nrequire a.b/c v1.0.0\n"}), offline=True

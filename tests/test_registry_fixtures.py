@@ -59,6 +59,38 @@ def _settings(tmp_path: Path, largest_group: int) -> Settings:
     )
 
 
+@pytest.mark.parametrize(
+    ("fixture", "method", "path", "expected"),
+    [
+        # gin: binding:"required" tags
+        (
+            "gin_library",
+            "POST",
+            "/api/v1/books",
+            [("title", "str", True), ("author", "str", True), ("year", "int", False)],
+        ),
+        # echo: the handler rejects an empty title
+        ("echo_tasks", "POST", "/api/tasks", [("title", "str", True), ("project", "str", False)]),
+        # chi: json.NewDecoder(r.Body).Decode into another package's struct
+        (
+            "chi_blog",
+            "POST",
+            "/api/posts/",
+            [("id", "int", False), ("title", "str", True), ("body", "str", False), ("comments", "list", False)],
+        ),
+    ],
+)
+def test_go_handlers_read_the_fields_of_the_struct_they_decode(fixture, method, path, expected):
+    """Test generation sends these fields, so a create makes something the tests follow."""
+    from pipeline.stages.explore import explore
+
+    root = FIXTURES / fixture
+    snapshot = RepoSnapshot(path=root, commit="test", origin=str(root), owner="local", name=fixture)
+    endpoints = [e for g in explore(snapshot, Settings(offline=True)).groups for e in g.endpoints]
+    endpoint = next(e for e in endpoints if (e.method, e.path) == (method, path))
+    assert [(f.name, f.type, f.required) for f in endpoint.body_fields] == expected
+
+
 def _step_cached(log: str, marker: str) -> bool:
     steps = re.split(r"^Step \d+/\d+ : ", log, flags=re.MULTILINE)[1:]
     step = next(s for s in steps if marker in s.split("\n", 1)[0])

@@ -424,6 +424,50 @@ MACHINE_FAULTS = {
         "dial tcp: lookup proxy.golang.org on 10.0.0.2:53: server misbehaving\n"
         "The command '/bin/sh -c go mod download' returned a non-zero code: 1\n"
     ),
+    "go_proxy_timeout": (
+        "Step 5/12 : RUN go mod download\n"
+        'go: github.com/go-chi/chi/v5@v5.0.12: Get "https://proxy.golang.org/github.com/go-chi/chi/v5/@v/v5.0.12.mod":'
+        " dial tcp 142.250.74.81:443: i/o timeout\n"
+        "The command '/bin/sh -c go mod download' returned a non-zero code: 1\n"
+    ),
+    "go_proxy_ca_untrusted": (
+        "Step 5/12 : RUN go mod download\n"
+        'go: example.com/x@v1.0.0: Get "https://proxy.golang.org/example.com/x/@v/v1.0.0.mod": '
+        "tls: failed to verify certificate: x509: certificate signed by unknown authority\n"
+        "The command '/bin/sh -c go mod download' returned a non-zero code: 1\n"
+    ),
+    "maven_central_timeout": (
+        "Step 6/10 : RUN mvn -B -q dependency:go-offline\n"
+        "[ERROR] Plugin org.apache.maven.plugins:maven-dependency-plugin:3.6.1 or one of its dependencies could not "
+        "be resolved: Failed to read artifact descriptor for org.apache.maven.plugins:maven-dependency-plugin:jar:"
+        "3.6.1: Could not transfer artifact org.apache.maven.plugins:maven-dependency-plugin:pom:3.6.1 from/to "
+        "central (https://repo.maven.apache.org/maven2): Connect to repo.maven.apache.org:443 "
+        "[repo.maven.apache.org/151.101.0.215] failed: Connect timed out\n"
+        "The command '/bin/sh -c mvn -B -q dependency:go-offline' returned a non-zero code: 1\n"
+    ),
+    "maven_ca_untrusted": (
+        "Step 6/10 : RUN mvn -B -q dependency:go-offline\n"
+        "[ERROR] Non-resolvable parent POM for com.example:store:0.1.0: Could not transfer artifact "
+        "org.springframework.boot:spring-boot-starter-parent:pom:3.2.5 from/to central "
+        "(https://repo.maven.apache.org/maven2): PKIX path building failed: "
+        "sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path\n"
+        "The command '/bin/sh -c mvn -B -q dependency:go-offline' returned a non-zero code: 1\n"
+    ),
+    "cargo_git_index_unreachable": (
+        "Step 6/10 : RUN mkdir -p src && cargo build --release\n"
+        "    Updating crates.io index\n"
+        "error: failed to get `axum` as a dependency of package `app v0.1.0 (/app)`\n\n"
+        "Caused by:\n  failed to fetch `https://github.com/rust-lang/crates.io-index`\n\n"
+        "Caused by:\n  network failure seems to have happened\n"
+        "The command '/bin/sh -c mkdir -p src && cargo build --release' returned a non-zero code: 101\n"
+    ),
+    "cargo_ca_untrusted": (
+        "Step 6/10 : RUN mkdir -p src && cargo build --release\n"
+        "error: failed to query replaced source registry `crates-io`\n\nCaused by:\n"
+        "  download of config.json failed\n\nCaused by:\n  [60] SSL peer certificate or SSH remote key was not "
+        "OK (SSL certificate problem: unable to get local issuer certificate)\n"
+        "The command '/bin/sh -c mkdir -p src && cargo build --release' returned a non-zero code: 101\n"
+    ),
     "composer_offline": (
         "Step 6/12 : RUN composer install --no-dev --no-interaction --prefer-dist --no-scripts --no-autoloader\n"
         "  curl error 6 while downloading https://repo.packagist.org/packages.json: Co  \n"
@@ -440,6 +484,19 @@ MACHINE_FAULTS = {
 }
 # The repository's fault, even where an earlier step printed a machine-like message.
 TASK_FAULTS = {
+    "maven_no_such_artifact": (
+        "Step 6/10 : RUN mvn -B -q dependency:go-offline\n"
+        "[ERROR] Failed to execute goal on project store: Could not resolve dependencies for project "
+        "com.example:store:jar:0.1.0: Could not find artifact com.example:nothing:jar:9.9 in central "
+        "(https://repo.maven.apache.org/maven2)\n"
+        "The command '/bin/sh -c mvn -B -q dependency:go-offline' returned a non-zero code: 1\n"
+    ),
+    "cargo_no_such_crate": (
+        "Step 6/10 : RUN mkdir -p src && cargo build --release\n"
+        "    Updating crates.io index\n"
+        "error: no matching package named `axum-nothing` found\nlocation searched: crates.io index\n"
+        "The command '/bin/sh -c mkdir -p src && cargo build --release' returned a non-zero code: 101\n"
+    ),
     "compile_error": (
         "Step 6/9 : RUN CGO_ENABLED=0 go build -o /app/server .\n./main.go:12:2: undefined: hanlder\n"
         "The command '/bin/sh -c CGO_ENABLED=0 go build -o /app/server .' returned a non-zero code: 1\n"

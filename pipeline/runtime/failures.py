@@ -89,6 +89,13 @@ BUILD_STEP_SIGNATURES: tuple[str, ...] = (
     "npm (ERR!|error) (code|errno) (ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|ENETUNREACH|EHOSTUNREACH)",
     "request to [^ ]+ failed, reason: (connect|getaddrinfo) E[A-Z]+",  # npm, yarn
     'get "https?://[^"]+": dial tcp [^ ]+: connect: ',  # go module download
+    'get "https?://[^"]+": (dial tcp [^ ]+: i/o timeout|proxyconnect tcp: |net/http: tls handshake timeout)',  # go
+    "could not transfer (artifact|metadata) .* (connect timed out|connection refused|no route to host)",  # maven
+    "(failed to (fetch|update)|unable to update registry) .{0,60}(crates\\.io-index|crates-io)",  # cargo's index
+    # a registry's certificate not trusted: the machine's proxy CA did not reach the image
+    "x509: certificate signed by unknown authority",  # go
+    "pkix path building failed",  # maven, gradle (the JVM's key store)
+    "ssl certificate problem: (unable to get local issuer certificate|self-signed certificate)",  # curl, cargo
 )
 
 # What run-tests.sh also looks for anywhere in its build log, when the failed step's own

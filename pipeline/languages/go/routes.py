@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pipeline.languages import treesitter as ts
 from pipeline.languages.go.interpreter import Interpreter, NetHttpDialect
 from pipeline.languages.go.project import GoFile, GoProject
+from pipeline.languages.go.request_body import json_body_fields
 from pipeline.languages.go.syntax import (
     _METHOD_CONSTANTS,
     DECLARATION_TYPES,
@@ -156,8 +157,10 @@ def endpoints_of(it: Interpreter) -> list[Endpoint]:
             methods = methods_in_body(target.answers) or methods
         dialect = it.by_kind.get(route.router.kind) or NetHttpDialect()
         handler = to_handler(target)
+        fields = json_body_fields(it.project, target.answers)
         for prefix in prefixes.get(id(route.router), []):
             path = dialect.join(prefix, route.path)
             for method in methods:
-                out.setdefault((path, method), Endpoint(method=method, path=path, handler=handler))
+                endpoint = Endpoint(method=method, path=path, handler=handler, body_fields=fields)
+                out.setdefault((path, method), endpoint)
     return [out[k] for k in sorted(out)]

@@ -6,9 +6,12 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from pipeline.languages.toolchain import Toolchain, existing, parse_version, read_text
+from pipeline.languages.toolchain import Toolchain, existing, local_stand_in, parse_version, read_text
 
 STAND_IN = "17"
+# The JDKs local stand-ins exist for (docker/base: java.Dockerfile on bookworm,
+# java-21.Dockerfile on trixie), oldest first.
+STAND_INS = ["17", "21"]
 # eclipse-temurin:<n>-jdk tags exist for these.
 OFFICIAL = ["8", "11", "17", "21", "22", "23", "24", "25"]
 GRADLE_IMAGE = "gradle:8.10-jdk{version}"
@@ -78,8 +81,11 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         # An odd release (9, 15): the next LTS JDK compiles it with --release.
         version = next((v for v in OFFICIAL if int(v) >= int(version)), OFFICIAL[-1])
     if offline and version != STAND_IN:
-        notes.append(f"{source} targets Java {wanted}; offline, the stand-in JDK {STAND_IN} is used")
-        version = STAND_IN
+        # Only the stand-ins exist: the oldest JDK that compiles the release (javac's
+        # --release reaches back), else the newest, with a note.
+        version, satisfied = local_stand_in(version, STAND_INS)
+        if not satisfied or version != wanted:
+            notes.append(f"{source} targets Java {wanted}; offline, the stand-in JDK {version} is used")
 
     base_image = image(version)
     system_packages: list[str] = []

@@ -5,19 +5,42 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.languages.toolchain import Toolchain, existing, parse_version, read_text, read_toml
+from pipeline.languages.toolchain import Toolchain, existing, local_stand_in, parse_version, read_text, read_toml
 
 STAND_IN = "1.63"
+# The versions local stand-ins exist for (docker/base: rust.Dockerfile on bookworm,
+# rust-trixie.Dockerfile), oldest first.
+STAND_INS = ["1.63", "1.85"]
 BINARY = "/app/server"
 # The oldest rustc each edition or lock-file format needs.
 EDITION_MINIMUM = {"2015": "1.0", "2018": "1.31", "2021": "1.56", "2024": "1.85"}
 LOCK_V4_MINIMUM = "1.78"
+# crates.io is reached through its sparse index (the default from cargo 1.70); the git
+# index of older cargos lives on github.com, which build machines may not reach.
+SPARSE_INDEX_MINIMUM = "1.70"
+# cargo 1.84+ can resolve a missing Cargo.lock to dependency versions its rustc builds.
+MSRV_RESOLVER = (1, 84)
 # rust:<x.y>-slim-bookworm tags exist from 1.70 on (bookworm's release).
 FIRST_BOOKWORM = (1, 70)
 
 
 def image(version: str) -> str:
-    return f"rust:{version}-slim-bookworm"
+    suite = "trixie" if (parse_version(version) or (0,)) >= (1, 85) else "bookworm"
+    return f"rust:{version}-slim-{suite}"
+
+
+def _registry_dependencies(cargo: dict) -> bool:
+    """Whether the manifest names a dependency from a registry (not a path or git one)."""
+    tables = [cargo.get(key) for key in ("dependencies", "build-dependencies")]
+    tables += [t.get("dependencies") for t in (cargo.get("target") or {}).values() if isinstance(t, dict)]
+    workspace = cargo.get("workspace")
+    if isinstance(workspace, dict):
+        tables.append(workspace.get("dependencies"))
+    for table in tables:
+        for spec in (table or {}).values() if isinstance(table, dict) else ():
+            if isinstance(spec, str) or (isinstance(spec, dict) and not {"path", "git"} & set(spec)):
+                return True
+    return False
 
 
 def _minimum(cargo: dict, lock: str) -> tuple[str | None, str | None]:
@@ -31,6 +54,8 @@ def _minimum(cargo: dict, lock: str) -> tuple[str | None, str | None]:
         candidates.append((EDITION_MINIMUM[edition], f"Cargo.toml edition {edition}"))
     if re.search(r"^version\s*=\s*4\s*$", lock, re.MULTILINE):
         candidates.append((LOCK_V4_MINIMUM, "Cargo.lock version 4"))
+    if _registry_dependencies(cargo):
+        candidates.append((SPARSE_INDEX_MINIMUM, "crates.io dependencies (sparse index)"))
     if not candidates:
         return None, None
     return max(candidates, key=lambda c: parse_version(c[0]) or (0,))
@@ -50,8 +75,16 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
     if wanted and wanted > parse_version(STAND_IN):
         version = ".".join(str(p) for p in max(wanted[:2], FIRST_BOOKWORM))
     if offline and version != STAND_IN:
-        notes.append(f"{source} needs rustc {minimum}; offline, the stand-in rustc {STAND_IN} is used")
-        version = STAND_IN
+        # Only the stand-ins exist: the oldest whose rustc is new enough (a newer rustc
+        # builds older code), else the newest, with a note.
+        version, satisfied = local_stand_in(minimum, STAND_INS)
+        if not satisfied:
+            notes.append(f"{source} needs rustc {minimum}; offline, the stand-in rustc {version} is used")
+    facts: dict[str, str] = {}
+    if not lock and _registry_dependencies(cargo) and (parse_version(version) or (0,)) >= MSRV_RESOLVER:
+        # No lock file: the newest compatible versions would be taken, which may need a
+        # newer rustc than the image's; the MSRV-aware resolver picks ones it builds.
+        facts["msrv_resolver"] = "fallback"
     locked = " --locked" if lock else ""
     if workspace or not package:
         # A workspace's members each need their manifest: the source is copied first.
@@ -84,6 +117,6 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         start_command=[BINARY],
         default_port=8080,
         base_image=image(version),
-        facts={"bin": name, "workspace": "yes" if workspace else "no"},
+        facts={"bin": name, "workspace": "yes" if workspace else "no", **facts},
         notes=notes,
     )
