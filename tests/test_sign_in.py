@@ -84,7 +84,8 @@ def test_detect_reads_an_oauth2_password_form_and_signs_in_by_email(tmp_path):
     plan = sign_in.detect(service, tmp_path, {})
     assert plan.registration is not None and plan.registration.path == "/users"
     assert plan.login is not None and plan.login.encodings == ["form", "json"]
-    assert plan.login.fields == [("username", "email"), ("password", "phrase")]
+    # No fields known: OAuth2's `username` and an email login's `email` both carry the email.
+    assert plan.login.fields == [("username", "email"), ("email", "email"), ("password", "phrase")]
 
 
 def test_detect_needs_a_password_to_call_a_users_collection_a_registration(tmp_path):
@@ -94,6 +95,26 @@ def test_detect_needs_a_password_to_call_a_users_collection_a_registration(tmp_p
     assert plan.login is not None and plan.login.path == "/sessions"
     assert plan.login.fields == [("email", "email"), ("pass", "phrase")]
     assert sign_in.detect(_service(_endpoint("GET", "/notes")), tmp_path, {}).usable is False
+
+
+def test_detect_reads_a_users_collection_beside_its_login_as_a_registration(tmp_path):
+    # The RealWorld API's shape: POST /users registers, POST /users/login signs in, both with
+    # a body wrapped in "user" that discovery could not see into.
+    service = _service(_endpoint("POST", "/api/users"), _endpoint("POST", "/api/users/login"))
+    plan = sign_in.detect(service, tmp_path, {})
+    assert plan.registration is not None and plan.registration.path == "/api/users"
+    assert plan.login is not None and plan.login.path == "/api/users/login"
+    assert plan.registration.wraps == [None, "user"] and plan.login.wraps == [None, "user"]
+    # A body known to be one object field is wrapped in it, and only in it.
+    wrapped = _service(
+        Endpoint(
+            method="POST",
+            path="/accounts",
+            handler=_endpoint("POST", "/x").handler,
+            body_fields=[BodyField(name="account", type="dict")],
+        )
+    )
+    assert sign_in.detect(wrapped, tmp_path, {}).registration.wraps == ["account"]
 
 
 def test_detect_pairs_the_header_the_code_reads_with_the_configured_key(tmp_path):
@@ -126,6 +147,9 @@ class _AccountsService(BaseHTTPRequestHandler):
     """
 
     login_form = False
+    wrapped = False  # bodies in and out wrapped in "user", the token sent as `Token <t>`
+    signup_path = "/signup"
+    login_path = "/login"
     credential = "nested"
     api_key: str | None = None
     masked = False
@@ -142,9 +166,12 @@ class _AccountsService(BaseHTTPRequestHandler):
         if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             return {k: v[0] for k, v in parse_qs(raw).items()}
         try:
-            return json.loads(raw or "{}")
+            body = json.loads(raw or "{}")
         except ValueError:
             return {}
+        if self.wrapped and self.path in (self.signup_path, self.login_path):
+            return body.get("user") if isinstance(body.get("user"), dict) else {}
+        return body
 
     def _answer(self, status: int, payload: object = None, headers: dict[str, str] | None = None) -> None:
         body = b"" if payload is None else json.dumps(payload).encode()
@@ -162,23 +189,23 @@ class _AccountsService(BaseHTTPRequestHandler):
             cookie = self.headers.get("Cookie", "")
             return self.sessions.get(cookie.removeprefix("sid="))
         scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        return self.sessions.get(token) if scheme == "Bearer" else None
+        return self.sessions.get(token) if scheme == ("Token" if self.wrapped else "Bearer") else None
 
     def do_POST(self):
         body = self._read()
-        if self.path == "/signup":
+        if self.path == self.signup_path:
             if not isinstance(body.get("email"), str) or len(body.get("password") or "") < 8:
                 return self._answer(400, {"error": "email and a password of 8 characters"})
             if body["email"] in self.accounts:
                 return self._answer(409, {"error": "taken"})
             self.accounts[body["email"]] = body["password"]
             return self._answer(201, {"email": body["email"]})
-        if self.path == "/login":
+        if self.path == self.login_path:
             is_form = self.headers.get("Content-Type", "").startswith("application/x-www-form")
             if is_form != self.login_form:
                 return self._answer(422, {"error": "wrong encoding"})
             email = body.get("username" if self.login_form else "email")
-            if self.accounts.get(email) != body.get("password"):
+            if email not in self.accounts or self.accounts[email] != body.get("password"):
                 return self._answer(401, {"error": "wrong email or password"})
             token = uuid.uuid4().hex
             self.sessions[token] = email
@@ -186,6 +213,8 @@ class _AccountsService(BaseHTTPRequestHandler):
                 return self._answer(200, {"ok": True}, {"Set-Cookie": f"sid={token}; HttpOnly; Path=/"})
             if self.credential == "top":
                 return self._answer(200, {"access_token": token, "token_type": "bearer"})
+            if self.wrapped:
+                return self._answer(200, {"user": {"email": email, "token": token}})
             return self._answer(200, {"data": {"token": token, "expires_in": 3600}})
         if self.path == "/items":
             return self._items("create", body)
@@ -287,7 +316,19 @@ def test_establish_tries_a_form_login_when_json_is_refused(serve, tmp_path):
     routes = _service(_endpoint("POST", "/signup", ["email", "password"]), _endpoint("POST", "/login"))
     recipe = sign_in.establish(url, sign_in.detect(routes, tmp_path, {}), _trial(url))
     assert recipe is not None and recipe["login"]["encoding"] == "form"
-    assert recipe["login"]["fields"] == [["username", "email"], ["password", "phrase"]]
+    assert recipe["login"]["fields"] == [["username", "email"], ["email", "email"], ["password", "phrase"]]
+
+
+def test_establish_wraps_the_bodies_when_a_flat_one_is_refused(serve, tmp_path):
+    # RealWorld's shape: {"user": {...}} in and out, the token sent as `Token <t>`.
+    url = serve(_service_class(wrapped=True, signup_path="/api/users", login_path="/api/users/login"))
+    routes = _service(
+        _endpoint("POST", "/api/users"), _endpoint("POST", "/api/users/login"), _endpoint("GET", "/items")
+    )
+    recipe = sign_in.establish(url, sign_in.detect(routes, tmp_path, {}), _trial(url))
+    assert recipe is not None
+    assert (recipe["register"]["wrap"], recipe["login"]["wrap"]) == ("user", "user")
+    assert (recipe["token_path"], recipe["header"], recipe["scheme"]) == (["user", "token"], "Authorization", "Token")
 
 
 def test_establish_uses_the_configured_api_key(serve, tmp_path):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,6 +69,10 @@ class SignInStep(BaseModel):
     path: str
     encodings: list[Literal["json", "form"]] = Field(description="the encodings to try, likeliest first")
     fields: list[tuple[str, Any]] = Field(description="[field name, role or literal sample value]")
+    wraps: list[str | None] = Field(
+        default_factory=lambda: [None],
+        description='the key the body may be wrapped in (`{"user": {...}}`), tried in order; None: not wrapped',
+    )
 
 
 class ApiKeyCandidate(BaseModel):
@@ -124,9 +128,25 @@ def _handler_source(root: Path, endpoint: Endpoint) -> str:
     return data[endpoint.handler.start_byte : endpoint.handler.end_byte].decode("utf-8", "replace")
 
 
+def _wraps(endpoint: Endpoint) -> list[str | None]:
+    """Where the sign-in fields may sit: a body of one object field (`{"user": {...}}`, as the
+    RealWorld API spec has it) wraps them; with no fields known, the resource the path names
+    (`/users`, `/users/login`: "user") is tried after a flat body."""
+    objects = [f for f in endpoint.body_fields if f.type == "dict"]
+    if len(endpoint.body_fields) == 1 and objects:
+        return [objects[0].name]
+    if endpoint.body_fields:
+        return [None]
+    segments = [p.lower() for p in endpoint.normalized_path.strip("/").split("/")]
+    resource = next((p for p in reversed(segments) if p in _NEEDS_PASSWORD), None)
+    return [None, resource.rstrip("s")] if resource else [None]
+
+
 def _step(root: Path, endpoint: Endpoint, has_login_field: bool, default: list[str]) -> SignInStep:
     fields: list[tuple[str, Any]] = []
-    for body_field in endpoint.body_fields:
+    wraps = _wraps(endpoint)
+    body_fields = [] if wraps[0] is not None else endpoint.body_fields
+    for body_field in body_fields:
         role = _role(body_field.name, has_login_field)
         if role is not None:
             fields.append((body_field.name, role))
@@ -138,7 +158,9 @@ def _step(root: Path, endpoint: Endpoint, has_login_field: bool, default: list[s
         fields += [(name, _role(name, has_login_field)) for name in default if name not in known]
     form_first = bool(_FORM_HINTS.search(_handler_source(root, endpoint))) or not endpoint.body_fields
     encodings: list[Literal["json", "form"]] = ["form", "json"] if form_first else ["json", "form"]
-    return SignInStep(method=endpoint.method, path=endpoint.normalized_path, encodings=encodings, fields=fields)
+    return SignInStep(
+        method=endpoint.method, path=endpoint.normalized_path, encodings=encodings, fields=fields, wraps=wraps
+    )
 
 
 def _takes_password(endpoint: Endpoint) -> bool:
@@ -168,12 +190,18 @@ def detect(service: Service, root: Path, env: dict[str, str]) -> SignInPlan:
         for e in service.endpoints
         if e.method == "POST" and not path_params(e.path) and not _NOT_SIGN_IN.search(e.normalized_path)
     ]
-    registers = [
-        e
-        for e in posts
-        if _last_segment(e) in _REGISTER and (_last_segment(e) not in _NEEDS_PASSWORD or _takes_password(e))
-    ]
-    logins = [e for e in posts if _last_segment(e) in _LOGIN and e not in registers]
+    logins = [e for e in posts if _last_segment(e) in _LOGIN]
+
+    def registers_here(e: Endpoint) -> bool:
+        if _last_segment(e) not in _NEEDS_PASSWORD:
+            return True
+        # A users collection registers when its body takes a password, or, its body unknown,
+        # when the login sits under it (`POST /users` beside `POST /users/login`).
+        under = any(login.normalized_path.startswith(e.normalized_path.rstrip("/") + "/") for login in logins)
+        return _takes_password(e) or (under and not e.body_fields) or _wraps(e)[0] is not None
+
+    registers = [e for e in posts if _last_segment(e) in _REGISTER and registers_here(e)]
+    logins = [e for e in logins if e not in registers]
     register = min(registers, key=lambda e: len(e.normalized_path), default=None)
     login = min(logins, key=lambda e: len(e.normalized_path), default=None)
     has_login_field = (
@@ -193,7 +221,9 @@ def detect(service: Service, root: Path, env: dict[str, str]) -> SignInPlan:
     ]
     return SignInPlan(
         registration=_step(root, register, has_login_field, ["username", "email", "password"]) if register else None,
-        login=_step(root, login, has_login_field, ["username", "password"]) if login else None,
+        # With no fields known the login gets both names: OAuth2's form reads `username`,
+        # an email login `email`; a field the service does not read is ignored.
+        login=_step(root, login, has_login_field, ["username", "email", "password"]) if login else None,
         token_headers=token_headers,
         api_keys=api_keys,
         endpoints=[e.key for e in (register, login) if e is not None],
@@ -228,51 +258,66 @@ def _token_type(payload: Any, path: list[str]) -> str | None:
     return kind.capitalize() if isinstance(kind, str) and kind.lower() in ("bearer", "token", "jwt") else None
 
 
-def _recipe_step(step: SignInStep, encoding: str) -> dict[str, Any]:
-    return {"method": step.method, "path": step.path, "encoding": encoding, "fields": [list(f) for f in step.fields]}
+def _recipe_step(step: SignInStep, encoding: str, wrap: str | None) -> dict[str, Any]:
+    return {
+        "method": step.method,
+        "path": step.path,
+        "encoding": encoding,
+        "fields": [list(f) for f in step.fields],
+        "wrap": wrap if wrap in step.wraps else None,
+    }
 
 
-def _account_recipes(base_url: str, plan: SignInPlan) -> list[dict[str, Any]]:
-    """Recipes whose sign-in worked on the live service (the credential not tried yet)."""
+def _attempts(plan: SignInPlan) -> list[dict[str, tuple[str, str | None]]]:
+    """(encoding, wrap) per sign-in request, likeliest first; one API wraps its bodies alike."""
+    steps = {name: step for name, step in (("register", plan.registration), ("login", plan.login)) if step}
+    wraps = list(dict.fromkeys(w for step in steps.values() for w in step.wraps))
+    register = steps.get("register")
+    login = steps.get("login")
+    attempts = []
+    for wrap in wraps:
+        for register_encoding in register.encodings if register else ["json"]:
+            for login_encoding in login.encodings if login else ["json"]:
+                if wrap is not None and "form" in (register_encoding, login_encoding):
+                    continue  # a wrapped body is JSON
+                attempts.append({"register": (register_encoding, wrap), "login": (login_encoding, wrap)})
+    return attempts
+
+
+def _account_recipes(base_url: str, plan: SignInPlan) -> Iterator[dict[str, Any]]:
+    """Recipes whose sign-in the live service answered with a credential, likeliest first
+    (whether the credential lets anyone in is tried by the caller: a service may answer a
+    sign-in it did not understand with a token that opens nothing)."""
     parts = [(name, step) for name, step in (("register", plan.registration), ("login", plan.login)) if step]
     if not parts:
-        return []
-    recipes: list[dict[str, Any]] = []
-    register_encodings = plan.registration.encodings if plan.registration else ["json"]
-    login_encodings = plan.login.encodings if plan.login else ["json"]
-    for register_encoding in register_encodings:
-        for login_encoding in login_encodings:
-            encodings = {"register": register_encoding, "login": login_encoding}
-            base = {name: None for name in ("register", "login")}
-            base.update({name: _recipe_step(step, encodings[name]) for name, step in parts})
-            identity = sign_in_client.new_identity()
+        return
+    for attempt in _attempts(plan):
+        base: dict[str, Any] = {name: None for name in ("register", "login")}
+        base.update({name: _recipe_step(step, *attempt[name]) for name, step in parts})
+        identity = sign_in_client.new_identity()
+        answer = None
+        try:
+            for name, _ in parts:
+                answer = sign_in_client.send_sign_in_request(base_url, base[name], identity)
+                if not 200 <= answer.status_code < 400:
+                    log.info("sign-in %s answered %s: %s", name, answer.status_code, answer.text[:200])
+                    answer = None
+                    break
+        except requests.RequestException as exc:
+            log.info("sign-in attempt failed: %s", exc)
             answer = None
-            try:
-                for name, _ in parts:
-                    answer = sign_in_client.send_sign_in_request(base_url, base[name], identity)
-                    if not 200 <= answer.status_code < 400:
-                        log.info("sign-in %s answered %s: %s", name, answer.status_code, answer.text[:200])
-                        answer = None
-                        break
-            except requests.RequestException as exc:
-                log.info("sign-in attempt failed: %s", exc)
-                answer = None
-            if answer is None:
-                continue
-            try:
-                payload = answer.json()
-            except ValueError:
-                payload = None
-            token_path = find_token(payload)
-            if token_path:
-                recipes.append(
-                    {**base, "kind": "token", "token_path": token_path, "scheme_hint": _token_type(payload, token_path)}
-                )
-            if answer.cookies:
-                recipes.append({**base, "kind": "cookie", "token_path": []})
-            if recipes:
-                return recipes
-    return recipes
+        if answer is None:
+            continue
+        try:
+            payload = answer.json()
+        except ValueError:
+            payload = None
+        token_path = find_token(payload)
+        if token_path:
+            hint = _token_type(payload, token_path)
+            yield {**base, "kind": "token", "token_path": token_path, "scheme_hint": hint}
+        if answer.cookies:
+            yield {**base, "kind": "cookie", "token_path": []}
 
 
 def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]], int]) -> dict[str, Any] | None:

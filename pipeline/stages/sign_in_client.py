@@ -10,7 +10,8 @@ standard library, which the task's client image has.
 A recipe is plain data (a dict that renders as a Python literal):
   kind        "token" (found in the sign-in answer's JSON), "cookie" (Set-Cookie) or
               "api_key" (a fixed header value from the service's configuration)
-  register    {"method", "path", "encoding": "json"|"form", "fields": [[name, role], ...]} or None
+  register    {"method", "path", "encoding": "json"|"form", "fields": [[name, role], ...],
+              "wrap": the key the JSON body is wrapped in, or None} or None
   login       the same, or None (the registration's own answer carries the credential)
   token_path  the keys leading to the token in the answer's JSON, e.g. ["data", "token"]
   header      the header that carries the credential; scheme: its prefix ("Bearer", or "")
@@ -51,6 +52,8 @@ def sign_in_body(fields, identity):
 
 def send_sign_in_request(base_url, step, identity):
     body = sign_in_body(step["fields"], identity)
+    if step.get("wrap"):
+        body = {step["wrap"]: body}
     payload = {"data": body} if step["encoding"] == "form" else {"json": body}
     # A login that answers with a redirect sets its cookie on that answer: not followed.
     return _requests.request(
