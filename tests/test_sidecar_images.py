@@ -352,3 +352,43 @@ def test_redis_is_usable_like_the_official_image(docker_engine, run_id):
         code, output = _exec(container, ["redis-cli", "GET", "greeting"])
         assert output.strip() == "hello", output
     _assert_removed(docker_engine, run_id, sidecar)
+
+
+# --------------------------------------------------------------------------- mongodb (FerretDB)
+
+FERRETDB = "ghcr.io/ferretdb/ferretdb:1.24.2"
+PYTHON = "python:3.11-slim-bookworm"
+# A real MongoDB driver (pymongo, from PyPI) against the stand-in: documents, a filter, an
+# update, an aggregation, and a unique index that refuses a duplicate.
+MONGO_CLIENT = """
+import pymongo, sys
+client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=20000)
+items = client["shop"]["items"]
+items.insert_many([{"name": "a", "qty": 1}, {"name": "b", "qty": 5}])
+items.create_index("name", unique=True)
+items.update_one({"name": "a"}, {"$inc": {"qty": 2}})
+print("found", sorted(d["name"] for d in items.find({"qty": {"$gt": 2}})))
+print("total", next(items.aggregate([{"$group": {"_id": None, "total": {"$sum": "$qty"}}}]))["total"])
+try:
+    items.insert_one({"name": "a"})
+except pymongo.errors.DuplicateKeyError:
+    print("duplicate refused")
+"""
+
+
+@pytest.mark.docker
+def test_ferretdb_serves_a_mongodb_driver(docker_engine, run_id):
+    base_images.ensure([FERRETDB])
+    # The stand-in has bash; the probe is a TCP connect, as a sidecar's health check would be.
+    health = ["bash", "-c", ": </dev/tcp/127.0.0.1/27017"]
+    with _started(
+        docker_engine, run_id, FERRETDB, environment={"FERRETDB_HANDLER": "sqlite"}, health=health
+    ) as sidecar:
+        assert _server_uid(sidecar.container) == "1000"
+        script = 'pip install -q --disable-pip-version-check \'pymongo>=4,<5\' && python -c "$0" "$1"'
+        uri = f"mongodb://{sidecar.container.name}:27017/"
+        output = _client_run(docker_engine, run_id, sidecar, PYTHON, ["sh", "-c", script, MONGO_CLIENT, uri], {})
+        assert "found ['a', 'b']" in output, output
+        assert "total 8" in output, output
+        assert "duplicate refused" in output, output
+    _assert_removed(docker_engine, run_id, sidecar)
