@@ -12,6 +12,8 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.php import discovery as php
+from pipeline.languages.php.request_body import WITH_BODY
+from pipeline.languages.php.request_body import json_body_fields as body_fields
 from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -490,7 +492,10 @@ class LaravelFramework(Framework):
             if handler is None:
                 continue
             # A later registration of the same method and uri replaces the earlier one.
-            endpoints[(route.path, route.method)] = Endpoint(method=route.method, path=route.path, handler=handler)
+            fields = body_fields(ts.text(route.fn)) if route.method in WITH_BODY else []
+            endpoints[(route.path, route.method)] = Endpoint(
+                method=route.method, path=route.path, handler=handler, body_fields=fields
+            )
         return [endpoints[k] for k in sorted(endpoints)]
 
     # ------------------------------------------------------------------ runtime

@@ -17,6 +17,8 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.php import discovery as php
+from pipeline.languages.php.request_body import WITH_BODY
+from pipeline.languages.php.request_body import json_body_fields as body_fields
 from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -353,7 +355,9 @@ class SlimFramework(Framework):
             if handler is None:
                 continue
             path = slim_path(interpreter.base_path, route.path)
-            endpoints.setdefault((path, route.method), Endpoint(method=route.method, path=path, handler=handler))
+            fields = body_fields(ts.text(route.fn)) if route.method in WITH_BODY else []
+            endpoint = Endpoint(method=route.method, path=path, handler=handler, body_fields=fields)
+            endpoints.setdefault((path, route.method), endpoint)
         return [endpoints[k] for k in sorted(endpoints)]
 
     # ------------------------------------------------------------------ runtime

@@ -17,6 +17,8 @@ import yaml
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.php import discovery as php
+from pipeline.languages.php.request_body import WITH_BODY
+from pipeline.languages.php.request_body import json_body_fields as body_fields
 from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -264,7 +266,9 @@ class SymfonyFramework(Framework):
                 continue
             for method in route.methods or ("ANY",):
                 # The router answers with the first route that matches.
-                endpoints.setdefault((route.path, method), Endpoint(method=method, path=route.path, handler=handler))
+                fields = body_fields(ts.text(route.fn)) if method in WITH_BODY else []
+                endpoint = Endpoint(method=method, path=route.path, handler=handler, body_fields=fields)
+                endpoints.setdefault((route.path, method), endpoint)
         return [endpoints[k] for k in sorted(endpoints)]
 
     # ------------------------------------------------------------------ runtime

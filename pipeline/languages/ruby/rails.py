@@ -22,6 +22,8 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.ruby import discovery as rb
+from pipeline.languages.ruby.request_body import WITH_BODY
+from pipeline.languages.ruby.request_body import json_body_fields as body_fields
 from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -592,8 +594,12 @@ class RailsFramework(Framework):
                     route.action,
                 )
                 continue
+            fields = body_fields(ts.text(method.node), route.path) if route.method in WITH_BODY else []
             endpoints[(route.path, route.method)] = Endpoint(
-                method=route.method, path=route.path, handler=rb.method_handler(method.node, method.rel)
+                method=route.method,
+                path=route.path,
+                handler=rb.method_handler(method.node, method.rel),
+                body_fields=fields,
             )
         return [endpoints[k] for k in sorted(endpoints)]
 

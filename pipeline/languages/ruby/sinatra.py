@@ -27,6 +27,8 @@ from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate, canned_json
 from pipeline.languages.ruby import discovery as rb
 from pipeline.languages.ruby.rails import is_rails_root
+from pipeline.languages.ruby.request_body import WITH_BODY
+from pipeline.languages.ruby.request_body import json_body_fields as body_fields
 from pipeline.models import CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -349,8 +351,12 @@ class SinatraFramework(Framework):
         for route, path in served:
             key = (path, route.method)
             if key not in endpoints:  # Sinatra answers with the first route that matches
+                fields = body_fields(ts.text(route.block), path) if route.method in WITH_BODY else []
                 endpoints[key] = Endpoint(
-                    method=route.method, path=path, handler=rb.block_handler(route.call, route.block, route.rel)
+                    method=route.method,
+                    path=path,
+                    handler=rb.block_handler(route.call, route.block, route.rel),
+                    body_fields=fields,
                 )
         return [endpoints[k] for k in sorted(endpoints)]
 
