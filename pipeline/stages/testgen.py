@@ -402,7 +402,8 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
     test_connect = render("tests/test_connect.py.j2", group=group, checks=connect_checks)
     shipped_sign_in = None
     if recipe is not None:
-        shipped_sign_in = {"client": _client_source(), "recipe": pformat(recipe, width=100, sort_dicts=True)}
+        imports, client = _client_source()
+        shipped_sign_in = {"imports": imports, "client": client, "recipe": pformat(recipe, width=100, sort_dicts=True)}
     test_func = render("tests/test_func.py.j2", group=group, scenarios=rendered, sign_in=shipped_sign_in)
     return TestSuite(
         group=group.name, test_connect=test_connect, test_func=test_func, scenarios=scenarios, sign_in=recipe
@@ -434,10 +435,14 @@ def _credential(base_url: str, recipe: dict[str, Any] | None) -> dict[str, str] 
         raise StageError(Verdict.nothing_testable, f"signing in again failed: {exc}", stage="testgen") from exc
 
 
-def _client_source() -> str:
-    """The sign-in client as the shipped test carries it (below its marker line)."""
-    text = Path(sign_in_client.__file__).read_text()
-    return text.split("# --- shipped with the tests from here ---\n", 1)[1].strip() + "\n"
+def _client_source() -> tuple[list[str], str]:
+    """The sign-in client as the shipped test carries it (below its marker line): its
+    imports, which go with the test's own, and the rest."""
+    text = Path(sign_in_client.__file__).read_text().split("# --- shipped with the tests from here ---\n", 1)[1]
+    lines = text.strip().splitlines()
+    imports = [line for line in lines if line.startswith(("import ", "from "))]
+    body = "\n".join(line for line in lines if line not in imports).strip()
+    return imports, body + "\n"
 
 
 def _capture_field(payload: Any, value: Any) -> str | None:
