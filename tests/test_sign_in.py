@@ -441,7 +441,7 @@ def test_auth_fixture_discovery_matches_the_ground_truth(fixture):
 
 @pytest.mark.docker
 @pytest.mark.parametrize("fixture", sorted(AUTH_FIXTURES))
-def test_signed_in_group_becomes_a_verified_task(fixture, docker_engine, tmp_path):
+def test_signed_in_group_becomes_a_verified_task(fixture, run_id, tmp_path):
     _, group, prefix = AUTH_FIXTURES[fixture]
     # Trimmed like test_buildable_fixtures: one oracle run, the implementation variant,
     # only the protected group (the sign-in group has two endpoints).
@@ -452,7 +452,6 @@ def test_signed_in_group_becomes_a_verified_task(fixture, docker_engine, tmp_pat
         variants=["implementation"],
         min_group_endpoints=3,
     )
-    run_id = f"test-{uuid.uuid4().hex[:10]}"
     result = generate(str(FIXTURES / fixture), settings, run_id=run_id)
     verified = [t for t in result.tasks if t.status == "verified"]
     assert result.verdict == Verdict.passed and [t.task_id.rsplit("__", 1)[1] for t in verified] == [group], (
