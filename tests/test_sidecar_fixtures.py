@@ -3,7 +3,9 @@
 express_pg_notes stores its notes in PostgreSQL (schema and a first note from db/schema.sql,
 DATABASE_URL required); flask_mysql_inventory keeps an inventory in MySQL (MariaDB here:
 DB_HOST, DB_USER, DB_PASSWORD, DB_NAME required, its table made at start);
-flask_redis_scores keeps a leaderboard in Redis (REDIS_URL required). Each must become a
+flask_redis_scores keeps a leaderboard in Redis (REDIS_URL required);
+express_mongo_bookmarks keeps bookmarks in MongoDB (FerretDB here; MONGO_URL with a
+localhost fallback). Each must become a
 verified task: the pipeline starts the server beside the service while it records the
 tests, the task's run-tests.sh starts it again for the gate (the harness-true path: inside
 the client container), and the tests check data that went through the server. A sidecar
@@ -33,6 +35,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SIDECAR_FIXTURES = {
     # fixture: (server kind, the create request's path, a value it sends that a later read must return)
     "express_pg_notes": ("postgresql", "/notes", "sample title"),
+    "express_mongo_bookmarks": ("mongodb", "/bookmarks", "sample title"),
     "flask_mysql_inventory": ("mysql", "/items", "sample name"),
     "flask_redis_scores": ("redis", "/scores", "sample player"),
 }

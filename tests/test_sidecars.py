@@ -142,12 +142,22 @@ def test_redis_is_never_sent_a_password_it_does_not_have():
     assert values["REDIS_HOST"] == "127.0.0.1" and "REDIS_PASSWORD" not in values
 
 
-def test_mongodb_is_detected_but_has_no_sidecar_here(tmp_path):
-    root = _write(tmp_path, {"package.json": '{"dependencies": {"express": "^4", "mongoose": "^8"}}'})
-    needs = sidecars.detect(root, ".")
-    assert [n.kind.name for n in needs] == ["mongodb"]
-    assert sidecars.unavailable(needs) == needs
-    assert sidecars.attach(_spec(), needs, set()).sidecars == []
+def test_mongodb_gets_ferretdb_which_speaks_its_protocol(tmp_path):
+    root = _write(
+        tmp_path,
+        {
+            "package.json": '{"dependencies": {"express": "^4", "mongoose": "^8"}}',
+            "db.js": "mongoose.connect(process.env.MONGO_URI || 'mongodb://localhost:27017/shop');\n",
+        },
+    )
+    (need,) = sidecars.detect(root, ".")
+    assert (need.kind.name, need.database) == ("mongodb", "shop")
+    spec = sidecars.attach(_spec(), [need], sidecars.mentioned_names(root, "javascript"))
+    (sidecar,) = spec.sidecars
+    assert sidecar.image.startswith("ghcr.io/ferretdb/ferretdb:")
+    assert sidecar.env["FERRETDB_HANDLER"] == "sqlite"
+    # FerretDB on SQLite checks no password: the URL carries none.
+    assert sidecar.service_env["MONGO_URI"] == "mongodb://127.0.0.1:27017/shop"
 
 
 def _start_failure(log: str) -> repair.TryResult:
@@ -170,7 +180,11 @@ def test_a_start_log_that_asks_for_postgres_gets_one_beside_it():
     assert tried[1].sidecars[0].service_env["DATABASE_URL"].startswith("postgresql://")
 
 
-def test_a_start_log_that_asks_for_mongodb_ends_service_unavailable_with_the_reason():
+def test_a_server_with_no_image_here_ends_service_unavailable_with_the_reason(monkeypatch):
+    import dataclasses
+
+    imageless = dataclasses.replace(sidecars.KINDS["mongodb"], image=None, unavailable="no image of it here")
+    monkeypatch.setitem(sidecars.KINDS, "mongodb", imageless)
     facts = repair.ServiceFacts(language="javascript", framework="express")
     outcome = repair.run_attempts(
         _spec(),
@@ -180,7 +194,7 @@ def test_a_start_log_that_asks_for_mongodb_ends_service_unavailable_with_the_rea
         max_repairs=2,
     )
     assert not outcome.ok and outcome.verdict == Verdict.service_unavailable
-    assert "MongoDB is not packaged by Debian" in outcome.reason
+    assert "no image of it here" in outcome.reason
 
 
 def _script(spec: EnvSpec) -> str:

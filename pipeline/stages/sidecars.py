@@ -16,8 +16,9 @@ repository's own Dockerfile and for one an agent writes. PostgreSQL accepts any 
 URL hard-coded in the code with its own password works too; user and database names are
 taken from such a URL or the compose file when the repository has one.
 
-Servers with no image on this machine (MongoDB is not in Debian): a service that fails for
-want of one ends as service_unavailable, with the reason (stages/repair.py).
+MongoDB is not in Debian: FerretDB, which speaks its protocol, stands in for it. A server
+kind with no image (`ServerKind.unavailable`) ends a service that fails for want of it as
+service_unavailable, with the reason (stages/repair.py).
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ class ServerKind:
     compose_images: tuple[str, ...]
     #: relational servers also answer to DB_/DATABASE_ names
     sql: bool = False
+    #: it checks a user and password (a client of Redis or FerretDB that sends one is refused)
+    authenticates: bool = False
+    #: its clients name a database (Redis's is a number)
+    named_databases: bool = True
     unavailable: str = ""
 
     def sidecar_env(self, creds: Credentials) -> dict[str, str]:
@@ -82,6 +87,10 @@ class ServerKind:
             if creds.user != "root":  # the official image refuses MARIADB_USER=root
                 env |= {"MARIADB_USER": creds.user, "MARIADB_PASSWORD": creds.password}
             return env
+        if self.name == "mongodb":
+            # FerretDB on its SQLite backend stands alone; its debug listener (8080) would
+            # take a port services use, in the namespace they share.
+            return {"FERRETDB_HANDLER": "sqlite", "FERRETDB_DEBUG_ADDR": "-"}
         return {}
 
     def health(self, creds: Credentials) -> list[str]:
@@ -93,12 +102,15 @@ class ServerKind:
             return ["mariadb-admin", "ping", "-h", LOOPBACK, "-P", str(self.port), "-uroot", f"-p{creds.password}"]
         if self.name == "redis":
             return ["redis-cli", "-h", LOOPBACK, "-p", str(self.port), "ping"]
-        return ["true"]
+        # The FerretDB image has no client: its port accepting a connection is the sign.
+        return ["bash", "-c", f"exec 3<>/dev/tcp/{LOOPBACK}/{self.port}"]
 
     def url(self, creds: Credentials) -> str:
         scheme = self.schemes[0]
         if self.name == "redis":
             return f"{scheme}://{LOOPBACK}:{self.port}/0"
+        if not self.authenticates:
+            return f"{scheme}://{LOOPBACK}:{self.port}/{creds.database}"
         return f"{scheme}://{creds.user}:{creds.password}@{LOOPBACK}:{self.port}/{creds.database}"
 
     def jdbc_url(self, creds: Credentials) -> str:
@@ -116,6 +128,7 @@ KINDS: dict[str, ServerKind] = {
             name_words=("POSTGRES", "POSTGRESQL", "PG", "PSQL"),
             compose_images=("postgres", "postgis/postgis", "bitnami/postgresql"),
             sql=True,
+            authenticates=True,
         ),
         ServerKind(
             "mysql",
@@ -126,6 +139,7 @@ KINDS: dict[str, ServerKind] = {
             name_words=("MYSQL", "MARIADB"),
             compose_images=("mysql", "mariadb", "bitnami/mysql", "bitnami/mariadb"),
             sql=True,
+            authenticates=True,
         ),
         ServerKind(
             "redis",
@@ -134,15 +148,17 @@ KINDS: dict[str, ServerKind] = {
             schemes=("redis",),
             name_words=("REDIS",),
             compose_images=("redis", "bitnami/redis", "redis/redis-stack"),
+            named_databases=False,
         ),
         ServerKind(
             "mongodb",
-            None,
+            # MongoDB is not in Debian (nor its licence): FerretDB speaks its wire protocol,
+            # from the Go module proxy (docker/base/ferretdb.Dockerfile).
+            "ghcr.io/ferretdb/ferretdb:1.24.2",
             27017,
             schemes=("mongodb", "mongodb+srv"),
             name_words=("MONGO", "MONGODB"),
             compose_images=("mongo", "bitnami/mongodb"),
-            unavailable="MongoDB is not packaged by Debian and no registry here serves its image",
         ),
     )
 }
@@ -246,7 +262,7 @@ def _from_urls(root: Path, needs: dict[str, Need]) -> None:
             if user and not need.user and not user.startswith("$"):
                 need.user = user
             database = match.group("db")
-            if database and not need.database and kind.sql:
+            if database and not need.database and kind.named_databases:
                 need.database = database
 
 
@@ -409,8 +425,8 @@ def _role(name: str, words: tuple[str, ...]) -> str | None:
 
 
 def _value(role: str, kind: ServerKind, creds: Credentials, language: str) -> str | None:
-    if not kind.sql and role in ("user", "password"):
-        return None  # Redis runs without a password: a client that sends one is refused
+    if not kind.authenticates and role in ("user", "password"):
+        return None  # no password: a client that sends one is refused
     if role == "url":
         return kind.jdbc_url(creds) if language == "java" and kind.sql else kind.url(creds)
     return {
@@ -418,7 +434,7 @@ def _value(role: str, kind: ServerKind, creds: Credentials, language: str) -> st
         "port": str(kind.port),
         "user": creds.user,
         "password": creds.password,
-        "database": creds.database if kind.sql else "0",
+        "database": creds.database if kind.named_databases else "0",
     }[role]
 
 
@@ -471,6 +487,9 @@ def _conventional(kind: ServerKind, creds: Credentials, language: str, *, is_fir
         if language == "java":
             env |= {"SPRING_DATA_REDIS_HOST": LOOPBACK, "SPRING_REDIS_HOST": LOOPBACK}
         return env
+    if kind.name == "mongodb":
+        url = kind.url(creds)
+        return {"MONGODB_URI": url, "MONGO_URI": url, "MONGO_URL": url}
     if not (kind.sql and is_first_sql):
         return {}
     env = {"DATABASE_URL": kind.url(creds)}
