@@ -11,6 +11,7 @@ tasks and read their test_func.py.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -83,7 +84,7 @@ def test_detect_reads_an_oauth2_password_form_and_signs_in_by_email(tmp_path):
     )
     plan = sign_in.detect(service, tmp_path, {})
     assert plan.registration is not None and plan.registration.path == "/users"
-    assert plan.login is not None and plan.login.encodings == ["form", "json"]
+    assert plan.login is not None and plan.login.encodings == ["form", "json", "basic"]
     # No fields known: OAuth2's `username` and an email login's `email` both carry the email.
     assert plan.login.fields == [("username", "email"), ("email", "email"), ("password", "phrase")]
 
@@ -150,6 +151,7 @@ class _AccountsService(BaseHTTPRequestHandler):
     wrapped = False  # bodies in and out wrapped in "user", the token sent as `Token <t>`
     signup_path = "/signup"
     login_path = "/login"
+    basic = None  # "token": GET /token behind HTTP Basic hands out the token; "every": Basic on every request
     credential = "nested"
     api_key: str | None = None
     masked = False
@@ -182,7 +184,16 @@ class _AccountsService(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _basic_user(self) -> str | None:
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme != "Basic":
+            return None
+        email, _, password = base64.b64decode(value).decode().partition(":")
+        return email if email in self.accounts and self.accounts[email] == password else None
+
     def _account(self) -> str | None:
+        if self.basic == "every":
+            return self._basic_user()
         if self.api_key is not None:
             return "key" if self.headers.get("X-Api-Key") == self.api_key else None
         if self.credential == "cookie":
@@ -221,6 +232,13 @@ class _AccountsService(BaseHTTPRequestHandler):
         return self._answer(404, {"error": "no route"})
 
     def do_GET(self):
+        if self.path == "/token" and self.basic == "token":
+            email = self._basic_user()
+            if email is None:
+                return self._answer(401, {"error": "basic auth required"})
+            token = uuid.uuid4().hex
+            self.sessions[token] = email
+            return self._answer(200, {"token": token})
         if self.path == "/items":
             return self._items("list", {})
         match = re.fullmatch(r"/items/(\d+)", self.path)
@@ -329,6 +347,26 @@ def test_establish_wraps_the_bodies_when_a_flat_one_is_refused(serve, tmp_path):
     assert recipe is not None
     assert (recipe["register"]["wrap"], recipe["login"]["wrap"]) == ("user", "user")
     assert (recipe["token_path"], recipe["header"], recipe["scheme"]) == (["user", "token"], "Authorization", "Token")
+
+
+def test_establish_gets_a_token_from_an_endpoint_behind_basic_auth(serve, tmp_path):
+    url = serve(_service_class(basic="token"))
+    routes = _service(_endpoint("POST", "/signup", ["email", "password"]), _endpoint("GET", "/token"))
+    plan = sign_in.detect(routes, tmp_path, {})
+    assert plan.login is not None and plan.login.encodings == ["basic"]
+    recipe = sign_in.establish(url, plan, _trial(url))
+    assert recipe is not None
+    assert (recipe["kind"], recipe["login"]["encoding"], recipe["token_path"]) == ("token", "basic", ["token"])
+    assert _trial(url)(sign_in_client.sign_in(url, recipe)) == 200
+
+
+def test_establish_sends_basic_auth_when_no_answer_carries_a_credential(serve, tmp_path):
+    url = serve(_service_class(basic="every"))
+    routes = _service(_endpoint("POST", "/signup", ["email", "password"]))
+    recipe = sign_in.establish(url, sign_in.detect(routes, tmp_path, {}), _trial(url))
+    assert recipe is not None and (recipe["kind"], recipe["user"]) == ("basic", "email")
+    assert _trial(url)(sign_in_client.sign_in(url, recipe)) == 200
+    assert "as HTTP Basic" in sign_in.describe(recipe)
 
 
 def test_establish_uses_the_configured_api_key(serve, tmp_path):

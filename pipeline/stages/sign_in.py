@@ -67,7 +67,9 @@ class SignInStep(BaseModel):
 
     method: str = "POST"
     path: str
-    encodings: list[Literal["json", "form"]] = Field(description="the encodings to try, likeliest first")
+    encodings: list[Literal["json", "form", "basic"]] = Field(
+        description="the encodings to try, likeliest first; basic: no body, HTTP Basic credentials"
+    )
     fields: list[tuple[str, Any]] = Field(description="[field name, role or literal sample value]")
     wraps: list[str | None] = Field(
         default_factory=lambda: [None],
@@ -142,7 +144,9 @@ def _wraps(endpoint: Endpoint) -> list[str | None]:
     return [None, resource.rstrip("s")] if resource else [None]
 
 
-def _step(root: Path, endpoint: Endpoint, has_login_field: bool, default: list[str]) -> SignInStep:
+def _step(
+    root: Path, endpoint: Endpoint, has_login_field: bool, default: list[str], is_login: bool = False
+) -> SignInStep:
     fields: list[tuple[str, Any]] = []
     wraps = _wraps(endpoint)
     body_fields = [] if wraps[0] is not None else endpoint.body_fields
@@ -157,7 +161,10 @@ def _step(root: Path, endpoint: Endpoint, has_login_field: bool, default: list[s
         known = {name for name, _ in fields}
         fields += [(name, _role(name, has_login_field)) for name in default if name not in known]
     form_first = bool(_FORM_HINTS.search(_handler_source(root, endpoint))) or not endpoint.body_fields
-    encodings: list[Literal["json", "form"]] = ["form", "json"] if form_first else ["json", "form"]
+    encodings: list[Literal["json", "form", "basic"]] = ["form", "json"] if form_first else ["json", "form"]
+    if is_login:
+        # A token endpoint behind basic auth reads who asks from HTTP Basic; a GET only so.
+        encodings = ["basic"] if endpoint.method == "GET" else [*encodings, "basic"]
     return SignInStep(
         method=endpoint.method, path=endpoint.normalized_path, encodings=encodings, fields=fields, wraps=wraps
     )
@@ -190,7 +197,13 @@ def detect(service: Service, root: Path, env: dict[str, str]) -> SignInPlan:
         for e in service.endpoints
         if e.method == "POST" and not path_params(e.path) and not _NOT_SIGN_IN.search(e.normalized_path)
     ]
-    logins = [e for e in posts if _last_segment(e) in _LOGIN]
+    # A GET that hands out a token (behind basic auth) only when no POST signs in.
+    token_gets = [
+        e
+        for e in service.endpoints
+        if e.method == "GET" and not path_params(e.path) and _last_segment(e) in ("token", "tokens")
+    ]
+    logins = [e for e in posts if _last_segment(e) in _LOGIN] or token_gets
 
     def registers_here(e: Endpoint) -> bool:
         if _last_segment(e) not in _NEEDS_PASSWORD:
@@ -223,7 +236,7 @@ def detect(service: Service, root: Path, env: dict[str, str]) -> SignInPlan:
         registration=_step(root, register, has_login_field, ["username", "email", "password"]) if register else None,
         # With no fields known the login gets both names: OAuth2's form reads `username`,
         # an email login `email`; a field the service does not read is ignored.
-        login=_step(root, login, has_login_field, ["username", "email", "password"]) if login else None,
+        login=_step(root, login, has_login_field, ["username", "email", "password"], is_login=True) if login else None,
         token_headers=token_headers,
         api_keys=api_keys,
         endpoints=[e.key for e in (register, login) if e is not None],
@@ -278,7 +291,7 @@ def _attempts(plan: SignInPlan) -> list[dict[str, tuple[str, str | None]]]:
     for wrap in wraps:
         for register_encoding in register.encodings if register else ["json"]:
             for login_encoding in login.encodings if login else ["json"]:
-                if wrap is not None and "form" in (register_encoding, login_encoding):
+                if wrap is not None and {"form", "basic"} & {register_encoding, login_encoding}:
                     continue  # a wrapped body is JSON
                 attempts.append({"register": (register_encoding, wrap), "login": (login_encoding, wrap)})
     return attempts
@@ -359,6 +372,20 @@ def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]],
                 break
             if let_in(headers):
                 return candidate
+    # No credential in any answer: the new user's name and password on every request.
+    if plan.registration is not None:
+        roles = [r for r in ("login", "email") if any(role == r for _, role in plan.registration.fields)]
+        for encoding in plan.registration.encodings:
+            step = _recipe_step(plan.registration, encoding, None)
+            for role in roles:
+                candidate = {"kind": "basic", "register": step, "login": None, "user": role}
+                try:
+                    headers = sign_in_client.sign_in(base_url, candidate)
+                except (sign_in_client.SignInError, requests.RequestException) as exc:
+                    log.info("sign-in recipe failed: %s", exc)
+                    break
+                if let_in(headers):
+                    return candidate
     for key in plan.api_keys:
         if let_in({key.header: key.value}):
             return {"kind": "api_key", "header": key.header, "value": key.value}
@@ -380,9 +407,14 @@ def describe(recipe: dict[str, Any]) -> str:
         step = recipe.get(part)
         if step:
             fields = ", ".join(f"`{name}`" for name, _ in step["fields"])
+            if step["encoding"] == "basic":
+                steps.append(f"{verb} `{step['method']} {step['path']}` (HTTP Basic: the user's name and password)")
+                continue
             encoding = "a form" if step["encoding"] == "form" else "JSON"
             steps.append(f"{verb} `{step['method']} {step['path']}` ({encoding}: {fields})")
-    if recipe["kind"] == "cookie":
+    if recipe["kind"] == "basic":
+        carried = f"send the user's {'email' if recipe['user'] == 'email' else 'name'} and password as HTTP Basic"
+    elif recipe["kind"] == "cookie":
         carried = "send the session cookie it sets"
     else:
         where = ".".join(recipe["token_path"])
