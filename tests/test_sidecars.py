@@ -284,3 +284,15 @@ def test_spring_datasource_properties_name_a_mysql_server_and_spring_is_wired(tm
     values = sidecars.service_variables([need], sidecars.mentioned_names(root, "java"), "java")
     assert values["SPRING_DATASOURCE_URL"] == "jdbc:mysql://127.0.0.1:3306/moneynote"
     assert values["DB_HOST"] == "127.0.0.1" and values["DB_USER"] == "app"
+
+
+def test_a_service_that_signs_in_to_mongodb_gets_ferretdb_with_that_user():
+    need = sidecars.Need(sidecars.KINDS["mongodb"])
+    names = {"MONGO_USERNAME", "MONGO_PASSWORD", "MONGO_HOSTNAME", "MONGO_PORT", "MONGO_DATABASE_NAME"}
+    (sidecar,) = sidecars.attach(_spec(), [need], names).sidecars
+    assert sidecar.env["FERRETDB_TEST_ENABLE_NEW_AUTH"] == "true"
+    assert sidecar.env["FERRETDB_SETUP_USERNAME"] == sidecar.service_env["MONGO_USERNAME"] == "app"
+    assert sidecar.env["FERRETDB_SETUP_PASSWORD"] == sidecar.service_env["MONGO_PASSWORD"]
+    assert sidecar.service_env["MONGO_HOSTNAME"] == "127.0.0.1" and sidecar.service_env["MONGO_PORT"] == "27017"
+    assert sidecar.service_env["MONGO_DATABASE_NAME"] == "app"
+    assert sidecar.service_env["MONGODB_URI"].endswith("@127.0.0.1:27017/app?authSource=admin")

@@ -23,6 +23,7 @@ service_unavailable, with the reason (stages/repair.py).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -90,7 +91,18 @@ class ServerKind:
         if self.name == "mongodb":
             # FerretDB on its SQLite backend stands alone; its debug listener (8080) would
             # take a port services use, in the namespace they share.
-            return {"FERRETDB_HANDLER": "sqlite", "FERRETDB_DEBUG_ADDR": "-"}
+            env = {"FERRETDB_HANDLER": "sqlite", "FERRETDB_DEBUG_ADDR": "-"}
+            if self.authenticates:
+                # A client that signs in needs SCRAM, which FerretDB 1.x has only in its
+                # experimental mode, with the one user it sets up (in "admin", where a URL
+                # without a database authenticates).
+                env |= {
+                    "FERRETDB_TEST_ENABLE_NEW_AUTH": "true",
+                    "FERRETDB_SETUP_USERNAME": creds.user,
+                    "FERRETDB_SETUP_PASSWORD": creds.password,
+                    "FERRETDB_SETUP_DATABASE": "admin",
+                }
+            return env
         return {}
 
     def health(self, creds: Credentials) -> list[str]:
@@ -111,7 +123,8 @@ class ServerKind:
             return f"{scheme}://{LOOPBACK}:{self.port}/0"
         if not self.authenticates:
             return f"{scheme}://{LOOPBACK}:{self.port}/{creds.database}"
-        return f"{scheme}://{creds.user}:{creds.password}@{LOOPBACK}:{self.port}/{creds.database}"
+        url = f"{scheme}://{creds.user}:{creds.password}@{LOOPBACK}:{self.port}/{creds.database}"
+        return url + "?authSource=admin" if self.name == "mongodb" else url
 
     def jdbc_url(self, creds: Credentials) -> str:
         return f"jdbc:{self.schemes[0]}://{LOOPBACK}:{self.port}/{creds.database}"
@@ -509,11 +522,24 @@ def attach(spec: EnvSpec, needs: list[Need], names: set[str]) -> EnvSpec:
     new = [n for n in needs if n.kind.image and n.kind.name not in have]
     if not new:
         return spec
+    new = [_with_sign_in(need, names) for need in new]
     added = []
     for need, main_sql in zip(new, _first_sql_flags(spec, new), strict=True):
         variables = service_variables([need], names, spec.language, first_sql=main_sql)
         added.append(sidecar_for(need).model_copy(update={"service_env": variables}))
     return spec.model_copy(update={"sidecars": [*spec.sidecars, *added]})
+
+
+def _with_sign_in(need: Need, names: set[str]) -> Need:
+    """A MongoDB the code signs in to (a user in its URL, or variables for one) is started
+    with that user; one it does not sign in to takes anonymous clients (FerretDB on SQLite
+    refuses SCRAM unless its user store is on, and then refuses anonymous clients)."""
+    if need.kind.name != "mongodb" or need.kind.authenticates:
+        return need
+    signs_in = bool(need.user) or any(_role(n, need.kind.name_words) in ("user", "password") for n in names)
+    if not signs_in:
+        return need
+    return dataclasses.replace(need, kind=dataclasses.replace(need.kind, authenticates=True))
 
 
 def _first_sql_flags(spec: EnvSpec, new: list[Need]) -> list[bool]:
