@@ -249,3 +249,18 @@ def test_a_relative_root_is_scanned_like_an_absolute_one(tmp_path, monkeypatch):
     report = redact.redact_tree(relative)
     assert [f.file for f in report.findings] == ["settings.py"]
     assert "AKIAIOSFODNN7EXAMPLE" not in (tree / "settings.py").read_text()
+
+
+def test_a_url_whose_password_is_a_template_hole_is_left_alone(tmp_path):
+    """`mongodb://${USER}:${PASSWORD}@host` builds a URL from the environment: there is no
+    secret in it, and replacing the hole breaks the service (it then signs in with "REDACTED")."""
+    from pipeline.stages import redact
+
+    source = tmp_path / "index.js"
+    source.write_text(
+        "const url = `mongodb://${MONGO_USERNAME}:${MONGO_PASSWORD}@${MONGO_HOSTNAME}:${MONGO_PORT}`;\n"
+        "const dsn = 'postgres://app:%(password)s@db/app' % cfg;\n"
+        "const real = 'postgres://app:hunter2hunter2@db/app';\n"
+    )
+    found = redact.find_pattern_secrets(tmp_path)
+    assert [f.line for f in found] == [3]

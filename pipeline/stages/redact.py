@@ -122,9 +122,18 @@ def _is_env_file(path: Path) -> bool:
 DUMMY_PREFIX = "dummy-"
 
 
+# A template's hole is a reference to a value, never the value: `${MONGO_PASSWORD}` in a JS
+# template string, `$PASSWORD` in a shell line, `{password}` / `%(password)s` / `%s` in
+# Python, `#{password}` in Ruby, `<password>` in documentation.
+_TEMPLATE_HOLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_]\w*|\{\{?[^{}]*\}?\}|%\(\w+\)s|%s|#\{[^}]*\}|<[\w.-]+>")
+
+
 def _is_placeholder(value: str | None) -> bool:
     return bool(value) and (
-        PLACEHOLDER in value or value == URL_PASSWORD_PLACEHOLDER or value.strip("\"'").startswith(DUMMY_PREFIX)
+        PLACEHOLDER in value
+        or value == URL_PASSWORD_PLACEHOLDER
+        or value.strip("\"'").startswith(DUMMY_PREFIX)
+        or _TEMPLATE_HOLE.fullmatch(value.strip("\"'")) is not None
     )
 
 
