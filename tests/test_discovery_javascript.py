@@ -976,3 +976,29 @@ def test_an_app_handed_out_by_the_function_that_makes_it(tmp_path: Path) -> None
         ("GET", "/second"),
     }
     assert express.runtime_hints(tmp_path, service).port == 4000
+
+
+def test_an_app_started_by_bin_www_starts_from_bin_www(tmp_path):
+    """express-generator's layout: `npm start` names app.js, which exports the app; the
+    suffix-less bin/www (a node script) requires it and listens."""
+    from pipeline.languages import get_framework
+    from pipeline.languages.framework import ServiceCandidate
+
+    (tmp_path / "package.json").write_text(
+        '{"name": "gen", "main": "app.js", "scripts": {"start": "node app.js"}, "dependencies": {"express": "^4"}}'
+    )
+    (tmp_path / "app.js").write_text(
+        "const express = require('express');\nconst app = express();\n"
+        "app.get('/ping', (req, res) => res.json({ pong: true }));\nmodule.exports = app;\n"
+    )
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "www").write_text(
+        "#!/usr/bin/env node\nconst app = require('../app');\nconst http = require('http');\n"
+        "http.createServer(app).listen(process.env.PORT || 3000);\n"
+    )
+    (tmp_path / "bin" / "notes").write_text("not a node script .listen( here\n")
+    framework = get_framework("express")
+    (candidate,) = framework.detect(tmp_path)
+    assert candidate.entrypoint == "bin/www"
+    hints = framework.runtime_hints(tmp_path, ServiceCandidate(root=tmp_path, entrypoint=candidate.entrypoint))
+    assert hints.start_command == ["node", "bin/www"]

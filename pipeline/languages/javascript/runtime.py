@@ -171,13 +171,48 @@ def service_env(project: JsProject, port: int, host: str | None = None) -> dict[
     return env
 
 
+def listening_executables(root: Path) -> list[str]:
+    """Scripts without a suffix that node runs (a `#!... node` first line) and that listen:
+    express-generator's `bin/www`, which requires the app the start script names."""
+    found = []
+    for folder in (root / "bin", root):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix or not path.is_file() or path.is_symlink():
+                continue
+            try:
+                text = path.read_bytes()[:65536]
+            except OSError:
+                continue
+            first = text.split(b"\n", 1)[0]
+            if first.startswith(b"#!") and b"node" in first and b".listen(" in text:
+                found.append(path.relative_to(root).as_posix())
+    return found
+
+
 def entrypoint(root: Path, manifest: dict, listening: Callable[[], list[str]]) -> str | None:
     """The service's main file, from package.json when it says (cheap), else from the code.
 
     The file a `node <file>` start script runs, else `main`, else the shallowest file that
     calls listen (`listening()` parses the service, so it is only asked when needed), else
-    a conventional name.
+    a conventional name. A named file that does not listen while a node script without a
+    suffix does (bin/www) gives way to that script.
     """
+    named = _named_entry(root, manifest)
+    if named is not None:
+        executables = listening_executables(root)
+        if executables and named not in listening():
+            return executables[0]
+        return named
+    files = listening()
+    if files:
+        return min(sorted(set(files)), key=lambda p: (p.count("/"), p))
+    return next((name for name in ENTRY_NAMES if (root / name).is_file()), None)
+
+
+def _named_entry(root: Path, manifest: dict) -> str | None:
+    """The file a `node <file>` start script runs, else package.json's `main`."""
     for script in ("start", "start:prod", "dev"):
         words = script_words(manifest, script)
         for word in words[1:] if words[:1] == ["node"] else words:
@@ -188,10 +223,7 @@ def entrypoint(root: Path, manifest: dict, listening: Callable[[], list[str]]) -
     main = manifest.get("main")
     if isinstance(main, str) and (root / main).is_file():
         return Path(main).as_posix().removeprefix("./")
-    files = listening()
-    if files:
-        return min(sorted(set(files)), key=lambda p: (p.count("/"), p))
-    return next((name for name in ENTRY_NAMES if (root / name).is_file()), None)
+    return None
 
 
 def _node_script(words: list[str]) -> list[str] | None:
@@ -230,6 +262,9 @@ def start_command(root: Path, manifest: dict, entry: str | None) -> list[str]:
     """
     for script in ("start:prod", "start"):
         words = _node_script(script_words(manifest, script))
+        # (unless the entry is a suffix-less script the start script does not run: bin/www)
+        if entry and not Path(entry).suffix and entry not in [w.removeprefix("./") for w in words or []]:
+            break
         if words is not None and not words[-1].endswith(TS_SUFFIXES):
             return words
     entry = entry or "index.js"
