@@ -65,6 +65,23 @@ def _settings(tmp_path: Path, largest_group: int) -> Settings:
     )
 
 
+def test_recipes_name_the_debian_suite_they_build_on(tmp_path):
+    """A recipe's `# suite:` picks the root file system it is built FROM; an unknown suite is
+    refused when the recipes are read, not when debootstrap fails."""
+    from pipeline.runtime import base_images
+
+    recipes = base_images.load_recipes()
+    for name in ("go-trixie", "rust-trixie", "java-21"):
+        assert recipes[name].suite == "trixie"
+    for recipe in recipes.values():
+        from_line = next(line for line in recipe.template.splitlines() if line.startswith("FROM "))
+        if from_line.startswith("FROM abc-pipeline/debian:"):
+            assert from_line.split()[1] == base_images.rootfs_image(recipe.suite), recipe.name
+    (tmp_path / "x.Dockerfile").write_text("# image: x:1\n# suite: sid\nFROM abc-pipeline/debian:sid\n")
+    with pytest.raises(ValueError, match="suite"):
+        base_images.load_recipes(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("fixture", "method", "path", "expected"),
     [
