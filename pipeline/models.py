@@ -75,7 +75,10 @@ class BodyField(BaseModel):
     """A field of a JSON request body that a handler reads."""
 
     name: str
-    type: str = Field(default="any", description="str, int, float, bool, list, dict or any")
+    type: str = Field(
+        default="any",
+        description="str, int, float, bool, list, dict or any; file / files: an upload (multipart/form-data)",
+    )
     required: bool = True
 
 

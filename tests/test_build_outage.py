@@ -19,7 +19,7 @@ import pytest
 from pipeline.config import Limits, Settings
 from pipeline.models import Verdict
 from pipeline.runtime import sandbox
-from pipeline.stages import package
+from pipeline.stages import package, testgen
 from pipeline.stages.bring_up import remove_failed_layers
 from pipeline.stages.verify import verify
 from pipeline.templates import render
@@ -86,7 +86,7 @@ def _task(tmp_path: Path, dockerfile: str) -> Path:
     )
     tests = task / "tests"
     tests.mkdir()
-    (tests / "conftest.py").write_text(render("tests/conftest.py.j2"))
+    (tests / "conftest.py").write_text(testgen.conftest_source())
     (tests / "test_func.py").write_text("def test_nothing():\n    pass\n")
     (task / "metadata.json").write_text(json.dumps({"kind": "implementation"}))
     return task

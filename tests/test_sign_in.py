@@ -433,7 +433,7 @@ def test_characterize_records_the_group_signed_in_and_its_refusals(serve, tmp_pa
     # as new users), and fail on a masked one that still refuses strangers.
     tests = tmp_path / "tests"
     tests.mkdir()
-    (tests / "conftest.py").write_text(testgen.render("tests/conftest.py.j2"))
+    (tests / "conftest.py").write_text(testgen.conftest_source())
     (tests / "test_func.py").write_text(text)
     for _ in range(2):
         run = _run_tests(tests, url)

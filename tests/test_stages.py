@@ -222,7 +222,7 @@ def test_characterize_follows_ids_and_drops_unstable_fields(notes_service, tmp_p
     # The generated tests pass against the service they were recorded from.
     tests = tmp_path / "tests"
     tests.mkdir()
-    (tests / "conftest.py").write_text(testgen.render("tests/conftest.py.j2"))
+    (tests / "conftest.py").write_text(testgen.conftest_source())
     (tests / "test_connect.py").write_text(suite.test_connect)
     (tests / "test_func.py").write_text(suite.test_func)
     run = subprocess.run(
@@ -315,7 +315,7 @@ def test_characterize_asserts_a_file_body_by_its_hash(tmp_path):
 
     tests = tmp_path / "tests"
     tests.mkdir()
-    (tests / "conftest.py").write_text(testgen.render("tests/conftest.py.j2"))
+    (tests / "conftest.py").write_text(testgen.conftest_source())
     (tests / "test_func.py").write_text(suite.test_func)
     for handler, passes in (
         (_FilesHandler, True),
@@ -383,7 +383,7 @@ def test_a_redirect_off_the_service_is_asserted_and_one_on_it_is_followed(tmp_pa
     # The generated tests pass on the original, on another port too, and fail on the masked one.
     tests = tmp_path / "tests"
     tests.mkdir()
-    (tests / "conftest.py").write_text(testgen.render("tests/conftest.py.j2"))
+    (tests / "conftest.py").write_text(testgen.conftest_source())
     (tests / "test_func.py").write_text(suite.test_func)
     for handler, passes in ((_RedirectHandler, True), (type("Masked", (_RedirectHandler,), {"masked": True}), False)):
         server, url = _serve(handler)

@@ -26,7 +26,7 @@ from pipeline.agent.tools import REPO_TOOLS, SCRATCH_TOOLS, SERVICE_TOOLS, Toolb
 from pipeline.config import LlmSettings
 from pipeline.leaks import find_leaks
 from pipeline.models import ApiGroup, TestSuite
-from pipeline.templates import render
+from pipeline.stages import testgen
 
 MAX_TESTS = 8
 PYTEST_TIMEOUT = 180
@@ -122,7 +122,8 @@ def run_pytest(tests: list[AgentTest], base_url: str) -> dict[str, str]:
     """Each test's outcome against the service at base_url: passed, failed or error."""
     with tempfile.TemporaryDirectory(prefix="agent-tests-") as tmp:
         folder = Path(tmp)
-        (folder / "conftest.py").write_text(render("tests/conftest.py.j2"))
+        conftest = testgen.conftest_source()
+        (folder / "conftest.py").write_text(conftest)
         (folder / "test_agent.py").write_text(module_text(tests))
         junit = folder / "junit.xml"
         env = {**os.environ, "SERVICE_URL": base_url}

@@ -43,7 +43,7 @@ from pipeline.schemas.metadata import (
     SourceInfo,
     TaskMetadata,
 )
-from pipeline.stages import sidecars, sign_in, stand_ins
+from pipeline.stages import sidecars, sign_in, stand_ins, testgen
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
@@ -195,7 +195,7 @@ def write_task(
         os.chmod(script, 0o755)
     task.tests.mkdir()
     conftest, test_connect, test_func = task.test_files()
-    conftest.write_text(render("tests/conftest.py.j2"))
+    conftest.write_text(testgen.conftest_source())
     test_connect.write_text(suite.test_connect)
     test_func.write_text(suite.test_func)
 

@@ -41,7 +41,7 @@ from pipeline.models import (
     Verdict,
     path_params,
 )
-from pipeline.stages import sign_in, sign_in_client
+from pipeline.stages import sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
 STAGE_VERSION = "4"
@@ -86,6 +86,8 @@ class PlannedScenario:
 
 
 def _sample(body_field: BodyField, variant: str) -> Any:
+    if body_field.type in ("file", "files"):
+        return upload_client.sample(body_field.type)  # sent as multipart/form-data
     updated = variant == "update"
     return {
         "int": 2 if updated else 1,
@@ -197,7 +199,10 @@ def request_within(
     the outside world. The generated tests do the same (templates/tests/conftest.py.j2).
     """
     origin = urlsplit(url)[:2]
-    response = requests.request(method, url, json=body, headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False)
+    # A body with a file in it goes as multipart/form-data (stages/upload_client.py).
+    response = requests.request(
+        method, url, **upload_client.body_kwargs(body), headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False
+    )
     for _ in range(MAX_REDIRECTS):
         location = response.headers.get("Location")
         if not response.is_redirect or not location:
@@ -210,7 +215,7 @@ def request_within(
         response = requests.request(
             method if keep else "GET",
             target,
-            json=body if keep else None,
+            **upload_client.body_kwargs(body if keep else None),
             headers=headers,
             timeout=REQUEST_TIMEOUT,
             allow_redirects=False,
@@ -376,13 +381,18 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
             # A redirect off the service: where it points, when both replays agree.
             pa.location = pa.location if pa.location == pb.location else None
             steps.append(pa)
+            rendered_expected = None if expected is DROP or pa.json_body is None else _render(expected)
             rendered_steps.append(
                 {
                     "method": pa.method if pa.method != "ANY" else "GET",
                     "url": _url_expression(planned_step.endpoint, cap_a),
                     "body": repr(pa.body) if pa.body is not None else None,
                     "status": pa.status,
-                    "expected": None if expected is DROP or pa.json_body is None else _render(expected),
+                    "expected": rendered_expected,
+                    # A digest, an etag or an id the service answered twice alike looks like a
+                    # key to a secret scanner; it was recorded from the service's answer (whose
+                    # repository was redacted first), so the line says so.
+                    "recorded_token": bool(rendered_expected and _TOKEN_LIKE.search(rendered_expected)),
                     "sha256": pa.body_sha256,
                     "location": pa.location,
                     "capture": _var(planned_step.captures)
@@ -458,6 +468,14 @@ def _url_expression(endpoint: Endpoint, captured: dict[str, Any]) -> str:
         value = "{" + _var(name) + "}" if name in captured else "1"
         path = path.replace("{{" + name + "}}", value)
     return 'f"{base_url}' + path.replace('"', '\\"') + '"'
+
+
+def conftest_source() -> str:
+    """A task's tests/conftest.py: the service's address, `send` (with the upload client)."""
+    return render("tests/conftest.py.j2", upload_client=upload_client.shipped_source())
+
+
+_TOKEN_LIKE = re.compile(r"[0-9a-fA-F]{32,}|[A-Za-z0-9+/_-]{32,}={0,2}")
 
 
 def _render(value: Any) -> str:

@@ -23,7 +23,7 @@ from pipeline.languages.javascript.project import (
     read_package_json,
     uses_without_nest,
 )
-from pipeline.languages.javascript.request_body import body_fields
+from pipeline.languages.javascript.request_body import body_fields, upload_fields, uploaded_files
 from pipeline.languages.javascript.routes import (
     Route,
     function_node,
@@ -55,7 +55,7 @@ from pipeline.languages.javascript.syntax import (
     unwrap,
 )
 from pipeline.languages.javascript.toolchain import production_install
-from pipeline.models import CannedAnswer, Endpoint, Handler
+from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ class ExpressFramework(JsFramework):
                     method=route.method,
                     path=path,
                     handler=handler_for(fn, module.rel),
-                    body_fields=body_fields(fn),
+                    body_fields=_with_files(body_fields(fn), upload_fields(route.handler) + uploaded_files(fn)),
                 )
         for endpoint in static_endpoints(project, analysis.statics, prefixes):
             endpoints.setdefault((endpoint.path, endpoint.method), endpoint)
@@ -395,3 +395,10 @@ class ExpressFramework(JsFramework):
             return mask_handler(source, handler, f"{{res}}.status({answer.status}).end();")
         statement = f'{{res}}.status({answer.status}).type("application/json").send({literal});'
         return mask_handler(source, handler, statement)
+
+
+def _with_files(fields: list[BodyField], files: list[BodyField]) -> list[BodyField]:
+    """The body's fields and the files the route takes, a file named twice once."""
+    taken = {f.name for f in files}
+    unique = list({f.name: f for f in files}.values())
+    return [*unique, *(f for f in fields if f.name not in taken)]

@@ -168,6 +168,57 @@ class _BodyReader:
             self.add(key).optional = True
 
 
+# multer's middleware: `upload.single("avatar")` takes one file, `upload.array("photos", 8)`
+# several under one name, `upload.fields([{ name: "a" }, ...])` several names.
+_MULTER_METHODS = {"single": "file", "array": "files"}
+
+
+def upload_fields(handler: Node) -> list[BodyField]:
+    """The file fields the middleware registered before a route's handler accepts (multer)."""
+    arguments_node = handler.parent
+    if arguments_node is None or arguments_node.type != "arguments":
+        return []
+    fields: list[BodyField] = []
+    for argument in arguments_node.named_children:
+        if argument == handler:
+            break
+        call = unwrap(argument)
+        if call.type != "call_expression":
+            continue
+        callee = member_parts(call.child_by_field_name("function") or call)
+        args = arguments(call)
+        if callee is None or not args:
+            continue
+        method = callee[1]
+        if method in _MULTER_METHODS and (name := string_value(args[0])):
+            fields.append(BodyField(name=name, type=_MULTER_METHODS[method]))
+        elif method == "fields" and args[0].type == "array":
+            for spec in args[0].named_children:
+                for pair in (c for c in spec.named_children if c.type == "pair"):
+                    key = pair.child_by_field_name("key")
+                    value = pair.child_by_field_name("value")
+                    if key is not None and ts.text(key).strip("'\"") == "name" and (name := string_value(value)):
+                        fields.append(BodyField(name=name, type="files"))
+    return fields
+
+
+def uploaded_files(fn: Node) -> list[BodyField]:
+    """The files a handler reads from `req.files.<name>` (express-fileupload's shape)."""
+    params = parameters(fn)
+    first = param_name(params[0]) if params else None
+    if first is None:
+        return []
+    names: dict[str, None] = {}
+    for node in ts.walk(fn):
+        parts = member_parts(node) if node.type in ("member_expression", "subscript_expression") else None
+        if parts is None:
+            continue
+        inner = member_parts(unwrap(parts[0]))
+        if inner is not None and inner[1] == "files" and ts.text(unwrap(inner[0])) == first:
+            names[parts[1]] = None
+    return [BodyField(name=name, type="file") for name in names if name not in ("length", "forEach", "map")]
+
+
 def body_fields(fn: Node, body_path: tuple[str, ...] = ("body",)) -> list[BodyField]:
     """Fields of the request body a handler reads: `req.body.x`, `req.body["x"]`, destructuring.
 
