@@ -9,12 +9,12 @@ Two kinds of test per fixture:
   healthy;
 - `generate` turns it into verified tasks, implementation and environment variants.
 
-CI budget (2 cores): each fixture's largest group only, one oracle run. By default one
-fixture per language is built from its registry, rebuilt after an edit and started
-(gin_library, spring_store, axum_bookmarks), and the Go and Java ones become tasks; a Rust
-task's gate compiles the crate in release mode for every trial (axum_bookmarks: 22 min
-under load, verified by hand), and a run's clean-up removes its images, so every run
-fetches and compiles the dependencies again (only the base images persist).
+CI budget (2 cores): each fixture's largest group only, one oracle run. By default Go and
+Java are built from their registries, rebuilt after an edit and started (gin_library,
+spring_store), and gin_library becomes tasks; a run's clean-up removes its images, so
+every run fetches and compiles the dependencies again (only the base images persist), which
+puts Spring's generate (16 min under load) and Rust's (a release build per gate trial:
+axum_bookmarks 22 min) over CI's budget: they were verified by hand, in both harnesses.
 ABC_ALL_REGISTRY_FIXTURES=1 runs every fixture in both tests. Build times: `make bench-env`.
 """
 
@@ -53,8 +53,8 @@ DEPENDENCY_STEP = {
 SOURCE_SUFFIX = {"go": ".go", "java": ".java", "rust": ".rs"}
 #: run by default; every fixture with ABC_ALL_REGISTRY_FIXTURES=1
 ALL = os.environ.get("ABC_ALL_REGISTRY_FIXTURES") == "1"
-REBUILT = sorted(REGISTRY) if ALL else ["axum_bookmarks", "gin_library", "spring_store"]
-GENERATED = sorted(REGISTRY) if ALL else ["gin_library", "spring_store"]
+REBUILT = sorted(REGISTRY) if ALL else ["gin_library", "spring_store"]
+GENERATED = sorted(REGISTRY) if ALL else ["gin_library"]
 
 
 def _settings(tmp_path: Path, largest_group: int) -> Settings:
