@@ -264,3 +264,18 @@ def test_a_url_whose_password_is_a_template_hole_is_left_alone(tmp_path):
     )
     found = redact.find_pattern_secrets(tmp_path)
     assert [f.line for f in found] == [3]
+
+
+def test_a_keyword_followed_by_a_variable_or_a_plain_word_is_not_redacted(tmp_path):
+    """`ep.Password = pwd` assigns a variable (replacing it broke vendored Go code), and
+    a test database's `password: socketio` is a word (replacing it everywhere renamed a
+    package); a real password is still found."""
+    from pipeline.stages import redact
+
+    (tmp_path / "mail.go").write_text("package mail\n\nfunc set(ep *E, pwd string) {\n\tep.Password = pwd\n}\n")
+    (tmp_path / "compose.yml").write_text("services:\n  db:\n    environment:\n      password: socketio\n")
+    (tmp_path / "config.py").write_text('password = "Tr0ub4dor&3xyz"\n')
+    found = {(path.name, kind) for path, _line, kind, _value in redact.scan(tmp_path)}
+    assert ("mail.go", "Secret Keyword") not in found
+    assert ("compose.yml", "Secret Keyword") not in found
+    assert ("config.py", "Secret Keyword") in found

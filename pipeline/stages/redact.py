@@ -34,7 +34,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
@@ -179,10 +181,37 @@ def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
             or _is_identifier_line(Path(filename), secret.line_number)
             or _only_placeholders_assigned(Path(filename), secret.line_number)
             or _is_type_test(Path(filename), secret.line_number, secret.secret_value)
+            or (secret.type == "Secret Keyword" and _not_a_keyword_secret(Path(filename), secret))
         ):
             continue
         found.append((Path(filename), secret.line_number, secret.type, secret.secret_value))
     return found
+
+
+_CODE_SUFFIXES = {s for language in LANGUAGES for s in language.suffixes}
+_CODE_REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+
+
+def _not_a_keyword_secret(path: Path, secret: Any) -> bool:
+    """detect-secrets' keyword detector takes whatever follows `password =` for a secret.
+    A plain word is a name, not a secret (`_looks_secret`: "socketio", a test database's
+    password, would otherwise be replaced in every file, package names included), and a
+    bare identifier the line does not quote is a variable the code reads (`ep.Password =
+    pwd`): replacing it breaks the code, vendored code included."""
+    value = secret.secret_value
+    if not value:
+        return False
+    if not _looks_secret(value):
+        return True
+    # Only in code is an unquoted word a reference: in .env, YAML or INI files it is the value.
+    if _CODE_REFERENCE.fullmatch(value) is None or path.suffix not in _CODE_SUFFIXES:
+        return False
+    try:
+        lines = path.read_text(errors="surrogateescape").splitlines()
+    except OSError:
+        return False
+    line = lines[secret.line_number - 1] if 0 < secret.line_number <= len(lines) else ""
+    return not any(f"{quote}{value}{quote}" in line for quote in ("'", '"', "`"))
 
 
 # Random-looking ids the code needs as they are: Alembic migration revisions chain by
