@@ -201,7 +201,8 @@ def _not_a_keyword_secret(path: Path, secret: Any) -> bool:
     value = secret.secret_value
     if not value:
         return False
-    if not _looks_secret(value):
+    # A word, or prose ("SuperSecret": "This one has a name override"): not a secret.
+    if not _looks_secret(value) or re.search(r"\S\s+\S+\s+\S", value):
         return True
     # Only in code is an unquoted word a reference: in .env, YAML or INI files it is the value.
     if _CODE_REFERENCE.fullmatch(value) is None or path.suffix not in _CODE_SUFFIXES:
