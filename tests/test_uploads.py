@@ -14,7 +14,6 @@ import requests
 
 from pipeline.config import Settings
 from pipeline.generate import generate
-from pipeline.models import Verdict
 from pipeline.runtime import sandbox
 from pipeline.stages import testgen, upload_client
 
@@ -78,6 +77,9 @@ def test_an_upload_endpoint_becomes_a_task_that_sends_a_file(docker_engine, tmp_
     assert "'sha256': '" in test_func and "'type': 'image/png'" in test_func
     metadata = json.loads((Path(avatars.path) / "metadata.json").read_text())
     assert metadata["verification_report"]["noop_run"]["verdict"] == "tests_failed"
-    # One request with one fixed answer is all the galleries group has: a canned answer passes it.
-    assert by_group["galleries"].verdict == Verdict.tests_weak
+    # A group of one endpoint is asked twice, with other files: one canned answer cannot pass it.
+    galleries = by_group["galleries"]
+    assert galleries.status == "verified", result.model_dump_json(indent=2)
+    test_func = (Path(galleries.path) / "tests" / "test_func.py").read_text()
+    assert "json={'photos': [{'$file': 'other.png'}]}" in test_func and "'count': 1" in test_func
     assert sandbox.leftovers(run_id) == []

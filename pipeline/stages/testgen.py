@@ -44,7 +44,7 @@ from pipeline.models import (
 from pipeline.stages import sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "4"
+STAGE_VERSION = "5"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -86,9 +86,9 @@ class PlannedScenario:
 
 
 def _sample(body_field: BodyField, variant: str) -> Any:
-    if body_field.type in ("file", "files"):
-        return upload_client.sample(body_field.type)  # sent as multipart/form-data
     updated = variant == "update"
+    if body_field.type in ("file", "files"):
+        return upload_client.sample(body_field.type, updated=updated)  # sent as multipart/form-data
     return {
         "int": 2 if updated else 1,
         "float": 2.5 if updated else 1.5,
@@ -164,7 +164,13 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
     for endpoint in endpoints:
         if endpoint.key not in used:
             name = f"{endpoint.method.lower()}_{_slug(endpoint.normalized_path)}"
-            scenarios.append(PlannedScenario(name, [PlannedStep(endpoint, sample_body(endpoint))]))
+            steps = [PlannedStep(endpoint, sample_body(endpoint))]
+            # A second request with other values: an answer that depends on the request
+            # then differs, which one canned answer cannot match (the strength gate's
+            # fixed_body stand-in).
+            if endpoint.body_fields:
+                steps.append(PlannedStep(endpoint, sample_body(endpoint, "update")))
+            scenarios.append(PlannedScenario(name, steps))
     return scenarios
 
 

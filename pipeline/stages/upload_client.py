@@ -63,8 +63,9 @@ def shipped_source() -> str:
     return text.split("# --- shipped with the tests from here ---\n", 1)[1].split("\n\n# --- end", 1)[0]
 
 
-def sample(field_type: str) -> object:
-    """The sample value of a body field that takes a file ("file") or several ("files")."""
+def sample(field_type: str, *, updated: bool = False) -> object:
+    """The sample value of a body field that takes a file ("file") or several ("files");
+    `updated`: another one (another name, another count), for a second request."""
     if field_type == "files":
-        return [{FILE_MARKER: "sample.png"}, {FILE_MARKER: "sample-2.png"}]
-    return {FILE_MARKER: "sample.png"}
+        return [{FILE_MARKER: "other.png"}] if updated else [{FILE_MARKER: "sample.png"}, {FILE_MARKER: "sample-2.png"}]
+    return {FILE_MARKER: "other.png" if updated else "sample.png"}
