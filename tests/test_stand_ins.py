@@ -351,3 +351,20 @@ def test_fastapi_stand_in_answers_canned_past_its_response_model(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ['200 {"id": 7}', "404 -", '501 {"detail":"Not implemented"}']
+
+
+def test_a_group_no_handler_of_which_takes_a_canned_answer_has_its_stand_ins_skipped(tmp_path):
+    """A static-files group: its handlers are middleware mounts, which the 501 mask replaces
+    and no stand-in answers otherwise; an empty patch is no stand-in (it broke solution.sh)."""
+    root = tmp_path / "masked"
+    shutil.copytree(FIXTURES / "express_assets", root)
+    endpoints = [e for e in _endpoints("express_assets", "express", root) if e.group == "static"]
+    assert endpoints
+    group = ApiGroup(name="static", description="", service_root=".", endpoints=endpoints)
+    steps = [_probe("GET", endpoints[0].path, 200)]
+    suite = TestSuite(group="static", test_connect="", test_func="", scenarios=[Scenario(name="s", steps=steps)])
+    commit_all(root, "original")
+    mask_group(root, group, "express", None)
+    made = stand_ins.make(root, group, "express", suite)
+    assert [s.patch for s in made] == [None, None, None]
+    assert {s.name: s.skipped for s in made}["status_only"] == "no handler of the group takes a canned answer"
