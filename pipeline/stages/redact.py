@@ -188,6 +188,8 @@ def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
     return found
 
 
+# Three or more words of letters with a sentence's punctuation, on one line.
+_SENTENCE = re.compile(r"[A-Za-z][A-Za-z'’,.;:!?()-]*(?: [A-Za-z][A-Za-z'’,.;:!?()-]*){2,}")
 _CODE_SUFFIXES = {s for language in LANGUAGES for s in language.suffixes}
 _CODE_REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
 
@@ -201,8 +203,8 @@ def _not_a_keyword_secret(path: Path, secret: Any) -> bool:
     value = secret.secret_value
     if not value:
         return False
-    # A word, or prose ("SuperSecret": "This one has a name override"): not a secret.
-    if not _looks_secret(value) or re.search(r"\S\s+\S+\s+\S", value):
+    # A word, or a sentence ("SuperSecret": "This one has a name override"): not a secret.
+    if not _looks_secret(value) or _SENTENCE.fullmatch(value):
         return True
     # Only in code is an unquoted word a reference: in .env, YAML or INI files it is the value.
     if _CODE_REFERENCE.fullmatch(value) is None or path.suffix not in _CODE_SUFFIXES:
