@@ -258,11 +258,10 @@ CANNED = (
 )
 
 
-@pytest.mark.parametrize("fixture", sorted(COMPILED))
+# (A fixture whose mask does not compile on purpose has no stand-in that could.)
+@pytest.mark.parametrize("fixture", sorted(set(COMPILED) - set(MASK_DOES_NOT_COMPILE)))
 def test_every_stand_in_compiles(fixture: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     # A stand-in replaces the span the 501 mask replaces: it must build wherever the mask does.
-    if fixture in MASK_DOES_NOT_COMPILE:
-        pytest.skip("its mask does not compile either, on purpose")
     original = _original(fixture, tmp_path_factory)
     if original.error is not None:
         pytest.fail(f"{fixture} does not compile unmasked, so its stand-ins prove nothing", pytrace=False)
