@@ -365,10 +365,8 @@ def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]],
             ]
         for header, scheme in dict.fromkeys(shapes):
             candidate = {**recipe, "header": header, "scheme": scheme}
-            try:
-                headers = sign_in_client.sign_in(base_url, candidate)
-            except (sign_in_client.SignInError, requests.RequestException) as exc:
-                log.info("sign-in recipe failed: %s", exc)
+            headers = _signed_in(base_url, candidate)
+            if headers is None:
                 break
             if let_in(headers):
                 return candidate
@@ -379,10 +377,8 @@ def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]],
             step = _recipe_step(plan.registration, encoding, None)
             for role in roles:
                 candidate = {"kind": "basic", "register": step, "login": None, "user": role}
-                try:
-                    headers = sign_in_client.sign_in(base_url, candidate)
-                except (sign_in_client.SignInError, requests.RequestException) as exc:
-                    log.info("sign-in recipe failed: %s", exc)
+                headers = _signed_in(base_url, candidate)
+                if headers is None:
                     break
                 if let_in(headers):
                     return candidate
@@ -390,6 +386,15 @@ def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]],
         if let_in({key.header: key.value}):
             return {"kind": "api_key", "header": key.header, "value": key.value}
     return None
+
+
+def _signed_in(base_url: str, candidate: dict) -> dict[str, str] | None:
+    """The headers a recipe signs in with on the live service, or None when it fails."""
+    try:
+        return sign_in_client.sign_in(base_url, candidate)
+    except (sign_in_client.SignInError, requests.RequestException) as exc:
+        log.info("sign-in recipe failed: %s", exc)
+        return None
 
 
 # --------------------------------------------------------------------------- in words
