@@ -444,6 +444,29 @@ def lint(
 
 
 @app.command()
+def clean(
+    caches: Annotated[
+        bool, typer.Option("--caches", help="also drop the kept dependency layers (abc-pipeline/deps)")
+    ] = False,
+) -> None:
+    """Remove every container, network and image the pipeline made that a killed run left
+    behind (base images stay); with --caches also the dependency layers kept across runs.
+    Every run's objects go: use it when no run is going."""
+    from pipeline.runtime import dependency_layers, sandbox
+
+    try:
+        removed = sandbox.cleanup(images=True)
+        dropped = dependency_layers.clear() if caches else 0
+    except StageError as exc:
+        typer.echo(f"{exc.verdict.value}: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"removed {removed['containers']} containers, {removed['networks']} networks, "
+        f"{removed['images']} images" + (f", {dropped} dependency layers" if caches else "")
+    )
+
+
+@app.command()
 def index(
     folder: Annotated[Path, typer.Argument(help="a folder of task folders (e.g. generated_tasks)")],
     out: Annotated[Path | None, typer.Option(help="write the JSONL here instead of stdout")] = None,

@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.config import Limits
 from pipeline.models import Sidecar, StageError, Verdict
-from pipeline.runtime import failures, sidecar_containers
+from pipeline.runtime import dependency_layers, failures, sidecar_containers
 from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
 from pipeline.stages.redact import scrub
 
@@ -185,12 +185,15 @@ def build_image(
     buildargs: dict[str, str] | None = None,
     on_line: Callable[[str], None] | None = None,
     nocache: bool = False,
+    keep_dependencies: bool = False,
 ) -> BuildResult:
     """Build `context_dir` into `tag`; a broken build is `ok=False` with its log.
 
     The build cache is kept between runs (nocache only for cold-build measurements),
     intermediate containers are always removed (forcerm), and `timeout` bounds the whole
-    build: the build is cancelled on the daemon when it runs out. Raises
+    build: the build is cancelled on the daemon when it runs out. With keep_dependencies the
+    layer before the source copy outlives the run's clean-up (dependency_layers.py), even
+    when a later step failed. Raises
     StageError(infra_error) only for daemon-side failures; a failed step whose output
     shows the machine at fault (disk full, the host's OOM killer, no network to a
     registry) comes back with `infra_reason` set.
@@ -261,6 +264,8 @@ def build_image(
         with contextlib.suppress(Exception):
             api.close()
     seconds = time.monotonic() - start
+    if keep_dependencies:
+        dependency_layers.keep("".join(lines))
 
     if timed_out.is_set():
         lines.append(f"\n[abc-pipeline] build timed out after {timeout} s and was cancelled\n")
@@ -631,8 +636,12 @@ def is_base_image(image: Image) -> bool:
     return ROOTFS_IMAGE in tags or bool((image.labels or {}).get(BASE_IMAGE_LABEL, "") in tags)
 
 
+def _is_kept(image: Image) -> bool:
+    return is_base_image(image) or dependency_layers.is_cache_image(image)
+
+
 def leftovers(run_id: str | None = None) -> list[str]:
-    """Containers, networks and non-base images labelled by the pipeline (and the run)."""
+    """Containers, networks and images labelled by the pipeline (and the run), caches excepted."""
     client = docker_client()
     left: list[str] = []
     try:
@@ -642,7 +651,7 @@ def leftovers(run_id: str | None = None) -> list[str]:
             ]
             left += [f"network {n.name}" for n in _listed(lambda f=filters: client.networks.list(filters=f))]
             images = _listed(lambda f=filters: client.images.list(filters=f))
-            left += [f"image {i.tags or i.short_id}" for i in images if not is_base_image(i)]
+            left += [f"image {i.tags or i.short_id}" for i in images if not _is_kept(i)]
     except DAEMON_ERRORS as exc:
         raise infra_error("listing the pipeline's containers", exc) from exc
     return sorted(set(left))
@@ -714,8 +723,8 @@ def _remove_matching(client: Any, filters: dict[str, list[str]], images: bool, r
     if not images:
         return
     for image in _listed(lambda: client.images.list(filters=filters)):
-        if is_base_image(image):
-            continue  # base images are expensive to remake and shared by every run
+        if _is_kept(image):
+            continue  # base images and dependency layers are caches shared by every run
         try:
             client.images.remove(image.id, force=True)
             removed["images"] += 1

@@ -67,6 +67,7 @@ def build(run: Run, context: Path, env: ServiceEnv, tag: str) -> sandbox.BuildRe
         labels={sandbox.RUN_LABEL: run.run_id},
         timeout=run.settings.limits.build_timeout,
         dockerfile=env.dockerfile_name,
+        keep_dependencies=True,
     )
 
 

@@ -72,6 +72,7 @@ def check(run: Run, snapshot: RepoSnapshot, tree: Path, env: EnvSpec, group: str
         labels={sandbox.RUN_LABEL: run.run_id},
         timeout=run.settings.limits.build_timeout,
         dockerfile=dockerfile,
+        keep_dependencies=True,
     )
     seconds = round(time.monotonic() - started, 3)
     if built.ok:
