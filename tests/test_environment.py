@@ -793,3 +793,47 @@ def test_a_prepare_script_run_by_a_dev_tool_does_not_break_the_production_instal
     assert build.ok, build.log[-3000:]
     with sandbox.running_service(build.image_id, port=port, limits=Limits(startup_timeout=60), run_id=run_id) as svc:
         assert requests.get(svc.base_url + "/", timeout=5).json() == {"day": 86400000}
+
+
+def test_go_dependency_layer_leaves_out_nested_modules_ignored_folders_and_unrequired_packages(tmp_path):
+    """The dependency layer builds only what go.mod and go.sum can provide: the imports of a
+    nested module (its own go.mod) or of a folder the go command ignores (`_examples`) are not
+    the service's, and with a go.sum a package of a module go.mod does not require cannot build."""
+    files = {
+        "go.mod": "module example.com/lib\n\ngo 1.21\n\nrequire (\n\tgithub.com/go-chi/chi/v5 v5.0.0\n"
+        "\tgolang.org/x/text v0.3.0 // indirect\n)\n",
+        "go.sum": "",
+        "lib.go": 'package lib\n\nimport (\n\t"github.com/go-chi/chi/v5"\n\t"golang.org/x/text/language"\n'
+        '\t"github.com/not/required"\n)\n',
+        "_examples/go.mod": "module example.com/examples\n",
+        "_examples/demo/main.go": 'package main\n\nimport "github.com/only/examples"\n',
+        "example/go.mod": "module example.com/example\n",
+        "example/main.go": 'package main\n\nimport "github.com/only/example"\n',
+        "testdata/x.go": 'package x\n\nimport "github.com/only/testdata"\n',
+    }
+    tc = detect("go", _write(tmp_path, files), offline=True)
+    assert tc.install_command == (
+        "go mod download && CGO_ENABLED=0 go build github.com/go-chi/chi/v5 golang.org/x/text/language"
+    )
+
+
+def test_go_local_replaces_inside_travel_with_go_mod_and_outside_ones_build_the_published_module(tmp_path):
+    """A replace by a folder inside the service root needs that folder's go.mod in the
+    dependency layer; one outside it (a monorepo plugin's `=> ../..`) is outside the build
+    context, so the published version go.mod requires is built instead."""
+    files = {
+        "plugin/go.mod": "module example.com/mono/plugin\n\ngo 1.21\n\nrequire (\n\texample.com/mono v1.2.3\n"
+        "\texample.com/mono/plugin/store v1.2.3\n\tgithub.com/go-chi/chi/v5 v5.0.0\n)\n\n"
+        "replace (\n\texample.com/mono v1.2.3 => ../\n\texample.com/mono/plugin/store => ./store\n)\n",
+        "plugin/go.sum": "",
+        "plugin/store/go.mod": "module example.com/mono/plugin/store\n",
+        "plugin/main.go": 'package main\n\nimport (\n\t"example.com/mono/mw"\n\t"example.com/mono/plugin/store"\n'
+        '\t"github.com/go-chi/chi/v5"\n)\n\nfunc main() {}\n',
+    }
+    root = _write(tmp_path, files) / "plugin"
+    tc = detect("go", root, offline=True)
+    assert tc.manifests == ["go.mod", "go.sum", "store/go.mod"]
+    edit = "go mod edit -dropreplace=example.com/mono@v1.2.3 && export GOFLAGS=-mod=mod"
+    layer = "go mod download && CGO_ENABLED=0 go build -mod=mod github.com/go-chi/chi/v5"
+    assert tc.install_command == f"{edit} && {layer}"
+    assert tc.build_command.startswith(f"{edit} && CGO_ENABLED=0 go build ")

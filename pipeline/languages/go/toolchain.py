@@ -79,16 +79,76 @@ def _gopath_module(root: Path) -> str:
     return max(votes, key=lambda m: (votes[m], -len(m))) if votes else "app"
 
 
-def _imported_modules_packages(root: Path, gomod: str) -> list[str]:
+def _module_lines(gomod: str, directive: str) -> list[str]:
+    """The lines of a go.mod directive, its block form and its one-line form alike."""
+    lines: list[str] = []
+    block = False
+    for raw in gomod.splitlines():
+        line = raw.split("//")[0].strip()
+        if block:
+            if line == ")":
+                block = False
+            elif line:
+                lines.append(line)
+        elif re.match(rf"{directive}\s*\($", line):
+            block = True
+        elif line.startswith(directive + " "):
+            lines.append(line[len(directive) :].strip())
+    return lines
+
+
+def local_replaces(gomod: str) -> dict[str, str]:
+    """What go.mod replaces with a folder (`=> ../..`, `=> ./lib`): the replaced module as
+    `go mod edit -dropreplace` names it (path, or path@version when the line has one) -> folder."""
+    out: dict[str, str] = {}
+    for line in _module_lines(gomod, "replace"):
+        old, _, new = line.partition("=>")
+        replaced, target = old.split(), new.split()
+        if replaced and target and target[0].startswith((".", "/")):
+            out["@".join(replaced[:2])] = target[0]
+    return out
+
+
+def _required(gomod: str) -> dict[str, str]:
+    """Every module go.mod requires (direct and indirect) -> its version."""
+    return {w[0]: w[1] for w in (line.split() for line in _module_lines(gomod, "require")) if len(w) >= 2}
+
+
+def _module_of(package: str, modules: set[str]) -> str | None:
+    """The module (of those named) a package path belongs to: the longest path prefix."""
+    owners = [m for m in modules if package == m or package.startswith(m + "/")]
+    return max(owners, key=len) if owners else None
+
+
+def _own_source_files(root: Path) -> list[Path]:
+    """The .go files the go command builds as part of the module at root: not those of a
+    nested module (a folder with its own go.mod: another module, its own requires), nor of
+    folders the go command ignores (`_examples`, `.x`, `testdata`)."""
+    nested = {p.parent for p in source_files(root, "go.mod") if p.parent != root}
+    out = []
+    for path in source_files(root, ".go"):
+        folders = path.parent.relative_to(root).parts
+        if any(part.startswith(("_", ".")) or part == "testdata" for part in folders):
+            continue
+        if any(parent in nested for parent in [path.parent, *path.parent.parents]):
+            continue
+        out.append(path)
+    return out
+
+
+def _imported_modules_packages(root: Path, gomod: str, *, has_sum: bool) -> list[str]:
     """The packages of other modules the service's code imports (not its tests), sorted.
 
     The dependency layer compiles them, so a source edit recompiles only the service's own
     packages: `go mod download` alone fetches sources, and compiling a framework and its
-    dependencies (gin: sonic, validator, protobuf) is most of a build's time."""
+    dependencies (gin: sonic, validator, protobuf) is most of a build's time. With a go.sum
+    only packages of required modules can build (`no required module provides package`
+    otherwise), and a module replaced by a folder has no source in that layer: both are left
+    to the full build."""
     module = re.search(r"^module\s+(\S+)", gomod, re.MULTILINE)
     own = module.group(1) if module else None
     found: set[str] = set()
-    for path in source_files(root, ".go"):
+    for path in _own_source_files(root):
         if path.name.endswith("_test.go"):
             continue
         text = read_text(path)
@@ -96,8 +156,38 @@ def _imported_modules_packages(root: Path, gomod: str) -> list[str]:
             found.update(re.findall(r'"([^"]+)"', block))
         found.update(re.findall(r'^import\s+(?:[\w.]+\s+)?"([^"]+)"', text, re.MULTILINE))
     # A path whose first element has no dot is the standard library's.
-    external = (p for p in found if "." in p.split("/")[0])
-    return sorted(p for p in external if not (own and (p == own or p.startswith(own + "/"))))
+    external = {p for p in found if "." in p.split("/")[0]}
+    external = {p for p in external if not (own and (p == own or p.startswith(own + "/")))}
+    required = set(_required(gomod))
+    local = {spec.split("@")[0] for spec in local_replaces(gomod)}
+    if has_sum:
+        external = {p for p in external if _module_of(p, required)}
+    return sorted(p for p in external if _module_of(p, required | local) not in local)
+
+
+def _outside_replaces(root: Path, gomod: str) -> list[str]:
+    """The local replaces whose folder is outside root and whose module go.mod requires at a
+    published version (not the v0.0.0-00010101... placeholder only a replace can satisfy)."""
+    required = _required(gomod)
+    out = []
+    for spec, target in local_replaces(gomod).items():
+        version = required.get(spec.split("@")[0], "")
+        if _inside(root, target) is None and version and not version.startswith("v0.0.0-00010101"):
+            out.append(spec)
+    return out
+
+
+def _inside_replace_manifests(root: Path, gomod: str) -> list[str]:
+    """go.mod of each module replaced by a folder inside root, relative to root."""
+    folders = (_inside(root, target) for target in local_replaces(gomod).values())
+    return sorted({f"{folder}/go.mod" for folder in folders if folder not in (None, ".")})
+
+
+def _inside(root: Path, target: str) -> str | None:
+    """target (a replace's folder, relative to root) relative to root, None when outside it."""
+    folder = (root / target).resolve()
+    base = root.resolve()
+    return folder.relative_to(base).as_posix() if folder.is_relative_to(base) else None
 
 
 def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
@@ -145,16 +235,34 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         install = "go mod download"
         build = f"go mod tidy && {build}"
         notes.append("go.mod has requires but no go.sum: `go mod tidy` completes it with the source")
-    if install and (packages := _imported_modules_packages(root, gomod)):
+    manifests = existing(root, ["go.mod", "go.sum"]) if not vendored else []
+    dropped = [] if vendored else _outside_replaces(root, gomod)
+    if not vendored:
+        # The dependency layer reads the go.mod of a module replaced by a folder inside the
+        # service root: it travels with go.mod into that layer.
+        manifests += existing(root, _inside_replace_manifests(root, gomod))
+    if install and (packages := _imported_modules_packages(root, gomod, has_sum=has_sum)):
         # -mod=mod: without go.sum, the checksums of what is compiled are recorded first.
-        mod = "" if has_sum else " -mod=mod"
+        mod = "" if has_sum and not dropped else " -mod=mod"
         install += f" && CGO_ENABLED=0 go build{mod} {' '.join(packages)}"
+    if dropped:
+        # A replace by a folder outside the service root (a plugin's `=> ../..` in a
+        # monorepo) points out of the build context: the module's published version, the one
+        # go.mod requires, is built instead. go.sum has no checksum of a replaced module, so
+        # the go commands may record it (-mod=mod).
+        edit = "go mod edit " + " ".join(f"-dropreplace={spec}" for spec in dropped) + " && export GOFLAGS=-mod=mod"
+        install = f"{edit} && {install}" if install else None
+        build = f"{edit} && {build}"
+        notes.append(
+            "go.mod replaces " + ", ".join(dropped) + " with folders outside the service root (the build "
+            "context): their published versions are built instead"
+        )
     return Toolchain(
         language="go",
         language_version=version,
         version_source=source,
         package_manager="go",
-        manifests=existing(root, ["go.mod", "go.sum"]) if not vendored else [],
+        manifests=manifests,
         install_command=install,
         build_command=build,
         artifact=BINARY,
