@@ -837,3 +837,12 @@ def test_go_local_replaces_inside_travel_with_go_mod_and_outside_ones_build_the_
     layer = "go mod download && CGO_ENABLED=0 go build -mod=mod github.com/go-chi/chi/v5"
     assert tc.install_command == f"{edit} && {layer}"
     assert tc.build_command.startswith(f"{edit} && CGO_ENABLED=0 go build ")
+
+
+def test_rust_offline_newer_than_every_stand_in_installs_rustc_with_rustup(tmp_path):
+    cargo = '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2024"\nrust-version = "1.88"\n'
+    tc = detect("rust", _write(tmp_path, {"Cargo.toml": cargo, "src/main.rs": "fn main() {}\n"}), offline=True)
+    assert tc.base_image == "rust:1.85-slim-trixie" and tc.facts["rustup"] == "1.88"
+    assert "--default-toolchain 1.88 " in tc.facts["rustup_step"]
+    within = cargo.replace('rust-version = "1.88"\n', "")
+    assert "rustup" not in detect("rust", _write(tmp_path / "b", {"Cargo.toml": within}), offline=True).facts

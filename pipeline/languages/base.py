@@ -119,6 +119,13 @@ class Language:
         file's version), before the generic reading of "wants version X"; None when none."""
         return None
 
+    def fetch_toolchain(self, dockerfile: str, version: str) -> str | None:
+        """The Dockerfile with a step that installs `version` of the toolchain over the
+        image's own, when no image of that version can be pulled (offline) but the
+        toolchain's own distribution server answers; None when the language has no such
+        route or the Dockerfile already installs it."""
+        return None
+
     def unlock(self, dockerfile: str) -> str:
         """The Dockerfile after a lock-file mismatch: the language's extra step, if any."""
         return dockerfile

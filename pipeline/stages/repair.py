@@ -460,8 +460,15 @@ class RuleBasedStrategy:
         if image is None or image in env.dockerfile.split("\n", 3)[1:3] or f"FROM {image}" in env.dockerfile:
             return None
         if facts.offline:
-            # Offline only the stand-ins exist: a newer image cannot be pulled.
-            return None
+            # Offline only the stand-ins exist: a newer image cannot be pulled, but the
+            # language may install the release over the stand-in's from its own server.
+            fetched = language.fetch_toolchain(env.dockerfile, version)
+            if fetched is None:
+                return None
+            return Proposal(
+                env=env.model_copy(update={"dockerfile": fetched}),
+                change=f"install {facts.language} {version} over the stand-in: the log asks for {want or version}",
+            )
         fixed = re.sub(r"^FROM \S+", f"FROM {image}", env.dockerfile, count=1, flags=re.MULTILINE)
         return Proposal(
             env=env.model_copy(update={"dockerfile": fixed, "base_image": image}),

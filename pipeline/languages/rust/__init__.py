@@ -15,6 +15,9 @@ class RustLanguage(Language):
             return "1.85"
         return None
 
+    def fetch_toolchain(self, dockerfile: str, version: str) -> str | None:
+        return toolchain.with_rustup(dockerfile, version)
+
 
 LANGUAGE = RustLanguage(
     name="rust",

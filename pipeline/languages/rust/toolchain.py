@@ -24,6 +24,46 @@ MSRV_RESOLVER = (1, 84)
 FIRST_BOOKWORM = (1, 70)
 
 
+# rustup-init from the Rust project's own server (static.rust-lang.org), which answers
+# where Docker Hub may not: it installs a newer rustc over a stand-in's. curl and rustup
+# trust the image's system bundle, which holds the machine's proxy CA when there is one.
+RUSTUP_INIT = "https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init"
+RUSTUP_MARK = "# rustc from rustup:"
+
+
+def rustup_lines(version: str) -> list[str]:
+    """Dockerfile lines installing rustc `version` with rustup; its cargo and rustc proxies
+    go to $CARGO_HOME/bin, ahead of the image's own on PATH (official images and stand-ins)."""
+    return [
+        f"{RUSTUP_MARK} {version} (the newest local image's rustc is older)",
+        "RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates"
+        " && rm -rf /var/lib/apt/lists/*"
+        f" && curl --proto '=https' -sSf {RUSTUP_INIT} -o /tmp/rustup-init && chmod +x /tmp/rustup-init"
+        " && RUSTUP_HOME=/usr/local/rustup CARGO_HOME=${CARGO_HOME:-/usr/local/cargo} /tmp/rustup-init -y"
+        f" --no-modify-path --profile minimal --default-toolchain {version} && rm /tmp/rustup-init",
+        "ENV RUSTUP_HOME=/usr/local/rustup",
+    ]
+
+
+def with_rustup(dockerfile: str, version: str) -> str | None:
+    """The Dockerfile installing rustc `version` right after its WORKDIR (replacing an older
+    rustup step), None when it already installs that version."""
+    lines = dockerfile.splitlines()
+    if any(line.startswith(f"{RUSTUP_MARK} {version} ") for line in lines):
+        return None
+    if (start := next((i for i, line in enumerate(lines) if line.startswith(RUSTUP_MARK)), None)) is not None:
+        del lines[start : start + 3]
+        at = start
+    else:
+        workdir = next((i for i, line in enumerate(lines) if line.startswith("WORKDIR ")), None)
+        from_line = next((i for i, line in enumerate(lines) if line.startswith("FROM ")), None)
+        if workdir is None and from_line is None:
+            return None
+        at = (workdir if workdir is not None else from_line) + 1
+    lines[at:at] = rustup_lines(version)
+    return "\n".join(lines) + "\n"
+
+
 def image(version: str) -> str:
     suite = "trixie" if (parse_version(version) or (0,)) >= (1, 85) else "bookworm"
     return f"rust:{version}-slim-{suite}"
@@ -74,13 +114,17 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
     wanted = parse_version(minimum) if minimum else None
     if wanted and wanted > parse_version(STAND_IN):
         version = ".".join(str(p) for p in max(wanted[:2], FIRST_BOOKWORM))
+    satisfied = True
     if offline and version != STAND_IN:
         # Only the stand-ins exist: the oldest whose rustc is new enough (a newer rustc
         # builds older code), else the newest, with a note.
         version, satisfied = local_stand_in(minimum, STAND_INS)
-        if not satisfied:
-            notes.append(f"{source} needs rustc {minimum}; offline, the stand-in rustc {version} is used")
     facts: dict[str, str] = {}
+    if offline and minimum and not satisfied:
+        # The newest stand-in's rustc is too old: rustup installs the asked one over it.
+        facts["rustup"] = ".".join(str(p) for p in (parse_version(minimum) or (1,))[:2])
+        facts["rustup_step"] = "\n".join(rustup_lines(facts["rustup"]))
+        notes.append(f"{source} needs rustc {minimum}; offline, rustup installs it over the stand-in rustc {version}")
     if not lock and _registry_dependencies(cargo) and (parse_version(version) or (0,)) >= MSRV_RESOLVER:
         # No lock file: the newest compatible versions would be taken, which may need a
         # newer rustc than the image's; the MSRV-aware resolver picks ones it builds.
