@@ -199,6 +199,11 @@ class Sidecar(BaseModel):
         description="variables the service is started with to reach it (DATABASE_URL, DB_HOST, ...): given at "
         "run time, so they hold for the repository's own Dockerfile and for one an agent writes",
     )
+    hosts: list[str] = Field(
+        default_factory=list,
+        description="names the service may reach it by (compose service names such as `db`): they resolve to "
+        "127.0.0.1 in the shared network namespace",
+    )
     reason: str = Field(default="", description="why the service needs it (a dependency, a compose file)")
 
     @property

@@ -5,7 +5,8 @@ DATABASE_URL required); flask_mysql_inventory keeps an inventory in MySQL (Maria
 DB_HOST, DB_USER, DB_PASSWORD, DB_NAME required, its table made at start);
 flask_redis_scores keeps a leaderboard in Redis (REDIS_URL required);
 express_mongo_bookmarks keeps bookmarks in MongoDB (FerretDB here; MONGO_URL with a
-localhost fallback). Each must become a
+localhost fallback); flask_compose_host_notes dials Redis as `cache`, its compose service
+name, with no variable. Each must become a
 verified task: the pipeline starts the server beside the service while it records the
 tests, the task's run-tests.sh starts it again for the gate (the harness-true path: inside
 the client container), and the tests check data that went through the server. A sidecar
@@ -38,6 +39,8 @@ SIDECAR_FIXTURES = {
     "express_mongo_bookmarks": ("mongodb", "/bookmarks", "sample title"),
     "flask_mysql_inventory": ("mysql", "/items", "sample name"),
     "flask_redis_scores": ("redis", "/scores", "sample player"),
+    # Redis by its compose service name, hard-coded: the name must resolve beside the service.
+    "flask_compose_host_notes": ("redis", "/notes", "sample title"),
 }
 
 

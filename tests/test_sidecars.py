@@ -86,6 +86,23 @@ def test_a_compose_file_names_the_server_its_credentials_and_its_init_sql(tmp_pa
     variables = sidecars.service_variables([need], sidecars.mentioned_names(root, "python"), "python")
     assert variables["DATABASE_URL"] == f"postgresql://shop:{sidecars.DEFAULT_PASSWORD}@127.0.0.1:5432/shopdb"
     assert variables["DB_HOST"] == "127.0.0.1"
+    # `db` is what the compose network resolves (the service's own URL says so too).
+    assert sidecar.hosts == ["db"]
+
+
+def test_a_hard_coded_compose_host_resolves_to_the_sidecar(tmp_path):
+    root = _write(
+        tmp_path,
+        {
+            "docker-compose.yml": "services:\n  store:\n    image: redis:7\n    hostname: kv\n",
+            "main.go": 'package main\n\nconst dsn = "user:pw@tcp(sqlhost)/app"\nvar cache = "redis://store:6379"\n',
+            "config.yml": "db: mysql://app@database:3306/app\n",
+        },
+    )
+    hosts = {need.kind.name: need.hosts for need in sidecars.detect(root, ".")}
+    assert sorted(hosts["redis"]) == ["kv", "store"]
+    assert hosts["mysql"] == ["database"]  # a local name in a URL; `sqlhost` is no compose service
+    assert sidecars.sidecar_for(sidecars.detect(root, ".")[-1]).hosts == ["kv", "store"]
 
 
 def test_a_url_in_the_code_names_the_server_and_its_database(tmp_path):
@@ -234,6 +251,19 @@ def test_run_tests_starts_the_sidecars_before_the_service_and_removes_them(tmp_p
     assert "-e DATABASE_URL=postgresql://app:dummy-db-password@127.0.0.1:5432/app" in script
     assert 'for sidecar in ${SIDECARS[@]+"${SIDECARS[@]}"}; do docker rm -f' in script
     assert "wait_sidecar \"$SIDECAR\" postgresql pg_isready -h 127.0.0.1" in script
+
+
+def test_run_tests_makes_the_compose_host_names_resolve_where_the_service_looks(tmp_path):
+    spec = sidecars.attach(_spec(), sidecars.detect(FIXTURES / "flask_compose_host_notes", "."), set())
+    script = _script(spec)
+    path = tmp_path / "run-tests.sh"
+    path.write_text(script)
+    subprocess.run(["bash", "-n", str(path)], check=True)
+    # Inside a harness's container: its hosts file, which the joined service reads.
+    assert 'echo "127.0.0.1 cache" >>/etc/hosts' in script
+    # On a plain host: the first sidecar owns the namespace and its hosts file.
+    assert "HOST_ARGS=(--add-host cache:127.0.0.1 )" in script
+    assert '"${NETWORK_ARGS[@]}" ${HOST_ARGS[@]+"${HOST_ARGS[@]}"}' in script
 
 
 def test_run_tests_without_sidecars_has_no_sidecar_block():

@@ -95,10 +95,13 @@ def start(
         }
         try:
             if owner is None:
+                # The namespace's owner holds its hosts file: every name a sidecar is known by
+                # resolves to the loopback for all who join (the service included).
                 container = client.containers.create(
                     sidecar.image,
                     network=network,
                     ports={f"{published_port}/tcp": ("127.0.0.1", None)},
+                    extra_hosts={host: "127.0.0.1" for s in sidecars for host in s.hosts},
                     **common,
                 )
             else:

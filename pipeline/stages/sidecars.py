@@ -186,6 +186,8 @@ class Need:
     user: str | None = None
     database: str | None = None
     init_files: list[str] = field(default_factory=list)
+    #: names the code reaches it by besides 127.0.0.1 (a compose service name, `db`)
+    hosts: list[str] = field(default_factory=list)
 
     def credentials(self) -> Credentials:
         return Credentials(user=self.user or DEFAULT_USER, database=self.database or DEFAULT_DATABASE)
@@ -241,6 +243,10 @@ _LOCAL_HOSTS = {
 }
 
 
+_LOOPBACK = {"localhost", "127.0.0.1", "0.0.0.0"}
+_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
 def _kind_of_scheme(scheme: str) -> ServerKind | None:
     return next((k for k in KINDS.values() if scheme in k.schemes), None)
 
@@ -271,6 +277,8 @@ def _from_urls(root: Path, needs: dict[str, Need]) -> None:
                 continue
             need = needs.setdefault(kind.name, Need(kind))
             need.reasons.append(f"a {kind.name} URL in {path.relative_to(root)}")
+            if host in _LOCAL_HOSTS - _LOOPBACK:
+                need.hosts.append(host)
             user = match.group("user")
             if user and not need.user and not user.startswith("$"):
                 need.user = user
@@ -319,6 +327,10 @@ def _from_compose(root: Path, service_root: Path, needs: dict[str, Need]) -> Non
                 continue
             need = needs.setdefault(kind.name, Need(kind))
             need.reasons.insert(0, f"{path.relative_to(root)} runs {definition['image']} as '{name}'")
+            # Compose's network resolves a service by its name (and its hostname): code that
+            # dials `db` or `tcp(db)` hard-coded, or config that says so, expects that.
+            names = (str(name), definition.get("hostname"))
+            need.hosts.extend(host for host in names if isinstance(host, str) and _HOST.match(host))
             env = _compose_env(definition)
             user = env.get("POSTGRES_USER") or env.get("MYSQL_USER") or env.get("MARIADB_USER")
             database = env.get("POSTGRES_DB") or env.get("MYSQL_DATABASE") or env.get("MARIADB_DATABASE")
@@ -398,6 +410,7 @@ def sidecar_for(need: Need) -> Sidecar:
         env=need.kind.sidecar_env(creds),
         health=need.kind.health(creds),
         init_files=list(dict.fromkeys(need.init_files)),
+        hosts=sorted(set(need.hosts)),
         reason="; ".join(dict.fromkeys(need.reasons)),
     )
 
