@@ -394,6 +394,9 @@ def test_rust_from_crates_io_offline_takes_the_trixie_cargo_and_a_resolver_its_r
     [
         ("17", "eclipse-temurin:17-jdk", False),
         ("21", "eclipse-temurin:21-jdk", False),
+        # Java 8 has a stand-in of its own (OpenJDK 8 from Debian sid): Spring Boot 1.x and
+        # old Lombok versions neither compile nor run on 17.
+        ("1.8", "eclipse-temurin:8-jdk", False),
         ("11", "eclipse-temurin:17-jdk", True),
         ("25", "eclipse-temurin:21-jdk", True),
     ],
@@ -403,6 +406,27 @@ def test_java_offline_takes_the_oldest_local_jdk_that_compiles_the_release(relea
     tc = detect("java", _write(tmp_path, {"pom.xml": pom}), offline=True)
     assert tc.base_image == image
     assert bool(tc.notes) == note, tc.notes
+
+
+def test_java_module_of_an_aggregator_builds_alone_with_what_it_needs(tmp_path):
+    """A service root that is a Maven aggregator, its entrypoint in a module: only that module
+    and the modules it needs are built (-pl -am), the module's release picks the JDK, and
+    the jar is the module's."""
+    root = _write(
+        tmp_path,
+        {
+            "pom.xml": "<project><artifactId>top</artifactId><modules><module>lib</module>"
+            "<module>web/app</module></modules><properties><java.version>17</java.version></properties></project>",
+            "web/app/pom.xml": "<project><parent><artifactId>top</artifactId></parent><artifactId>app</artifactId>"
+            "<properties><java.version>1.8</java.version></properties></project>",
+            "web/app/src/main/java/demo/App.java": "class App {}\n",
+        },
+    )
+    tc = detect("java", root, offline=True, entrypoint="web/app/src/main/java/demo/App.java")
+    assert tc.build_command == "mvn -B -DskipTests -pl web/app -am package"
+    assert tc.artifact == "web/app/target/*.jar"
+    assert (tc.base_image, tc.version_source) == ("eclipse-temurin:8-jdk", "web/app/pom.xml java.version")
+    assert tc.install_command is None
 
 
 def test_go_without_go_sum_tidies_and_stdlib_only_downloads_nothing(tmp_path):

@@ -375,6 +375,10 @@ class BuildInfo:
     module_dependencies: set[str] = field(default_factory=set)
     properties: dict[str, str] = field(default_factory=dict)
     parent_version: str | None = None
+    #: the <parent>'s artifactId (Maven)
+    parent_name: str | None = None
+    #: the <modules> it aggregates, as written (folders relative to it), profiles' included
+    modules: list[str] = field(default_factory=list)
 
     @property
     def dir(self) -> Path:
@@ -400,7 +404,11 @@ def read_pom(path: Path, content: bytes) -> BuildInfo | None:
         name=_child_text(root, "artifactId") or path.parent.name,
         version=_child_text(root, "version"),
         parent_version=_child_text(parent, "version"),
+        parent_name=_child_text(parent, "artifactId"),
     )
+    # <modules> of the project and of its profiles: a module listed only under a profile
+    # is still built from this folder (with the profile, or on its own with -pl).
+    info.modules = [m.text.strip() for m in root.iter() if _local(m.tag) == "module" and m.text and m.text.strip()]
     props = _child(root, "properties")
     if props is not None:
         info.properties = {_local(p.tag): (p.text or "").strip() for p in props}
@@ -462,6 +470,45 @@ def find_builds(repo_root: Path) -> dict[Path, BuildInfo]:
         if info is not None:
             out[path.parent] = info
     return out
+
+
+def reactor_root(module: Path, builds: dict[Path, BuildInfo]) -> Path:
+    """The folder Maven must build `module` from: the module itself when it builds alone, else
+    the top of the chain of aggregator poms (<modules>) above it.
+
+    A module whose <parent> is a pom of the repository, or which depends on another module of
+    it, does not build alone (the parent or the sibling is not in any remote repository):
+    `mvn -pl <module> -am package` from the aggregator builds it with what it needs.
+    """
+    info = builds.get(module)
+    if info is None or info.tool != "maven":
+        return module
+    names = {b.name for d, b in builds.items() if d != module and b.tool == "maven"}
+    if info.parent_name not in names and not (info.module_dependencies & names):
+        return module
+    current = module.resolve()
+    while True:
+        above = next(
+            (
+                d
+                for d in current.parents
+                if d in builds
+                and builds[d].tool == "maven"
+                and any((d / m).resolve() == current for m in builds[d].modules)
+            ),
+            None,
+        )
+        if above is None:
+            return current
+        current = above.resolve()
+
+
+def module_of_entrypoint(root: Path, entrypoint: str | None, builds: dict[Path, BuildInfo]) -> Path:
+    """The module that holds the entrypoint (the deepest build folder above it), else `root`."""
+    if not entrypoint:
+        return root
+    file = (root / entrypoint).resolve()
+    return next((d for d in file.parents if d in builds and d.is_relative_to(root)), root)
 
 
 # --------------------------------------------------------------------------- Spring config

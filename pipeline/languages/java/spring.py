@@ -177,6 +177,18 @@ def _signature(method: Node) -> tuple[str, int]:
     return ts.text(method.child_by_field_name("name")), count
 
 
+def _controller_files(module: Path, modules: _Modules) -> int:
+    """How many main source files of `module` (not of the modules nested in it) declare a controller."""
+    skip = modules.nested(module)
+    return sum(
+        1
+        for path, _rel, content in ts.iter_files(module, module, lambda n: n.endswith(jl.SUFFIXES))
+        if not any(path.is_relative_to(s) for s in skip)
+        and jl.is_main_source(path.relative_to(module))
+        and re.search(rb"@(?:Rest)?Controller\b", content)
+    )
+
+
 class SpringFramework(Framework):
     name = "spring"
     #: dependency names (lower case) that say a repository uses it, read from its root manifests
@@ -202,11 +214,20 @@ class SpringFramework(Framework):
             if module is None or not jl.is_main_source(path.relative_to(module)):
                 continue
             apps.setdefault(module, []).append(path.relative_to(module).as_posix())
-        return [
-            ServiceCandidate(root=module, entrypoint=min(apps[module], key=lambda p: (p.count("/"), p)))
-            for module in sorted(apps)
-            if modules.is_web(module)
-        ]
+        # A module that builds only with its aggregator is served from the aggregator's folder
+        # (the Docker build context must hold the parent poms and sibling modules); the
+        # entrypoint then names the module. One service per folder: when an aggregator holds
+        # several web apps, the one with the most controllers is the service.
+        by_root: dict[Path, list[tuple[Path, str]]] = {}
+        for module in sorted(apps):
+            if modules.is_web(module):
+                entry = min(apps[module], key=lambda p: (p.count("/"), p))
+                by_root.setdefault(jl.reactor_root(module, modules.builds), []).append((module, entry))
+        out = []
+        for root, found in sorted(by_root.items()):
+            module, entry = max(found, key=lambda f: (_controller_files(f[0], modules), -found.index(f)))
+            out.append(ServiceCandidate(root=root, entrypoint=(module / entry).relative_to(root).as_posix()))
+        return out
 
     # ------------------------------------------------------------------ discover
 
@@ -221,8 +242,8 @@ class SpringFramework(Framework):
 
     def discover(self, repo_root: Path, service: ServiceCandidate) -> list[Endpoint]:
         repo_root = repo_root.resolve()
-        root = service.root.resolve()
         modules = _Modules(repo_root)
+        root = jl.module_of_entrypoint(service.root.resolve(), service.entrypoint, modules.builds)
         # Controllers and mapped base types spell one of these; other files load on demand.
         project = jl.JavaProject(
             self._sources(repo_root, root, modules), eager=lambda b: b"Controller" in b or b"Mapping" in b
@@ -292,8 +313,12 @@ class SpringFramework(Framework):
 
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         repo_root = repo_root.resolve()
-        root = service.root.resolve()
         modules = _Modules(repo_root)
+        # The module with the app; the jar is under it, relative to the service root (the
+        # aggregator's folder when the module builds only with it).
+        root = jl.module_of_entrypoint(service.root.resolve(), service.entrypoint, modules.builds)
+        prefix = root.relative_to(service.root.resolve()).as_posix()
+        prefix = "" if prefix == "." else prefix + "/"
         config = jl.read_spring_config(root)
         port = DEFAULT_PORT
         configured = jl.placeholder_default(config.get("server.port", ""))
@@ -303,9 +328,9 @@ class SpringFramework(Framework):
         info = modules.builds.get(root)
         jar = self._jar_name(info) if info is not None else None
         if jar is not None:
-            command = ["java", "-jar", f"target/{jar}.jar", *flags.split()]
+            command = ["java", "-jar", f"{prefix}target/{jar}.jar", *flags.split()]
         else:
-            folder = "build/libs" if info is not None and info.tool == "gradle" else "target"
+            folder = prefix + ("build/libs" if info is not None and info.tool == "gradle" else "target")
             # Gradle also writes a *-plain.jar without dependencies; the boot jar is the other one.
             pick = f'"$(ls {folder}/*.jar | grep -v -- -plain.jar | head -n 1)"'
             command = ["sh", "-c", f"exec java -jar {pick} {flags}"]

@@ -11,7 +11,7 @@ from pipeline.languages.toolchain import Toolchain, existing, local_stand_in, pa
 STAND_IN = "17"
 # The JDKs local stand-ins exist for (docker/base: java.Dockerfile on bookworm,
 # java-21.Dockerfile on trixie), oldest first.
-STAND_INS = ["17", "21"]
+STAND_INS = ["8", "17", "21"]
 # eclipse-temurin:<n>-jdk tags exist for these.
 OFFICIAL = ["8", "11", "17", "21", "22", "23", "24", "25"]
 GRADLE_IMAGE = "gradle:8.10-jdk{version}"
@@ -59,13 +59,32 @@ def _gradle_version(text: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _entry_module(root: Path, entrypoint: str | None) -> str | None:
+    """The folder, below `root`, of the Maven module that holds the entrypoint (None when it
+    is `root` itself): Spring's service root is the aggregator when the module needs it."""
+    if not entrypoint:
+        return None
+    for folder in (root / entrypoint).parents:
+        if folder == root or not folder.is_relative_to(root):
+            return None
+        if (folder / "pom.xml").is_file():
+            return folder.relative_to(root).as_posix()
+    return None
+
+
 def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
     notes: list[str] = []
     gradle_files = existing(root, ["build.gradle", "build.gradle.kts"])
     maven = (root / "pom.xml").is_file()
+    module = _entry_module(root, entrypoint)
     if maven:
         pom = read_text(root / "pom.xml")
         version, source = _pom_version(pom)
+        if module:
+            # The app module's own release first: it is what runs.
+            own, own_source = _pom_version(read_text(root / module / "pom.xml"))
+            if own:
+                version, source = own, f"{module}/{own_source}"
         # A multi-module build needs every module's pom before it resolves: copy the source.
         multi_module = "<modules>" in pom
     else:
@@ -99,6 +118,11 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         install = None if multi_module else f"{tool} -B -q dependency:go-offline"
         build = f"{tool} -B -DskipTests package"
         artifact = "target/*.jar"
+        if multi_module and module:
+            # Only the app module and the modules it needs (-am), not every module of the
+            # aggregator (examples, tools, other apps that may not build here).
+            build = f"{tool} -B -DskipTests -pl {module} -am package"
+            artifact = f"{module}/target/*.jar"
         manager = "maven"
     else:
         wrapper = (root / "gradlew").is_file() and (root / "gradle" / "wrapper").is_dir()
