@@ -273,11 +273,17 @@ def test_a_keyword_followed_by_a_variable_or_a_plain_word_is_not_redacted(tmp_pa
     from pipeline.stages import redact
 
     (tmp_path / "mail.go").write_text("package mail\n\nfunc set(ep *E, pwd string) {\n\tep.Password = pwd\n}\n")
+    # A comparison the detector reads past: `== nil {` and `!= nil), nil` are code, not values.
+    (tmp_path / "totp.go").write_text(
+        "package totp\n\nfunc has(a *A) (bool, error) {\n\tif a.TOTPSecret == nil {\n\t\treturn false, nil\n\t}\n"
+        "\treturn (a.TOTPSecret != nil), nil\n}\n"
+    )
     (tmp_path / "compose.yml").write_text("services:\n  db:\n    environment:\n      password: socketio\n")
     (tmp_path / "config.py").write_text('password = "Tr0ub4dor&3xyz"\n')
     (tmp_path / "expected.json").write_text('{"SuperSecret": "This one has a name override and a comment"}\n')
     found = {(path.name, kind) for path, _line, kind, _value in redact.scan(tmp_path)}
     assert ("mail.go", "Secret Keyword") not in found
+    assert ("totp.go", "Secret Keyword") not in found
     assert ("compose.yml", "Secret Keyword") not in found
     assert ("expected.json", "Secret Keyword") not in found
     assert ("config.py", "Secret Keyword") in found

@@ -191,7 +191,10 @@ def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
 # Three or more words of letters with a sentence's punctuation, on one line.
 _SENTENCE = re.compile(r"[A-Za-z][A-Za-z'’,.;:!?()-]*(?: [A-Za-z][A-Za-z'’,.;:!?()-]*){2,}")
 _CODE_SUFFIXES = {s for language in LANGUAGES for s in language.suffixes}
-_CODE_REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+_REFERENCE = r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*"
+# A variable, or an expression of them the keyword detector read past a comparison:
+# `authData.TOTPSecret == nil {` gives "nil {", `!= nil), nil` gives "nil), nil".
+_CODE_REFERENCE = re.compile(rf"{_REFERENCE}(?:[\s(){{}}\[\],;:!&|<>=]+(?:{_REFERENCE})?)*")
 
 
 def _not_a_keyword_secret(path: Path, secret: Any) -> bool:
