@@ -152,6 +152,11 @@ class Settings(BaseModel):
         default_factory=lambda: int(os.environ.get("ABC_REPAIR_ATTEMPTS", "3")),
         description="how many times a failed build or start is repaired (a changed Dockerfile) before giving up",
     )
+    time_budget: float | None = Field(
+        default_factory=lambda: float(os.environ["ABC_TIME_BUDGET"]) if os.environ.get("ABC_TIME_BUDGET") else None,
+        description="seconds a generate run may spend before it starts no further service or group (those end "
+        "budget_exhausted, not cached: the next run resumes them); none by default",
+    )
     min_group_endpoints: int = Field(default=1, description="smallest API group worth a task")
     max_group_endpoints: int = Field(default=8, description="largest API group in one task")
     delegate_depth: int = Field(

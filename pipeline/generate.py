@@ -209,10 +209,14 @@ def _rejected_variants(settings: Settings, task_id: str, key: str, verdict: Verd
     return [publish.rejected(vid, verdict, reason, kind) for kind, vid, _ in _variants(settings, task_id, key)]
 
 
+_NOT_CACHED = {Verdict.infra_error, Verdict.budget_exhausted}
+
+
 def _cache_outcomes(run: Run, task_id: str, key: str, outcomes: list[TaskOutcome]) -> None:
     cache_keys = {vid: ckey for _, vid, ckey in _variants(run.settings, task_id, key)}
     for outcome in outcomes:
-        if outcome.verdict != Verdict.infra_error and outcome.task_id in cache_keys:
+        # The machine's fault or the clock's, not the content's: the next run tries again.
+        if outcome.verdict not in _NOT_CACHED and outcome.task_id in cache_keys:
             run.cache.put("outcome", cache_keys[outcome.task_id], outcome)
 
 
@@ -229,6 +233,11 @@ def _service_tasks(
 ) -> list[TaskOutcome]:
     settings = run.settings
     ids = {g.name: package.task_id_for(snapshot, g) for g in groups}
+    spent = run.budget_spent()
+    if spent:
+        return [
+            o for g in groups for o in _rejected_variants(settings, ids[g.name], "", Verdict.budget_exhausted, spent)
+        ]
     try:
         env = run.stage("environment", environment.synthesize, prepared, inventory, service, settings)
     except StageError as exc:
@@ -265,7 +274,10 @@ def _service_tasks(
     for group in todo:
         task_id, key = ids[group.name], keys[group.name]
         suite = settled.suites.get(group.name)
-        if isinstance(suite, StageError):
+        spent = run.budget_spent()
+        if spent:
+            made = _rejected_variants(settings, task_id, key, Verdict.budget_exhausted, spent)
+        elif isinstance(suite, StageError):
             made = _rejected_variants(settings, task_id, key, suite.verdict, suite.reason)
         else:
             made = _make_task(

@@ -39,6 +39,9 @@ class Verdict(StrEnum):
     mask_failed = "mask_failed"
     # A server the service needs (MongoDB) has no image on this machine: not the repository's fault.
     service_unavailable = "service_unavailable"
+    # The run's time budget (ABC_TIME_BUDGET) was spent before this group's turn: nothing is
+    # wrong with it, and the next run takes it up.
+    budget_exhausted = "budget_exhausted"
 
 
 class StageError(Exception):

@@ -49,6 +49,15 @@ class Run:
         self.timings: list[StageTiming] = []
         # A caller-chosen id (the batch's) lets a later run remove what a killed one left in Docker.
         self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.started = time.monotonic()
+
+    def budget_spent(self) -> str | None:
+        """Why no further service or group starts (the time budget is spent), else None."""
+        budget = self.settings.time_budget
+        elapsed = time.monotonic() - self.started
+        if budget is None or elapsed < budget:
+            return None
+        return f"the run's time budget of {budget:.0f} s was spent ({elapsed:.0f} s) before this group's turn"
 
     def stage(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         if sandbox.interrupted(self.run_id):

@@ -13,7 +13,9 @@ files: the clone then commits the tree without them (how many is recorded).
 
 Every repository is one `abc-pipeline generate SOURCE --json --out TMP` process in a process
 group of its own, stopped (SIGTERM, which makes the pipeline remove its Docker objects, then
-SIGKILL) after `--timeout` seconds, so a crash or a hang of one never stops the bench. The
+SIGKILL) after `--timeout` seconds, so a crash or a hang of one never stops the bench; before
+that, its own time budget (ABC_TIME_BUDGET, by default the timeout less five minutes) makes it
+start no further group and end with what it verified. The
 results are rewritten after every repository, to `bench/results/<name>.json` and `.md`:
 names, verdicts, reasons and numbers only, never any code of the repositories. `--resume`
 skips the repositories already in the results JSON.
@@ -251,6 +253,12 @@ def failed_row(entry: dict, verdict: str, reason: str) -> dict:
         "tasks": [],
         "stages": {},
     }
+
+
+def time_budget(timeout: float) -> float:
+    """The generate run's own budget under a kill after `timeout` s: the group in flight when
+    it runs out (a bring-up, a verify of two variants) gets up to five minutes more."""
+    return max(timeout * 0.6, timeout - 300)
 
 
 def run_generate(source: str, out: Path, env: dict[str, str], timeout: float) -> tuple[int | None, str, str, bool]:
@@ -541,6 +549,9 @@ def main(argv: list[str] | None = None) -> None:
     for folder in (args.work_dir, args.out_dir, args.clone_dir):
         folder.mkdir(parents=True, exist_ok=True)
     env = os.environ | {
+        # Stop starting groups well before the kill, so a large repository ends with what it
+        # verified (the rest budget_exhausted) rather than bench_timeout and nothing.
+        "ABC_TIME_BUDGET": os.environ.get("ABC_TIME_BUDGET") or str(round(time_budget(args.timeout))),
         "ABC_WORK_DIR": str(args.work_dir),
         "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(args.work_dir / "prefect-home")),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -217,3 +217,8 @@ def test_crash_line_names_the_innermost_frame(bench):
         "UndefinedError: 'x' is undefined (at File \"/x/pipeline/stages/environment.py\", line 7, in render)"
     )
     assert bench.crash_line("") == ""
+
+
+def test_a_run_stops_starting_groups_well_before_the_kill(bench):
+    assert bench.time_budget(900) == 600
+    assert bench.time_budget(300) == 180  # short timeouts keep most of their time

@@ -1,0 +1,49 @@
+"""A run's time budget (ABC_TIME_BUDGET): once spent, no further service or group starts;
+those end budget_exhausted, which is never cached, so the next run takes them up."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Settings
+from pipeline.generate import generate
+from pipeline.models import Verdict
+from pipeline.runtime import sandbox
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_the_budget_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("ABC_TIME_BUDGET", "600")
+    assert Settings().time_budget == 600.0
+    monkeypatch.delenv("ABC_TIME_BUDGET")
+    assert Settings().time_budget is None
+
+
+@pytest.mark.docker
+def test_a_spent_budget_leaves_the_groups_to_the_next_run(docker_engine, tmp_path):
+    settings = Settings(
+        work_dir=tmp_path / "work",
+        out_dir=tmp_path / "out",
+        offline=True,
+        oracle_runs=1,
+        variants=["implementation"],
+        time_budget=0,
+    )
+    run_id = f"test-{uuid.uuid4().hex[:10]}"
+    spent = generate(str(FIXTURES / "flask_todo"), settings, run_id=run_id)
+    assert spent.verdict == Verdict.budget_exhausted, spent.model_dump_json(indent=2)
+    assert spent.tasks and all(t.verdict == Verdict.budget_exhausted for t in spent.tasks)
+    assert "time budget of 0 s" in spent.tasks[0].reason
+    assert not any((settings.work_dir / "cache").glob("outcome/*.json"))
+    assert sandbox.leftovers(run_id) == []
+
+    # The next run, with time to spare, does the work the first one left.
+    settings.time_budget = None
+    run_id = f"test-{uuid.uuid4().hex[:10]}"
+    resumed = generate(str(FIXTURES / "flask_todo"), settings, run_id=run_id)
+    assert resumed.verdict == Verdict.passed, resumed.model_dump_json(indent=2)
+    assert sandbox.leftovers(run_id) == []
