@@ -870,3 +870,32 @@ def test_rust_offline_newer_than_every_stand_in_installs_rustc_with_rustup(tmp_p
     assert "--default-toolchain 1.88 " in tc.facts["rustup_step"]
     within = cargo.replace('rust-version = "1.88"\n', "")
     assert "rustup" not in detect("rust", _write(tmp_path / "b", {"Cargo.toml": within}), offline=True).facts
+
+
+def test_rust_literal_loopback_binds_are_rewritten_to_all_interfaces_before_the_build(tmp_path):
+    """A server bound to 127.0.0.1 in a container cannot be reached through its published
+    port, and no variable moves a literal: the build rewrites the literal (by its text, as
+    masking moves lines), leaving other addresses alone."""
+    import subprocess
+
+    main = (
+        "fn main() {\n"
+        '    HttpServer::new(app).bind(("127.0.0.1", 8080)).unwrap();\n'
+        '    let a = "localhost:3000";\n'
+        "    let b = SocketAddr::from(([127, 0, 0, 1], 9000));\n"
+        '    let c = "10.0.0.7:5432";\n'
+        "}\n"
+    )
+    root = _write(tmp_path, {"Cargo.toml": '[package]\nname = "app"\nversion = "0.1.0"\n', "src/main.rs": main})
+    tc = detect("rust", root, offline=True)
+    rewrite, _, rest = tc.build_command.partition(" && cargo build")
+    assert rewrite.startswith("sed -i ") and rest
+    subprocess.run(rewrite, shell=True, cwd=root, check=True)
+    assert (root / "src/main.rs").read_text() == (
+        "fn main() {\n"
+        '    HttpServer::new(app).bind(("0.0.0.0", 8080)).unwrap();\n'
+        '    let a = "0.0.0.0:3000";\n'
+        "    let b = SocketAddr::from(([0, 0, 0, 0], 9000));\n"
+        '    let c = "10.0.0.7:5432";\n'
+        "}\n"
+    )

@@ -205,7 +205,8 @@ def runtime_hints(repo_root: Path, service: ServiceCandidate, default_port: int)
     if literal is not None:
         port, host = literal
         if host in ("127.0.0.1", "localhost", "[::1]", "::1"):
-            log.warning("%s binds to %s:%d; the environment stage must rewrite it to 0.0.0.0", service.root, host, port)
+            # toolchain.loopback_rewrites makes the build listen on 0.0.0.0 instead.
+            log.warning("%s binds to %s:%d; the build rewrites it to 0.0.0.0", service.root, host, port)
     elif port_read is not None and port_read.default is not None:
         port = int(port_read.default)
     else:

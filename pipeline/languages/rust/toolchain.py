@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.languages.toolchain import Toolchain, existing, local_stand_in, parse_version, read_text, read_toml
+from pipeline.languages.toolchain import (
+    Toolchain,
+    existing,
+    local_stand_in,
+    parse_version,
+    read_text,
+    read_toml,
+    source_files,
+)
 
 STAND_IN = "1.63"
 # The versions local stand-ins exist for (docker/base: rust.Dockerfile on bookworm,
@@ -62,6 +70,45 @@ def with_rustup(dockerfile: str, version: str) -> str | None:
         at = (workdir if workdir is not None else from_line) + 1
     lines[at:at] = rustup_lines(version)
     return "\n".join(lines) + "\n"
+
+
+# Literal loopback bind addresses in the source, and what listens on every interface
+# instead: a server bound to 127.0.0.1 in a container is unreachable through its published
+# port, and no variable moves a literal. A client's "127.0.0.1:6379" rewritten too still
+# reaches the same host (connecting to 0.0.0.0 is connecting to the local host on Linux).
+_LOOPBACK_LITERALS = (
+    (re.compile(r'\bbind\s*\(\s*\(\s*"(?:127\.0\.0\.1|localhost)"\s*,\s*\d{2,5}\s*\)'), '"0.0.0.0'),
+    (re.compile(r'"(?:127\.0\.0\.1|localhost):\d{2,5}"'), '"0.0.0.0'),
+    (re.compile(r"\(\s*\[\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\]\s*,\s*\d{2,5}\s*\)"), "[0, 0, 0, 0]"),
+)
+_LOOPBACK_HOST = re.compile(r'"(?:127\.0\.0\.1|localhost)|\[\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\]')
+
+
+def _sed_pattern(text: str) -> str:
+    """text as a sed basic regular expression that matches itself."""
+    return re.sub(r"([\\/.*\[\]^$])", r"\\\1", text)
+
+
+def _sed_replacement(text: str) -> str:
+    return re.sub(r"([\\/&])", r"\\\1", text)
+
+
+def loopback_rewrites(root: Path) -> list[str]:
+    """`sed` commands that make each literal loopback bind address of the source listen on
+    every interface (`.bind(("127.0.0.1", 8080))`, `"localhost:3000"`, `([127, 0, 0, 1], 80)`).
+    They match the literal's text, not a line number: the masked tree moves lines."""
+    commands = []
+    for path in source_files(root, ".rs"):
+        text = read_text(path)
+        found: list[tuple[str, str]] = []
+        for pattern, host in _LOOPBACK_LITERALS:
+            for match in pattern.finditer(text):
+                old = match.group(0)
+                found.append((old, _LOOPBACK_HOST.sub(host, old, count=1)))
+        if found:
+            edits = " ".join(f"-e 's/{_sed_pattern(o)}/{_sed_replacement(n)}/g'" for o, n in dict(found).items())
+            commands.append(f"sed -i {edits} {path.relative_to(root).as_posix()}")
+    return commands
 
 
 def image(version: str) -> str:
@@ -149,6 +196,10 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
             f" && rm -rf src target/release/{name} target/release/deps/{crate}-* target/release/.fingerprint/{name}-*"
         )
         build = f"cargo build --release{locked}"
+    if rewrites := loopback_rewrites(root):
+        # Before the build that compiles them: the service must listen on all interfaces.
+        build = " && ".join([*rewrites, build])
+        notes.append("the source binds to a loopback address: the build rewrites it to 0.0.0.0")
     return Toolchain(
         language="rust",
         language_version=version,
