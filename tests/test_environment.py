@@ -429,6 +429,36 @@ def test_java_module_of_an_aggregator_builds_alone_with_what_it_needs(tmp_path):
     assert tc.install_command is None
 
 
+def test_java_dependency_shipped_as_a_jar_is_installed_before_it_is_resolved(tmp_path):
+    """A pom dependency no remote repository has, whose jar the repository ships: the jar is
+    copied with the pom and `install:install-file`d before dependency:go-offline."""
+    pom = (
+        "<project><version>2.0</version><properties><ext.version>1.2</ext.version></properties><dependencies>"
+        "<dependency><groupId>org.example</groupId><artifactId>ext</artifactId><version>${ext.version}</version>"
+        "</dependency><dependency><groupId>org.example</groupId><artifactId>own</artifactId>"
+        "<version>${project.version}</version></dependency>"
+        "<dependency><groupId>x</groupId><artifactId>sys</artifactId><version>1</version><scope>system</scope>"
+        "</dependency></dependencies></project>"
+    )
+    root = _write(
+        tmp_path,
+        {
+            "pom.xml": pom,
+            "libs/ext-1.2.jar": "",
+            "vendor/own-2.0.jar": "",
+            "libs/sys-1.jar": "",
+            "target/ext-1.2.jar": "",
+        },
+    )
+    tc = detect("java", root, offline=True)
+    assert tc.manifests == ["pom.xml", "libs/ext-1.2.jar", "vendor/own-2.0.jar"]
+    assert tc.install_command == (
+        "mvn -B -q install:install-file -Dfile=libs/ext-1.2.jar -DgroupId=org.example -DartifactId=ext "
+        "-Dversion=1.2 -Dpackaging=jar && mvn -B -q install:install-file -Dfile=vendor/own-2.0.jar "
+        "-DgroupId=org.example -DartifactId=own -Dversion=2.0 -Dpackaging=jar && mvn -B -q dependency:go-offline"
+    )
+
+
 def test_go_without_go_sum_tidies_and_stdlib_only_downloads_nothing(tmp_path):
     tidy = detect(
         "go", _write(tmp_path / "a", {"go.mod": "module x\n\ngo 1.19\n\nrequire a.b/c v1.0.0\n"}), offline=True

@@ -59,6 +59,39 @@ def _gradle_version(text: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _pom_dependencies(pom: str) -> list[tuple[str, str, str]]:
+    """(groupId, artifactId, version) of the pom's declared dependencies with a version the
+    pom's own properties resolve; system-scoped ones (their jar is named by path) are left out."""
+    try:
+        tree = ET.fromstring(re.sub(r"\sxmlns(:\w+)?=\"[^\"]+\"", "", pom, count=1))
+    except ET.ParseError:
+        return []
+    properties = {child.tag: (child.text or "").strip() for child in tree.findall("./properties/*")}
+    properties["project.version"] = (tree.findtext("./version") or "").strip()
+    out = []
+    for dep in tree.findall("./dependencies/dependency"):
+        group, artifact, version = (dep.findtext(tag, "").strip() for tag in ("groupId", "artifactId", "version"))
+        version = re.sub(r"\$\{([\w.\-]+)\}", lambda m: properties.get(m.group(1), m.group(0)), version)
+        if group and artifact and version and "${" not in version and dep.findtext("scope", "").strip() != "system":
+            out.append((group, artifact, version))
+    return out
+
+
+def _shipped_jars(root: Path, poms: list[str]) -> list[tuple[str, str, str, str]]:
+    """(jar path, groupId, artifactId, version) for each dependency whose jar the repository
+    ships (`<artifactId>-<version>.jar`, e.g. under lib/): no remote repository has it, so
+    its README tells to `mvn install:install-file` it first; the build does the same."""
+    wanted = {f"{a}-{v}.jar": (g, a, v) for pom in poms for g, a, v in _pom_dependencies(pom)}
+    if not wanted:
+        return []
+    found: dict[str, tuple[str, str, str, str]] = {}
+    for path in sorted(root.rglob("*.jar")):
+        rel = path.relative_to(root)
+        if path.name in wanted and path.name not in found and not {"target", "build", ".git"} & set(rel.parts):
+            found[path.name] = (rel.as_posix(), *wanted[path.name])
+    return list(found.values())
+
+
 def _entry_module(root: Path, entrypoint: str | None) -> str | None:
     """The folder, below `root`, of the Maven module that holds the entrypoint (None when it
     is `root` itself): Spring's service root is the aggregator when the module needs it."""
@@ -117,6 +150,22 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         manifests = [] if multi_module else existing(root, ["pom.xml", "mvnw", ".mvn/"])
         install = None if multi_module else f"{tool} -B -q dependency:go-offline"
         build = f"{tool} -B -DskipTests package"
+        poms = [pom, read_text(root / module / "pom.xml")] if module else [pom]
+        jars = _shipped_jars(root, poms)
+        if jars:
+            installs = " && ".join(
+                f"{tool} -B -q install:install-file -Dfile={path} -DgroupId={group} -DartifactId={artifact} "
+                f"-Dversion={version} -Dpackaging=jar"
+                for path, group, artifact, version in jars
+            )
+            notes.append(
+                "dependencies the repository ships as jars are installed first: " + ", ".join(j[0] for j in jars)
+            )
+            if install:
+                manifests += [path for path, *_ in jars]
+                install = f"{installs} && {install}"
+            else:
+                build = f"{installs} && {build}"
         artifact = "target/*.jar"
         if multi_module and module:
             # Only the app module and the modules it needs (-am), not every module of the
