@@ -287,3 +287,19 @@ def test_a_keyword_followed_by_a_variable_or_a_plain_word_is_not_redacted(tmp_pa
     assert ("compose.yml", "Secret Keyword") not in found
     assert ("expected.json", "Secret Keyword") not in found
     assert ("config.py", "Secret Keyword") in found
+
+
+def test_code_constants_and_alphabets_are_not_secrets(tmp_path):
+    """An integer constant under a key-like name (`PR_PAC_APDBKEY = 0x8`, vendored x/sys)
+    and an alphabet (every character once: hashids', a captcha's) are what the code needs
+    as they are; a random token of the same length is still found."""
+    from pipeline.stages import redact
+
+    (tmp_path / "consts.go").write_text("package unix\n\nconst (\n\tPR_SOME_KEY = 0x8\n)\n")
+    (tmp_path / "ids.go").write_text(
+        'package ids\n\nconst Alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ1234567890"\n'
+    )
+    (tmp_path / "token.go").write_text('package cfg\n\nconst Token = "q8Zr3xKp0vLw9aQe7sTn2bYd5fGh8jMc"\n')
+    found = {path.name for path, _line, _kind, _value in redact.scan(tmp_path)}
+    assert "consts.go" not in found and "ids.go" not in found
+    assert "token.go" in found

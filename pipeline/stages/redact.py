@@ -182,6 +182,7 @@ def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
             or _only_placeholders_assigned(Path(filename), secret.line_number)
             or _is_type_test(Path(filename), secret.line_number, secret.secret_value)
             or (secret.type == "Secret Keyword" and _not_a_keyword_secret(Path(filename), secret))
+            or _is_charset(secret.secret_value)
         ):
             continue
         found.append((Path(filename), secret.line_number, secret.type, secret.secret_value))
@@ -197,6 +198,17 @@ _REFERENCE = r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*"
 _CODE_REFERENCE = re.compile(rf"{_REFERENCE}(?:[\s(){{}}\[\],;:!&|<>=]+(?:{_REFERENCE})?)*")
 
 
+_CODE_NUMBER = re.compile(r"0[xX][0-9a-fA-F_]{1,16}|\d[\d_]*(?:\.\d+)?")
+# A high-entropy string with no character twice, this long, is an alphabet (hashids'
+# default, a captcha's character set): a random secret of 24 characters from 64 repeats
+# one with probability 0.99. Replacing an alphabet breaks the code that draws from it.
+CHARSET_MIN_LENGTH = 24
+
+
+def _is_charset(value: str | None) -> bool:
+    return value is not None and len(value) >= CHARSET_MIN_LENGTH and len(set(value)) == len(value)
+
+
 def _not_a_keyword_secret(path: Path, secret: Any) -> bool:
     """detect-secrets' keyword detector takes whatever follows `password =` for a secret.
     A plain word is a name, not a secret (`_looks_secret`: "socketio", a test database's
@@ -209,8 +221,14 @@ def _not_a_keyword_secret(path: Path, secret: Any) -> bool:
     # A word, or a sentence ("SuperSecret": "This one has a name override"): not a secret.
     if not _looks_secret(value) or _SENTENCE.fullmatch(value):
         return True
+    if path.suffix not in _CODE_SUFFIXES:
+        return False
+    # An integer constant in code (`PR_PAC_APDBKEY = 0x8` in vendored x/sys: replacing it
+    # broke the Go build); 17+ hex digits could be a key, and stay a finding.
+    if _CODE_NUMBER.fullmatch(value):
+        return True
     # Only in code is an unquoted word a reference: in .env, YAML or INI files it is the value.
-    if _CODE_REFERENCE.fullmatch(value) is None or path.suffix not in _CODE_SUFFIXES:
+    if _CODE_REFERENCE.fullmatch(value) is None:
         return False
     try:
         lines = path.read_text(errors="surrogateescape").splitlines()
