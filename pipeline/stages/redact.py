@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "6"
+STAGE_VERSION = "7"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
