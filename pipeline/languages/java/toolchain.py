@@ -10,8 +10,10 @@ from pipeline.languages.toolchain import Toolchain, existing, local_stand_in, pa
 
 STAND_IN = "17"
 # The JDKs local stand-ins exist for (docker/base: java.Dockerfile on bookworm,
-# java-21.Dockerfile on trixie), oldest first.
-STAND_INS = ["8", "17", "21"]
+# java-21.Dockerfile on trixie, java-8 and java-11.Dockerfile with sid's JDKs), oldest
+# first. The old releases count: a Java 8 or 11 project's Lombok or Spring Boot 1.x does
+# not compile or start on 17.
+STAND_INS = ["8", "11", "17", "21"]
 # eclipse-temurin:<n>-jdk tags exist for these.
 OFFICIAL = ["8", "11", "17", "21", "22", "23", "24", "25"]
 GRADLE_IMAGE = "gradle:8.10-jdk{version}"
