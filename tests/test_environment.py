@@ -398,7 +398,6 @@ def test_rust_from_crates_io_offline_takes_the_trixie_cargo_and_a_resolver_its_r
         # old Lombok versions neither compile nor run on 17.
         ("1.8", "eclipse-temurin:8-jdk", False),
         ("11", "eclipse-temurin:11-jdk", False),
-        ("15", "eclipse-temurin:17-jdk", True),
         ("25", "eclipse-temurin:21-jdk", True),
     ],
 )
