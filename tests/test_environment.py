@@ -429,6 +429,18 @@ def test_java_module_of_an_aggregator_builds_alone_with_what_it_needs(tmp_path):
     assert tc.install_command is None
 
 
+@pytest.mark.parametrize(("boot", "release"), [("1.5.22.RELEASE", "8"), ("2.7.18", "8"), ("3.2.0", "17")])
+def test_java_release_unstated_is_the_spring_boot_parents(boot, release, tmp_path):
+    """spring-boot-starter-parent sets java.version (1.8 before Boot 3, 17 since) when the pom does not."""
+    pom = (
+        "<project><parent><groupId>org.springframework.boot</groupId>"
+        f"<artifactId>spring-boot-starter-parent</artifactId><version>{boot}</version></parent></project>"
+    )
+    tc = detect("java", _write(tmp_path, {"pom.xml": pom}), offline=True)
+    assert (tc.language_version, tc.base_image) == (release, f"eclipse-temurin:{release}-jdk")
+    assert tc.version_source == "pom.xml spring-boot-starter-parent's java.version"
+
+
 def test_java_dependency_shipped_as_a_jar_is_installed_before_it_is_resolved(tmp_path):
     """A pom dependency no remote repository has, whose jar the repository ships: the jar is
     copied with the pom and `install:install-file`d before dependency:go-offline."""

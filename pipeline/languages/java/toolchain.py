@@ -51,6 +51,21 @@ def _pom_version(pom: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _boot_parent_release(pom: str) -> tuple[str | None, str | None]:
+    """The release spring-boot-starter-parent compiles for when the pom states none: its
+    java.version is 1.8 up to Spring Boot 2.x and 17 from 3.0 (a Boot 1.x app built for 17
+    by default neither compiles with its old Lombok nor starts)."""
+    match = re.search(
+        r"<parent>(?:(?!</parent>).)*<artifactId>\s*spring-boot-starter-parent\s*</artifactId>"
+        r"(?:(?!</parent>).)*<version>\s*(\d+)\.",
+        pom,
+        re.S,
+    )
+    if match is None:
+        return None, None
+    return ("8" if int(match.group(1)) < 3 else "17"), "pom.xml spring-boot-starter-parent's java.version"
+
+
 def _gradle_version(text: str) -> tuple[str | None, str | None]:
     toolchain = re.search(r"languageVersion\s*(?:=|\.set\()\s*JavaLanguageVersion\.of\(\s*(\d+)", text)
     if toolchain:
@@ -115,11 +130,16 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
     if maven:
         pom = read_text(root / "pom.xml")
         version, source = _pom_version(pom)
+        module_pom = read_text(root / module / "pom.xml") if module else ""
         if module:
             # The app module's own release first: it is what runs.
-            own, own_source = _pom_version(read_text(root / module / "pom.xml"))
+            own, own_source = _pom_version(module_pom)
             if own:
                 version, source = own, f"{module}/{own_source}"
+        if version is None:
+            version, source = _boot_parent_release(module_pom) if module else (None, None)
+            if version is None:
+                version, source = _boot_parent_release(pom)
         # A multi-module build needs every module's pom before it resolves: copy the source.
         multi_module = "<modules>" in pom
     else:
@@ -152,7 +172,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         manifests = [] if multi_module else existing(root, ["pom.xml", "mvnw", ".mvn/"])
         install = None if multi_module else f"{tool} -B -q dependency:go-offline"
         build = f"{tool} -B -DskipTests package"
-        poms = [pom, read_text(root / module / "pom.xml")] if module else [pom]
+        poms = [pom, module_pom] if module else [pom]
         jars = _shipped_jars(root, poms)
         if jars:
             installs = " && ".join(
