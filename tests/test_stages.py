@@ -246,6 +246,47 @@ def test_characterize_follows_ids_and_drops_unstable_fields(notes_service, tmp_p
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def test_a_create_and_read_group_creates_a_second_item_with_other_values(notes_service):
+    """With no update or delete, one create and one read could be answered by a canned copy
+    of the first answer: a second item with other values is created and read back, each
+    step asserted with the id of its own time."""
+    group = _notes_group()
+    group.endpoints = [e for e in group.endpoints if e.method != "DELETE"]
+    suite = testgen.characterize(notes_service, group)
+    lifecycle = suite.scenarios[0]
+    assert [(p.method, p.status) for p in lifecycle.steps] == [
+        ("POST", 201),
+        ("GET", 200),
+        ("POST", 201),
+        ("GET", 200),
+        ("GET", 200),
+    ]
+    assert lifecycle.steps[1].stable_json == {"id": "<note_id>", "title": "sample title", "done": False}
+    assert lifecycle.steps[3].stable_json == {"id": "<note_id>", "title": "updated title", "done": False}
+    assert suite.test_func.count('note_id = response.json()["id"]') == 2
+
+
+def test_text_fields_named_for_a_url_or_an_email_get_values_a_server_accepts():
+    fields = [
+        BodyField(name="url", type="str"),
+        BodyField(name="avatarUrl", type="any"),
+        BodyField(name="email", type="str"),
+        BodyField(name="contact_email", type="str"),
+        BodyField(name="title", type="str"),
+        BodyField(name="urls", type="list"),
+    ]
+    body = testgen.sample_body(_endpoint("POST", "/people", fields))
+    assert body == {
+        "url": "https://example.com/sample-url",
+        "avatarUrl": "https://example.com/sample-avatarurl",
+        "email": "sample.email@example.com",
+        "contact_email": "sample.contact_email@example.com",
+        "title": "sample title",
+        "urls": [],
+    }
+    assert testgen.sample_body(_endpoint("POST", "/people", fields), "update")["url"] != body["url"]
+
+
 def test_characterize_reports_unreachable_service():
     with pytest.raises(StageError) as err:
         testgen.characterize("http://127.0.0.1:9", _notes_group())

@@ -206,6 +206,19 @@ def major_minor(text: str) -> str | None:
     return ".".join(str(p) for p in version[:2])
 
 
+def offline_version(constraint: str | None, stand_ins: list[str], preferred: str) -> tuple[str, bool]:
+    """The stand-in to build with offline for a version `constraint` (">=3.12", "^20",
+    "==3.12"): the one pick_version takes among the stand-ins, and True; else the oldest
+    at least as new as the first version the constraint names (3.13 for "==3.12", closer
+    than 3.11), or the newest, and False."""
+    picked = pick_version(constraint, stand_ins, preferred)
+    if picked is not None:
+        return picked, True
+    named = re.search(r"\d+(?:\.\d+)?", constraint or "")
+    version, _ = local_stand_in(named.group(0) if named else None, stand_ins)
+    return version, False
+
+
 def local_stand_in(minimum: str | None, stand_ins: list[str]) -> tuple[str, bool]:
     """The stand-in version (docker/base recipes; oldest first) to build with offline when a
     repository states `minimum`: the oldest one at least as new, and True; else the newest,

@@ -23,6 +23,7 @@ from pipeline.languages import LANGUAGES, get_language, has_language
 from pipeline.languages.base import Language, replace_all
 from pipeline.languages.toolchain import Toolchain, major_minor, pick_version
 from pipeline.models import EnvSpec, Verdict
+from pipeline.runtime import base_images
 from pipeline.stages import sidecars
 from pipeline.stages.dummy_values import dummy_value
 
@@ -150,6 +151,8 @@ _RULES: list[tuple[FailureClass, str]] = [
     (FailureClass.wrong_language_version, r"requires php (?P<want>[^\s]+) but your php version"),
     (FailureClass.wrong_language_version, r"(?:release version|invalid target release:?) (?P<want>\d+)"),
     (FailureClass.wrong_language_version, r"class file version (?P<classfile>\d+)\.0"),
+    # A CommonJS require() of a package that ships only ES modules: a newer Node loads it.
+    (FailureClass.wrong_language_version, r"(?P<esm>ERR_REQUIRE_ESM)\]?: require\(\) of ES Module"),
     # webpack 4 and other OpenSSL 1 callers on Node >= 17 (OpenSSL 3): the legacy provider.
     (
         FailureClass.wrong_language_version,
@@ -459,7 +462,7 @@ class RuleBasedStrategy:
         image = language.image(version)
         if image is None or image in env.dockerfile.split("\n", 3)[1:3] or f"FROM {image}" in env.dockerfile:
             return None
-        if facts.offline:
+        if facts.offline and base_images.recipe_for_image(image) is None:
             # Offline only the stand-ins exist: a newer image cannot be pulled, but the
             # language may install the release over the stand-in's from its own server.
             fetched = language.fetch_toolchain(env.dockerfile, version)

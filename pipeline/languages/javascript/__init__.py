@@ -16,7 +16,14 @@ _CALLS = """
 (call_expression function: [(identifier) @name (member_expression property: (property_identifier) @name)])
 """
 
-LANGUAGE = Language(
+class JavaScriptLanguage(Language):
+    def version_for_failure(self, detail: dict[str, str]) -> str | None:
+        # require() of an ES module (ERR_REQUIRE_ESM): Node loads them from 20.19 and 22.12 on;
+        # node:20's images (and Debian trixie's Node, the stand-in) are 20.19 or newer.
+        return "20" if detail.get("esm") else None
+
+
+LANGUAGE = JavaScriptLanguage(
     name="javascript",
     aliases=("typescript",),
     # NestJS before Express: a Nest application is an Express one underneath.

@@ -5,17 +5,31 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.languages.toolchain import Toolchain, existing, major_minor, pick_version, read_json, read_text
+from pipeline.languages.toolchain import (
+    Toolchain,
+    existing,
+    major_minor,
+    offline_version,
+    pick_version,
+    read_json,
+    read_text,
+)
 
 STAND_IN = "18"
-# Official node:<major>-bookworm-slim tags exist for these.
+# The versions local stand-ins exist for (docker/base: node.Dockerfile on bookworm,
+# node-trixie.Dockerfile: Debian trixie's Node 20.19), oldest first.
+STAND_INS = ["18", "20"]
+# Official node:<major>-bookworm-slim tags exist for these (and -trixie-slim from 20 on,
+# the suite whose stand-in this machine can build).
 OFFICIAL = ["16", "18", "20", "22", "24"]
+FIRST_TRIXIE = 20
 # Files the package manager reads besides package.json and the lock file.
 CONFIG_FILES = [".npmrc", ".yarnrc", ".yarnrc.yml", "pnpm-workspace.yaml", ".yarn/releases/", ".yarn/plugins/"]
 
 
 def image(version: str) -> str:
-    return f"node:{version}-bookworm-slim"
+    major = int(version) if version.isdigit() else 0
+    return f"node:{version}-{'trixie' if major >= FIRST_TRIXIE else 'bookworm'}-slim"
 
 
 def _node_constraint(root: Path, manifest: dict) -> tuple[str | None, str | None]:
@@ -78,9 +92,12 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
     if version is None:
         notes.append(f"{source} asks for Node {constraint}, which no node:*-bookworm-slim image meets")
         version = STAND_IN
-    if offline and version != STAND_IN:
-        notes.append(f"{source} asks for Node {constraint}; offline, the stand-in node {STAND_IN} is used")
-        version = STAND_IN
+    if offline and version not in STAND_INS:
+        version, met = offline_version(constraint, STAND_INS, STAND_IN)
+        notes.append(
+            f"{source} asks for Node {constraint}; offline, the stand-in node {version} is used"
+            + ("" if met else " (the nearest there is)")
+        )
 
     typescript = _typescript(root, manifest)
     build_script = scripts.get("build") if isinstance(scripts.get("build"), str) else None

@@ -6,11 +6,25 @@ import re
 import shlex
 from pathlib import Path
 
-from pipeline.languages.toolchain import Toolchain, existing, major_minor, pick_version, read_text, read_toml
+from pipeline.languages.toolchain import (
+    Toolchain,
+    existing,
+    major_minor,
+    offline_version,
+    parse_version,
+    pick_version,
+    read_text,
+    read_toml,
+)
 
 STAND_IN = "3.11"
-# Official python:<x.y>-slim-bookworm tags exist for these.
+# The versions local stand-ins exist for (docker/base: python.Dockerfile on bookworm,
+# python-trixie.Dockerfile), oldest first.
+STAND_INS = ["3.11", "3.13"]
+# Official python:<x.y>-slim-bookworm tags exist for these (and -slim-trixie from 3.13 on,
+# the suite whose stand-in this machine can build).
 OFFICIAL = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+FIRST_TRIXIE = (3, 13)
 PIP = "pip install --no-cache-dir"
 REQUIREMENTS = ["requirements.txt", "requirements/prod.txt", "requirements/production.txt", "requirements/base.txt"]
 
@@ -34,7 +48,8 @@ def _native_system_packages(root: Path, manifests: list[str]) -> list[str]:
 
 
 def image(version: str) -> str:
-    return f"python:{version}-slim-bookworm"
+    suite = "trixie" if (parse_version(version) or (0,)) >= FIRST_TRIXIE else "bookworm"
+    return f"python:{version}-slim-{suite}"
 
 
 def _requires_python(root: Path, pyproject: dict) -> tuple[str | None, str | None]:
@@ -93,9 +108,12 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
     if version is None:
         notes.append(f"{source} asks for Python {constraint}, which no python:*-slim-bookworm image meets")
         version = STAND_IN
-    if offline and version != STAND_IN:
-        notes.append(f"{source} asks for Python {constraint}; offline, the stand-in python {STAND_IN} is used")
-        version = STAND_IN
+    if offline and version not in STAND_INS:
+        version, met = offline_version(constraint, STAND_INS, STAND_IN)
+        notes.append(
+            f"{source} asks for Python {constraint}; offline, the stand-in python {version} is used"
+            + ("" if met else " (the nearest there is)")
+        )
 
     src_layout = (root / "src").is_dir() and any((root / "src").glob("*/__init__.py"))
     installable = (root / "setup.py").is_file() or "build-system" in pyproject
