@@ -279,6 +279,36 @@ def test_multi_module_build_and_constants_across_classes(tmp_path: Path) -> None
     assert hints.env == {"DB_URL": "dummy-DB_URL", "JWT_SECRETKEY": "dummy-JWT_SECRETKEY"}
 
 
+def test_jar_named_by_a_parent_pom_is_found_at_start(tmp_path: Path) -> None:
+    """<finalName> is inherited: a module whose parent is a pom of the repository has its jar
+    found at start, not named from its artifactId and version."""
+    ds.write_files(
+        tmp_path,
+        {
+            "pom.xml": """
+                <project xmlns="http://maven.apache.org/POM/4.0.0">
+                  <artifactId>top</artifactId><version>1.0</version>
+                  <modules><module>svc</module></modules>
+                  <build><finalName>${project.artifactId}</finalName></build>
+                </project>
+            """,
+            "svc/pom.xml": """
+                <project xmlns="http://maven.apache.org/POM/4.0.0">
+                  <parent><artifactId>top</artifactId><version>1.0</version></parent>
+                  <artifactId>svc</artifactId>
+                  <dependencies><dependency><artifactId>spring-boot-starter-web</artifactId></dependency></dependencies>
+                </project>
+            """,
+            "svc/src/main/java/demo/DemoApplication.java": APP,
+        },
+    )
+    spring = get_framework("spring")
+    [service] = spring.detect(tmp_path)
+    assert (service.root, service.entrypoint) == (tmp_path.resolve(), "svc/src/main/java/demo/DemoApplication.java")
+    command = spring.runtime_hints(tmp_path, service).start_command
+    assert command[:2] == ["sh", "-c"] and '"$(ls svc/target/*.jar ' in command[2], command
+
+
 def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
     ds.write_files(
         tmp_path,

@@ -330,7 +330,10 @@ class SpringFramework(Framework):
             port = int(configured)
         flags = f"--server.address=0.0.0.0 --server.port={port}"
         info = modules.builds.get(root)
-        jar = self._jar_name(info) if info is not None else None
+        # A parent pom of the repository may name the jar (<finalName> is inherited): the
+        # name is then found at start.
+        inherits = info is not None and not info.final_name and info.parent_name in modules.by_name
+        jar = self._jar_name(info) if info is not None and not inherits else None
         if jar is not None:
             command = ["java", "-jar", f"{prefix}target/{jar}.jar", *flags.split()]
         else:
