@@ -739,3 +739,23 @@ def test_offline_rust_installs_the_asked_rustc_with_rustup_over_the_stand_in():
     assert proposal.env.dockerfile.count("# rustc from rustup:") == 1 and "--default-toolchain 1.90 " in (
         proposal.env.dockerfile
     )
+
+
+@pytest.mark.parametrize(
+    ("missing", "installed"),
+    [("elasticsearch", "elasticsearch"), ("yaml", "PyYAML"), ("PIL.Image", "Pillow"), ("server", None)],
+)
+def test_an_undeclared_python_import_is_installed_but_never_the_services_own(missing, installed):
+    log = (
+        'Traceback (most recent call last):\n  File "/app/app.py", line 3, in <module>\n'
+        f"    import {missing}\nModuleNotFoundError: No module named '{missing}'\n"
+    )
+    failure = classify(log, "start")
+    assert failure.failure_class == C.missing_build_step
+    dockerfile = "FROM python:3.11-slim-bookworm\nRUN pip install -r requirements.txt\nCOPY . .\nCMD [\"python\"]\n"
+    facts = ServiceFacts(language="python", framework="flask", own_names={"app", "server", "requirements"})
+    proposal = RuleBasedStrategy().propose(failure, log, _spec(dockerfile, "python", 5000), facts)
+    if installed is None:
+        assert proposal is None  # the service's own module: installing a namesake would be wrong
+    else:
+        assert f"RUN pip install --no-cache-dir {installed}\n" in proposal.env.dockerfile

@@ -119,6 +119,11 @@ class Language:
         file's version), before the generic reading of "wants version X"; None when none."""
         return None
 
+    def package_for_module(self, module: str) -> str:
+        """The registry package that provides an imported top-level `module` (the same name
+        unless the language's ecosystem names them apart: Python's `yaml` is PyYAML)."""
+        return module
+
     def fetch_toolchain(self, dockerfile: str, version: str) -> str | None:
         """The Dockerfile with a step that installs `version` of the toolchain over the
         image's own, when no image of that version can be pulled (offline) but the

@@ -149,6 +149,7 @@ def settle(
         toolchain=env.toolchain,
         offline=run.settings.offline,
         env_names=sidecars.mentioned_names(context, env.language),
+        own_names={path.stem for folder in (context, context / "src") if folder.is_dir() for path in folder.iterdir()},
     )
     # Containers and networks go with each running service; the run's image stays until
     # generate() ends, so the verify builds reuse its dependency layers.

@@ -61,6 +61,8 @@ class ServiceFacts(BaseModel):
     offline: bool = False
     #: upper-case names the code and config mention: the variables a sidecar is wired through
     env_names: set[str] = Field(default_factory=set)
+    #: the service's own top-level file and folder names (stems): modules no registry provides
+    own_names: set[str] = Field(default_factory=set)
 
 
 class Proposal(BaseModel):
@@ -258,6 +260,9 @@ _RULES: list[tuple[FailureClass, str]] = [
         FailureClass.missing_build_step,
         r"Cannot find module '(?P<package>(?:@[\w.-]+/)?\w[\w.-]*)(?:/[\w./-]+)?'",
     ),
+    # Python's spelling: an import no requirement provides (undeclared, or declared only
+    # for development). The service's own modules are never installed (ServiceFacts).
+    (FailureClass.missing_build_step, r"ModuleNotFoundError: No module named '(?P<module>[A-Za-z_]\w*)[\w.]*'"),
     (
         FailureClass.missing_build_step,
         r"Unable to access jarfile|no main manifest attribute|ls: cannot access '(?:target|build/libs)/\*\.jar'",
@@ -566,6 +571,11 @@ class RuleBasedStrategy:
     # -- missing build step
     def _build_step(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
         text = env.dockerfile
+        module = failure.detail.get("module")
+        if module and not module.startswith("/"):
+            if module in facts.own_names or not has_language(facts.language):
+                return None  # the service's own module: a path problem, not a package
+            return self._extra_package(get_language(facts.language).package_for_module(module), env, facts)
         package = failure.detail.get("package")
         if failure.detail.get("devtool") or package:
             # The build (or the start) needs devDependencies the install left out.

@@ -6,7 +6,52 @@ from pipeline.languages.python.django import DjangoFramework
 from pipeline.languages.python.fastapi import FastAPIFramework
 from pipeline.languages.python.flask import FlaskFramework
 
-LANGUAGE = Language(
+# Import names that differ from the PyPI distribution that provides them.
+DISTRIBUTIONS = {
+    "yaml": "PyYAML",
+    "cv2": "opencv-python-headless",
+    "PIL": "Pillow",
+    "sklearn": "scikit-learn",
+    "skimage": "scikit-image",
+    "bs4": "beautifulsoup4",
+    "dotenv": "python-dotenv",
+    "jwt": "PyJWT",
+    "dateutil": "python-dateutil",
+    "jose": "python-jose",
+    "multipart": "python-multipart",
+    "magic": "python-magic",
+    "Crypto": "pycryptodome",
+    "OpenSSL": "pyOpenSSL",
+    "MySQLdb": "mysqlclient",
+    "psycopg2": "psycopg2-binary",
+    "google.protobuf": "protobuf",
+    "attr": "attrs",
+    "serial": "pyserial",
+    "usb": "pyusb",
+    "docx": "python-docx",
+    "pptx": "python-pptx",
+    "telegram": "python-telegram-bot",
+    "socketio": "python-socketio",
+    "engineio": "python-engineio",
+    "flask_cors": "Flask-Cors",
+    "flask_sqlalchemy": "Flask-SQLAlchemy",
+    "flask_login": "Flask-Login",
+    "flask_migrate": "Flask-Migrate",
+    "flask_restful": "Flask-RESTful",
+    "flask_jwt_extended": "Flask-JWT-Extended",
+    "rest_framework": "djangorestframework",
+    "corsheaders": "django-cors-headers",
+    "decouple": "python-decouple",
+    "environ": "django-environ",
+}
+
+
+class PythonLanguage(Language):
+    def package_for_module(self, module: str) -> str:
+        return DISTRIBUTIONS.get(module, module)
+
+
+LANGUAGE = PythonLanguage(
     name="python",
     aliases=(),
     frameworks=(FlaskFramework(), FastAPIFramework(), DjangoFramework()),
