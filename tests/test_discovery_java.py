@@ -309,6 +309,39 @@ def test_jar_named_by_a_parent_pom_is_found_at_start(tmp_path: Path) -> None:
     assert command[:2] == ["sh", "-c"] and '"$(ls svc/target/*.jar ' in command[2], command
 
 
+def test_other_data_sources_follow_the_sidecar(tmp_path: Path) -> None:
+    """A pool configured under its own keys (in any profile's file) is pointed at the data
+    source a database sidecar sets, keeping its own value where no sidecar sets one."""
+    ds.write_files(
+        tmp_path,
+        {
+            "pom.xml": WEB_POM.format(artifact="svc"),
+            "src/main/java/demo/DemoApplication.java": APP,
+            "src/main/resources/application.properties": "spring.datasource.url=jdbc:h2:mem:x\n",
+            "src/main/resources/application-dev.yml": """
+                spring:
+                  datasource:
+                    pool:
+                      primary:
+                        url: jdbc:mysql://localhost:3306/shop?useSSL=false
+                        username: root
+                        password: secret
+                      replica:
+                        url: ""
+            """,
+        },
+    )
+    spring = get_framework("spring")
+    [service] = spring.detect(tmp_path)
+    command = spring.runtime_hints(tmp_path, service).start_command
+    assert command[:3] == ["java", "-jar", "target/svc-1.0.jar"]
+    assert command[5:] == [
+        "--spring.datasource.pool.primary.url=${SPRING_DATASOURCE_URL:jdbc:mysql://localhost:3306/shop?useSSL=false}",
+        "--spring.datasource.pool.primary.username=${SPRING_DATASOURCE_USERNAME:root}",
+        "--spring.datasource.pool.primary.password=${SPRING_DATASOURCE_PASSWORD:secret}",
+    ]
+
+
 def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
     ds.write_files(
         tmp_path,

@@ -571,6 +571,29 @@ def read_spring_config(module_dir: Path) -> dict[str, str]:
     return out
 
 
+def read_all_spring_config(module_dir: Path) -> dict[str, str]:
+    """Every property of every profile's application*.yml/properties of a module, merged (the
+    default profile's last): what some profile may set, when which one is active is not
+    known statically (`spring.profiles.active: @profiles.active@` is Maven's to fill)."""
+    out: dict[str, str] = {}
+    for folder in (module_dir / "src" / "main" / "resources", module_dir / "src" / "main" / "resources" / "config"):
+        for path in sorted(folder.glob("application-*")):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if path.suffix == ".properties":
+                out.update(read_properties(text))
+            elif path.suffix in (".yml", ".yaml"):
+                try:
+                    for doc in yaml.safe_load_all(text):
+                        _flatten(doc, "", out)
+                except yaml.YAMLError:
+                    continue
+    out.update(read_spring_config(module_dir))
+    return out
+
+
 _PLACEHOLDER = re.compile(r"\$\{([^}:]+)(:[^}]*)?\}")
 
 

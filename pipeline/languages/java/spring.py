@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +98,42 @@ def _module_of(path: Path, modules: set[Path]) -> Path | None:
         if parent in modules:
             return parent
     return None
+
+
+#: The leaf keys a data source's JDBC URL goes by (Spring, Hikari, Druid, dynamic-datasource).
+_JDBC_URL_KEYS = ("url", "jdbc-url", "jdbcUrl", "jdbc_url")
+#: The variables a relational sidecar sets (stages/sidecars.py) for Spring's own data source.
+_SIDECAR_VARIABLES = {
+    "url": "SPRING_DATASOURCE_URL",
+    "username": "SPRING_DATASOURCE_USERNAME",
+    "user": "SPRING_DATASOURCE_USERNAME",
+    "password": "SPRING_DATASOURCE_PASSWORD",
+}
+
+
+def datasource_overrides(config: dict[str, str]) -> list[str]:
+    """Command-line properties that point every other data source the configuration names
+    (`spring.datasource.druid.*`, `spring.datasource.dynamic.datasource.master.*`, ...) at
+    the database sidecar's data source, when there is one.
+
+    A sidecar sets SPRING_DATASOURCE_URL/USERNAME/PASSWORD, which only Spring's own
+    `spring.datasource.*` reads; a pool configured under its own keys kept the repository's
+    host and password ("Access denied"). `${SPRING_DATASOURCE_URL:<the configured value>}`
+    keeps the configured value where no sidecar sets the variable.
+    """
+    out: list[str] = []
+    for key, value in sorted(config.items()):
+        prefix, _, leaf = key.rpartition(".")
+        if not prefix or prefix == "spring.datasource" or leaf not in _JDBC_URL_KEYS:
+            continue
+        if not value.strip().startswith("jdbc:"):
+            continue
+        out.append(f"--{key}=${{{_SIDECAR_VARIABLES['url']}:{value}}}")
+        for sibling in ("username", "user", "password"):
+            if f"{prefix}.{sibling}" in config:
+                original = config[f"{prefix}.{sibling}"]
+                out.append(f"--{prefix}.{sibling}=${{{_SIDECAR_VARIABLES[sibling]}:{original}}}")
+    return out
 
 
 class _Modules:
@@ -334,13 +371,14 @@ class SpringFramework(Framework):
         # name is then found at start.
         inherits = info is not None and not info.final_name and info.parent_name in modules.by_name
         jar = self._jar_name(info) if info is not None and not inherits else None
+        overrides = datasource_overrides(jl.read_all_spring_config(root))
         if jar is not None:
-            command = ["java", "-jar", f"{prefix}target/{jar}.jar", *flags.split()]
+            command = ["java", "-jar", f"{prefix}target/{jar}.jar", *flags.split(), *overrides]
         else:
             folder = prefix + ("build/libs" if info is not None and info.tool == "gradle" else "target")
             # Gradle also writes a *-plain.jar without dependencies; the boot jar is the other one.
             pick = f'"$(ls {folder}/*.jar | grep -v -- -plain.jar | head -n 1)"'
-            command = ["sh", "-c", f"exec java -jar {pick} {flags}"]
+            command = ["sh", "-c", " ".join([f"exec java -jar {pick} {flags}", *map(shlex.quote, overrides)])]
         # The command line sets these keys, so placeholders in their values are never resolved.
         scanned = {k: ("" if k in _COMMAND_LINE_KEYS else v) for k, v in config.items()}
         sources = self._sources(repo_root, root, modules)
