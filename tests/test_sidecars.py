@@ -90,6 +90,28 @@ def test_a_compose_file_names_the_server_its_credentials_and_its_init_sql(tmp_pa
     assert sidecar.hosts == ["db"]
 
 
+def test_the_database_a_compose_file_runs_outranks_another_driver_in_the_manifest(tmp_path):
+    """An ORM's go.mod names every dialect's driver; the compose file says which database it is."""
+    root = _write(
+        tmp_path,
+        {
+            "docker-compose.yml": (
+                "services:\n  db:\n    image: mysql:5.7\n    environment:\n"
+                "      - MYSQL_DATABASE=mail_prod\n  api:\n    build: ./api\n"
+            ),
+            "api/go.mod": (
+                "module x\n\ngo 1.19\n\nrequire (\n\tgithub.com/lib/pq v1.10.0\n"
+                "\tgithub.com/go-sql-driver/mysql v1.7.0\n)\n"
+            ),
+            "api/main.go": 'package main\n\nimport "os"\n\nvar name = os.Getenv("APP_DB_NAME")\n',
+        },
+    )
+    needs = sidecars.detect(root, "api")
+    assert [n.kind.name for n in needs] == ["mysql"]
+    variables = sidecars.service_variables(needs, sidecars.mentioned_names(root / "api", "go"), "go")
+    assert variables["APP_DB_NAME"] == "mail_prod"
+
+
 def test_a_hard_coded_compose_host_resolves_to_the_sidecar(tmp_path):
     root = _write(
         tmp_path,

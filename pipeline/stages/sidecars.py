@@ -188,6 +188,8 @@ class Need:
     init_files: list[str] = field(default_factory=list)
     #: names the code reaches it by besides 127.0.0.1 (a compose service name, `db`)
     hosts: list[str] = field(default_factory=list)
+    #: how strong the evidence is: 2 a compose file runs it, 1 a connection URL, 0 a driver
+    strength: int = 0
 
     def credentials(self) -> Credentials:
         return Credentials(user=self.user or DEFAULT_USER, database=self.database or DEFAULT_DATABASE)
@@ -279,6 +281,7 @@ def _from_urls(root: Path, needs: dict[str, Need]) -> None:
             need.reasons.append(f"a {kind.name} URL in {path.relative_to(root)}")
             if host in _LOCAL_HOSTS - _LOOPBACK:
                 need.hosts.append(host)
+            need.strength = max(need.strength, 1)
             user = match.group("user")
             if user and not need.user and not user.startswith("$"):
                 need.user = user
@@ -327,6 +330,7 @@ def _from_compose(root: Path, service_root: Path, needs: dict[str, Need]) -> Non
                 continue
             need = needs.setdefault(kind.name, Need(kind))
             need.reasons.insert(0, f"{path.relative_to(root)} runs {definition['image']} as '{name}'")
+            need.strength = 2
             # Compose's network resolves a service by its name (and its hostname): code that
             # dials `db` or `tcp(db)` hard-coded, or config that says so, expects that.
             names = (str(name), definition.get("hostname"))
@@ -397,6 +401,10 @@ def detect(repo_root: Path, service_root: str) -> list[Need]:
     for need in needs.values():
         if need.kind.sql and not need.init_files:
             need.init_files = [name for name in _SCHEMA_FILES if (root / name).is_file()][:1]
+    # A compose file that runs the database says which one it is: a driver of another
+    # relational server in the manifests (an ORM's dialects) is not a second database.
+    if any(n.kind.sql and n.strength == 2 for n in needs.values()):
+        needs = {k: n for k, n in needs.items() if not (n.kind.sql and n.strength == 0)}
     return sorted(needs.values(), key=lambda n: list(KINDS).index(n.kind.name))
 
 
@@ -487,10 +495,13 @@ def service_variables(
     needs: Iterable[Need], names: set[str], language: str, *, first_sql: bool = True
 ) -> dict[str, str]:
     """The variables the service reads that say where its servers are, set to the sidecars.
-    `first_sql`: the first relational server of `needs` is the service's database (DB_*)."""
+    `first_sql`: the relational server of `needs` with the strongest evidence is the
+    service's database (DB_*)."""
     values: dict[str, str] = {}
     needs = [n for n in needs if n.kind.image]
-    main_sql = next((n for n in needs if n.kind.sql), None) if first_sql else None
+    # The service's database: the relational server with the strongest evidence (the first
+    # in KINDS' order among equals).
+    main_sql = max((n for n in needs if n.kind.sql), key=lambda n: n.strength, default=None) if first_sql else None
     for need in needs:
         kind, creds = need.kind, need.credentials()
         words = kind.name_words + (("DB", "DATABASE", "SQL") if need is main_sql else ())
@@ -556,13 +567,12 @@ def _with_sign_in(need: Need, names: set[str]) -> Need:
 
 
 def _first_sql_flags(spec: EnvSpec, new: list[Need]) -> list[bool]:
-    """Which new need is the service's (first) relational database: DB_* names are its."""
-    taken = any(KINDS[s.kind].sql for s in spec.sidecars if s.kind in KINDS)
-    flags = []
-    for need in new:
-        flags.append(need.kind.sql and not taken)
-        taken = taken or need.kind.sql
-    return flags
+    """Which new need is the service's relational database (DB_* names are its): the one
+    with the strongest evidence, the first among equals; none when a sidecar already is."""
+    if any(KINDS[s.kind].sql for s in spec.sidecars if s.kind in KINDS):
+        return [False] * len(new)
+    main = max((n for n in new if n.kind.sql), key=lambda n: n.strength, default=None)
+    return [need is main for need in new]
 
 
 def run_env(spec: EnvSpec) -> dict[str, str]:
