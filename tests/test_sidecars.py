@@ -348,3 +348,26 @@ def test_a_service_that_signs_in_to_mongodb_gets_ferretdb_with_that_user():
     assert sidecar.service_env["MONGO_HOSTNAME"] == "127.0.0.1" and sidecar.service_env["MONGO_PORT"] == "27017"
     assert sidecar.service_env["MONGO_DATABASE_NAME"] == "app"
     assert sidecar.service_env["MONGODB_URI"].endswith("@127.0.0.1:27017/app?authSource=admin")
+
+
+def test_a_dump_under_another_name_loads_a_sql_sidecar_unless_the_service_runs_it_itself(tmp_path):
+    """No file by a known schema name: the SQL file that creates the most tables, outside the
+    folders whose scripts the service runs itself (migrations, resources/) or never (tests),
+    not one a path says is another database's dialect, nor one that creates the database the
+    server made already."""
+    create = "CREATE TABLE a (id int);\ncreate  table b (id int);\n"
+    root = _write(
+        tmp_path,
+        {
+            "pom.xml": "<project><dependencies><dependency>"
+            "<artifactId>mysql-connector-j</artifactId></dependency></dependencies></project>",
+            "lib/shop.sql": create,
+            "docs/one-table.sql": "create table c (id int);\n",
+            "data/creates-its-database.sql": "CREATE DATABASE shop;\nUSE shop;\n" + create * 3,
+            "sql/postgres/shop.sql": create * 3,
+            "src/main/resources/db/migration/V1__init.sql": create * 3,
+            "src/test/sql/fixtures.sql": create * 3,
+        },
+    )
+    (need,) = sidecars.detect(root, ".")
+    assert (need.kind.name, need.init_files) == ("mysql", ["lib/shop.sql"])

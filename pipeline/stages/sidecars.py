@@ -374,6 +374,40 @@ _SCHEMA_FILES = (
 )
 
 
+# Folders whose SQL the service runs itself (migrations, Liquibase change logs, Spring's
+# classpath schema.sql / spring.sql.init scripts under resources/) or never runs (tests):
+# loading them first would make the service's own CREATE TABLE fail.
+_NOT_A_DUMP = {"test", "tests", "migration", "migrations", "changelog", "resources", "node_modules", "vendor"}
+_CREATE_TABLE = re.compile(r"\bcreate\s+table\b", re.IGNORECASE)
+_CREATE_DATABASE = re.compile(r"\bcreate\s+(?:database|schema)\s+(?!if\s+not\s+exists)", re.IGNORECASE)
+# A dump's path often names its dialect (sql/mysql/app.sql, db/postgres.sql): the server
+# of another dialect would fail on it and not start.
+_DIALECTS = {"mysql": ("mysql", "mariadb"), "postgresql": ("postgres", "pgsql")}
+_OTHER_DIALECTS = ("oracle", "sqlserver", "mssql", "sqlite", "h2", "db2", "dameng")
+
+
+def _schema_dump(root: Path, kind: str) -> list[str]:
+    """The SQL file under the service root that creates the most tables, when no file has a
+    name _SCHEMA_FILES knows: a dump the README says to load by hand (lib/app.sql,
+    src/main/sql/create_db.sql, data/data.sql); without it every query of the service fails."""
+    best, most = None, 0
+    for path in _files(root, {".sql"}):
+        rel = path.relative_to(root)
+        if _NOT_A_DUMP & {part.lower() for part in rel.parts[:-1]}:
+            continue
+        words = set(re.findall(r"[a-z0-9]+", rel.as_posix().lower()))
+        others = [w for k, ws in _DIALECTS.items() if k != kind for w in ws] + list(_OTHER_DIALECTS)
+        if any(w in words or any(token.startswith(w) for token in words) for w in others):
+            continue
+        text = _read(path)
+        if _CREATE_DATABASE.search(text):
+            continue  # the server made the service's database already: the dump's CREATE fails
+        count = len(_CREATE_TABLE.findall(text))
+        if count > most:
+            best, most = rel.as_posix(), count
+    return [best] if best else []
+
+
 def _from_dependencies(root: Path, service_root: Path, needs: dict[str, Need]) -> None:
     table = {name: kind for language in LANGUAGES for name, kind in language.server_dependencies.items()}
     manifests = {name for language in LANGUAGES for name in language.manifest_files}
@@ -400,7 +434,9 @@ def detect(repo_root: Path, service_root: str) -> list[Need]:
     _from_dependencies(repo_root, root, needs)
     for need in needs.values():
         if need.kind.sql and not need.init_files:
-            need.init_files = [name for name in _SCHEMA_FILES if (root / name).is_file()][:1]
+            need.init_files = [name for name in _SCHEMA_FILES if (root / name).is_file()][:1] or _schema_dump(
+                root, need.kind.name
+            )
     # A compose file that runs the database says which one it is: a driver of another
     # relational server in the manifests (an ORM's dialects) is not a second database.
     if any(n.kind.sql and n.strength == 2 for n in needs.values()):
