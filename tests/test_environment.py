@@ -441,6 +441,28 @@ def test_java_release_unstated_is_the_spring_boot_parents(boot, release, tmp_pat
     assert tc.version_source == "pom.xml spring-boot-starter-parent's java.version"
 
 
+def test_java_boot_app_without_the_boot_plugin_is_repackaged_at_its_boot_version(tmp_path):
+    """A Boot app whose pom lacks spring-boot-maven-plugin would package a jar with no main
+    manifest: its repackage goal runs after package, at the parent's Boot version."""
+    pom = (
+        "<project><parent><groupId>org.springframework.boot</groupId><artifactId>spring-boot-starter-parent"
+        "</artifactId><version>1.5.22.RELEASE</version></parent><dependencies><dependency>"
+        "<artifactId>spring-boot-starter-web</artifactId></dependency></dependencies></project>"
+    )
+    tc = detect("java", _write(tmp_path / "a", {"pom.xml": pom}), offline=True)
+    assert tc.build_command == (
+        "mvn -B -DskipTests package org.springframework.boot:spring-boot-maven-plugin:1.5.22.RELEASE:repackage"
+    )
+    with_plugin = pom.replace(
+        "</project>",
+        "<build><plugins><plugin><artifactId>spring-boot-maven-plugin"
+        "</artifactId></plugin></plugins></build></project>",
+    )
+    assert detect("java", _write(tmp_path / "b", {"pom.xml": with_plugin}), offline=True).build_command == (
+        "mvn -B -DskipTests package"
+    )
+
+
 def test_java_dependency_shipped_as_a_jar_is_installed_before_it_is_resolved(tmp_path):
     """A pom dependency no remote repository has, whose jar the repository ships: the jar is
     copied with the pom and `install:install-file`d before dependency:go-offline."""

@@ -66,6 +66,28 @@ def _boot_parent_release(pom: str) -> tuple[str | None, str | None]:
     return ("8" if int(match.group(1)) < 3 else "17"), "pom.xml spring-boot-starter-parent's java.version"
 
 
+def _boot_version(pom: str) -> str | None:
+    """The Spring Boot version a pom builds with: its spring-boot-starter-parent's, else the
+    version of a spring-boot-dependencies import or of a spring-boot-starter dependency."""
+    properties = dict(re.findall(r"<([\w.\-]+)>\s*([^<\s]+)\s*</\1>", pom))
+    for pattern in (
+        r"<artifactId>\s*spring-boot-starter-parent\s*</artifactId>\s*<version>\s*([^<\s]+)",
+        r"<artifactId>\s*spring-boot-dependencies\s*</artifactId>\s*<version>\s*([^<\s]+)",
+        r"<artifactId>\s*spring-boot-starter[\w\-]*\s*</artifactId>\s*<version>\s*([^<\s]+)",
+    ):
+        match = re.search(pattern, pom)
+        if match:
+            version = re.sub(r"\$\{([\w.\-]+)\}", lambda m: properties.get(m.group(1), m.group(0)), match.group(1))
+            return None if "${" in version else version
+    return None
+
+
+def _needs_repackage(pom: str) -> bool:
+    """A Spring Boot app (a spring-boot-starter dependency) whose pom does not name the plugin
+    that makes its jar executable."""
+    return "spring-boot-maven-plugin" not in pom and re.search(r"<artifactId>\s*spring-boot-starter", pom) is not None
+
+
 def _gradle_version(text: str) -> tuple[str | None, str | None]:
     toolchain = re.search(r"languageVersion\s*(?:=|\.set\()\s*JavaLanguageVersion\.of\(\s*(\d+)", text)
     if toolchain:
@@ -172,6 +194,12 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         manifests = [] if multi_module else existing(root, ["pom.xml", "mvnw", ".mvn/"])
         install = None if multi_module else f"{tool} -B -q dependency:go-offline"
         build = f"{tool} -B -DskipTests package"
+        if not multi_module and _needs_repackage(pom):
+            # A Boot app whose pom does not declare spring-boot-maven-plugin packages a plain
+            # jar ("no main manifest attribute"): its repackage goal makes it executable.
+            boot = _boot_version(pom)
+            goal = f"org.springframework.boot:spring-boot-maven-plugin:{boot + ':' if boot else ''}repackage"
+            build = f"{build} {goal}"
         poms = [pom, module_pom] if module else [pom]
         jars = _shipped_jars(root, poms)
         if jars:
