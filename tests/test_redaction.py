@@ -303,3 +303,17 @@ def test_code_constants_and_alphabets_are_not_secrets(tmp_path):
     found = {path.name for path, _line, _kind, _value in redact.scan(tmp_path)}
     assert "consts.go" not in found and "ids.go" not in found
     assert "token.go" in found
+
+
+def test_a_secret_repeated_in_a_file_is_replaced_everywhere(tmp_path):
+    """detect-secrets reports a value once per file (its first line): a hash quoted twice in
+    a test was left on its second line, and the package's rescan rejected the task."""
+    from pipeline.stages import redact
+
+    digest = "9f2c4e1a7b3d5f60818a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e"
+    (tmp_path / "apq_test.go").write_text(
+        f'package apq\n\nconst sent = `{{"sha256Hash":"{digest}"}}`\n\nfunc check() {{\n\tequal("{digest}", got)\n}}\n'
+    )
+    redact.redact_tree(tmp_path)
+    assert digest not in (tmp_path / "apq_test.go").read_text()
+    assert redact.leftover_secrets(tmp_path) == []

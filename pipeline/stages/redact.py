@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "7"
+STAGE_VERSION = "8"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -472,8 +472,14 @@ def redact_tree(root: Path) -> RedactionReport:
         if value and value in line:
             remember_secrets([value])
             # Some detectors report only a prefix (GitHub tokens: "ghp"): take the whole token.
-            lines[index] = re.sub(re.escape(value) + r"[A-Za-z0-9_\-]*", PLACEHOLDER, line)
-            full.write_text("".join(lines), errors="surrogateescape")
+            token = re.escape(value) + r"[A-Za-z0-9_\-]*"
+            lines[index] = re.sub(token, PLACEHOLDER, line)
+            redacted = "".join(lines)
+            if len(value) >= MIN_KNOWN_CHARS:
+                # detect-secrets reports a value once per file, at its first line: the
+                # same hash or key further down would be left for the package's rescan.
+                redacted = re.sub(token, PLACEHOLDER, redacted)
+            full.write_text(redacted, errors="surrogateescape")
         elif value and len(value) >= MIN_KNOWN_CHARS and value in text:
             # A multi-line YAML string is reported at its first line: the value is further down.
             remember_secrets([value])
