@@ -56,7 +56,8 @@ def verify(
     environment task's no-op (no Dockerfile) must fail to build; every stand-in must fail."""
     kind = task_kind(task_dir)
     verify_id = uuid.uuid4().hex[:10]
-    slug = re.sub(r"[^a-z0-9]+", "-", task_dir.name.lower()).strip("-")[:60] or "task"
+    # Cut before stripping: a name component may not end with a separator.
+    slug = re.sub(r"[^a-z0-9]+", "-", task_dir.name.lower())[:60].strip("-") or "task"
     oracle_runs: list[RunResult] = []
     try:
         try:
