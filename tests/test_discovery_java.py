@@ -342,6 +342,77 @@ def test_other_data_sources_follow_the_sidecar(tmp_path: Path) -> None:
     ]
 
 
+def test_request_body_fields_are_the_bound_class_fields(tmp_path: Path) -> None:
+    """@RequestBody binds a class of the repository: its instance fields (a base class's
+    too, a record's components) by their JSON names, required when validated; no field of
+    a type no sample value parses as (a date, an enum), none Jackson ignores."""
+    ds.write_files(
+        tmp_path,
+        {
+            "pom.xml": WEB_POM.format(artifact="svc"),
+            "src/main/java/demo/DemoApplication.java": APP,
+            "src/main/java/demo/Dto.java": """
+                package demo;
+
+                import com.fasterxml.jackson.annotation.*;
+                import jakarta.validation.constraints.NotBlank;
+
+                class Base { protected Long ownerId; }
+
+                enum Color { RED }
+
+                public class Dto extends Base {
+                    public static final String KIND = "dto";
+                    @NotBlank private String title;
+                    @JsonProperty("unit_price") private java.math.BigDecimal price;
+                    private java.util.List<String> tags;
+                    private int[] scores;
+                    private Nested nested;
+                    private Color color;
+                    private java.time.LocalDateTime createdAt;
+                    @JsonIgnore private String secret;
+                }
+
+                class Nested { String a; }
+
+                record Pair(String left, @NotBlank String right) {}
+            """,
+            "src/main/java/demo/Api.java": """
+                package demo;
+
+                import org.springframework.web.bind.annotation.*;
+
+                @RestController
+                class Api {
+                    @PostMapping("/dto")
+                    String create(@RequestBody @jakarta.validation.Valid Dto dto) { return ""; }
+
+                    @PutMapping("/pair")
+                    String pair(@PathVariable String id, @RequestBody Pair pair) { return ""; }
+
+                    @PostMapping("/raw")
+                    String raw(@RequestBody java.util.Map<String, Object> body) { return ""; }
+                }
+            """,
+        },
+    )
+    spring = get_framework("spring")
+    [service] = spring.detect(tmp_path)
+    fields = {e.path: [(f.name, f.type, f.required) for f in e.body_fields] for e in spring.discover(tmp_path, service)}
+    assert fields == {
+        "/dto": [
+            ("title", "str", True),
+            ("unit_price", "float", False),
+            ("tags", "list", False),
+            ("scores", "list", False),
+            ("nested", "dict", False),
+            ("ownerId", "int", False),
+        ],
+        "/pair": [("left", "str", False), ("right", "str", True)],
+        "/raw": [],
+    }
+
+
 def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
     ds.write_files(
         tmp_path,

@@ -23,8 +23,9 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
 from pipeline.languages.java import discovery as jl
+from pipeline.languages.java.request_body import json_body_fields
 from pipeline.languages.java.spring_stand_in import canned_statement
-from pipeline.models import CannedAnswer, Endpoint, Handler
+from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
 
@@ -298,14 +299,16 @@ class SpringFramework(Framework):
         for jt in project.all_types():
             if not _is_controller(jt):
                 continue
-            for method, path, handler in self._routes(project, jt, config):
+            for method, path, handler, fields in self._routes(project, jt, config):
                 full = spring_join(context or "", servlet or "", path)
-                endpoints.setdefault((full, method), Endpoint(method=method, path=full, handler=handler))
+                endpoints.setdefault(
+                    (full, method), Endpoint(method=method, path=full, handler=handler, body_fields=fields)
+                )
         return [endpoints[k] for k in sorted(endpoints)]
 
     def _routes(
         self, project: jl.JavaProject, controller: jl.JavaType, config: dict[str, str]
-    ) -> list[tuple[str, str, Handler]]:
+    ) -> list[tuple[str, str, Handler, list[BodyField]]]:
         ancestry = project.ancestry(controller)
         type_mapping = next(
             (m for t in ancestry if (m := _first_mapping(project, t.node, t)) is not None), _Mapping([""], [])
@@ -323,15 +326,18 @@ class SpringFramework(Framework):
             return []
         names = {name for name, _ in mappings}
         handlers: dict[tuple[str, int], Handler] = {}
+        bodies: dict[tuple[str, int], list[BodyField]] = {}
         for t in ancestry:
             for method in t.members("method_declaration"):
                 if ts.text(method.child_by_field_name("name")) not in names:
                     continue
                 key = _signature(method)
+                if key in mappings and key not in bodies and (fields := json_body_fields(project, method)):
+                    bodies[key] = fields
                 if key in mappings and key not in handlers and (handler := jl.handler_for(method, t.sf.rel)):
                     handlers[key] = handler
         order = list(mappings)
-        out: list[tuple[str, str, Handler]] = []
+        out: list[tuple[str, str, Handler, list[BodyField]]] = []
         for key in order:
             mapping = mappings.get(key)
             if mapping is None:
@@ -347,7 +353,7 @@ class SpringFramework(Framework):
                         full = spring_join(
                             _resolve_placeholders(type_path, config), _resolve_placeholders(path, config)
                         )
-                        out.append((method, full, handler))
+                        out.append((method, full, handler, bodies.get(key, [])))
         return out
 
     # ------------------------------------------------------------------ runtime
