@@ -24,6 +24,7 @@ from pipeline.assistant import Assistant, assistant_for
 from pipeline.cache import content_key, tree_hash
 from pipeline.config import Settings
 from pipeline.gitutil import commit_all
+from pipeline.languages import get_language, has_language
 from pipeline.models import (
     ApiGroup,
     EnvSpec,
@@ -106,6 +107,15 @@ def generate(
     return result
 
 
+def _service_settings(settings: Settings, language: str) -> Settings:
+    """The settings a service runs under: its language's start allowance when the limits
+    give less (Language.startup_timeout), in characterization, in the gate and in run-tests.sh."""
+    wanted = get_language(language).startup_timeout if has_language(language) else None
+    if wanted is None or wanted <= settings.limits.startup_timeout:
+        return settings
+    return settings.model_copy(update={"limits": settings.limits.model_copy(update={"startup_timeout": wanted})})
+
+
 def _generate(source: str, run: Run, assistant: Assistant, result: GenerateResult) -> None:
     settings = run.settings
     run.progress(f"acquiring {source}")
@@ -149,9 +159,13 @@ def _generate(source: str, run: Run, assistant: Assistant, result: GenerateResul
     for service in inventory.services:
         groups = [g for g in inventory.groups if g.service_root == service.root]
         if groups:
-            result.tasks.extend(
-                _service_tasks(run, assistant, snapshot, prepared, lic, redaction, inventory, service, groups)
-            )
+            shared, run.settings = run.settings, _service_settings(run.settings, service.language)
+            try:
+                result.tasks.extend(
+                    _service_tasks(run, assistant, snapshot, prepared, lic, redaction, inventory, service, groups)
+                )
+            finally:
+                run.settings = shared
 
     verified = [t for t in result.tasks if t.status == "verified"]
     if verified:

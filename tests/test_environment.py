@@ -963,3 +963,16 @@ def test_rust_literal_loopback_binds_are_rewritten_to_all_interfaces_before_the_
         '    let c = "10.0.0.7:5432";\n'
         "}\n"
     )
+
+
+def test_a_language_that_starts_slowly_gets_its_own_start_allowance():
+    """A Java service gets Java's start allowance; a faster language keeps the limits'; a
+    longer limit set by the user is kept."""
+    from pipeline.config import Settings
+    from pipeline.generate import _service_settings
+
+    settings = Settings()
+    assert _service_settings(settings, "java").limits.startup_timeout == get_language("java").startup_timeout
+    assert _service_settings(settings, "python") is settings
+    patient = settings.model_copy(update={"limits": Limits(startup_timeout=600)})
+    assert _service_settings(patient, "java") is patient

@@ -71,6 +71,9 @@ class Language:
     #: with one has each masked tree built before it is packaged (stages/mask_build.py), and a
     #: build that fails with it is `mask_failed`; None when the image build compiles nothing
     compile_error: str | None = None
+    #: seconds its services get to answer after they start, when more than Limits gives
+    #: every service (a JVM with Spring on one CPU of a loaded machine takes a minute)
+    startup_timeout: int | None = None
 
     # -- toolchain and images
 

@@ -42,4 +42,7 @@ LANGUAGE = JavaLanguage(
     # javac through Maven (`[ERROR] /app/src/.../A.java:[12,5] cannot find symbol`) or Gradle
     # and plain javac (`A.java:12: error: cannot find symbol`)
     compile_error=r"^(?:\[ERROR\] )?\S+\.java(?::\[\d+,\d+\]|:\d+: error:) .+$",
+    # Spring Boot 3 took 46 s to start (51 s with the JVM) on one CPU of a loaded machine,
+    # past the 60 s every service gets once the image's first run is counted in.
+    startup_timeout=180,
 )
