@@ -330,7 +330,7 @@ def test_go_newer_than_every_stand_in_is_fetched_by_the_go_command(tmp_path):
         ),
         ("python", {"pyproject.toml": "[project]\nname='x'\n", "pdm.lock": ""}, ("pdm", "3.11", None)),
         ("python", {"setup.py": "setup(python_requires='>=3.8')\n"}, ("pip", "3.11", None)),
-        ("javascript", {"package.json": '{"engines": {"node": "^22"}}'}, ("npm", "22", "node:22-bookworm-slim")),
+        ("javascript", {"package.json": '{"engines": {"node": "^22"}}'}, ("npm", "22", "node:22-trixie-slim")),
         ("javascript", {"package.json": "{}", ".nvmrc": "v20.11.0\n"}, ("npm", "20", None)),
         ("javascript", {"package.json": "{}", "yarn.lock": "", ".yarnrc.yml": ""}, ("yarn", "18", None)),
         ("go", {"go.mod": "module x\n\ngo 1.18\n"}, ("go", "1.19", "golang:1.19-bookworm")),

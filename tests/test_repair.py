@@ -759,3 +759,44 @@ def test_an_undeclared_python_import_is_installed_but_never_the_services_own(mis
         assert proposal is None  # the service's own module: installing a namesake would be wrong
     else:
         assert f"RUN pip install --no-cache-dir {installed}\n" in proposal.env.dockerfile
+
+
+@pytest.mark.parametrize(
+    ("log", "failure_class", "why"),
+    [
+        (
+            "Error: Cannot find module '../../webpack-plugin/index'\nRequire stack:\n- /app/server.js",
+            C.missing_source,
+            "../../webpack-plugin/index is not in the build context",
+        ),
+        (
+            "Error: Cannot find module '../credentials/algorithmia.json'",
+            C.missing_source,
+            "../credentials/algorithmia.json is not in the build context",
+        ),
+        (
+            "Traceback (most recent call last):\n  File \"/app/app.py\", line 40, in <module>\n"
+            "FileNotFoundError: [Errno 2] No such file or directory: 'config/keys.json'",
+            C.missing_source,
+            "config/keys.json is not in the build context",
+        ),
+        (
+            "Traceback (most recent call last):\n  File \"/app/app.py\", line 12, in <module>\n"
+            "    result = process_data(raw)\nNameError: name 'process_data' is not defined",
+            C.app_error,
+            "the service's own code fails at start",
+        ),
+    ],
+)
+def test_a_start_failure_the_repository_causes_says_so_not_unknown(log, failure_class, why):
+    failure = classify(log, "start")
+    assert failure.failure_class == failure_class
+    outcome = run_attempts(
+        _spec("FROM node:18-bookworm-slim\nCOPY . .\nCMD [\"node\", \"server.js\"]\n", "javascript", 3000),
+        ServiceFacts(language="javascript", framework="express"),
+        lambda _env: TryResult(ok=False, phase="start", log=log, verdict=Verdict.service_crashed),
+        strategy=RuleBasedStrategy(),
+        max_repairs=2,
+    )
+    assert outcome.verdict == Verdict.service_crashed
+    assert outcome.reason.startswith(f"{failure_class}: ") and why in outcome.reason, outcome.reason

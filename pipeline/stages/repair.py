@@ -42,6 +42,11 @@ class FailureClass(StrEnum):
     # A server the service connects to at start (a database, a cache, a Docker engine):
     # no Dockerfile change brings it; the detail names which.
     needs_service = "needs_service"
+    # A file the code loads at start is not in the build context: never committed (a
+    # credentials file), ignored, or outside the service's folder. No Dockerfile brings it.
+    missing_source = "missing_source"
+    # The service's own code fails at start (a name it never defines): the repository's bug.
+    app_error = "app_error"
     unknown = "unknown"
 
 
@@ -269,6 +274,13 @@ _RULES: list[tuple[FailureClass, str]] = [
     ),
     (FailureClass.missing_build_step, r"exec: \"(?P<binary>[^\"]+)\": stat [^:]+: no such file or directory"),
     (FailureClass.missing_build_step, r"(?P<binary>\./target/release/[\w-]+|/app/server): not found"),
+    # --- a file the code loads is not there (relative requires; after the package rules)
+    (FailureClass.missing_source, r"Cannot find module '(?P<path>\.\.?/[^']+)'"),
+    (FailureClass.missing_source, r"FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<path>[^']+)'"),
+    (FailureClass.missing_source, r"Error: ENOENT: no such file or directory, open '(?P<path>[^']+)'"),
+    # --- the service's own code is broken at start
+    (FailureClass.app_error, r"^(?P<error>NameError): name '\w+' is not defined"),
+    (FailureClass.app_error, r"^(?P<error>ReferenceError): \w+ is not defined"),
     # --- a Debian package is missing
     (FailureClass.missing_system_package, r"E: Unable to locate package (?P<unknown_package>[\w.+-]+)"),
     (
@@ -692,6 +704,13 @@ def run_attempts(
                     why = "it runs Docker itself, which a sandboxed service cannot"
                 else:
                     why = f"it needs a {which} server beside it, and the one started beside it did not help"
+            elif failure.failure_class == FailureClass.missing_source:
+                why = (
+                    f"{failure.detail.get('path', 'a file')} is not in the build context: not committed, "
+                    "ignored, or outside the service's folder"
+                )
+            elif failure.failure_class == FailureClass.app_error:
+                why = "the service's own code fails at start"
             reason = f"{failure.failure_class}: {failure.evidence} ({why} after {len(attempts)} attempt(s))"
             return RepairOutcome(
                 ok=False, env=current, attempts=attempts, failure=failure, verdict=verdict, reason=reason
