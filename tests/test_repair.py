@@ -800,3 +800,15 @@ def test_a_start_failure_the_repository_causes_says_so_not_unknown(log, failure_
     )
     assert outcome.verdict == Verdict.service_crashed
     assert outcome.reason.startswith(f"{failure_class}: ") and why in outcome.reason, outcome.reason
+
+
+def test_yarn_fetching_a_git_dependency_without_git_gets_git():
+    log = "Step 5/9 : RUN yarn install --frozen-lockfile\n[2/4] Fetching packages...\n"
+    log += "error Couldn't find the binary git\n"
+    dockerfile = "FROM node:18-bookworm-slim\nWORKDIR /app\nRUN yarn install --frozen-lockfile\nCOPY . .\n"
+    failure = classify(log, "build")
+    assert (failure.failure_class, failure.detail) == (C.missing_system_package, {"tool": "git"})
+    proposal = RuleBasedStrategy().propose(
+        failure, log, _spec(dockerfile, "javascript", 3000), ServiceFacts(language="javascript", framework="x")
+    )
+    assert "apt-get install -y --no-install-recommends git" in proposal.env.dockerfile

@@ -289,6 +289,8 @@ _RULES: list[tuple[FailureClass, str]] = [
         r"(?:command )?not found",
     ),
     (FailureClass.missing_system_package, r"error: command '(?P<tool>[\w/+.-]+)' failed: No such file or directory"),
+    # yarn 1 fetching a dependency from a git URL
+    (FailureClass.missing_system_package, r"Couldn't find the binary (?P<tool>git)\b"),
     # setuptools' own spelling when the compiler is missing (psycopg2, mysqlclient, ...)
     (
         FailureClass.missing_system_package,
