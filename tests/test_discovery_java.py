@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.languages import get_framework
 from pipeline.languages.java.spring import MASK_STATEMENT, spring_join
+from pipeline.languages.java.toolchain import NOT_THE_APP_JAR
 
 FIXTURES = ds.FIXTURES
 STORE = FIXTURES / "spring_store"
@@ -478,7 +479,7 @@ def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
     assert hints.start_command == [
         "sh",
         "-c",
-        'exec java -jar "$(ls build/libs/*.jar | grep -v -- -plain.jar | head -n 1)" '
+        f'exec java -jar "$(ls build/libs/*.jar | {NOT_THE_APP_JAR} | head -n 1)" '
         "--server.address=0.0.0.0 --server.port=8080",
     ]
     assert spring.runtime_hints(tmp_path, services[1]).start_command[2] == "target/svc-c-1.0.jar"

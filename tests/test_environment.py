@@ -25,6 +25,7 @@ import requests
 from pipeline.config import Limits
 from pipeline.languages import get_language
 from pipeline.languages.framework import RuntimeHints
+from pipeline.languages.java.toolchain import NOT_THE_APP_JAR
 from pipeline.languages.toolchain import Toolchain
 from pipeline.models import Endpoint, Handler, Inventory, RepoSnapshot, Service
 from pipeline.stages import environment, repair
@@ -215,7 +216,11 @@ CASES: dict[str, tuple[str, str, dict[str, str], RuntimeHints]] = {
             "src/main/java/App.java": "class App {}\n",
         },
         RuntimeHints(
-            start_command=["sh", "-c", 'exec java -jar "$(ls build/libs/*.jar | grep -v -- -plain.jar | head -n 1)"'],
+            start_command=[
+                "sh",
+                "-c",
+                f'exec java -jar "$(ls build/libs/*.jar | {NOT_THE_APP_JAR} | head -n 1)"',
+            ],
             port=8080,
         ),
     ),

@@ -25,6 +25,7 @@ from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandida
 from pipeline.languages.java import discovery as jl
 from pipeline.languages.java.request_body import json_body_fields
 from pipeline.languages.java.spring_stand_in import canned_statement
+from pipeline.languages.java.toolchain import NOT_THE_APP_JAR
 from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler
 
 log = logging.getLogger(__name__)
@@ -382,8 +383,9 @@ class SpringFramework(Framework):
             command = ["java", "-jar", f"{prefix}target/{jar}.jar", *flags.split(), *overrides]
         else:
             folder = prefix + ("build/libs" if info is not None and info.tool == "gradle" else "target")
-            # Gradle also writes a *-plain.jar without dependencies; the boot jar is the other one.
-            pick = f'"$(ls {folder}/*.jar | grep -v -- -plain.jar | head -n 1)"'
+            # Gradle also writes a *-plain.jar without dependencies, Maven plugins -sources,
+            # -javadoc and -tests jars: the boot jar is the other one.
+            pick = f'"$(ls {folder}/*.jar | {NOT_THE_APP_JAR} | head -n 1)"'
             command = ["sh", "-c", " ".join([f"exec java -jar {pick} {flags}", *map(shlex.quote, overrides)])]
         # The command line sets these keys, so placeholders in their values are never resolved.
         scanned = {k: ("" if k in _COMMAND_LINE_KEYS else v) for k, v in config.items()}

@@ -17,6 +17,9 @@ STAND_INS = ["8", "11", "17", "21"]
 # eclipse-temurin:<n>-jdk tags exist for these.
 OFFICIAL = ["8", "11", "17", "21", "22", "23", "24", "25"]
 GRADLE_IMAGE = "gradle:8.10-jdk{version}"
+# The jars a build writes beside the app's: Gradle's -plain (no dependencies), the
+# -sources, -javadoc and -tests jars of Maven plugins (a javadoc jar has no main class).
+NOT_THE_APP_JAR = "grep -v -e -plain.jar -e -sources.jar -e -javadoc.jar -e -tests.jar"
 
 
 def image(version: str) -> str:
@@ -257,7 +260,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         install_command=install,
         build_command=build,
         artifact=artifact,
-        start_command=["sh", "-c", f'exec java -jar "$(ls {artifact} | grep -v -- -plain.jar | head -n 1)"'],
+        start_command=["sh", "-c", f'exec java -jar "$(ls {artifact} | {NOT_THE_APP_JAR} | head -n 1)"'],
         default_port=8080,
         system_packages=system_packages,
         base_image=base_image,

@@ -9,4 +9,4 @@ COPY . .
 RUN chmod +x gradlew && ./gradlew --no-daemon bootJar -x test
 ENV PORT="8080"
 EXPOSE 8080
-CMD ["sh", "-c", "exec java -jar \"$(ls build/libs/*.jar | grep -v -- -plain.jar | head -n 1)\""]
+CMD ["sh", "-c", "exec java -jar \"$(ls build/libs/*.jar | grep -v -e -plain.jar -e -sources.jar -e -javadoc.jar -e -tests.jar | head -n 1)\""]
