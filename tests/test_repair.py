@@ -678,6 +678,9 @@ def test_webpack_4_on_a_newer_node_gets_the_legacy_openssl_provider():
         ),
         ("Error: connect ECONNREFUSED 127.0.0.1:3306", "mysql"),
         ("Error: connect ECONNREFUSED 127.0.0.1:6379", "redis"),
+        # Go's net package: the refused port is the cache's, not the service's
+        ("redis client ping is error error=dial tcp 127.0.0.1:6379: connect: connection refused", "redis"),
+        ("dial tcp [::1]:5432: connect: connection refused", "postgresql"),
         ("Error: spawn docker ENOENT\n    at onErrorNT (node:internal/child_process:477:16)", "docker"),
     ],
 )

@@ -219,25 +219,28 @@ _RULES: list[tuple[FailureClass, str]] = [
         r"validation errors? for \w*Settings\s*\n\s*(?P<name>\w+)\s*\n\s*Field required",
     ),
     # --- a server the service needs is not there (before "connection refused": that
-    # refusal is the database's port, not the service's)
+    # refusal is the database's port, not the service's); Node says ECONNREFUSED host:port,
+    # Go `dial tcp host:port: connect: connection refused`
     (
         FailureClass.needs_service,
         r"(?P<mongodb>Mongo(?:ServerSelection|Network|Timeout)Error|MongooseServerSelectionError|"
-        r"ECONNREFUSED [\w.\-\[\]:]*:27017)",
+        r"(?:ECONNREFUSED|dial tcp) [\w.\-\[\]:]*:27017)",
     ),
     (
         FailureClass.needs_service,
-        r"(?P<postgresql>ECONNREFUSED [\w.\-\[\]:]*:5432|port 5432 failed|accepting TCP/IP connections on port 5432|"
+        r"(?P<postgresql>(?:ECONNREFUSED|dial tcp) [\w.\-\[\]:]*:5432|port 5432 failed|"
+        r"accepting TCP/IP connections on port 5432|"
         r"psycopg2?\.OperationalError|asyncpg\.exceptions\.\w*Connect|SequelizeConnection\w*Error)",
     ),
     (
         FailureClass.needs_service,
-        r"(?P<mysql>ECONNREFUSED [\w.\-\[\]:]*:3306|Can't connect to (?:local )?MySQL server|"
+        r"(?P<mysql>(?:ECONNREFUSED|dial tcp) [\w.\-\[\]:]*:3306|Can't connect to (?:local )?MySQL server|"
         r"pymysql\.err\.OperationalError|MySQLdb\.OperationalError)",
     ),
     (
         FailureClass.needs_service,
-        r"(?P<redis>ECONNREFUSED [\w.\-\[\]:]*:6379|Error connecting to Redis|redis\.exceptions\.ConnectionError)",
+        r"(?P<redis>(?:ECONNREFUSED|dial tcp) [\w.\-\[\]:]*:6379|Error connecting to Redis|"
+        r"redis\.exceptions\.ConnectionError)",
     ),
     (FailureClass.needs_service, r"(?P<docker>spawn docker ENOENT|docker: (?:command )?not found)"),
     # --- the service listens elsewhere
