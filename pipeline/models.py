@@ -240,6 +240,9 @@ class Probe(BaseModel):
     body_sha256: str | None = Field(
         default=None, description="sha256 of a successful non-JSON body (a file, a page); asserted when both agree"
     )
+    body_text: str | None = Field(
+        default=None, description="that body when it is one short line of text: quoted in the instruction"
+    )
     location: str | None = Field(
         default=None,
         description="a redirect off the service: its Location, the service's address written {base_url}",

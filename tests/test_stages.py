@@ -351,8 +351,11 @@ def test_characterize_asserts_a_file_body_by_its_hash(tmp_path):
     assert by_path["/index.html"].status == 200 and by_path["/index.html"].json_body is None
     assert by_path["/gone.txt"].body_sha256 is None  # an error page is not the behaviour under test
     assert "hashlib.sha256(response.content).hexdigest() ==" in suite.test_func
-    # The instruction says so: the file's bytes are what is compared.
-    assert "compared byte for byte" in package._behaviour(group, suite)["GET /index.html"][0]
+    # The instruction says so: the file's bytes are what is compared, and a body of one short
+    # line is quoted whole (the solver cannot guess it).
+    assert package._behaviour(group, suite)["GET /index.html"][0] == (
+        'Answers `200` with the text body "<!doctype html><h1>Assets</h1>\\n" (a JSON string: exactly these bytes).'
+    )
 
     tests = tmp_path / "tests"
     tests.mkdir()
@@ -369,6 +372,21 @@ def test_characterize_asserts_a_file_body_by_its_hash(tmp_path):
         finally:
             server.shutdown()
         assert (run.returncode == 0) == passes, (handler.__name__, run.stdout + run.stderr)
+
+
+@pytest.mark.parametrize(
+    ("content", "quoted"),
+    [
+        (b"Hello, World!", "Hello, World!"),
+        (b"v1.2.3\n", "v1.2.3\n"),
+        (b"<html>\n<body>two lines</body>\n</html>", None),
+        (b"x" * 201, None),
+        (b"\x89PNG\r\n\x1a\n", None),
+        (b"   ", None),
+    ],
+)
+def test_only_a_short_line_of_text_is_quoted(content, quoted):
+    assert testgen.short_text(content) == quoted
 
 
 class _RedirectHandler(BaseHTTPRequestHandler):

@@ -10,6 +10,7 @@ finished task is never half-written.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -47,7 +48,7 @@ from pipeline.stages import sidecars, sign_in, stand_ins, testgen
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
-STAGE_VERSION = "7"
+STAGE_VERSION = "8"
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
@@ -72,7 +73,9 @@ def _behaviour(group: ApiGroup, suite: TestSuite) -> dict[str, list[str]]:
             key = f"{probe.method} {probe.path_template}"
             sent = " with an empty JSON body" if probe.body == {} else ""
             shape = _shape(probe.stable_json)
-            if probe.body_sha256:
+            if probe.body_sha256 and probe.body_text is not None:
+                shape = f" with the text body {json.dumps(probe.body_text)} (a JSON string: exactly these bytes)"
+            elif probe.body_sha256:
                 shape = " with a body that is not JSON (a file, a page), compared byte for byte"
             line = f"Answers `{probe.status}`{sent}{shape}."
             if probe.signed_in is False:

@@ -44,7 +44,7 @@ from pipeline.models import (
 from pipeline.stages import sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "6"
+STAGE_VERSION = "7"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -209,6 +209,7 @@ class Answer:
     payload: Any = None  # the JSON body, None when not JSON
     sha256: str | None = None  # of a successful body that is not JSON (a file, a page)
     location: str | None = None  # of a redirect off the service, the base URL written {base_url}
+    text: str | None = None  # that body itself when it is a short line of text (quoted to the solver)
 
 
 def request_within(
@@ -265,9 +266,27 @@ def _send(base_url: str, method: str, path: str, body: dict | None, headers: dic
     answer = Answer(status=response.status_code, payload=payload)
     if payload is None and 200 <= response.status_code < 300 and response.content:
         answer.sha256 = hashlib.sha256(response.content).hexdigest()
+        answer.text = short_text(response.content)
     if response.is_redirect:
         answer.location = relative_location(response.headers.get("Location"), base_url)
     return answer
+
+
+SHORT_TEXT = 200
+
+
+def short_text(content: bytes) -> str | None:
+    """A body the instruction can quote whole (a greeting, a version string): printable
+    UTF-8 on one line, at most SHORT_TEXT characters. A page or a file is not quoted: the
+    solver is told its behaviour, and the tests compare it by its digest."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    line = text.removesuffix("\n")  # isprintable() is False for any other line break
+    if not line.strip() or len(line) > SHORT_TEXT or not line.isprintable():
+        return None
+    return text
 
 
 def _pick_capture(payload: Any, param: str) -> Any:
@@ -307,6 +326,7 @@ def _replay(
                 status=status,
                 json_body=payload,
                 body_sha256=answer.sha256,
+                body_text=answer.text,
                 location=answer.location,
                 signed_in=step.signed_in,
             )
@@ -406,6 +426,7 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
             # A body that is not JSON (a file, a page) is asserted whole, by its hash, when
             # both replays got the same bytes.
             pa.body_sha256 = pa.body_sha256 if pa.body_sha256 == pb.body_sha256 else None
+            pa.body_text = pa.body_text if pa.body_sha256 else None
             # A redirect off the service: where it points, when both replays agree.
             pa.location = pa.location if pa.location == pb.location else None
             steps.append(pa)
