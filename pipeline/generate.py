@@ -156,7 +156,7 @@ def _generate(source: str, run: Run, assistant: Assistant, result: GenerateResul
         raise StageError(Verdict.no_endpoints, "endpoints were found, but none outside health checks", stage="explore")
     run.progress(f"found {result.endpoints} endpoints in {len(inventory.groups)} groups")
 
-    for service in inventory.services:
+    for service in _in_budget_order(inventory.services, settings):
         groups = [g for g in inventory.groups if g.service_root == service.root]
         if groups:
             shared, run.settings = run.settings, _service_settings(run.settings, service.language)
@@ -173,6 +173,14 @@ def _generate(source: str, run: Run, assistant: Assistant, result: GenerateResul
     elif result.tasks:
         first = result.tasks[0]
         result.verdict, result.reason = first.verdict, f"no task verified; {first.task_id}: {first.reason}"
+
+
+def _in_budget_order(services: list[Service], settings: Settings) -> list[Service]:
+    """Under a time budget the cheaper services go first (a Flask app before a Rust one,
+    Language.build_cost), so a large repository ends with as many tasks as the time allows."""
+    if settings.time_budget is None:
+        return services
+    return sorted(services, key=lambda s: get_language(s.language).build_cost if has_language(s.language) else 1)
 
 
 def _prepare(run: Run, snapshot: RepoSnapshot) -> tuple[RepoSnapshot, RedactionReport]:

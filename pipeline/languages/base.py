@@ -74,6 +74,9 @@ class Language:
     #: seconds its services get to answer after they start, when more than Limits gives
     #: every service (a JVM with Spring on one CPU of a loaded machine takes a minute)
     startup_timeout: int | None = None
+    #: how long a cold build and a gate of one of its services usually takes, relative to a
+    #: Python one (1): under a time budget the cheaper services of a repository go first
+    build_cost: int = 1
 
     # -- toolchain and images
 

@@ -16,6 +16,7 @@ class CSharpLanguage(Language):
 
 LANGUAGE = CSharpLanguage(
     name="csharp",
+    build_cost=8,
     aliases=(),
     frameworks=(AspNetCoreFramework(),),
     toolchain=toolchain,

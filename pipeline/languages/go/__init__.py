@@ -20,6 +20,7 @@ class GoLanguage(Language):
 
 LANGUAGE = GoLanguage(
     name="go",
+    build_cost=4,
     aliases=(),
     # The routers before plain net/http, which every Go service also imports.
     frameworks=(GinFramework(), EchoFramework(), ChiFramework(), NetHttpFramework()),

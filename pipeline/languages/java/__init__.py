@@ -13,6 +13,7 @@ class JavaLanguage(Language):
 
 LANGUAGE = JavaLanguage(
     name="java",
+    build_cost=8,
     aliases=(),
     frameworks=(SpringFramework(),),
     toolchain=toolchain,

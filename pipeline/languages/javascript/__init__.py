@@ -25,6 +25,7 @@ class JavaScriptLanguage(Language):
 
 LANGUAGE = JavaScriptLanguage(
     name="javascript",
+    build_cost=2,
     aliases=("typescript",),
     # NestJS before Express: a Nest application is an Express one underneath.
     frameworks=(NestJSFramework(), ExpressFramework(), KoaFramework(), FastifyFramework()),

@@ -8,6 +8,7 @@ from pipeline.languages.php.symfony import SymfonyFramework
 
 LANGUAGE = Language(
     name="php",
+    build_cost=2,
     aliases=(),
     frameworks=(LaravelFramework(), SymfonyFramework(), SlimFramework()),
     toolchain=toolchain,

@@ -20,6 +20,7 @@ class RubyLanguage(Language):
 
 LANGUAGE = RubyLanguage(
     name="ruby",
+    build_cost=2,
     aliases=(),
     frameworks=(RailsFramework(), SinatraFramework()),
     toolchain=toolchain,

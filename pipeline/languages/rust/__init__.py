@@ -21,6 +21,7 @@ class RustLanguage(Language):
 
 LANGUAGE = RustLanguage(
     name="rust",
+    build_cost=12,
     aliases=(),
     frameworks=(AxumFramework(), ActixFramework()),
     toolchain=toolchain,
