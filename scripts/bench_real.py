@@ -255,6 +255,31 @@ def failed_row(entry: dict, verdict: str, reason: str) -> dict:
     }
 
 
+def published_tasks(out: Path) -> list[str]:
+    """The tasks a run published (verified: only those reach the output folder, whole)."""
+    return sorted(p.name for p in out.iterdir() if (p / "metadata.json").is_file()) if out.is_dir() else []
+
+
+def timed_out_row(entry: dict, timeout: float, published: list[str]) -> dict:
+    """A run killed at the timeout prints no JSON; what it had verified and published by then counts."""
+    reason = f"generate did not finish in {timeout:.0f} s"
+    if published:
+        reason += f"; {len(published)} task(s) verified and published before"
+    row = failed_row(entry, TIMEOUT, reason)
+    row["tasks_total"] = row["tasks_verified"] = len(published)
+    row["tasks"] = [
+        {
+            "task_id": name,
+            "kind": "environment" if name.endswith("__env") else "implementation",
+            "status": "verified",
+            "verdict": "passed",
+            "reason": "published before the timeout",
+        }
+        for name in published
+    ]
+    return row
+
+
 def time_budget(timeout: float) -> float:
     """The generate run's own budget under a kill after `timeout` s: the group in flight when
     it runs out (a bring-up, a verify of two variants) gets up to five minutes more."""
@@ -311,6 +336,7 @@ def bench_one(entry: dict, args: argparse.Namespace, env: dict[str, str]) -> dic
     clone_seconds = time.monotonic() - started
     with tempfile.TemporaryDirectory(prefix="bench-real-out-", dir=args.out_dir) as out:
         code, stdout, stderr, timed_out = run_generate(source, Path(out), env, args.timeout)
+        published = published_tasks(Path(out))
         kept = sorted(p.name for p in Path(out).iterdir()) if args.keep_tasks else []
         for name in kept:
             shutil.move(str(Path(out) / name), args.out_dir / name)
@@ -319,7 +345,7 @@ def bench_one(entry: dict, args: argparse.Namespace, env: dict[str, str]) -> dic
     if result is not None:
         row = row_from_result(entry, result)
     elif timed_out:
-        row = failed_row(entry, TIMEOUT, f"generate did not finish in {args.timeout:.0f} s")
+        row = timed_out_row(entry, args.timeout, published)
     else:
         row = failed_row(entry, CRASHED, f"exit {code}, no JSON; {crash_line(stderr)}")
     row["exit_code"] = code

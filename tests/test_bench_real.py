@@ -222,3 +222,14 @@ def test_crash_line_names_the_innermost_frame(bench):
 def test_a_run_stops_starting_groups_well_before_the_kill(bench):
     assert bench.time_budget(900) == 600
     assert bench.time_budget(300) == 180  # short timeouts keep most of their time
+
+
+def test_a_run_killed_at_the_timeout_keeps_what_it_had_published(bench, tmp_path):
+    (tmp_path / "o_r__about" / "tests").mkdir(parents=True)
+    (tmp_path / "o_r__about" / "metadata.json").write_text("{}")
+    (tmp_path / "o_r__half_written").mkdir()  # no metadata: not a published task
+    published = bench.published_tasks(tmp_path)
+    assert published == ["o_r__about"]
+    row = bench.timed_out_row({"repo": "o/r", "language": "JavaScript", "framework": "Express"}, 900, published)
+    assert (row["verdict"], row["tasks_verified"]) == ("bench_timeout", 1)
+    assert row["reason"] == "generate did not finish in 900 s; 1 task(s) verified and published before"
