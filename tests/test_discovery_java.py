@@ -414,6 +414,35 @@ def test_request_body_fields_are_the_bound_class_fields(tmp_path: Path) -> None:
     }
 
 
+def test_keys_the_active_profile_defines_need_no_env_var(tmp_path: Path) -> None:
+    """`@Value("${x}")` for a key only application-dev.yml defines, with `dev` active: no
+    dummy variable (it would override the value, e.g. a driver class that then fails to
+    load); a key no active profile defines still gets one."""
+    ds.write_files(
+        tmp_path,
+        {
+            "pom.xml": WEB_POM.format(artifact="svc"),
+            "src/main/java/demo/DemoApplication.java": APP,
+            "src/main/resources/application.yml": "spring:\n  profiles:\n    active: dev\n",
+            "src/main/resources/application-dev.yml": "spring:\n  datasource:\n    driverClassName: org.h2.Driver\n",
+            "src/main/resources/application-prod.yml": "app:\n  token: abc\n",
+            "src/main/java/demo/Config.java": """
+                package demo;
+
+                import org.springframework.beans.factory.annotation.Value;
+
+                class Config {
+                    @Value("${spring.datasource.driverClassName}") String driver;
+                    @Value("${app.token}") String token;
+                }
+            """,
+        },
+    )
+    spring = get_framework("spring")
+    [service] = spring.detect(tmp_path)
+    assert spring.runtime_hints(tmp_path, service).env == {"APP_TOKEN": "dummy-APP_TOKEN"}
+
+
 def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
     ds.write_files(
         tmp_path,

@@ -594,6 +594,36 @@ def read_all_spring_config(module_dir: Path) -> dict[str, str]:
     return out
 
 
+def read_active_spring_config(module_dir: Path) -> dict[str, str]:
+    """The default profile's properties and those of the profiles it activates
+    (`spring.profiles.active: dev` reads application-dev.yml too); every profile's when the
+    active ones are not known statically (a Maven `@profiles.active@` token, a placeholder)."""
+    default = read_spring_config(module_dir)
+    active = default.get("spring.profiles.active", "")
+    names = [p.strip() for p in active.split(",") if p.strip()]
+    if not names or any(not re.fullmatch(r"[\w\-]+", p) for p in names):
+        return read_all_spring_config(module_dir)
+    out: dict[str, str] = {}
+    for folder in (module_dir / "src" / "main" / "resources", module_dir / "src" / "main" / "resources" / "config"):
+        for profile in names:
+            for suffix in (".properties", ".yml", ".yaml"):
+                path = folder / f"application-{profile}{suffix}"
+                try:
+                    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+                except OSError:
+                    continue
+                if suffix == ".properties":
+                    out.update(read_properties(text))
+                    continue
+                try:
+                    for doc in yaml.safe_load_all(text):
+                        _flatten(doc, "", out)
+                except yaml.YAMLError:
+                    continue
+    # A profile's file overrides the default's values, as Spring does.
+    return {**default, **out}
+
+
 _PLACEHOLDER = re.compile(r"\$\{([^}:]+)(:[^}]*)?\}")
 
 

@@ -388,7 +388,9 @@ class SpringFramework(Framework):
             pick = f'"$(ls {folder}/*.jar | {NOT_THE_APP_JAR} | head -n 1)"'
             command = ["sh", "-c", " ".join([f"exec java -jar {pick} {flags}", *map(shlex.quote, overrides)])]
         # The command line sets these keys, so placeholders in their values are never resolved.
-        scanned = {k: ("" if k in _COMMAND_LINE_KEYS else v) for k, v in config.items()}
+        # Keys the active profiles' files define are defined too (spring.profiles.active: dev).
+        active = jl.read_active_spring_config(root)
+        scanned = {k: ("" if k in _COMMAND_LINE_KEYS else v) for k, v in active.items()}
         sources = self._sources(repo_root, root, modules)
         env = jl.required_env(sources.matching(lambda b: b"getenv" in b or b"@Value" in b), scanned)
         return RuntimeHints(start_command=command, port=port, env=env)
