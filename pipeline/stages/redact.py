@@ -537,10 +537,21 @@ _known_lock = threading.Lock()
 _LOG_PATTERNS = (Pattern("Logged Secret", _SECRET_ASSIGNMENT, value="v", judge_value=True),)
 
 
+# A short word of letters alone (`postgres`, `password`, `changeme`): a default credential
+# in a repository's config is still replaced there, but scrubbing it from every log would
+# cut the pipeline's own words ("the postgresql sidecar (postgres:15-bookworm)").
+_PLAIN_WORD = re.compile(r"[A-Za-z]{1,12}")
+
+
 def remember_secrets(values: Iterable[str | None]) -> None:
     """Add secret values to what `scrub` replaces in logs (values shorter than
-    MIN_KNOWN_CHARS and placeholders are ignored: they would hit ordinary words)."""
-    fresh = {v for v in values if v and len(v) >= MIN_KNOWN_CHARS and not _is_placeholder(v)}
+    MIN_KNOWN_CHARS, short plain words and placeholders are ignored: they would hit
+    ordinary words)."""
+    fresh = {
+        v
+        for v in values
+        if v and len(v) >= MIN_KNOWN_CHARS and not _PLAIN_WORD.fullmatch(v) and not _is_placeholder(v)
+    }
     if fresh:
         with _known_lock:
             _known.update(fresh)
