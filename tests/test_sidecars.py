@@ -139,6 +139,25 @@ def test_a_url_in_the_code_names_the_server_and_its_database(tmp_path):
     assert sidecar.env["MARIADB_DATABASE"] == "inventory" and sidecar.image == "mariadb:10.11"
 
 
+def test_urls_in_examples_templates_and_data_files_are_not_the_services_setup(tmp_path):
+    """A repository of templates names every database in its examples and JSON data; only
+    the service's own code and configuration say what it needs."""
+    root = _write(
+        tmp_path,
+        {
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "examples/orm.py": "URL = 'postgresql://user@localhost:5432/demo'\n",
+            "components/mcps/mysql-integration.json": '{"url": "mysql://root@localhost:3306/db"}\n',
+            "catalog/redis-agent.json": '{"hint": "redis://localhost:6379"}\n',
+        },
+    )
+    assert sidecars.detect(root, ".") == []
+    (root / "config").mkdir()
+    (root / "config" / "default.json").write_text('{"db": "postgres://shop@localhost:5432/shop"}\n')
+    (need,) = sidecars.detect(root, ".")
+    assert (need.kind.name, need.database) == ("postgresql", "shop")
+
+
 def test_a_url_to_a_remote_host_is_not_a_sidecar(tmp_path):
     root = _write(tmp_path, {"index.js": "const url = 'postgres://u@db.example.com:5432/prod';\n"})
     assert sidecars.detect(root, ".") == []

@@ -253,9 +253,50 @@ def _kind_of_scheme(scheme: str) -> ServerKind | None:
     return next((k for k in KINDS.values() if scheme in k.schemes), None)
 
 
+# Folders whose files describe or exercise other programs, not the service's own setup: a
+# URL in a template, an example or a document does not mean the service needs that server
+# (a repository of agent templates names every database there is). A driver in the
+# manifests still does.
+_NOT_SETUP_DIRS = {
+    "example",
+    "examples",
+    "sample",
+    "samples",
+    "doc",
+    "docs",
+    "documentation",
+    "template",
+    "templates",
+    "fixtures",
+    "test",
+    "tests",
+    "__tests__",
+    "spec",
+    "public",
+    "static",
+    "assets",
+    "components",
+}
+# JSON is data as often as configuration: only files named as configuration count.
+_JSON_CONFIG = re.compile(
+    r"^(?:config|settings|appsettings|default|development|production|local|env|database|db)\b.*\.json$|\.config\.json$",
+    re.IGNORECASE,
+)
+
+
+def _is_setup_file(path: Path, root: Path) -> bool:
+    folders = path.relative_to(root).parts[:-1]
+    if any(part.lower() in _NOT_SETUP_DIRS for part in folders):
+        return False
+    if path.suffix == ".json":
+        return _JSON_CONFIG.search(path.name) is not None or "config" in (f.lower() for f in folders)
+    return True
+
+
 def _from_urls(root: Path, needs: dict[str, Need]) -> None:
-    """Connection URLs in code and config that point at a server on this machine (or at a
-    compose service name): the server is needed, and its user and database are named."""
+    """Connection URLs in the service's code and config that point at a server on this
+    machine (or at a compose service name): the server is needed, and its user and
+    database are named."""
     suffixes = {s for language in LANGUAGES for s in language.suffixes} | {
         ".yml",
         ".yaml",
@@ -270,6 +311,8 @@ def _from_urls(root: Path, needs: dict[str, Need]) -> None:
         ".env",
     }
     for path in _files(root, suffixes):
+        if not _is_setup_file(path, root):
+            continue
         for match in _URL.finditer(_read(path)):
             host = match.group("host").lower()
             if host not in _LOCAL_HOSTS and not host.startswith("${"):
