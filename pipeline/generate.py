@@ -380,9 +380,15 @@ def _make_task(
                 stagings.append((kind, variant_id, staging))
         if "implementation" not in settings.variants:
             shutil.rmtree(staging, ignore_errors=True)
-        return [
-            publish.verify_and_publish(run, kind, variant_id, folder, fakes) for kind, variant_id, folder in stagings
-        ]
+        outcomes = []
+        for index, (kind, variant_id, folder) in enumerate(stagings):
+            spent = run.budget_spent() if index else None  # a group's first variant always gets its gate
+            if spent:
+                shutil.rmtree(folder, ignore_errors=True)
+                outcomes.append(publish.rejected(variant_id, Verdict.budget_exhausted, spent, kind))
+            else:
+                outcomes.append(publish.verify_and_publish(run, kind, variant_id, folder, fakes))
+        return outcomes
     except StageError as exc:
         return _rejected_variants(settings, task_id, key, exc.verdict, exc.reason)
     finally:

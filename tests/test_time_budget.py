@@ -11,6 +11,7 @@ import pytest
 from pipeline.config import Settings
 from pipeline.generate import generate
 from pipeline.models import Verdict
+from pipeline.run import Run
 from pipeline.runtime import sandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,7 +25,7 @@ def test_the_budget_is_read_from_the_environment(monkeypatch):
 
 
 @pytest.mark.docker
-def test_a_spent_budget_leaves_the_groups_to_the_next_run(docker_engine, tmp_path):
+def test_a_spent_budget_leaves_the_groups_to_the_next_run(docker_engine, tmp_path, monkeypatch):
     settings = Settings(
         work_dir=tmp_path / "work",
         out_dir=tmp_path / "out",
@@ -41,9 +42,34 @@ def test_a_spent_budget_leaves_the_groups_to_the_next_run(docker_engine, tmp_pat
     assert not any((settings.work_dir / "cache").glob("outcome/*.json"))
     assert sandbox.leftovers(run_id) == []
 
-    # The next run, with time to spare, does the work the first one left.
-    settings.time_budget = None
+    # The next run has time for the service and one variant's gate: the group's first variant
+    # is verified, the second is left to the run after (and not cached).
+    settings.time_budget = 3600
+    settings.variants = ["implementation", "environment"]
+    calls: list[str] = []
+
+    def spent_at_the_second_variant(run):
+        calls.append("asked")
+        return None if len(calls) <= 2 else "the run's time budget was spent (test)"
+
+    monkeypatch.setattr(Run, "budget_spent", spent_at_the_second_variant)
     run_id = f"test-{uuid.uuid4().hex[:10]}"
     resumed = generate(str(FIXTURES / "flask_todo"), settings, run_id=run_id)
     assert resumed.verdict == Verdict.passed, resumed.model_dump_json(indent=2)
+    by_kind = {t.kind: t for t in resumed.tasks}
+    assert by_kind["implementation"].status == "verified"
+    assert by_kind["environment"].verdict == Verdict.budget_exhausted
+    assert len(list((settings.work_dir / "cache").glob("outcome/*.json"))) == 1  # the verified one only
+    assert not (settings.out_dir / by_kind["environment"].task_id).exists()
     assert sandbox.leftovers(run_id) == []
+
+
+def test_under_a_budget_the_cheaper_services_go_first():
+    from pipeline.generate import _in_budget_order
+    from pipeline.models import Service
+
+    services = [
+        Service(root=f"{lang}-svc", language=lang, framework="x", endpoints=[]) for lang in ("rust", "go", "python")
+    ]
+    assert [s.language for s in _in_budget_order(services, Settings(time_budget=None))] == ["rust", "go", "python"]
+    assert [s.language for s in _in_budget_order(services, Settings(time_budget=600))] == ["python", "go", "rust"]
