@@ -69,6 +69,16 @@ def private_index(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
+def _build(context, run_id: str) -> sandbox.BuildResult:
+    return sandbox.build_image(
+        context,
+        f"abc-pipeline-test/deps:{run_id}",
+        labels={sandbox.RUN_LABEL: run_id},
+        timeout=300,
+        keep_dependencies=True,
+    )
+
+
 def test_a_rebuild_after_clean_up_reuses_the_dependency_layer(docker_engine, private_index, tmp_path):
     marker = uuid.uuid4().hex  # a dependency step no other build has cached
     (tmp_path / "Dockerfile").write_text(
@@ -78,13 +88,7 @@ def test_a_rebuild_after_clean_up_reuses_the_dependency_layer(docker_engine, pri
     first_run, second_run = f"test-deps-{marker[:8]}-a", f"test-deps-{marker[:8]}-b"
     kept: list[str] = []
     try:
-        first = sandbox.build_image(
-            tmp_path,
-            f"abc-pipeline-test/deps:{first_run}",
-            labels={sandbox.RUN_LABEL: first_run},
-            timeout=300,
-            keep_dependencies=True,
-        )
+        first = _build(tmp_path, first_run)
         assert first.ok, first.log
         layer = dependency_layers.layer_before_source(first.log)
         assert layer is not None
@@ -96,13 +100,7 @@ def test_a_rebuild_after_clean_up_reuses_the_dependency_layer(docker_engine, pri
         assert not any(kept[0] in entry for entry in sandbox.leftovers())
 
         (tmp_path / "app.txt").write_text("two\n")  # a source edit
-        second = sandbox.build_image(
-            tmp_path,
-            f"abc-pipeline-test/deps:{second_run}",
-            labels={sandbox.RUN_LABEL: second_run},
-            timeout=300,
-            keep_dependencies=True,
-        )
+        second = _build(tmp_path, second_run)
         assert second.ok, second.log
         dependency_step = second.log.split(f"RUN echo {marker}")[1].split("Step ")[0]
         assert "Using cache" in dependency_step
