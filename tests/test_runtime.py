@@ -281,6 +281,33 @@ def test_missing_executable_is_service_crashed(tiny_image, run_id):
     assert_no_leftovers(run_id)
 
 
+def test_a_health_path_that_keeps_answering_500_means_the_service_is_up(tiny_image, run_id, monkeypatch):
+    """A page whose template is outside the service's folder answers 500 for good: the
+    service speaks HTTP (run-tests.sh takes any answer too), so it is up after the patience
+    a warming-up service gets; the route's own failure is for the tests to find."""
+    monkeypatch.setattr(sandbox, "SERVER_ERROR_PATIENCE", 2.0)
+    app = (
+        "import http.server\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(500); self.end_headers(); self.wfile.write(b'TemplateNotFound')\n"
+        "http.server.ThreadingHTTPServer(('0.0.0.0', 8000), H).serve_forever()\n"
+    )
+    start = time.monotonic()
+    with sandbox.running_service(
+        tiny_image,
+        port=8000,
+        env={},
+        health_path="/",
+        limits=Limits(startup_timeout=60),
+        run_id=run_id,
+        command=["python", "-c", app],
+    ) as service:
+        assert requests.get(service.base_url + "/", timeout=5).status_code == 500
+    assert 2.0 <= time.monotonic() - start < 30
+    assert_no_leftovers(run_id)
+
+
 def test_service_that_never_answers_is_startup_timeout(tiny_image, run_id):
     command = ["python", "-c", "print('still-booting', flush=True); import time; time.sleep(600)"]
     start = time.monotonic()

@@ -328,7 +328,7 @@ def running_service(
     sidecars: list[Sidecar] | None = None,
     files_root: Path | None = None,
 ) -> Iterator[RunningService]:
-    """Run `image` as a service and yield it once `health_path` answers (< 500).
+    """Run `image` as a service and yield it once `health_path` answers (< 500, or 5xx for 15 s).
 
     Raises StageError with service_crashed (the container exited; its last log lines
     are in the reason), oom (it was OOM-killed), startup_timeout (no answer within
@@ -420,6 +420,9 @@ def running_service(
         _remove_quietly(None, network)
 
 
+SERVER_ERROR_PATIENCE = 15.0
+
+
 def _wait_healthy(
     container: Container, *, port: int, health_path: str, limits: Limits, port_holder: Container | None = None
 ) -> RunningService:
@@ -431,6 +434,11 @@ def _wait_healthy(
     base_url: str | None = None
     host_port = 0
     last_error = "no answer yet"
+    # A health path that answers 5xx may be warming up (a database connect that comes
+    # later) or may be broken for good (a page whose template is outside the service's
+    # folder); once it has answered 5xx for SERVER_ERROR_PATIENCE, the service is up
+    # (run-tests.sh takes any HTTP answer), and the route's failure is the route's.
+    first_server_error: float | None = None
     try:
         while True:
             try:
@@ -456,7 +464,10 @@ def _wait_healthy(
                 try:
                     remaining = max(0.5, min(3.0, deadline - time.monotonic()))
                     answer = session.get(base_url + path, timeout=remaining, allow_redirects=False)
-                    if answer.status_code < 500:
+                    if answer.status_code >= 500 and first_server_error is None:
+                        first_server_error = time.monotonic()
+                    patience = min(SERVER_ERROR_PATIENCE, limits.startup_timeout / 4)
+                    if answer.status_code < 500 or time.monotonic() - (first_server_error or 0.0) >= patience:
                         return RunningService(
                             base_url=base_url,
                             host_port=host_port,
