@@ -312,6 +312,14 @@ def run_generate(source: str, out: Path, env: dict[str, str], timeout: float) ->
         return process.returncode, stdout or "", stderr or "", True
 
 
+def keep_task(task: Path, dest: Path) -> None:
+    """Move a published task to `dest`, replacing an earlier run's copy: shutil.move into an
+    existing folder would nest the new task inside the old one."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.move(str(task), dest)
+
+
 def bench_one(entry: dict, args: argparse.Namespace, env: dict[str, str]) -> dict:
     started = time.monotonic()
     source = entry["source"]
@@ -339,7 +347,7 @@ def bench_one(entry: dict, args: argparse.Namespace, env: dict[str, str]) -> dic
         published = published_tasks(Path(out))
         kept = sorted(p.name for p in Path(out).iterdir()) if args.keep_tasks else []
         for name in kept:
-            shutil.move(str(Path(out) / name), args.out_dir / name)
+            keep_task(Path(out) / name, args.out_dir / name)
         shutil.rmtree(f"{out}-harbor", ignore_errors=True)  # the Harbor export, when ABC_FORMATS asks for it
     result = _parse_json(stdout)
     if result is not None:

@@ -233,3 +233,14 @@ def test_a_run_killed_at_the_timeout_keeps_what_it_had_published(bench, tmp_path
     row = bench.timed_out_row({"repo": "o/r", "language": "JavaScript", "framework": "Express"}, 900, published)
     assert (row["verdict"], row["tasks_verified"]) == ("bench_timeout", 1)
     assert row["reason"] == "generate did not finish in 900 s; 1 task(s) verified and published before"
+
+
+def test_a_kept_task_replaces_the_copy_of_an_earlier_run(bench, tmp_path):
+    """A re-run publishes the same task id again: it replaces the kept folder, not nests in it."""
+    for run in ("first", "second"):
+        task = tmp_path / run / "owner_repo__group"
+        task.mkdir(parents=True)
+        (task / "task.yaml").write_text(run)
+        bench.keep_task(task, tmp_path / "kept" / "owner_repo__group")
+    kept = tmp_path / "kept" / "owner_repo__group"
+    assert (kept / "task.yaml").read_text() == "second" and sorted(p.name for p in kept.iterdir()) == ["task.yaml"]
