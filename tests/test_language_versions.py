@@ -109,3 +109,13 @@ def test_a_service_that_needs_a_newer_runtime_becomes_a_verified_task(fixture, i
     report = json.loads((Path(verified[0].path) / "metadata.json").read_text())["verification_report"]
     assert report["noop_run"]["verdict"] == "tests_failed", report["noop_run"]
     assert sandbox.leftovers(run_id) == []
+
+
+def test_a_node_engine_no_image_meets_builds_on_the_nearest_without_engine_strict(tmp_path):
+    """kubernetes-external-secrets asks for ^14.18 with engine-strict: npm refused before
+    trying (EBADENGINE); the nearest Node is tried instead, and the note says so."""
+    (tmp_path / "package.json").write_text(json.dumps({"name": "x", "engines": {"node": "^14.18.0"}}))
+    tc = node.detect(tmp_path, offline=True)
+    assert tc.base_image == "node:18-bookworm-slim" and tc.facts["engine_strict"] == "false"
+    assert any("which no node:* image meets" in n for n in tc.notes)
+    assert node.detect(tmp_path.parent, offline=True).facts["engine_strict"] == "true"

@@ -88,10 +88,11 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
     scripts = manifest.get("scripts") if isinstance(manifest.get("scripts"), dict) else {}
     constraint, source = _node_constraint(root, manifest)
     notes: list[str] = []
+    met = True
     version = pick_version(constraint, OFFICIAL, STAND_IN)
     if version is None:
-        notes.append(f"{source} asks for Node {constraint}, which no node:*-bookworm-slim image meets")
-        version = STAND_IN
+        notes.append(f"{source} asks for Node {constraint}, which no node:* image meets")
+        version, met = STAND_IN, False
     if offline and version not in STAND_INS:
         version, met = offline_version(constraint, STAND_INS, STAND_IN)
         notes.append(
@@ -166,6 +167,8 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         default_port=3000,
         env={"NODE_ENV": "production"},
         base_image=image(version),
-        facts={"typescript": "yes" if typescript else "no"},
+        # Built on the nearest Node there is: npm's engine-strict (an .npmrc may set it) and
+        # yarn would refuse the package's own engines field before trying.
+        facts={"typescript": "yes" if typescript else "no", "engine_strict": "true" if met else "false"},
         notes=notes,
     )
