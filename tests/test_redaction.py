@@ -319,6 +319,19 @@ def test_a_secret_repeated_in_a_file_is_replaced_everywhere(tmp_path):
     assert redact.leftover_secrets(tmp_path) == []
 
 
+def test_a_short_secret_value_repeated_in_a_file_is_replaced_at_every_line(tmp_path):
+    """A short value ("sk-...") is not replaced file-wide (it may be an ordinary string
+    elsewhere): its file is scanned again until no line the detector sees has it."""
+    lines = [
+        f'client{i} = Client(\n    secret_key="sk-...",\n    host="https://api.example.com",\n)\n' for i in range(3)
+    ]
+    (tmp_path / "SKILL.md").write_text("# Setup\n\n```python\n" + "\n".join(lines) + "```\n")
+    report = redact.redact_tree(tmp_path)
+    assert 'secret_key="sk-..."' not in (tmp_path / "SKILL.md").read_text()
+    assert len(report.findings) == 3
+    assert redact.leftover_secrets(tmp_path) == []
+
+
 def test_a_plain_word_credential_is_not_scrubbed_from_every_log():
     """`postgres` as a repository's default password is replaced in the repository, but
     remembering it would cut the pipeline's own words out of every reason and log."""

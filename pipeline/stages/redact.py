@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "8"
+STAGE_VERSION = "9"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -163,8 +163,9 @@ def _large_text_files(root: Path) -> list[Path]:
     return [path for path, large in _all_text_files(root) if large]
 
 
-def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
-    """(file, line, type, secret value) for every secret detect-secrets sees under root.
+def scan(root: Path, files: list[Path] | None = None) -> list[tuple[Path, int, str, str | None]]:
+    """(file, line, type, secret value) for every secret detect-secrets sees under root
+    (in `files` only, when given).
 
     Values that are already one of the pipeline's placeholders are not secrets.
     """
@@ -173,7 +174,7 @@ def scan(root: Path) -> list[tuple[Path, int, str, str | None]]:
     root = root.resolve()
     # detect-secrets' findings exactly, without running its plugins on lines none can match
     # (secret_scan.py says why that is exact); large trees on several processes.
-    collection = secret_scan.scan_files(root, _text_files(root))
+    collection = secret_scan.scan_files(root, _text_files(root) if files is None else files)
     found: list[tuple[Path, int, str, str | None]] = []
     for filename, secret in collection:
         if (
@@ -455,11 +456,45 @@ def redact_tree(root: Path) -> RedactionReport:
     """Replace every secret under root in place; raise when one cannot be replaced."""
     root = root.resolve()  # see scan()
     report, large_files = _redact_patterns(root)
+    removed: list[str] = []
     findings = scan(root)
+    # detect-secrets reports a value once per file, at its first line. A value long enough
+    # is replaced everywhere in its file at once; a short one ("sk-...") only where it was
+    # reported, so its files are scanned again for the next line that has it.
+    for _round in range(MAX_REDACTION_ROUNDS):
+        again = _redact_findings(root, findings, report, removed)
+        if not again:
+            break
+        findings = scan(root, sorted(again))
+    # Never log the values themselves: only where and what kind.
+    for finding in report:
+        log.info("redacted %s at %s:%d", finding.type, finding.file, finding.line)
+    for rel in large_files:
+        log.info("scanned %s with the pipeline's patterns only: larger than %d bytes", rel, MAX_FILE_BYTES)
+    return RedactionReport(
+        files_scanned=sum(1 for _ in _all_text_files(root)) + len(removed),
+        findings=report,
+        large_files=large_files,
+        removed_files=removed,
+    )
+
+
+MAX_REDACTION_ROUNDS = 5
+
+
+def _redact_findings(
+    root: Path,
+    findings: list[tuple[Path, int, str, str | None]],
+    report: list[RedactionFinding],
+    removed: list[str],
+) -> set[Path]:
+    """Replace `findings` in place (recorded in `report`; files that cannot be redacted are
+    removed and listed in `removed`); the files where a short value was replaced at its
+    reported line only, to be scanned again."""
+    rescan: set[Path] = set()
     # Longest value first: two detectors may see one secret (a GitHub token is also a
     # high-entropy string), and the first replacement covers the second.
     ordered = sorted(findings, key=lambda f: (str(f[0]), f[1], -len(f[3] or "")))
-    removed: list[str] = []
     for path, line_number, secret_type, value in ordered:
         full = path if path.is_absolute() else root / path
         rel = full.relative_to(root).as_posix()
@@ -479,6 +514,8 @@ def redact_tree(root: Path) -> RedactionReport:
                 # detect-secrets reports a value once per file, at its first line: the
                 # same hash or key further down would be left for the package's rescan.
                 redacted = re.sub(token, PLACEHOLDER, redacted)
+            elif value in redacted:
+                rescan.add(full)
             full.write_text(redacted, errors="surrogateescape")
         elif value and len(value) >= MIN_KNOWN_CHARS and value in text:
             # A multi-line YAML string is reported at its first line: the value is further down.
@@ -493,17 +530,7 @@ def redact_tree(root: Path) -> RedactionReport:
             log.info("left %s out of the task: a %s there could not be located", rel, secret_type)
             continue
         report.append(RedactionFinding(file=rel, line=line_number, type=secret_type))
-    # Never log the values themselves: only where and what kind.
-    for finding in report:
-        log.info("redacted %s at %s:%d", finding.type, finding.file, finding.line)
-    for rel in large_files:
-        log.info("scanned %s with the pipeline's patterns only: larger than %d bytes", rel, MAX_FILE_BYTES)
-    return RedactionReport(
-        files_scanned=sum(1 for _ in _all_text_files(root)) + len(removed),
-        findings=report,
-        large_files=large_files,
-        removed_files=removed,
-    )
+    return rescan
 
 
 def leftover_secrets(root: Path, skip: tuple[str, ...] = ("metadata.json",)) -> list[RedactionFinding]:
