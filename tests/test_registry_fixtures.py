@@ -11,10 +11,11 @@ Two kinds of test per fixture:
 
 CI budget (2 cores): each fixture's largest group only, one oracle run. By default Go and
 Java are built from their registries, rebuilt after an edit and started (gin_library,
-spring_store), and gin_library becomes tasks; a run's clean-up removes its images, so
-every run fetches and compiles the dependencies again (only the base images persist), which
-puts Spring's generate (16 min under load) and Rust's (a release build per gate trial:
-axum_bookmarks 22 min) over CI's budget: they were verified by hand, in both harnesses.
+spring_store), and gin_library becomes tasks. The dependency layers outlive a run
+(pipeline/runtime/dependency_layers.py), but on CI's fresh machine the first build is cold,
+and every gate trial still compiles the service's own code (a release build per trial for
+Rust), which puts Spring's generate (16 min under load) and Rust's (axum_bookmarks 22 min)
+over CI's budget: they were verified by hand, in both harnesses.
 ABC_ALL_REGISTRY_FIXTURES=1 runs every fixture in both tests. Build times: `make bench-env`.
 """
 
