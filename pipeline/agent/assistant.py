@@ -242,7 +242,7 @@ class LLMAssistant:
         spec = bring_up.service_env(env)
         tag = bring_up.image_tag(snapshot, run, "-noop")
         try:
-            built = bring_up.build(run, masked_tree / env.service_root, spec, tag)
+            built = bring_up.build(run, masked_tree, spec, tag)
             if not built.ok:
                 raise StageError(Verdict.build_error, "the masked service does not build")
             with bring_up.started(run, tag, spec, masked_tree / env.service_root) as masked:

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from pipeline.languages.framework import Framework
+from pipeline.languages.reach import Reach
 from pipeline.languages.toolchain import Toolchain
 
 #: Variables a server commonly reads its bind address from (set when it listens on loopback).
@@ -105,6 +106,23 @@ class Language:
         """The image name a local stand-in exists for (docker/base), None when there is none."""
         version = self.stand_in_version
         return self.image(version) if version else None
+
+    # -- a build that needs files outside the service root
+
+    def outside_paths(self, root: Path, repo_root: Path) -> list[Reach]:
+        """What the service at `root` names outside its own folder that its build or start
+        needs (a module replaced by a folder above it, a workspace it belongs to, a sibling
+        folder its code requires). The build context becomes the smallest folder holding them
+        (stages/build_context.py); none by default."""
+        return []
+
+    def widen_toolchain(
+        self, tc: Toolchain, root: Path, context: Path, *, offline: bool, entrypoint: str | None = None
+    ) -> Toolchain:
+        """The toolchain of the service at `root` when its build context is `context`, an
+        ancestor of `root`: manifests may then name files above `root` (`../lib/go.mod`),
+        and commands still run in `root`. Unchanged by default."""
+        return tc
 
     # -- environment rules
 

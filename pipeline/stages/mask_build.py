@@ -30,7 +30,7 @@ from pipeline.models import EnvSpec, RepoSnapshot, StageError, Verdict
 from pipeline.run import Run
 from pipeline.runtime import sandbox
 from pipeline.stages.bring_up import image_tag
-from pipeline.stages.environment import DOCKERFILE, ServiceEnv
+from pipeline.stages.environment import build_paths
 
 STAGE_VERSION = "1"
 #: Colour codes some compilers and the daemon put in a step's output.
@@ -60,8 +60,7 @@ def check(run: Run, snapshot: RepoSnapshot, tree: Path, env: EnvSpec, group: str
     pattern = get_language(env.language).compile_error if has_language(env.language) else None
     if pattern is None:
         return MaskBuild(built=False, reason=f"{env.language} compiles nothing at build time")
-    context = tree / env.service_root
-    dockerfile = env.dockerfile_name if isinstance(env, ServiceEnv) else DOCKERFILE
+    context, dockerfile = build_paths(env, tree)
     if not (context / dockerfile).is_file():
         return MaskBuild(built=False, reason=f"no {dockerfile} in the masked tree")
     tag = image_tag(snapshot, run, "-masked-" + (re.sub(r"[^a-z0-9]+", "-", group.lower()).strip("-") or "group"))

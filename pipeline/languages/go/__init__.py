@@ -1,9 +1,10 @@
 """Go: Gin, Echo, Chi and net/http services."""
 
 import re
+from pathlib import Path
 
 from pipeline.languages.base import Grammar, Language
-from pipeline.languages.go import toolchain
+from pipeline.languages.go import reach, toolchain
 from pipeline.languages.go.chi import ChiFramework
 from pipeline.languages.go.echo import EchoFramework
 from pipeline.languages.go.gin import GinFramework
@@ -16,6 +17,14 @@ class GoLanguage(Language):
         if "go mod tidy" in dockerfile:
             return dockerfile
         return re.sub(r"RUN (CGO_ENABLED=0 )?go build", r"RUN go mod tidy && \1go build", dockerfile, count=1)
+
+    def outside_paths(self, root: Path, repo_root: Path) -> list[reach.Reach]:
+        return reach.outside_paths(root, repo_root)
+
+    def widen_toolchain(
+        self, tc: toolchain.Toolchain, root: Path, context: Path, *, offline: bool, entrypoint: str | None = None
+    ) -> toolchain.Toolchain:
+        return reach.widen(root, context, offline=offline, entrypoint=entrypoint)
 
 
 LANGUAGE = GoLanguage(

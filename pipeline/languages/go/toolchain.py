@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -165,16 +166,38 @@ def _imported_modules_packages(root: Path, gomod: str, *, has_sum: bool) -> list
     return sorted(p for p in external if _module_of(p, required | local) not in local)
 
 
-def _outside_replaces(root: Path, gomod: str) -> list[str]:
-    """The local replaces whose folder is outside root and whose module go.mod requires at a
-    published version (not the v0.0.0-00010101... placeholder only a replace can satisfy)."""
+def _outside_replaces(root: Path, gomod: str, context: Path | None = None) -> list[str]:
+    """The local replaces whose folder is outside the build context (root unless a wider one
+    holds them, stages/build_context.py) and whose module go.mod requires at a published
+    version (not the v0.0.0-00010101... placeholder only a replace can satisfy)."""
     required = _required(gomod)
     out = []
     for spec, target in local_replaces(gomod).items():
         version = required.get(spec.split("@")[0], "")
-        if _inside(root, target) is None and version and not version.startswith("v0.0.0-00010101"):
-            out.append(spec)
+        if _in_context(root, target, context) or not version or version.startswith("v0.0.0-00010101"):
+            continue
+        out.append(spec)
     return out
+
+
+def _in_context(root: Path, target: str, context: Path | None) -> bool:
+    if _inside(root, target) is not None:
+        return True
+    if context is None:
+        return False
+    folder, top = os.path.normpath(root / target), os.path.normpath(context)
+    return folder == top or folder.startswith(top + os.sep)
+
+
+def _context_replace_manifests(root: Path, gomod: str, context: Path) -> list[str]:
+    """go.mod of each module replaced by a folder above root but inside the wider build
+    context, named from root (`../../go.mod`): the dependency layer reads them."""
+    found = []
+    for target in local_replaces(gomod).values():
+        outside_root = _inside(root, target) is None
+        if outside_root and _in_context(root, target, context) and (root / target / "go.mod").is_file():
+            found.append(Path(os.path.relpath(os.path.normpath(root / target / "go.mod"), root)).as_posix())
+    return sorted(set(found))
 
 
 def _inside_replace_manifests(root: Path, gomod: str) -> list[str]:
@@ -190,7 +213,9 @@ def _inside(root: Path, target: str) -> str | None:
     return folder.relative_to(base).as_posix() if folder.is_relative_to(base) else None
 
 
-def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
+def detect(root: Path, *, offline: bool, entrypoint: str | None = None, context: Path | None = None) -> Toolchain:
+    """The toolchain of the Go service at root; `context` is a wider build context (an
+    ancestor of root, stages/build_context.py) whose folders a local replace may name."""
     gomod = read_text(root / "go.mod")
     notes: list[str] = []
     # gotoolchain: the GOTOOLCHAIN the template sets before the first go command.
@@ -236,11 +261,13 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         build = f"go mod tidy && {build}"
         notes.append("go.mod has requires but no go.sum: `go mod tidy` completes it with the source")
     manifests = existing(root, ["go.mod", "go.sum"]) if not vendored else []
-    dropped = [] if vendored else _outside_replaces(root, gomod)
+    dropped = [] if vendored else _outside_replaces(root, gomod, context)
     if not vendored:
         # The dependency layer reads the go.mod of a module replaced by a folder inside the
-        # service root: it travels with go.mod into that layer.
+        # service root (or the wider build context): it travels with go.mod into that layer.
         manifests += existing(root, _inside_replace_manifests(root, gomod))
+        if context is not None:
+            manifests += _context_replace_manifests(root, gomod, context)
     if install and (packages := _imported_modules_packages(root, gomod, has_sum=has_sum)):
         # -mod=mod: without go.sum, the checksums of what is compiled are recorded first.
         mod = "" if has_sum and not dropped else " -mod=mod"

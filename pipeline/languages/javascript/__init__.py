@@ -1,7 +1,9 @@
 """JavaScript and TypeScript: Express, Koa, Fastify and NestJS services."""
 
+from pathlib import Path
+
 from pipeline.languages.base import Grammar, Language
-from pipeline.languages.javascript import toolchain
+from pipeline.languages.javascript import reach, toolchain
 from pipeline.languages.javascript.express import ExpressFramework
 from pipeline.languages.javascript.fastify import FastifyFramework
 from pipeline.languages.javascript.koa import KoaFramework
@@ -21,6 +23,14 @@ class JavaScriptLanguage(Language):
         # require() of an ES module (ERR_REQUIRE_ESM): Node loads them from 20.19 and 22.12 on;
         # node:20's images (and Debian trixie's Node, the stand-in) are 20.19 or newer.
         return "20" if detail.get("esm") else None
+
+    def outside_paths(self, root: Path, repo_root: Path) -> list[reach.Reach]:
+        return reach.outside_paths(root, repo_root)
+
+    def widen_toolchain(
+        self, tc: toolchain.Toolchain, root: Path, context: Path, *, offline: bool, entrypoint: str | None = None
+    ) -> toolchain.Toolchain:
+        return reach.widen(tc, root, context, offline=offline)
 
 
 LANGUAGE = JavaScriptLanguage(

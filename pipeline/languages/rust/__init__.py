@@ -1,7 +1,9 @@
 """Rust: Axum and Actix Web services."""
 
+from pathlib import Path
+
 from pipeline.languages.base import Grammar, Language
-from pipeline.languages.rust import toolchain
+from pipeline.languages.rust import reach, toolchain
 from pipeline.languages.rust.actix import ActixFramework
 from pipeline.languages.rust.axum import AxumFramework
 
@@ -17,6 +19,14 @@ class RustLanguage(Language):
 
     def fetch_toolchain(self, dockerfile: str, version: str) -> str | None:
         return toolchain.with_rustup(dockerfile, version)
+
+    def outside_paths(self, root: Path, repo_root: Path) -> list[reach.Reach]:
+        return reach.outside_paths(root, repo_root)
+
+    def widen_toolchain(
+        self, tc: toolchain.Toolchain, root: Path, context: Path, *, offline: bool, entrypoint: str | None = None
+    ) -> toolchain.Toolchain:
+        return reach.widen(root, context, offline=offline, entrypoint=entrypoint)
 
 
 LANGUAGE = RustLanguage(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 from pipeline.languages.toolchain import (
     Toolchain,
@@ -148,15 +151,44 @@ def _minimum(cargo: dict, lock: str) -> tuple[str | None, str | None]:
     return max(candidates, key=lambda c: parse_version(c[0]) or (0,))
 
 
-def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
+class Widening(BaseModel):
+    """A crate built from a context wider than its folder (reach.py): the Cargo.lock of
+    its workspace and every manifest cargo loads with it."""
+
+    lock_dir: Path = Field(description="the folder whose Cargo.lock the build uses (the workspace root)")
+    manifests: list[dict[str, Any]] = Field(default_factory=list, description="parsed Cargo.toml files")
+    target_dir: str = Field(default="target", description="where cargo builds, from the crate (`../target`)")
+
+
+def _widest_minimum(manifests: list[dict[str, Any]], lock: str) -> tuple[str | None, str | None]:
+    """The newest minimum of several manifests (a workspace's [workspace.package] counts as
+    a package's), with its reason."""
+    found: list[tuple[str, str]] = []
+    for manifest in manifests:
+        section = manifest.get("workspace")
+        inherited = section.get("package") if isinstance(section, dict) else None
+        for candidate in (manifest, {"package": inherited} if isinstance(inherited, dict) else None):
+            if candidate is None:
+                continue
+            minimum, source = _minimum(candidate, lock)
+            if minimum and source:
+                found.append((minimum, source))
+    if not found:
+        return None, None
+    return max(found, key=lambda c: parse_version(c[0]) or (0,))
+
+
+def detect(root: Path, *, offline: bool, entrypoint: str | None = None, widened: Widening | None = None) -> Toolchain:
+    """The toolchain of the crate at root; `widened` when its build context is wider than
+    root (a workspace member, path dependencies above it: reach.py)."""
     cargo = read_toml(root / "Cargo.toml")
-    lock = read_text(root / "Cargo.lock")
+    lock = read_text((widened.lock_dir if widened else root) / "Cargo.lock")
     package = cargo.get("package", {}) if isinstance(cargo.get("package"), dict) else {}
     workspace = isinstance(cargo.get("workspace"), dict) and bool(cargo["workspace"].get("members"))
     bins = [b for b in cargo.get("bin", []) if isinstance(b, dict) and b.get("name")]
     name = str(bins[0]["name"] if bins else package.get("name", "app"))
     notes: list[str] = []
-    minimum, source = _minimum(cargo, lock)
+    minimum, source = _widest_minimum([cargo, *(widened.manifests if widened else [])], lock)
     version = STAND_IN
     wanted = parse_version(minimum) if minimum else None
     if wanted and wanted > parse_version(STAND_IN):
@@ -177,7 +209,14 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         # newer rustc than the image's; the MSRV-aware resolver picks ones it builds.
         facts["msrv_resolver"] = "fallback"
     locked = " --locked" if lock else ""
-    if workspace or not package:
+    if widened is not None:
+        # The crates it loads are above its folder: reach.py makes their dependency layer;
+        # the build output is in the workspace's target folder, where the start command
+        # (runtime.binary_command) looks for it.
+        manifests = []
+        install = None
+        build = f"cargo build --release{locked}" + (f" --bin {name}" if bins else "")
+    elif workspace or not package:
         # A workspace's members each need their manifest: the source is copied first.
         manifests: list[str] = []
         install = None
@@ -207,7 +246,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         package_manager="cargo",
         manifests=manifests,
         install_command=install,
-        build_command=f"{build} && cp target/release/{name} {BINARY}",
+        build_command=f"{build} && cp {widened.target_dir if widened else 'target'}/release/{name} {BINARY}",
         artifact=BINARY,
         start_command=[BINARY],
         default_port=8080,
