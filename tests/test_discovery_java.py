@@ -527,3 +527,19 @@ def test_unparseable_file_is_skipped_not_fatal(tmp_path: Path, caplog: pytest.Lo
 def test_odd_build_files_do_not_crash(tmp_path: Path) -> None:
     ds.write_files(tmp_path, {"pom.xml": "<project><dependencies>", "a/build.gradle": "\x01garbage {{{"})
     assert get_framework("spring").detect(tmp_path) == []
+
+
+def test_an_application_yml_with_maven_filter_tokens_is_still_read(tmp_path):
+    """`active: @profiles.active@` is filled by Maven at build time; unfilled it is invalid
+    YAML, and every key of the file was lost (RuoYi's `user.password.maxRetryCount` then got
+    a dummy variable that overrode its value: NumberFormatException at start)."""
+    from pipeline.languages.java import discovery as jl
+
+    resources = tmp_path / "src" / "main" / "resources"
+    resources.mkdir(parents=True)
+    (resources / "application.yml").write_text(
+        "spring:\n  profiles:\n    active: @profiles.active@\nuser:\n  password:\n    maxRetryCount: 5\n"
+    )
+    config = jl.read_active_spring_config(tmp_path)
+    assert config["user.password.maxRetryCount"] == "5"
+    assert config["spring.profiles.active"] == "@profiles.active@"

@@ -3,6 +3,7 @@
 express_pg_notes stores its notes in PostgreSQL (schema and a first note from db/schema.sql,
 DATABASE_URL required); flask_mysql_inventory keeps an inventory in MySQL (MariaDB here:
 DB_HOST, DB_USER, DB_PASSWORD, DB_NAME required, its table made at start);
+flask_mysql8_library reads its books from tables a MySQL 8 dump makes (db/library.sql);
 flask_redis_scores keeps a leaderboard in Redis (REDIS_URL required);
 express_mongo_bookmarks keeps bookmarks in MongoDB (FerretDB here; MONGO_URL with a
 localhost fallback); flask_compose_host_notes dials Redis as `cache`, its compose service
@@ -38,6 +39,8 @@ SIDECAR_FIXTURES = {
     "express_pg_notes": ("postgresql", "/notes", "sample title"),
     "express_mongo_bookmarks": ("mongodb", "/bookmarks", "sample title"),
     "flask_mysql_inventory": ("mysql", "/items", "sample name"),
+    # Its tables from a MySQL 8 dump with its own CREATE DATABASE (tests/test_sidecar_dumps.py).
+    "flask_mysql8_library": ("mysql", "/books", "sample title"),
     "flask_redis_scores": ("redis", "/scores", "sample player"),
     # Redis by its compose service name, hard-coded: the name must resolve beside the service.
     "flask_compose_host_notes": ("redis", "/notes", "sample title"),

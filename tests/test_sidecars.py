@@ -372,8 +372,8 @@ def test_a_service_that_signs_in_to_mongodb_gets_ferretdb_with_that_user():
 def test_a_dump_under_another_name_loads_a_sql_sidecar_unless_the_service_runs_it_itself(tmp_path):
     """No file by a known schema name: the SQL file that creates the most tables, outside the
     folders whose scripts the service runs itself (migrations, resources/) or never (tests),
-    not one a path says is another database's dialect, nor one that creates the database the
-    server made already."""
+    not one a path says is another database's dialect. (A dump that creates its own
+    database: tests/test_sidecar_dumps.py.)"""
     create = "CREATE TABLE a (id int);\ncreate  table b (id int);\n"
     root = _write(
         tmp_path,
@@ -382,7 +382,6 @@ def test_a_dump_under_another_name_loads_a_sql_sidecar_unless_the_service_runs_i
             "<artifactId>mysql-connector-j</artifactId></dependency></dependencies></project>",
             "lib/shop.sql": create,
             "docs/one-table.sql": "create table c (id int);\n",
-            "data/creates-its-database.sql": "CREATE DATABASE shop;\nUSE shop;\n" + create * 3,
             "sql/postgres/shop.sql": create * 3,
             "src/main/resources/db/migration/V1__init.sql": create * 3,
             "src/test/sql/fixtures.sql": create * 3,

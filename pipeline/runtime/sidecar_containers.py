@@ -10,7 +10,8 @@ topology. A sidecar gets its own memory, process and CPU limits and never a host
 its init files (schema SQL) are copied in before it starts.
 
 A sidecar that does not become healthy is the machine's fault, not the repository's:
-infra_error, with its log.
+infra_error, with its log. A MySQL sidecar loads its dumps past the statements it refuses
+(runtime/sql_dumps.py): what did not load is a warning the caller records, not a failure.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from pipeline.models import Sidecar, StageError, Verdict
+from pipeline.runtime import sql_dumps
 from pipeline.runtime.engine import DAEMON_ERRORS, infra_error
 
 INIT_DIR = "/docker-entrypoint-initdb.d"
@@ -50,7 +52,8 @@ def container_name(service_name: str, sidecar: Sidecar) -> str:
 
 
 def _init_archive(files_root: Path, sidecar: Sidecar) -> bytes | None:
-    """The sidecar's init files as a tar for put_archive, numbered in their order."""
+    """The sidecar's init files as a tar for put_archive, numbered in their order, with its
+    loader when it has one (named as run-tests.sh names them: sql_dumps.target_name)."""
     if not sidecar.init_files:
         return None
     buffer = io.BytesIO()
@@ -61,7 +64,12 @@ def _init_archive(files_root: Path, sidecar: Sidecar) -> bytes | None:
                 raise StageError(
                     Verdict.infra_error, f"{sidecar.kind}'s init file {relative} is missing", stage="runtime"
                 )
-            tar.add(path, arcname=f"{index:02d}-{path.name}")
+            tar.add(path, arcname=sql_dumps.target_name(index, relative, loader=bool(sidecar.init_loader)))
+        if sidecar.init_loader:
+            script = sidecar.init_loader.encode()
+            info = tarfile.TarInfo(sql_dumps.LOADER_NAME)
+            info.size, info.mode = len(script), 0o644  # not executable: the entrypoint sources it
+            tar.addfile(info, io.BytesIO(script))
     return buffer.getvalue()
 
 
@@ -75,10 +83,12 @@ def start(
     published_port: int,
     files_root: Path,
     started: list[Container],
+    warnings: list[str] | None = None,
 ) -> Container:
     """Start `sidecars` (appended to `started` as they are created, so the caller removes
     them whatever happens) and return the one that owns the network namespace, once all
-    are healthy."""
+    are healthy. What of their init files did not load goes to `warnings`, each led by
+    the sidecar's kind."""
     owner: Container | None = None
     for sidecar in sidecars:
         common = {
@@ -99,13 +109,16 @@ def start(
                 # resolves to the loopback for all who join (the service included).
                 container = client.containers.create(
                     sidecar.image,
+                    command=sidecar.command or None,
                     network=network,
                     ports={f"{published_port}/tcp": ("127.0.0.1", None)},
                     extra_hosts={host: "127.0.0.1" for s in sidecars for host in s.hosts},
                     **common,
                 )
             else:
-                container = client.containers.create(sidecar.image, network_mode=f"container:{owner.id}", **common)
+                container = client.containers.create(
+                    sidecar.image, command=sidecar.command or None, network_mode=f"container:{owner.id}", **common
+                )
         except docker.errors.ImageNotFound as exc:
             raise StageError(
                 Verdict.infra_error,
@@ -124,6 +137,8 @@ def start(
             raise infra_error(f"starting the {sidecar.kind} sidecar", exc) from exc
         owner = owner or container
         wait_healthy(container, sidecar)
+        if warnings is not None and sidecar.init_loader:
+            warnings.extend(f"{sidecar.kind}: {line}" for line in sql_dumps.problems(log_tail(container, lines=2000)))
     assert owner is not None
     return owner
 

@@ -34,6 +34,7 @@ import yaml
 from pipeline.languages import LANGUAGES
 from pipeline.mining.hints import dependency_names
 from pipeline.models import EnvSpec, Sidecar
+from pipeline.runtime import sql_dumps
 
 # The pipeline's own credentials: a placeholder (redaction never flags `dummy-` values).
 DEFAULT_USER = "app"
@@ -73,6 +74,10 @@ class ServerKind:
     #: its clients name a database (Redis's is a number)
     named_databases: bool = True
     unavailable: str = ""
+    #: arguments to its image (server options)
+    server_args: tuple[str, ...] = ()
+    #: a script that loads its SQL init files in place of the entrypoint (runtime/sql_dumps.py)
+    init_loader: str = ""
 
     def sidecar_env(self, creds: Credentials) -> dict[str, str]:
         if self.name == "postgresql":
@@ -142,6 +147,7 @@ KINDS: dict[str, ServerKind] = {
             compose_images=("postgres", "postgis/postgis", "bitnami/postgresql"),
             sql=True,
             authenticates=True,
+            init_loader=sql_dumps.PG_LOADER,
         ),
         ServerKind(
             "mysql",
@@ -153,6 +159,9 @@ KINDS: dict[str, ServerKind] = {
             compose_images=("mysql", "mariadb", "bitnami/mysql", "bitnami/mariadb"),
             sql=True,
             authenticates=True,
+            # Dumps written for MySQL 5.6 or 8 load the way those did (runtime/sql_dumps.py).
+            server_args=sql_dumps.SERVER_ARGS,
+            init_loader=sql_dumps.LOADER,
         ),
         ServerKind(
             "redis",
@@ -313,7 +322,7 @@ def _from_urls(root: Path, needs: dict[str, Need]) -> None:
     for path in _files(root, suffixes):
         if not _is_setup_file(path, root):
             continue
-        for match in _URL.finditer(_read(path)):
+        for match in _URL.finditer(_uncommented(_read(path))):
             host = match.group("host").lower()
             if host not in _LOCAL_HOSTS and not host.startswith("${"):
                 continue
@@ -331,6 +340,16 @@ def _from_urls(root: Path, needs: dict[str, Need]) -> None:
             database = match.group("db")
             if database and not need.database and kind.named_databases:
                 need.database = database
+
+
+# A line that is a comment in the config formats and languages read here: a URL in one is
+# an alternative the repository left switched off (`#  url: jdbc:postgresql://...` under
+# the MySQL it runs), not a second server it needs.
+_COMMENT_LINE = re.compile(r"^[ \t]*(?:#|//|--|;|/?\*|<!--).*$", re.MULTILINE)
+
+
+def _uncommented(text: str) -> str:
+    return _COMMENT_LINE.sub("", text)
 
 
 def _compose_files(root: Path) -> list[Path]:
@@ -429,26 +448,55 @@ _DIALECTS = {"mysql": ("mysql", "mariadb"), "postgresql": ("postgres", "pgsql")}
 _OTHER_DIALECTS = ("oracle", "sqlserver", "mssql", "sqlite", "h2", "db2", "dameng")
 
 
-def _schema_dump(root: Path, kind: str) -> list[str]:
-    """The SQL file under the service root that creates the most tables, when no file has a
-    name _SCHEMA_FILES knows: a dump the README says to load by hand (lib/app.sql,
-    src/main/sql/create_db.sql, data/data.sql); without it every query of the service fails."""
-    best, most = None, 0
+#: At most this many dumps of one folder load (a loader's kind: _companions).
+MAX_DUMPS = 6
+
+
+def _dump_candidates(root: Path, kind: ServerKind) -> Iterator[tuple[Path, str]]:
+    """SQL files under the service root that may be the service's dump, with their text:
+    outside the folders whose scripts the service runs itself or never, and not of
+    another dialect by their path."""
+    others = [w for k, ws in _DIALECTS.items() if k != kind.name for w in ws] + list(_OTHER_DIALECTS)
     for path in _files(root, {".sql"}):
         rel = path.relative_to(root)
         if _NOT_A_DUMP & {part.lower() for part in rel.parts[:-1]}:
             continue
         words = set(re.findall(r"[a-z0-9]+", rel.as_posix().lower()))
-        others = [w for k, ws in _DIALECTS.items() if k != kind for w in ws] + list(_OTHER_DIALECTS)
         if any(w in words or any(token.startswith(w) for token in words) for w in others):
             continue
         text = _read(path)
-        if _CREATE_DATABASE.search(text):
-            continue  # the server made the service's database already: the dump's CREATE fails
+        # The entrypoint runs a dump strictly: one that creates the database the server made
+        # already fails there. A loader honours it (runtime/sql_dumps.py).
+        if not kind.init_loader and _CREATE_DATABASE.search(text):
+            continue
+        yield path, text
+
+
+def _schema_dump(root: Path, kind: ServerKind) -> list[str]:
+    """The SQL file under the service root that creates the most tables, when no file has a
+    name _SCHEMA_FILES knows: a dump the README says to load by hand (lib/app.sql,
+    src/main/sql/create_db.sql, data/data.sql); without it every query of the service fails."""
+    best, most = None, 0
+    for path, text in _dump_candidates(root, kind):
         count = len(_CREATE_TABLE.findall(text))
         if count > most:
-            best, most = rel.as_posix(), count
+            best, most = path.relative_to(root).as_posix(), count
     return [best] if best else []
+
+
+def _companions(root: Path, kind: ServerKind, dump: str) -> list[str]:
+    """`dump` and the other dumps beside it, for a kind whose loader goes past what fails:
+    projects split their SQL into files one folder holds (the schema, its seed data, a
+    module's tables: RuoYi's mysql_ry.sql beside flowable.sql), and the service needs them
+    all. Those that create tables first, then the rest (data), each by name."""
+    folder = (root / dump).parent
+    found = [
+        (not _CREATE_TABLE.search(text), path.name, path.relative_to(root).as_posix())
+        for path, text in _dump_candidates(root, kind)
+        if path.parent == folder
+    ]
+    ordered = [rel for _, _, rel in sorted(found)]
+    return [dump] + [rel for rel in ordered if rel != dump][: MAX_DUMPS - 1]
 
 
 def _from_dependencies(root: Path, service_root: Path, needs: dict[str, Need]) -> None:
@@ -478,8 +526,14 @@ def detect(repo_root: Path, service_root: str) -> list[Need]:
     for need in needs.values():
         if need.kind.sql and not need.init_files:
             need.init_files = [name for name in _SCHEMA_FILES if (root / name).is_file()][:1] or _schema_dump(
-                root, need.kind.name
+                root, need.kind
             )
+            if need.init_files and need.kind.init_loader:
+                need.init_files = _companions(root, need.kind, need.init_files[0])
+        if need.kind.init_loader and not need.database:
+            # The loader honours a dump's own USE / CREATE DATABASE: its tables are there.
+            named = (sql_dumps.dump_database(_read(root / f)) for f in need.init_files if f.endswith(".sql"))
+            need.database = next((name for name in named if name), None)
     # A compose file that runs the database says which one it is: a driver of another
     # relational server in the manifests (an ORM's dialects) is not a second database.
     if any(n.kind.sql and n.strength == 2 for n in needs.values()):
@@ -499,6 +553,8 @@ def sidecar_for(need: Need) -> Sidecar:
         init_files=list(dict.fromkeys(need.init_files)),
         hosts=sorted(set(need.hosts)),
         reason="; ".join(dict.fromkeys(need.reasons)),
+        command=list(need.kind.server_args),
+        init_loader=need.kind.init_loader,
     )
 
 

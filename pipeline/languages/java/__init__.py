@@ -33,6 +33,8 @@ LANGUAGE = JavaLanguage(
         "mariadb-java-client": "mysql",
         "spring-boot-starter-data-redis": "redis",
         "jedis": "redis",
+        "redisson": "redis",
+        "redisson-spring-boot-starter": "redis",
         "spring-boot-starter-data-mongodb": "mongodb",
         "mongodb-driver-sync": "mongodb",
     },

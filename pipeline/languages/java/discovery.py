@@ -557,7 +557,7 @@ def read_spring_config(module_dir: Path) -> dict[str, str]:
                 out.update(read_properties(text))
                 continue
             try:
-                documents = list(yaml.safe_load_all(text))
+                documents = list(yaml.safe_load_all(_unfiltered(text)))
             except yaml.YAMLError as exc:
                 log.warning("skipped %s: not valid YAML (%s)", path, exc)
                 continue
@@ -586,7 +586,7 @@ def read_all_spring_config(module_dir: Path) -> dict[str, str]:
                 out.update(read_properties(text))
             elif path.suffix in (".yml", ".yaml"):
                 try:
-                    for doc in yaml.safe_load_all(text):
+                    for doc in yaml.safe_load_all(_unfiltered(text)):
                         _flatten(doc, "", out)
                 except yaml.YAMLError:
                     continue
@@ -616,7 +616,7 @@ def read_active_spring_config(module_dir: Path) -> dict[str, str]:
                     out.update(read_properties(text))
                     continue
                 try:
-                    for doc in yaml.safe_load_all(text):
+                    for doc in yaml.safe_load_all(_unfiltered(text)):
                         _flatten(doc, "", out)
                 except yaml.YAMLError:
                     continue
@@ -625,6 +625,14 @@ def read_active_spring_config(module_dir: Path) -> dict[str, str]:
 
 
 _PLACEHOLDER = re.compile(r"\$\{([^}:]+)(:[^}]*)?\}")
+# Maven's resource filtering fills `key: @profiles.active@` at build time; unfilled, the
+# `@` makes the file invalid YAML, and every key in it was lost (RuoYi's application.yml).
+_MAVEN_TOKEN = re.compile(r"^(\s*[\w.\-]+:[ \t]+)(@[\w.\-]+@)[ \t]*$", re.MULTILINE)
+
+
+def _unfiltered(text: str) -> str:
+    """YAML text with Maven's unfilled `@token@` values quoted."""
+    return _MAVEN_TOKEN.sub(r'\1"\2"', text)
 
 
 def placeholder_default(value: str) -> str | None:
