@@ -75,7 +75,8 @@ class LicenseVerdict(BaseModel):
 
 
 class BodyField(BaseModel):
-    """A field of a JSON request body that a handler reads."""
+    """A field of a JSON request body that a handler reads, or a query parameter (the same
+    name, kind and whether the handler does without it)."""
 
     name: str
     type: str = Field(
@@ -102,6 +103,9 @@ class Endpoint(BaseModel):
     path: str = Field(description="full path with every mount prefix, framework syntax")
     handler: Handler
     body_fields: list[BodyField] = Field(default_factory=list)
+    query_fields: list[BodyField] = Field(
+        default_factory=list, description="query string parameters the handler reads (required: it has no default)"
+    )
     group: str | None = Field(
         default=None,
         description="the API group its framework module puts it in (static files: 'static'); "
@@ -208,6 +212,17 @@ class Sidecar(BaseModel):
         "127.0.0.1 in the shared network namespace",
     )
     reason: str = Field(default="", description="why the service needs it (a dependency, a compose file)")
+    command: list[str] = Field(
+        default_factory=list, description="arguments after the image: server options (MySQL's SQL mode)"
+    )
+    init_loader: str = Field(
+        default="",
+        description="a script the image's entrypoint sources at first start that loads the .sql init files "
+        "itself, tolerantly (runtime/sql_dumps.py); empty: the entrypoint runs them",
+    )
+    init_warnings: list[str] = Field(
+        default_factory=list, description="what of its init files did not load when the tests were recorded"
+    )
 
     @property
     def name(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 
 import pytest
 
@@ -13,7 +14,7 @@ from pipeline.config import Limits
 from pipeline.models import Verdict
 from pipeline.runtime import failures, sandbox
 from pipeline.runtime.trial import TrialOutcome
-from pipeline.stages import package
+from pipeline.stages import package, repair
 from pipeline.templates import render
 
 VALUES = {
@@ -72,3 +73,42 @@ def test_each_table_is_read_by_the_python_side():
     # A refused connection is the daemon's word for a machine fault, not a build step's.
     assert failures.is_daemon_fault("dial unix: connection refused")
     assert sandbox.build_infra_reason("Step 1/1 : RUN x\npsycopg2: connection refused\n") is None
+
+
+# A native module's prebuilt binary is not on reach (github.com), and node-gyp builds it
+# from source instead: the warning is no machine fault, the build's own failure decides.
+PREBUILD_FALLBACK_LOG = (
+    "Step 5/9 : RUN npm ci\n"
+    "npm ERR! path /app/node_modules/better-sqlite3\n"
+    "npm ERR! command sh -c prebuild-install || node-gyp rebuild --release\n"
+    "\x1b[91mnpm ERR! prebuild-install warn install getaddrinfo ENOTFOUND github.com\n\x1b[0m"
+    "npm ERR! gyp ERR! stack Error: not found: make\n"
+)
+
+
+def _shell_machine_fault(run_tests: str, log: str, tmp_path) -> str:
+    """run-tests.sh's own machine_fault function, run by bash over `log`."""
+    lines = run_tests.splitlines()
+    patterns = [line for line in lines if line.startswith(("BUILD_INFRA_PATTERN=", "BUILD_WARNING_PATTERN="))]
+    start = lines.index("machine_fault() {")
+    function = lines[start : lines.index("}", start) + 1]
+    (tmp_path / "build.log").write_text(log)
+    script = "\n".join(["set -o pipefail", *patterns, *function, f'machine_fault "{tmp_path / "build.log"}"'])
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False).stdout
+
+
+def test_a_prebuilt_binary_out_of_reach_is_no_machine_fault_when_node_gyp_follows(run_tests, tmp_path):
+    assert sandbox.build_infra_reason(PREBUILD_FALLBACK_LOG) is None
+    assert _shell_machine_fault(run_tests, PREBUILD_FALLBACK_LOG, tmp_path) == ""
+    # ... and npm's own failure to reach its registry still is one, on both sides.
+    outage = PREBUILD_FALLBACK_LOG + "npm ERR! code ENOTFOUND\nnpm ERR! errno ENOTFOUND\n"
+    outage += "npm ERR! request to https://registry.npmjs.org/x failed, reason: getaddrinfo ENOTFOUND registry\n"
+    assert sandbox.build_infra_reason(outage)
+    found = _shell_machine_fault(run_tests, outage, tmp_path)
+    assert "ENOTFOUND" in found and "prebuild-install" not in found
+
+
+def test_node_gyp_without_make_is_a_missing_compiler():
+    failure = repair.classify(PREBUILD_FALLBACK_LOG, "build")
+    assert failure.failure_class == repair.FailureClass.missing_system_package, failure
+    assert failure.detail == {"tool": "make"}

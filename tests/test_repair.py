@@ -789,6 +789,20 @@ def test_an_undeclared_python_import_is_installed_but_never_the_services_own(mis
             C.app_error,
             "the service's own code fails at start",
         ),
+        (
+            # a CLI whose `npm start` shows a menu (claude-code-templates' cli-tool): its
+            # servers start from a menu choice
+            "\u2554\u2550\u2550\u2557\n\u2551  Templates  \u2551\n\x1b[?25l\u2502\n"
+            "\u25c6  What would you like to do?\n\u2502  \u25cf Analytics Dashboard\n"
+            "\u2502  \u25cb Project Setup\n\u2514\n",
+            C.interactive_program,
+            "an interactive program that asks what to do, not a server",
+        ),
+        (
+            "? Which template do you want to use? (Use arrow keys)\n\u276f express\n  koa\n",
+            C.interactive_program,
+            "an interactive program that asks what to do, not a server",
+        ),
     ],
 )
 def test_a_start_failure_the_repository_causes_says_so_not_unknown(log, failure_class, why):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from pipeline.agent import loop, prompts
 from pipeline.agent.tools import REPO_TOOLS, Toolbox, Workspace
 from pipeline.config import LlmSettings
+from pipeline.languages import get_framework
 from pipeline.languages import treesitter as ts
 from pipeline.models import Endpoint, Inventory, normalize_path
 
@@ -155,6 +156,8 @@ def apply(result: ExplorerResult, inventory: Inventory, repo_root: Path) -> Expl
             assert body is not None
             handler = ts.handler_at(new.file, new.handler, node, body)
             endpoint = Endpoint(method=method, path=new.path, handler=handler)
+            # What the handler reads from the query string, as for the endpoints found statically.
+            endpoint.query_fields = get_framework(service.framework).query_fields(repo_root, endpoint)
             service.endpoints.append(endpoint)
             group.endpoints.append(endpoint)
             added.append(key)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from pipeline.models import CannedAnswer, Endpoint, Handler
+from pipeline.languages import query_params
+from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler
 
 
 class ServiceCandidate(BaseModel):
@@ -58,6 +59,9 @@ class Framework(ABC):
     #: whether stand_in_body answers a CannedAnswer's `echo` (the request's own body back);
     #: the strength gate skips its `echo` stand-in for a framework that does not
     echoes: bool = False
+    #: how this framework's handlers read a query parameter (languages/query_params.py);
+    #: a framework that declares them in the handler's signature overrides query_fields
+    query_readers: tuple[query_params.QueryReader, ...] = ()
 
     @abstractmethod
     def detect(self, repo_root: Path) -> list[ServiceCandidate]:
@@ -69,6 +73,18 @@ class Framework(ABC):
 
         File paths in the returned Handlers are relative to repo_root.
         """
+
+    def query_fields(self, repo_root: Path, endpoint: Endpoint) -> list[BodyField]:
+        """The query parameters the endpoint's handler reads (explore asks when discovery
+        found none): the framework's readers over the handler's source."""
+        if not self.query_readers or endpoint.handler.end_byte <= endpoint.handler.start_byte:
+            return []
+        try:
+            source = (repo_root / endpoint.handler.file).read_bytes()
+        except OSError:
+            return []
+        text = source[endpoint.handler.start_byte : endpoint.handler.end_byte].decode("utf-8", "replace")
+        return query_params.read(text, self.query_readers)
 
     @abstractmethod
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:

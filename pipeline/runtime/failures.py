@@ -98,6 +98,12 @@ BUILD_STEP_SIGNATURES: tuple[str, ...] = (
     "ssl certificate problem: (unable to get local issuer certificate|self-signed certificate)",  # curl, cargo
 )
 
+# Lines that name an unreachable host but only warn of a fallback that follows: prebuild-
+# install found no prebuilt binary of a native module (on github.com), and node-gyp then
+# builds it from source; that build's own failure is the one to judge. Left out before the
+# signatures above are looked for (the same POSIX-and-Python rules).
+BUILD_STEP_WARNINGS: tuple[str, ...] = ("prebuild-install (warn|info) ",)
+
 # What run-tests.sh also looks for anywhere in its build log, when the failed step's own
 # output shows no machine fault: the daemon's words for a machine it cannot work on,
 # printed outside any step. Plain words, matched case-insensitively.
@@ -122,10 +128,17 @@ DAEMON_SIGNATURES: tuple[str, ...] = (
 
 _BUILD_STEP = re.compile("|".join(f"(?:{p})" for p in BUILD_STEP_SIGNATURES), re.IGNORECASE)
 _DAEMON = re.compile("|".join(DAEMON_SIGNATURES), re.IGNORECASE)
+_WARNINGS = re.compile("|".join(f"(?:{p})" for p in BUILD_STEP_WARNINGS), re.IGNORECASE)
+
+
+def without_warnings(output: str) -> str:
+    """A build step's output without the lines of BUILD_STEP_WARNINGS."""
+    return "\n".join(line for line in output.splitlines() if not _WARNINGS.search(line))
 
 
 def build_step_fault(output: str) -> re.Match[str] | None:
-    """Where a failed build step's output (colours removed) shows the machine at fault."""
+    """Where a failed build step's output (colours removed, warnings left out: see
+    without_warnings) shows the machine at fault."""
     return _BUILD_STEP.search(output)
 
 
@@ -151,12 +164,14 @@ def _double_quotable(words: str) -> str:
 
 def template_values() -> dict[str, Any]:
     """What the task's scripts are rendered with: `exit_code.<verdict>`, `exit_legend`,
-    `timeout_exit`, and the signatures as shell text (`build_infra_pattern`, quoted, and
+    `timeout_exit`, and the signatures as shell text (`build_infra_pattern` and
+    `build_warning_pattern`, quoted, and
     `build_log_pattern`, for a double-quoted `grep -iE` argument)."""
     return {
         "exit_code": {verdict.value: code for verdict, code in EXIT_CODES.items()},
         "exit_legend": exit_legend(),
         "timeout_exit": TIMEOUT_EXIT,
         "build_infra_pattern": shlex.quote(build_step_grep_pattern()),
+        "build_warning_pattern": shlex.quote("|".join(f"({p})" for p in BUILD_STEP_WARNINGS)),
         "build_log_pattern": _double_quotable("|".join(BUILD_LOG_SIGNATURES)),
     }

@@ -105,7 +105,7 @@ def failed_step_output(build_log: str) -> str:
 def build_infra_reason(build_log: str) -> str | None:
     """The line of a failed build's last step that says the machine is at fault, else None."""
     # The daemon colours a step's stderr, even in the middle of a line ("npm ERR!").
-    output = _ANSI.sub("", failed_step_output(build_log))
+    output = failures.without_warnings(_ANSI.sub("", failed_step_output(build_log)))
     match = failures.build_step_fault(output)
     if match is None:
         return None
@@ -125,6 +125,8 @@ class RunningService:
     network_name: str
     run_id: str
     _container: Container = field(repr=False)
+    #: what of the sidecars' init files (SQL dumps) did not load (runtime/sql_dumps.py)
+    sidecar_warnings: list[str] = field(default_factory=list)
 
     def logs(self, tail: int | None = None) -> str:
         """The container's stdout and stderr so far (the last `tail` lines if given)."""
@@ -346,6 +348,7 @@ def running_service(
     network = None
     container: Container | None = None
     companions: list[Container] = []
+    sidecar_warnings: list[str] = []
     port_holder: Container | None = None
     try:
         try:
@@ -363,6 +366,7 @@ def running_service(
                 published_port=port,
                 files_root=files_root or Path("."),
                 started=companions,
+                warnings=sidecar_warnings,
             )
         # In the first sidecar's namespace when there are sidecars (it publishes the port).
         placement: dict[str, Any] = (
@@ -409,7 +413,21 @@ def running_service(
         except DAEMON_ERRORS as exc:
             raise infra_error("starting the service container", exc) from exc
 
-        service = _wait_healthy(container, port=port, health_path=health_path, limits=limits, port_holder=port_holder)
+        try:
+            service = _wait_healthy(
+                container, port=port, health_path=health_path, limits=limits, port_holder=port_holder
+            )
+        except StageError as exc:
+            if not sidecar_warnings or exc.verdict not in (Verdict.service_crashed, Verdict.startup_timeout):
+                raise
+            # A table the service misses at start is often one its dump did not make: say so,
+            # first, so that the service's own last error stays the log's last line.
+            raise StageError(
+                exc.verdict,
+                f"(its database's dump did not load entirely: {'; '.join(sidecar_warnings)})\n{exc.reason}",
+                stage=exc.stage,
+            ) from exc
+        service.sidecar_warnings = sidecar_warnings
         service.network_name = network.name
         service.run_id = run_id
         yield service

@@ -58,15 +58,18 @@ def evidence_dir(run: Run, snapshot: RepoSnapshot) -> Path:
     return run.settings.work_dir / "evidence" / snapshot.path.name
 
 
-def build(run: Run, context: Path, env: ServiceEnv, tag: str) -> sandbox.BuildResult:
-    """Build `env`'s Dockerfile (already written under `context`) as `tag`, labelled with the run."""
+def build(run: Run, tree: Path, env: ServiceEnv, tag: str) -> sandbox.BuildResult:
+    """Build `env`'s Dockerfile (already written into `tree`, a copy of the repository) as
+    `tag`, labelled with the run, from its build context (the service root, or the wider
+    folder its Dockerfile names: stages/build_context.py)."""
     ensure_base_image(env.base_image, run.settings)
+    context, dockerfile = environment.build_paths(env, tree)
     return sandbox.build_image(
         context,
         tag,
         labels={sandbox.RUN_LABEL: run.run_id},
         timeout=run.settings.limits.build_timeout,
-        dockerfile=env.dockerfile_name,
+        dockerfile=dockerfile,
         keep_dependencies=True,
     )
 
@@ -113,13 +116,14 @@ def settle(
             stale.unlink(missing_ok=True)
     evidence.mkdir(parents=True, exist_ok=True)
     failed_layers: list[str] = []
+    dump_warnings: list[str] = []
 
     def try_once(attempt: EnvSpec) -> repair.TryResult:
         spec = service_env(attempt)
         # The attempt's Dockerfile is what gets built: it goes into the build context.
         environment.write_environment(spec, prepared.path)
         run.progress(f"building {snapshot.name} ({env.framework}, {spec.dockerfile_name})")
-        built = run.stage("build", lambda: build(run, context, spec, tag))
+        built = run.stage("build", lambda: build(run, prepared.path, spec, tag))
         if not built.ok:
             failed_layers.extend(built.layers[-1:])
             # A full disk, the host's OOM killer or an unreachable registry is the machine's fault.
@@ -132,6 +136,9 @@ def settle(
         try:
             with started(run, tag, spec, context) as service:
                 run.timed("start", time.monotonic() - starting)
+                dump_warnings[:] = service.sidecar_warnings
+                for warning in service.sidecar_warnings:
+                    run.progress(f"sidecar {warning}")
                 for group in groups:
                     suites[group.name] = _record_tests(
                         run, service, prepared, group, env.framework, assistant, sign_in_plan
@@ -167,11 +174,25 @@ def settle(
     if not outcome.ok:
         log_path = evidence / "build.log"
         raise StageError(outcome.verdict, f"{outcome.reason} (log: {log_path})".replace("\n", " "))
-    # The spec that worked becomes the task's: its Dockerfile goes into the prepared tree.
-    settled = service_env(outcome.env)
+    # The spec that worked becomes the task's: its Dockerfile goes into the prepared tree;
+    # what of its sidecars' dumps did not load is recorded with them (the task's metadata).
+    settled = _with_init_warnings(service_env(outcome.env), dump_warnings)
     environment.write_environment(settled, prepared.path)
     commit_all(prepared.path, "environment")
     return Settled(env=settled, suites=suites)
+
+
+def _with_init_warnings(env: ServiceEnv, warnings: list[str]) -> ServiceEnv:
+    """`env` with each sidecar's warnings (sidecar_containers.start leads each by its kind)."""
+    if not warnings:
+        return env
+    sidecars_now = [
+        s.model_copy(
+            update={"init_warnings": [w.removeprefix(f"{s.kind}: ") for w in warnings if w.startswith(f"{s.kind}: ")]}
+        )
+        for s in env.sidecars
+    ]
+    return env.model_copy(update={"sidecars": sidecars_now})
 
 
 def service_env(spec: EnvSpec) -> ServiceEnv:

@@ -18,7 +18,7 @@ from pipeline.languages.delegates import find_delegates
 from pipeline.languages.framework import Framework, ServiceCandidate
 from pipeline.models import ApiGroup, Endpoint, Inventory, RepoSnapshot, Service, StageError, Verdict
 
-STAGE_VERSION = "3"
+STAGE_VERSION = "4"
 log = logging.getLogger(__name__)
 
 # Leading path segments that name an API, not a resource.
@@ -81,6 +81,7 @@ def _discover_with(
     for candidate in candidates:
         try:
             endpoints = framework.discover(root, candidate)
+            endpoints = [_with_query_fields(framework, root, e) for e in endpoints]
         except Exception as exc:
             log.warning("%s discovery failed at %s", framework.name, candidate.root, exc_info=True)
             warnings.append(
@@ -89,6 +90,15 @@ def _discover_with(
             continue
         found.append((candidate, endpoints))
     return found
+
+
+def _with_query_fields(framework: Framework, root: Path, endpoint: Endpoint) -> Endpoint:
+    """The endpoint with the query parameters its handler reads, when discovery (which
+    reads declared ones) found none."""
+    if endpoint.query_fields:
+        return endpoint
+    fields = framework.query_fields(root, endpoint)
+    return endpoint.model_copy(update={"query_fields": fields}) if fields else endpoint
 
 
 def _add_delegates(

@@ -44,11 +44,11 @@ from pipeline.schemas.metadata import (
     SourceInfo,
     TaskMetadata,
 )
-from pipeline.stages import sidecars, sign_in, stand_ins, testgen
+from pipeline.stages import build_context, sidecars, sign_in, stand_ins, testgen
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
-STAGE_VERSION = "8"
+STAGE_VERSION = "9"
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
@@ -102,6 +102,7 @@ def instruction_for(snapshot: RepoSnapshot, service: Service, group: ApiGroup, s
             "handler": e.handler.name,
             "file": e.handler.file,
             "body_fields": e.body_fields,
+            "query_fields": e.query_fields,
             "behaviour": behaviour.get(f"{e.method} {e.normalized_path}", ["Must answer without a server error."]),
         }
         for e in group.endpoints
@@ -285,6 +286,8 @@ def write_environment_variant(task_dir: Path, staging: Path) -> Path:
         "health_path": env["health_path"],
         "env_vars": env.get("env") or {},
         "sidecars": env.get("sidecars") or [],
+        # A service built from a folder wider than its root: the instruction names it.
+        "build_context": build_context.for_instruction(env),
     }
     task_yaml = yaml.safe_load(variant.config.read_text())
     task_yaml["instruction"] = (

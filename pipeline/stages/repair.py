@@ -47,6 +47,13 @@ class FailureClass(StrEnum):
     missing_source = "missing_source"
     # The service's own code fails at start (a name it never defines): the repository's bug.
     app_error = "app_error"
+    # Its database answered a query or a sign-in with an error (a table its dump did not
+    # make, a database of another name, a refused password): no Dockerfile change helps.
+    database_error = "database_error"
+    # The start command runs a program that asks its user what to do (a CLI's menu, a
+    # yes/no question) and ends when no one answers: not a server. Its servers, if it has
+    # any, start from a menu choice or a flag.
+    interactive_program = "interactive_program"
     unknown = "unknown"
 
 
@@ -192,6 +199,8 @@ _RULES: list[tuple[FailureClass, str]] = [
     ),
     (FailureClass.lockfile_mismatch, r"lock file is not up to date with the latest changes in composer\.json"),
     (FailureClass.lockfile_mismatch, r"lock file .*Cargo\.lock needs to be updated but --locked was passed"),
+    # cargo 1.8x and later say it this way
+    (FailureClass.lockfile_mismatch, r"cannot update the lock file .*Cargo\.lock because --locked was passed"),
     (FailureClass.lockfile_mismatch, r"missing go\.sum entry|go: updates to go\.mod needed"),
     # --- missing environment variable
     (FailureClass.missing_env_var, r"KeyError: '(?P<name>(?-i:[A-Z][A-Z0-9_]+))'"),
@@ -217,6 +226,16 @@ _RULES: list[tuple[FailureClass, str]] = [
     (
         FailureClass.missing_env_var,
         r"validation errors? for \w*Settings\s*\n\s*(?P<name>\w+)\s*\n\s*Field required",
+    ),
+    # --- the database is there and answered with an error (the server's own wording:
+    # MySQL/MariaDB's `Table 'db.t' doesn't exist`, PostgreSQL's `relation "t" does not exist`)
+    (
+        FailureClass.database_error,
+        r"(?P<error>Table '[\w$.\-]+' doesn't exist|Unknown database '[^']+'|"
+        r"Access denied for user '[^']*'@'[^']*'|Unknown column '[^']+' in '[^']+'|"
+        r"relation \"[\w.]+\" does not exist|database \"[\w\-]+\" does not exist|"
+        r"password authentication failed for user \"[^\"]+\"|"
+        r"SQLSyntaxErrorException: [^\n]+)",
     ),
     # --- a server the service needs is not there (before "connection refused": that
     # refusal is the database's port, not the service's); Node says ECONNREFUSED host:port,
@@ -282,6 +301,9 @@ _RULES: list[tuple[FailureClass, str]] = [
     (FailureClass.missing_source, r"FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<path>[^']+)'"),
     (FailureClass.missing_source, r"Error: ENOENT: no such file or directory, open '(?P<path>[^']+)'"),
     # --- the service's own code is broken at start
+    # inquirer's "? Pick one: (Use arrow keys)", clack's "◆  What would you like to do?", "[y/N]"
+    (FailureClass.interactive_program, r"^(?P<prompt>[?◆◇]\s+.{1,120}\?)\s*(?:\(Use arrow keys\))?\s*$"),
+    (FailureClass.interactive_program, r"(?P<prompt>.{0,120}(?:\(Use arrow keys\)|\[y/N\]|\[Y/n\]|\(y/N\)|\(Y/n\)))"),
     (FailureClass.app_error, r"^(?P<error>NameError): name '\w+' is not defined"),
     (FailureClass.app_error, r"^(?P<error>ReferenceError): \w+ is not defined"),
     # --- a Debian package is missing
@@ -292,6 +314,8 @@ _RULES: list[tuple[FailureClass, str]] = [
         r"(?:command )?not found",
     ),
     (FailureClass.missing_system_package, r"error: command '(?P<tool>[\w/+.-]+)' failed: No such file or directory"),
+    # node-gyp building a native module (better-sqlite3, bcrypt) spells it the other way round
+    (FailureClass.missing_system_package, r"gyp ERR! stack Error: not found: (?P<tool>make|gcc|g\+\+|cc|c\+\+)\b"),
     # yarn 1 fetching a dependency from a git URL
     (FailureClass.missing_system_package, r"Couldn't find the binary (?P<tool>git)\b"),
     # setuptools' own spelling when the compiler is missing (psycopg2, mysqlclient, ...)
@@ -716,6 +740,13 @@ def run_attempts(
                 )
             elif failure.failure_class == FailureClass.app_error:
                 why = "the service's own code fails at start"
+            elif failure.failure_class == FailureClass.interactive_program:
+                why = "its start command runs an interactive program that asks what to do, not a server"
+            elif failure.failure_class == FailureClass.database_error:
+                why = (
+                    "its database answered with an error: a table its SQL dump did not make (or it has none), "
+                    "a database or user of another name"
+                )
             reason = f"{failure.failure_class}: {failure.evidence} ({why} after {len(attempts)} attempt(s))"
             return RepairOutcome(
                 ok=False, env=current, attempts=attempts, failure=failure, verdict=verdict, reason=reason

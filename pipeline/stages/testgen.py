@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from pprint import pformat
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 
@@ -44,7 +44,7 @@ from pipeline.models import (
 from pipeline.stages import sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "7"
+STAGE_VERSION = "8"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -77,6 +77,11 @@ class PlannedStep:
     body: dict | None = None
     captures: str | None = None  # the path parameter this step's answer provides
     signed_in: bool | None = None  # None: no sign-in in play; False: deliberately without one
+    query: dict[str, str] | None = None  # the query string sent; None: the required ones' create values
+
+    def __post_init__(self) -> None:
+        if self.query is None:
+            self.query = sample_query(self.endpoint)
 
 
 @dataclass
@@ -107,6 +112,39 @@ def _sample(body_field: BodyField, variant: str) -> Any:
         "list": [],
         "dict": {},
     }.get(body_field.type, f"{word} {body_field.name}")
+
+
+# Query parameters that hold a number whatever their type says (`?page=` read as a string
+# and parsed later): a word there answers an error the masked handler may answer too.
+_NUMBER_NAME = re.compile(
+    r"^(?:page|pages|page_?(?:no|num|number|index|size)|per_?page|limit|size|offset|skip|take|top|count|n|num"
+    r"|current|year|month|day|days|max|min|amount|quantity|qty)$|(?:^|_)id$",
+    re.IGNORECASE,
+)
+
+
+def sample_query(endpoint: Endpoint, variant: str = "create") -> dict[str, str]:
+    """The query string parameters a request sends: the ones the handler cannot do
+    without (an optional one would only narrow what a read answers). A write that takes
+    no JSON body gets them all: they are its input (a form's fields as Spring binds them)."""
+    out: dict[str, str] = {}
+    takes_all = endpoint.method in ("POST", "PUT", "PATCH") and not endpoint.body_fields
+    for query_field in endpoint.query_fields:
+        if not (query_field.required or takes_all) or query_field.type in ("dict", "file", "files"):
+            continue
+        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", query_field.name)
+        kind = "int" if query_field.type in ("any", "str") and _NUMBER_NAME.search(snake) else query_field.type
+        value = _sample(query_field.model_copy(update={"type": kind}), variant)
+        if isinstance(value, bool):
+            value = str(value).lower()
+        elif isinstance(value, list):
+            value = "sample" if variant != "update" else "updated"
+        out[query_field.name] = str(value)
+    return out
+
+
+def query_string(query: dict[str, str] | None) -> str:
+    return "?" + urlencode(query) if query else ""
 
 
 def sample_body(endpoint: Endpoint, variant: str = "create") -> dict | None:
@@ -156,17 +194,23 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
             steps.append(PlannedStep(by_method["GET"]))
         for method in ("PUT", "PATCH"):
             if method in by_method:
-                steps.append(PlannedStep(by_method[method], sample_body(by_method[method], "update")))
+                update = by_method[method]
+                steps.append(PlannedStep(update, sample_body(update, "update"), query=sample_query(update, "update")))
                 if "GET" in by_method:
                     steps.append(PlannedStep(by_method["GET"]))
         if "DELETE" in by_method:
             steps.append(PlannedStep(by_method["DELETE"]))
             if "GET" in by_method:
                 steps.append(PlannedStep(by_method["GET"]))
-        if not by_method.keys() & {"PUT", "PATCH", "DELETE"} and create.body_fields and "GET" in by_method:
+        varies = create.body_fields or sample_query(create)
+        if not by_method.keys() & {"PUT", "PATCH", "DELETE"} and varies and "GET" in by_method:
             # Only a create and a read: a second item with other values, read back, so a
             # canned copy of the first answer (the fixed_body stand-in) no longer passes.
-            steps.append(PlannedStep(create, sample_body(create, "update"), captures=param))
+            steps.append(
+                PlannedStep(
+                    create, sample_body(create, "update"), captures=param, query=sample_query(create, "update")
+                )
+            )
             steps.append(PlannedStep(by_method["GET"]))
         collection = next(
             (e for e in endpoints if e.method == "GET" and e.normalized_path == create.normalized_path), None
@@ -184,8 +228,10 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
             # A second request with other values: an answer that depends on the request
             # then differs, which one canned answer cannot match (the strength gate's
             # fixed_body stand-in).
-            if endpoint.body_fields:
-                steps.append(PlannedStep(endpoint, sample_body(endpoint, "update")))
+            if endpoint.body_fields or sample_query(endpoint):
+                steps.append(
+                    PlannedStep(endpoint, sample_body(endpoint, "update"), query=sample_query(endpoint, "update"))
+                )
             scenarios.append(PlannedScenario(name, steps))
     return scenarios
 
@@ -313,7 +359,7 @@ def _replay(
         follows = step.signed_in is not False  # a refusal asks nothing that a create answered
         if follows and any(p not in captured for p in path_params(step.endpoint.path)) and probes:
             break  # the create gave no id to follow
-        path = _concrete(step.endpoint, captured)
+        path = _concrete(step.endpoint, captured) + query_string(step.query)
         headers = credential if step.signed_in else None
         answer = _send(base_url, step.endpoint.method, path, step.body, headers)
         status, payload = answer.status, answer.payload
@@ -385,7 +431,7 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
     connect_checks = []
     refused: list[Endpoint] = []
     for endpoint in sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method)):
-        path = _concrete(endpoint, {})
+        path = _concrete(endpoint, {}) + query_string(sample_query(endpoint))
         body = sample_body(endpoint)
         status = _send(base_url, endpoint.method, path, body).status
         if status in sign_in.REFUSED:
@@ -420,8 +466,10 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
                 break  # not deterministic, or the original crashes: stop asserting here
             expected = stable_part(pa.json_body, pb.json_body, cap_a, cap_b)
             planned_step = spec.steps[index]
+            # A collection read: its content is whatever earlier requests left. One that the
+            # request's own query parameters decide (a search, a conversion) is asserted whole.
             if planned_step.endpoint.method == "GET" and not path_params(planned_step.endpoint.path):
-                expected = shape_only(expected)
+                expected = expected if planned_step.query else shape_only(expected)
             pa.stable_json = _jsonable(expected)
             # A body that is not JSON (a file, a page) is asserted whole, by its hash, when
             # both replays got the same bytes.
@@ -434,7 +482,7 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
             rendered_steps.append(
                 {
                     "method": pa.method if pa.method != "ANY" else "GET",
-                    "url": _url_expression(planned_step.endpoint, cap_a),
+                    "url": _url_expression(planned_step.endpoint, cap_a, planned_step.query),
                     "body": repr(pa.body) if pa.body is not None else None,
                     "status": pa.status,
                     "expected": rendered_expected,
@@ -480,7 +528,8 @@ def _sign_in_recipe(
     target = sorted(refused, key=lambda e: (e.method != "GET", bool(path_params(e.path)), e.normalized_path))[0]
 
     def trial(headers: dict[str, str]) -> int:
-        return _send(base_url, target.method, _concrete(target, {}), sample_body(target), headers).status
+        path = _concrete(target, {}) + query_string(sample_query(target))
+        return _send(base_url, target.method, path, sample_body(target), headers).status
 
     return sign_in.establish(base_url, sign_in_plan, trial)
 
@@ -510,13 +559,14 @@ def _capture_field(payload: Any, value: Any) -> str | None:
     return next((k for k, v in payload.items() if v == value), None)
 
 
-def _url_expression(endpoint: Endpoint, captured: dict[str, Any]) -> str:
-    """An f-string source for the request URL, with followed ids as variables."""
+def _url_expression(endpoint: Endpoint, captured: dict[str, Any], query: dict[str, str] | None = None) -> str:
+    """An f-string source for the request URL, with followed ids as variables (and the
+    query string, which urlencode leaves without braces or quotes)."""
     path = endpoint.normalized_path.replace("{", "{{").replace("}", "}}")
     for name in path_params(endpoint.path):
         value = "{" + _var(name) + "}" if name in captured else "1"
         path = path.replace("{{" + name + "}}", value)
-    return 'f"{base_url}' + path.replace('"', '\\"') + '"'
+    return 'f"{base_url}' + path.replace('"', '\\"') + query_string(query) + '"'
 
 
 def conftest_source() -> str:

@@ -16,6 +16,7 @@ from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandida
 from pipeline.languages.go.interpreter import Dialect, Interpreter
 from pipeline.languages.go.masking import Responder, blank_unused_imports, mask_handler
 from pipeline.languages.go.project import GoMod, GoPackage, GoProject, find_go_mods, parse_go_mod
+from pipeline.languages.go.request_query import QUERY_READERS
 from pipeline.languages.go.routes import endpoints_of
 from pipeline.languages.go.runtime_hints import _env_names, env_reads, port_of
 from pipeline.models import CannedAnswer, Endpoint, Handler
@@ -36,6 +37,7 @@ class GoFramework(Framework):
     language = "go"
     responder: ClassVar[Responder]
     echoes = True
+    query_readers = QUERY_READERS
 
     def finish_masked_file(self, rel: str, original: bytes, masked: bytes) -> bytes:
         # Go refuses to compile an import the masked bodies no longer use.

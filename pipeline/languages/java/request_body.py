@@ -106,3 +106,100 @@ def _kind(project: jl.JavaProject, node: Node | None) -> str | None:
         return None
     # Another class of the repository is a nested object; a library's type, unknown.
     return "dict" if found is not None else "any"
+
+
+#: parameter types the framework fills itself (the request, the session, the model, ...):
+#: never a query parameter, annotated or not
+_INJECTED = {
+    "HttpServletRequest",
+    "HttpServletResponse",
+    "ServletRequest",
+    "ServletResponse",
+    "HttpSession",
+    "Model",
+    "ModelMap",
+    "ModelAndView",
+    "RedirectAttributes",
+    "BindingResult",
+    "Errors",
+    "Principal",
+    "Authentication",
+    "Locale",
+    "Pageable",
+    "Sort",
+    "WebRequest",
+    "NativeWebRequest",
+    "ServerHttpRequest",
+    "ServerHttpResponse",
+    "ServerWebExchange",
+    "MultipartFile",
+    "InputStream",
+    "OutputStream",
+    "Reader",
+    "Writer",
+}
+_SCALARS = {"str", "int", "float", "bool"}
+#: annotations that bind a parameter from elsewhere than the query string
+_OTHER_SOURCES = {
+    "PathVariable",
+    "RequestBody",
+    "RequestHeader",
+    "CookieValue",
+    "RequestAttribute",
+    "SessionAttribute",
+    "ModelAttribute",
+    "RequestPart",
+    "AuthenticationPrincipal",
+    "CurrentUser",
+    "Value",
+}
+
+
+def query_fields(method: Node) -> list[BodyField]:
+    """The query parameters `method` (a handler's method_declaration) binds.
+
+    `@RequestParam` ones are required unless `required = false`, a `defaultValue` or an
+    `Optional<...>` type says otherwise. A parameter of a simple type without any binding
+    annotation is bound from the query string too (Spring MVC's default), optionally,
+    except a primitive, which fails the request without a value."""
+    params = method.child_by_field_name("parameters")
+    out: list[BodyField] = []
+    for param in params.named_children if params is not None else []:
+        if param.type != "formal_parameter":
+            continue
+        annotations = {jl.annotation_name(a): a for a in jl.annotations(param)}
+        type_node = param.child_by_field_name("type")
+        type_name = jl.type_name(type_node)
+        name = ts.text(param.child_by_field_name("name"))
+        if type_name in _INJECTED or "MultipartFile" in ts.text(type_node) or not name:
+            continue
+        optional_type = type_name == "Optional"
+        kind = _KINDS.get(_inner_type(type_node) if optional_type else type_name)
+        primitive = type_node is not None and type_node.type in ("integral_type", "floating_point_type", "boolean_type")
+        request_param = annotations.get("RequestParam")
+        if request_param is not None:
+            if kind == "dict":
+                continue  # @RequestParam Map<...>: every parameter, none named
+            args = jl.annotation_args(request_param)
+            literals = [jl.string_literal_value(args[key]) for key in ("value", "name") if key in args]
+            named = next((v for v in literals if v), None)
+            required_arg = args.get("required")
+            optional = (
+                optional_type
+                or "defaultValue" in args
+                or (required_arg is not None and ts.text(required_arg).strip() == "false")
+            )
+            out.append(BodyField(name=named or name, type=kind or "any", required=not optional))
+        elif not annotations.keys() & _OTHER_SOURCES and kind in _SCALARS:
+            out.append(BodyField(name=name, type=kind, required=primitive))
+    return out
+
+
+def _inner_type(node: Node | None) -> str:
+    """`Optional<Integer>` -> `Integer`."""
+    if node is None:
+        return ""
+    for child in ts.find_all(node, "type_arguments"):
+        named = child.named_children
+        return jl.type_name(named[0]) if named else ""
+    return ""

@@ -23,7 +23,7 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
 from pipeline.languages.java import discovery as jl
-from pipeline.languages.java.request_body import json_body_fields
+from pipeline.languages.java.request_body import json_body_fields, query_fields
 from pipeline.languages.java.spring_stand_in import canned_statement
 from pipeline.languages.java.toolchain import NOT_THE_APP_JAR
 from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler
@@ -300,16 +300,17 @@ class SpringFramework(Framework):
         for jt in project.all_types():
             if not _is_controller(jt):
                 continue
-            for method, path, handler, fields in self._routes(project, jt, config):
+            for method, path, handler, fields, query in self._routes(project, jt, config):
                 full = spring_join(context or "", servlet or "", path)
                 endpoints.setdefault(
-                    (full, method), Endpoint(method=method, path=full, handler=handler, body_fields=fields)
+                    (full, method),
+                    Endpoint(method=method, path=full, handler=handler, body_fields=fields, query_fields=query),
                 )
         return [endpoints[k] for k in sorted(endpoints)]
 
     def _routes(
         self, project: jl.JavaProject, controller: jl.JavaType, config: dict[str, str]
-    ) -> list[tuple[str, str, Handler, list[BodyField]]]:
+    ) -> list[tuple[str, str, Handler, list[BodyField], list[BodyField]]]:
         ancestry = project.ancestry(controller)
         type_mapping = next(
             (m for t in ancestry if (m := _first_mapping(project, t.node, t)) is not None), _Mapping([""], [])
@@ -328,6 +329,7 @@ class SpringFramework(Framework):
         names = {name for name, _ in mappings}
         handlers: dict[tuple[str, int], Handler] = {}
         bodies: dict[tuple[str, int], list[BodyField]] = {}
+        queries: dict[tuple[str, int], list[BodyField]] = {}
         for t in ancestry:
             for method in t.members("method_declaration"):
                 if ts.text(method.child_by_field_name("name")) not in names:
@@ -335,10 +337,12 @@ class SpringFramework(Framework):
                 key = _signature(method)
                 if key in mappings and key not in bodies and (fields := json_body_fields(project, method)):
                     bodies[key] = fields
+                if key in mappings and key not in queries and (query := query_fields(method)):
+                    queries[key] = query
                 if key in mappings and key not in handlers and (handler := jl.handler_for(method, t.sf.rel)):
                     handlers[key] = handler
         order = list(mappings)
-        out: list[tuple[str, str, Handler, list[BodyField]]] = []
+        out: list[tuple[str, str, Handler, list[BodyField], list[BodyField]]] = []
         for key in order:
             mapping = mappings.get(key)
             if mapping is None:
@@ -354,7 +358,7 @@ class SpringFramework(Framework):
                         full = spring_join(
                             _resolve_placeholders(type_path, config), _resolve_placeholders(path, config)
                         )
-                        out.append((method, full, handler, bodies.get(key, [])))
+                        out.append((method, full, handler, bodies.get(key, []), queries.get(key, [])))
         return out
 
     # ------------------------------------------------------------------ runtime

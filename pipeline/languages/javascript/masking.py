@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline.languages import treesitter as ts
 from pipeline.languages.framework import Framework, canned_json
 from pipeline.languages.javascript.project import LANGUAGE, TS_SUFFIXES, grammar_of
+from pipeline.languages.javascript.request_query import QUERY_READERS
 from pipeline.languages.javascript.syntax import FUNCTION_TYPES, param_name, parameters
 from pipeline.models import CannedAnswer, Handler
 
@@ -154,6 +155,7 @@ class JsFramework(Framework):
     """What the JavaScript/TypeScript frameworks share beyond discovery: masking fix-ups."""
 
     language = "javascript"
+    query_readers = QUERY_READERS
 
     def finish_masked_tree(self, tree: Path, masked_files: list[str]) -> None:
         if any(rel.endswith(TS_SUFFIXES) for rel in masked_files):

@@ -60,6 +60,7 @@ from pipeline.languages.python.project import (
     iter_python_files,
     service_root_for,
 )
+from pipeline.languages.python.request_query import QUERY_READERS
 from pipeline.languages.python.runtime import required_env
 from pipeline.languages.python.syntax import call_args, string_value
 from pipeline.models import CannedAnswer, Endpoint, Handler
@@ -235,6 +236,7 @@ class DjangoFramework(Framework):
         "djangorestframework",
     )
     language = "python"
+    query_readers = QUERY_READERS
 
     # ------------------------------------------------------------------ detect
 

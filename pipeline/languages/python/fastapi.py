@@ -22,9 +22,10 @@ from pipeline.languages.python.project import (
     returned_names,
     service_root_for,
 )
+from pipeline.languages.python.request_query import query_fields
 from pipeline.languages.python.runtime import literal_port, required_env
 from pipeline.languages.python.syntax import arg, string_list, string_value
-from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler
+from pipeline.models import BodyField, CannedAnswer, Endpoint, Handler, path_params
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +276,7 @@ class FastAPIFramework(Framework):
                         path=path,
                         handler=handler_for(route.func, route.module.rel),
                         body_fields=_body_fields(project, route.module, route.func),
+                        query_fields=query_fields(route.func, set(path_params(path))),
                     )
         return [endpoints[k] for k in sorted(endpoints)]
 

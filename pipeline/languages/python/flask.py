@@ -25,6 +25,7 @@ from pipeline.languages.python.project import (
     returned_names,
     service_root_for,
 )
+from pipeline.languages.python.request_query import QUERY_READERS
 from pipeline.languages.python.runtime import literal_port, required_env
 from pipeline.languages.python.syntax import arg, string_list, string_value, unwrap_parens
 from pipeline.models import CannedAnswer, Endpoint, Handler
@@ -202,6 +203,7 @@ class FlaskFramework(Framework):
     dependency_names = ("flask",)
     language = "python"
     echoes = True
+    query_readers = QUERY_READERS
 
     # ------------------------------------------------------------------ detect
 
