@@ -543,3 +543,36 @@ def test_an_application_yml_with_maven_filter_tokens_is_still_read(tmp_path):
     config = jl.read_active_spring_config(tmp_path)
     assert config["user.password.maxRetryCount"] == "5"
     assert config["spring.profiles.active"] == "@profiles.active@"
+
+
+def test_a_value_nothing_defines_gets_a_value_of_its_declared_type(tmp_path):
+    """Spring refuses to start on `dummy-X` for a boolean or a number (RuoYi-Flowable-Plus's
+    `@Value("${autoRemovePre}") boolean`, defined in a module's own yml): a flag stays off,
+    a number is small, a string is a dummy."""
+    ds.write_files(
+        tmp_path,
+        {
+            "pom.xml": WEB_POM.format(artifact="svc"),
+            "src/main/java/demo/DemoApplication.java": APP,
+            "src/main/java/demo/GenConfig.java": """
+                package demo;
+
+                import org.springframework.beans.factory.annotation.Value;
+
+                class GenConfig {
+                    @Value("${autoRemovePre}") public boolean autoRemovePre;
+                    @Value("${gen.pageSize}") private Integer pageSize;
+                    @Value("${gen.author}") String author;
+                    void set(@Value("${gen.strict}") Boolean strict) {}
+                }
+            """,
+        },
+    )
+    spring = get_framework("spring")
+    [service] = spring.detect(tmp_path)
+    assert spring.runtime_hints(tmp_path, service).env == {
+        "AUTOREMOVEPRE": "false",
+        "GEN_AUTHOR": "dummy-GEN_AUTHOR",
+        "GEN_PAGESIZE": "1",
+        "GEN_STRICT": "false",
+    }

@@ -672,6 +672,29 @@ def _env_reads(node: Node) -> list[Node]:
     return sorted(captures.get("read", []), key=lambda n: n.start_byte)
 
 
+# A placeholder's value of the kind its field or parameter is declared as: Spring refuses
+# to start on "dummy-X" for a boolean or a number (RuoYi's `@Value("${autoRemovePre}")
+# boolean`); a flag stays off, a number is small.
+_VALUE_OF_KIND = {
+    **dict.fromkeys(("boolean", "Boolean"), "false"),
+    **dict.fromkeys(
+        ("int", "Integer", "long", "Long", "short", "Short", "byte", "Byte", "double", "Double", "float", "Float"),
+        "1",
+    ),
+    **dict.fromkeys(("BigDecimal", "BigInteger", "Number"), "1"),
+}
+
+
+def _annotated_type(annotation: Node) -> str:
+    """The declared type of the field or parameter an annotation is on, else ""."""
+    decl = annotation.parent
+    if decl is not None and decl.type == "modifiers":
+        decl = decl.parent
+    if decl is None or decl.type not in ("field_declaration", "formal_parameter"):
+        return ""
+    return type_name(decl.child_by_field_name("type"))
+
+
 def required_env(files: Iterable[ts.SourceFile], config: dict[str, str]) -> dict[str, str]:
     """Env vars the code and the Spring config read with no default, with dummy values.
 
@@ -680,11 +703,11 @@ def required_env(files: Iterable[ts.SourceFile], config: dict[str, str]) -> dict
     """
     out: dict[str, str] = {}
 
-    def placeholders(value: str) -> None:
+    def placeholders(value: str, kind: str = "") -> None:
         for match in _PLACEHOLDER.finditer(value):
             key = match.group(1).strip()
             if match.group(2) is None and key not in config and re.fullmatch(r"[\w.\-]+", key):
-                out.setdefault(env_name(key), f"dummy-{env_name(key)}")
+                out.setdefault(env_name(key), _VALUE_OF_KIND.get(kind, f"dummy-{env_name(key)}"))
 
     for sf in files:
         if b"getenv" not in sf.source and b"@Value" not in sf.source:
@@ -703,7 +726,7 @@ def required_env(files: Iterable[ts.SourceFile], config: dict[str, str]) -> dict
             elif node.type in ("annotation",) and annotation_name(node) == "Value":
                 value = annotation_args(node).get("value")
                 if value is not None and value.type == "string_literal":
-                    placeholders(string_literal_value(value) or "")
+                    placeholders(string_literal_value(value) or "", _annotated_type(node))
     for value in config.values():
         placeholders(value)
     return dict(sorted(out.items()))
