@@ -125,6 +125,26 @@ def test_the_pipelines_own_dummy_values_are_not_secrets(tmp_path):
     assert {f.file for f in redact.leftover_secrets(tmp_path)} == {"Dockerfile"}
 
 
+def test_a_reference_with_a_plain_default_in_a_start_command_is_no_secret(tmp_path):
+    # The environment variant's instruction quotes the start command, whose datasource
+    # wiring keeps the (already redacted) configuration's default, beside the variables it
+    # lists (allanzhuo/yyblog: four environment variants were rejected for it).
+    def instruction(password: str) -> str:
+        return (
+            "Implement the endpoints.\n\n## Environment\n\n"
+            + "More words here. " * 20
+            + "\n- start it with `java -jar target/app.jar"
+            " --spring.datasource.druid.password=${SPRING_DATASOURCE_PASSWORD:xxxx}`;\n"
+            f"- set the variables the service reads at start: `SPRING_DATASOURCE_PASSWORD={password}`;\n"
+        )
+
+    (tmp_path / "task.yaml").write_text(yaml.safe_dump({"instruction": instruction("dummy-db-password")}, width=100))
+    assert redact.leftover_secrets(tmp_path) == []
+    # A real-looking value on the same lines is still one.
+    (tmp_path / "task.yaml").write_text(yaml.safe_dump({"instruction": instruction("k8Yq2vW9xLp3Rt7Zb1Nc")}, width=100))
+    assert [f.file for f in redact.leftover_secrets(tmp_path)] == ["task.yaml"]
+
+
 @pytest.mark.docker
 def test_emitted_tasks_carry_no_planted_secret(docker_engine, tmp_path_factory):
     result, out = planted_tasks(tmp_path_factory)

@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "9"
+STAGE_VERSION = "10"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -130,12 +130,24 @@ DUMMY_PREFIX = "dummy-"
 _TEMPLATE_HOLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_]\w*|\{\{?[^{}]*\}?\}|%\(\w+\)s|%s|#\{[^}]*\}|<[\w.-]+>")
 
 
+# A Spring or shell reference with a default, `${DB_PASSWORD:xxxx}` (an assignment's value
+# is cut at its closing brace): a reference, unless its default looks like a secret itself.
+_REFERENCE_WITH_DEFAULT = re.compile(r"\$\{[\w.\-]+:(?P<default>[^}]*)\}?")
+
+
 def _is_placeholder(value: str | None) -> bool:
-    return bool(value) and (
+    if not value:
+        return False
+    bare = value.strip("\"'")
+    reference = _REFERENCE_WITH_DEFAULT.fullmatch(bare)
+    if reference is not None:
+        default = reference.group("default")
+        return not default or _is_placeholder(default) or not _looks_secret(default)
+    return (
         PLACEHOLDER in value
         or value == URL_PASSWORD_PLACEHOLDER
-        or value.strip("\"'").startswith(DUMMY_PREFIX)
-        or _TEMPLATE_HOLE.fullmatch(value.strip("\"'")) is not None
+        or bare.startswith(DUMMY_PREFIX)
+        or _TEMPLATE_HOLE.fullmatch(bare) is not None
     )
 
 
