@@ -564,8 +564,19 @@ def test_a_value_nothing_defines_gets_a_value_of_its_declared_type(tmp_path):
                     @Value("${gen.pageSize}") private Integer pageSize;
                     @Value("${gen.author}") String author;
                     void set(@Value("${gen.strict}") Boolean strict) {}
+                    @Value("${gen.cached}") public void setCached(boolean cached) {}
                 }
             """,
+            # A file @PropertySource loads (read as properties, a YAML file too) defines its keys.
+            "src/main/java/demo/Generator.java": """
+                package demo;
+
+                @PropertySource(value = {"classpath:generator.yml"}, encoding = "UTF-8")
+                class Generator {
+                    @Value("${tablePrefix}") String prefix;
+                }
+            """,
+            "src/main/resources/generator.yml": "gen:\n  tablePrefix: sys_\n",
         },
     )
     spring = get_framework("spring")
@@ -573,6 +584,7 @@ def test_a_value_nothing_defines_gets_a_value_of_its_declared_type(tmp_path):
     assert spring.runtime_hints(tmp_path, service).env == {
         "AUTOREMOVEPRE": "false",
         "GEN_AUTHOR": "dummy-GEN_AUTHOR",
+        "GEN_CACHED": "false",
         "GEN_PAGESIZE": "1",
         "GEN_STRICT": "false",
     }

@@ -686,13 +686,45 @@ _VALUE_OF_KIND = {
 
 
 def _annotated_type(annotation: Node) -> str:
-    """The declared type of the field or parameter an annotation is on, else ""."""
+    """The declared type of the field or parameter an annotation is on (a setter's one
+    parameter), else ""."""
     decl = annotation.parent
     if decl is not None and decl.type == "modifiers":
         decl = decl.parent
+    if decl is not None and decl.type == "method_declaration":
+        params = decl.child_by_field_name("parameters")
+        formal = [c for c in params.named_children if c.type == "formal_parameter"] if params is not None else []
+        decl = formal[0] if len(formal) == 1 else None
     if decl is None or decl.type not in ("field_declaration", "formal_parameter"):
         return ""
     return type_name(decl.child_by_field_name("type"))
+
+
+_CLASSPATH_FILE = re.compile(r"^classpath\*?:/?")
+
+
+def _property_source_keys(files: list[ts.SourceFile]) -> dict[str, str]:
+    """What the files `@PropertySource("classpath:x.yml")` loads define: Spring reads them as
+    properties files (a YAML file too, line by line), from the module's resources."""
+    out: dict[str, str] = {}
+    for sf in files:
+        if b"@PropertySource" not in sf.source:
+            continue
+        parts = sf.path.parts
+        if "java" not in parts:
+            continue
+        resources = Path(*parts[: len(parts) - parts[::-1].index("java") - 1]) / "resources"
+        for node in _env_reads(sf.root):
+            if node.type != "annotation" or annotation_name(node) != "PropertySource":
+                continue
+            args = annotation_args(node)
+            for value in element_values(args.get("value")):
+                literal = string_literal_value(value) if value.type == "string_literal" else None
+                name = _CLASSPATH_FILE.sub("", literal or "")
+                target = resources / name
+                if name and target.is_file():
+                    out.update(read_properties(target.read_text(errors="replace")))
+    return out
 
 
 def required_env(files: Iterable[ts.SourceFile], config: dict[str, str]) -> dict[str, str]:
@@ -702,6 +734,8 @@ def required_env(files: Iterable[ts.SourceFile], config: dict[str, str]) -> dict
     application.properties when nothing defines the key (Spring then reads X_Y from the env).
     """
     out: dict[str, str] = {}
+    files = list(files)
+    config = {**_property_source_keys(files), **config}
 
     def placeholders(value: str, kind: str = "") -> None:
         for match in _PLACEHOLDER.finditer(value):
