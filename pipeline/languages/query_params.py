@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pipeline.languages.text import split_top_level
 from pipeline.models import BodyField
 
 
@@ -63,28 +64,9 @@ def read(source: str, readers: Iterable[QueryReader]) -> list[BodyField]:
             # (a pattern with two places for a sign names the second `number2`)
             number = any(value for key, value in groups.items() if key.startswith("number"))
             if groups.get("names") is not None:
-                for part in _split_top_level(groups["names"]):
-                    if (m := _DESTRUCTURED.match(part)) is not None and not part.strip().startswith("..."):
+                for part in split_top_level(groups["names"]):
+                    if part.strip() and (m := _DESTRUCTURED.match(part)) and not part.strip().startswith("..."):
                         add(match.start(), m.group(1), bool(m.group(2)), number)
                 continue
             add(match.start(), groups.get("name") or "", bool(groups.get("default")), number)
     return [field for _, field in sorted(found.values(), key=lambda item: item[0])]
-
-
-def _split_top_level(text: str) -> list[str]:
-    """`a, b = f(1, 2), c` split at the commas outside brackets."""
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    for char in text:
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [p for p in parts if p.strip()]

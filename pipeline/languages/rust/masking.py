@@ -17,6 +17,7 @@ import tree_sitter
 from pipeline.languages import treesitter as ts
 from pipeline.languages.rust.interpreter import Closure, FnRef
 from pipeline.languages.rust.project import LANGUAGE
+from pipeline.languages.text import split_top_level
 from pipeline.models import Handler
 
 Node = tree_sitter.Node
@@ -76,21 +77,9 @@ def split_generic(type_text: str) -> tuple[str, list[str]] | None:
     if start < 0 or not type_text.endswith(">"):
         return None
     head, inner = type_text[:start], type_text[start + 1 : -1]
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    for char in inner:
-        if char in "<([":
-            depth += 1
-        elif char in ">)]":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    if current:
-        parts.append(current)
+    parts = split_top_level(inner, "<([", ">)]")
+    if not parts[-1]:
+        parts.pop()
     return head, parts
 
 
