@@ -1,0 +1,25 @@
+"""The verification budget goes first to the groups whose suites pin the most behaviour."""
+
+from pipeline.generate import _promise
+from pipeline.models import Probe, Scenario, StageError, TestSuite, Verdict
+
+
+def _suite(*probes: Probe) -> TestSuite:
+    return TestSuite(group="g", test_connect="", test_func="", scenarios=[Scenario(name="s", steps=list(probes))])
+
+
+def _probe(path: str, status: int, body: object = None, method: str = "GET") -> Probe:
+    return Probe(method=method, path_template=path, path=path, status=status, json_body=body, stable_json=body)
+
+
+def test_a_sign_in_wall_comes_after_a_group_with_asserted_bodies():
+    wall = _suite(_probe("/admin/users", 401, {"msg": "login first"}), _probe("/admin/roles", 401))
+    empty = _suite(_probe("/health", 200, None), _probe("/ping", 204))
+    rich = _suite(
+        _probe("/books", 200, [{"id": 1}]), _probe("/books/1", 200, {"id": 1}), _probe("/books", 200, [{"id": 1}])
+    )
+    assert _promise(rich) == 2  # distinct endpoints, not requests
+    assert _promise(wall) == _promise(empty) == 0
+    assert _promise(StageError(Verdict.nothing_testable, "x")) == -1
+    groups = {"wall": wall, "rich": rich, "empty": empty}
+    assert sorted(groups, key=lambda g: -_promise(groups[g]))[0] == "rich"
