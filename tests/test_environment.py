@@ -468,6 +468,32 @@ def test_java_boot_app_without_the_boot_plugin_is_repackaged_at_its_boot_version
     )
 
 
+def test_java_unversioned_boot_plugin_without_a_boot_parent_repackages_at_the_apps_boot_version(tmp_path):
+    """No Boot parent pins spring-boot-maven-plugin: Maven would take the newest (Java 17)
+    release. The build stops at the jar and repackages it at the Boot version the app's
+    dependencies name."""
+    plugin = (
+        "<build><plugins><plugin><groupId>org.springframework.boot</groupId>"
+        "<artifactId>spring-boot-maven-plugin</artifactId>{version}<executions><execution><goals>"
+        "<goal>repackage</goal></goals></execution></executions></plugin></plugins></build>"
+    )
+    pom = (
+        "<project><properties><java.version>1.8</java.version><boot.v>1.5.4.RELEASE</boot.v></properties>"
+        "<dependencies><dependency><groupId>org.springframework.boot</groupId>"
+        "<artifactId>spring-boot-starter-web</artifactId><version>${boot.v}</version></dependency></dependencies>"
+        "{plugin}</project>"
+    )
+    unpinned = pom.replace("{plugin}", plugin.replace("{version}", ""))
+    tc = detect("java", _write(tmp_path / "a", {"pom.xml": unpinned}), offline=True)
+    assert tc.build_command == (
+        "mvn -B -DskipTests compile jar:jar org.springframework.boot:spring-boot-maven-plugin:1.5.4.RELEASE:repackage"
+    )
+    pinned = pom.replace("{plugin}", plugin.replace("{version}", "<version>${boot.v}</version>"))
+    assert detect("java", _write(tmp_path / "b", {"pom.xml": pinned}), offline=True).build_command == (
+        "mvn -B -DskipTests package"
+    )
+
+
 def test_java_dependency_shipped_as_a_jar_is_installed_before_it_is_resolved(tmp_path):
     """A pom dependency no remote repository has, whose jar the repository ships: the jar is
     copied with the pom and `install:install-file`d before dependency:go-offline."""

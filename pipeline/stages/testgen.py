@@ -44,7 +44,7 @@ from pipeline.models import (
 from pipeline.stages import sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "8"
+STAGE_VERSION = "9"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -78,6 +78,9 @@ class PlannedStep:
     captures: str | None = None  # the path parameter this step's answer provides
     signed_in: bool | None = None  # None: no sign-in in play; False: deliberately without one
     query: dict[str, str] | None = None  # the query string sent; None: the required ones' create values
+    # A collection read that finds the item a create sent (these values), for a create that
+    # answered no id; skipped when it did.
+    finds: dict | None = None
 
     def __post_init__(self) -> None:
         if self.query is None:
@@ -189,7 +192,10 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
             continue
         param = path_params(items[0].path)[-1]
         by_method = {e.method: e for e in items}
-        steps = [PlannedStep(create, sample_body(create), captures=param)]
+        collection = next(
+            (e for e in endpoints if e.method == "GET" and e.normalized_path == create.normalized_path), None
+        )
+        steps = [PlannedStep(create, sample_body(create), captures=param), *_finder(collection, create, param)]
         if "GET" in by_method:
             steps.append(PlannedStep(by_method["GET"]))
         for method in ("PUT", "PATCH"):
@@ -207,14 +213,10 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
             # Only a create and a read: a second item with other values, read back, so a
             # canned copy of the first answer (the fixed_body stand-in) no longer passes.
             steps.append(
-                PlannedStep(
-                    create, sample_body(create, "update"), captures=param, query=sample_query(create, "update")
-                )
+                PlannedStep(create, sample_body(create, "update"), captures=param, query=sample_query(create, "update"))
             )
+            steps.extend(_finder(collection, create, param, "update"))
             steps.append(PlannedStep(by_method["GET"]))
-        collection = next(
-            (e for e in endpoints if e.method == "GET" and e.normalized_path == create.normalized_path), None
-        )
         if collection:
             steps.append(PlannedStep(collection))
         used.update(s.endpoint.key for s in steps)
@@ -234,6 +236,35 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
                 )
             scenarios.append(PlannedScenario(name, steps))
     return scenarios
+
+
+def _finder(collection: Endpoint | None, create: Endpoint, param: str, variant: str = "create") -> list[PlannedStep]:
+    """The collection read that finds what `create` made, when its answer names no id (a
+    201 with an empty body): the item whose fields have the values it sent."""
+    body = sample_body(create, variant)
+    if collection is None or not body:
+        return []
+    return [PlannedStep(collection, captures=param, finds=body)]
+
+
+def created_item(payload: Any, sent: dict) -> tuple[dict, dict] | None:
+    """The last item of a collection answer (a list, or an object holding one list) whose
+    fields equal what a create sent, with the fields that matched; None when no item has
+    any of them. The tests' own `created_item` does the same with the matched fields."""
+    items = payload
+    if isinstance(payload, dict):
+        lists = [value for value in payload.values() if isinstance(value, list)]
+        items = lists[0] if len(lists) == 1 else []
+    if not isinstance(items, list):
+        return None
+    scalars = {k: v for k, v in sent.items() if isinstance(v, (str, int, float, bool))}
+    for item in reversed(items):
+        if not isinstance(item, dict):
+            continue
+        shared = {k: v for k, v in scalars.items() if k in item}
+        if shared and all(item[k] == v for k, v in shared.items()):
+            return item, shared
+    return None
 
 
 def _slug(path: str) -> str:
@@ -347,15 +378,29 @@ def _pick_capture(payload: Any, param: str) -> Any:
     return None
 
 
+@dataclass
+class Taken:
+    """A planned step as a replay took it: for a finder, the fields that found the item."""
+
+    step: PlannedStep
+    matched: dict | None = None
+    item: dict | None = None
+
+
 def _replay(
     base_url: str, scenario: PlannedScenario, credential: dict[str, str] | None = None
-) -> tuple[list[Probe], list[dict[str, Any]]]:
-    """The scenario's answers, and the ids followed so far after each step (a later create
-    of the same kind follows a new id: each step is judged by the ids of its own time)."""
+) -> tuple[list[Probe], list[dict[str, Any]], list[Taken]]:
+    """The scenario's answers, the ids followed so far after each step (a later create of
+    the same kind follows a new id: each step is judged by the ids of its own time), and
+    the steps taken (a finder is skipped when its create answered the id)."""
     captured: dict[str, Any] = {}
     probes: list[Probe] = []
     history: list[dict[str, Any]] = []
-    for step in scenario.steps:
+    taken: list[Taken] = []
+    steps = scenario.steps
+    for position, step in enumerate(steps):
+        if step.finds is not None and step.captures in captured:
+            continue
         follows = step.signed_in is not False  # a refusal asks nothing that a create answered
         if follows and any(p not in captured for p in path_params(step.endpoint.path)) and probes:
             break  # the create gave no id to follow
@@ -377,14 +422,27 @@ def _replay(
                 signed_in=step.signed_in,
             )
         )
+        taken.append(Taken(step))
         if step.captures:
-            value = _pick_capture(payload, step.captures)
+            if step.finds is not None:
+                found = created_item(payload, step.finds)
+                value = _pick_capture(found[0], step.captures) if found else None
+                if found:
+                    taken[-1].matched, taken[-1].item = found[1], found[0]
+            else:
+                value = _pick_capture(payload, step.captures)
+                # The create answered no id: its finder (the next step) reads the collection.
+                following = steps[position + 1] if position + 1 < len(steps) else None
+                if value is None and following is not None and following.finds is not None:
+                    captured.pop(step.captures, None)
+                    history.append(dict(captured))
+                    continue
             if value is None:
                 history.append(dict(captured))
                 break
             captured[step.captures] = value
         history.append(dict(captured))
-    return probes, history
+    return probes, history, taken
 
 
 def stable_part(a: Any, b: Any, cap_a: dict[str, Any], cap_b: dict[str, Any]) -> Any:
@@ -457,15 +515,19 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
     second = [_replay(base_url, s, user_b) for s in planned]
     scenarios: list[Scenario] = []
     rendered: list[dict[str, Any]] = []
-    for spec, (probes_a, history_a), (probes_b, history_b) in zip(planned, first, second, strict=True):
+    for spec, (probes_a, history_a, taken_a), (probes_b, history_b, taken_b) in zip(
+        planned, first, second, strict=True
+    ):
         steps: list[Probe] = []
         rendered_steps: list[dict[str, Any]] = []
         for index, (pa, pb) in enumerate(zip(probes_a, probes_b, strict=False)):
             cap_a, cap_b = history_a[index], history_b[index]
             if pa.status != pb.status or pa.status >= 500:
                 break  # not deterministic, or the original crashes: stop asserting here
+            if taken_a[index].step is not taken_b[index].step or taken_a[index].matched != taken_b[index].matched:
+                break  # one create answered an id and the other did not
             expected = stable_part(pa.json_body, pb.json_body, cap_a, cap_b)
-            planned_step = spec.steps[index]
+            planned_step = taken_a[index].step
             # A collection read: its content is whatever earlier requests left. One that the
             # request's own query parameters decide (a search, a conversion) is asserted whole.
             if planned_step.endpoint.method == "GET" and not path_params(planned_step.endpoint.path):
@@ -495,7 +557,12 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
                     "capture": _var(planned_step.captures)
                     if planned_step.captures and planned_step.captures in cap_a
                     else None,
-                    "capture_field": _capture_field(pa.json_body, cap_a.get(planned_step.captures or "")),
+                    "capture_field": _capture_field(
+                        taken_a[index].item if planned_step.finds is not None else pa.json_body,
+                        cap_a.get(planned_step.captures or ""),
+                    ),
+                    # A finder: the fields whose values find the created item in the answer.
+                    "finds": repr(taken_a[index].matched) if taken_a[index].matched else None,
                     "signed_in": bool(planned_step.signed_in),
                 }
             )

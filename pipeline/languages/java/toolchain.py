@@ -91,6 +91,23 @@ def _needs_repackage(pom: str) -> bool:
     return "spring-boot-maven-plugin" not in pom and re.search(r"<artifactId>\s*spring-boot-starter", pom) is not None
 
 
+def _unpinned_boot_plugin(pom: str) -> bool:
+    """The pom runs spring-boot-maven-plugin without a version, and neither a Boot parent nor
+    its pluginManagement gives one: Maven then takes the newest release (Boot 4's, built
+    for Java 17), whose repackage fails on the release the app is built for."""
+    if re.search(r"<artifactId>\s*spring-boot-starter-parent\s*</artifactId>", pom):
+        return False
+    declared = re.findall(
+        r"<plugin>((?:(?!</plugin>).)*?spring-boot-maven-plugin(?:(?!</plugin>).)*)</plugin>", pom, re.S
+    )
+    if not declared:
+        return False
+    # The plugin's own coordinates are the first tags of its block: a <version> after the
+    # artifactId and before <configuration>/<executions> is the plugin's.
+    heads = [re.split(r"<(?:configuration|executions|dependencies)>", block, maxsplit=1)[0] for block in declared]
+    return not any("<version>" in head for head in heads)
+
+
 def _gradle_version(text: str) -> tuple[str | None, str | None]:
     toolchain = re.search(r"languageVersion\s*(?:=|\.set\()\s*JavaLanguageVersion\.of\(\s*(\d+)", text)
     if toolchain:
@@ -197,10 +214,17 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         manifests = [] if multi_module else existing(root, ["pom.xml", "mvnw", ".mvn/"])
         install = None if multi_module else f"{tool} -B -q dependency:go-offline"
         build = f"{tool} -B -DskipTests package"
-        if not multi_module and _needs_repackage(pom):
+        boot = _boot_version(pom)
+        if not multi_module and boot and _unpinned_boot_plugin(pom):
+            # The lifecycle up to the jar, then the repackage goal at the Boot version the
+            # app's own dependencies name: the pom's unversioned plugin never runs.
+            build = (
+                f"{tool} -B -DskipTests compile jar:jar "
+                f"org.springframework.boot:spring-boot-maven-plugin:{boot}:repackage"
+            )
+        elif not multi_module and _needs_repackage(pom):
             # A Boot app whose pom does not declare spring-boot-maven-plugin packages a plain
             # jar ("no main manifest attribute"): its repackage goal makes it executable.
-            boot = _boot_version(pom)
             goal = f"org.springframework.boot:spring-boot-maven-plugin:{boot + ':' if boot else ''}repackage"
             build = f"{build} {goal}"
         poms = [pom, module_pom] if module else [pom]

@@ -1,0 +1,157 @@
+"""A create that answers no id (201 with an empty body, Spring's ResponseEntity<Void>):
+the tests find what it made in the collection, by the values they sent, and follow that
+id. Before, the lifecycle stopped at the create and only status codes were left to assert
+(HouariZegai/Tutorials ended `tests_weak`)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipeline.models import ApiGroup, BodyField, Endpoint, Handler
+from pipeline.stages import testgen
+
+
+class _Students(BaseHTTPRequestHandler):
+    """Students in memory: POST answers 201 and nothing else; PUT and DELETE answer 202."""
+
+    students: dict[int, dict] = {}
+    ids = itertools.count(1)
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status: int, body: object = None) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+
+    def _id(self) -> int | None:
+        tail = self.path.rsplit("/", 1)[-1]
+        return int(tail) if self.path.count("/") == 2 and tail.isdigit() else None
+
+    def do_GET(self):
+        if self.path == "/students":
+            self._send(200, list(self.students.values()))
+        elif (sid := self._id()) in self.students:
+            self._send(200, self.students[sid])
+        else:
+            self._send(404)
+
+    def do_POST(self):
+        data = self._body()
+        sid = next(self.ids)
+        self.students[sid] = {"id": sid, "name": data.get("name"), "email": data.get("email")}
+        self._send(201)
+
+    def do_PUT(self):
+        if (sid := self._id()) in self.students:
+            data = self._body()
+            self.students[sid] = {"id": sid, "name": data.get("name"), "email": data.get("email")}
+            self._send(202)
+        else:
+            self._send(404)
+
+    def do_DELETE(self):
+        self.students.pop(self._id() or 0, None)
+        self._send(202)
+
+
+@pytest.fixture
+def students_service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Students)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _endpoint(method: str, path: str, fields: list[BodyField] | None = None) -> Endpoint:
+    handler = Handler(
+        file="StudentController.java", name="h", line=1, start_byte=0, end_byte=1, body_start_byte=0, body_end_byte=1
+    )
+    return Endpoint(method=method, path=path, handler=handler, body_fields=fields or [])
+
+
+def _group() -> ApiGroup:
+    fields = [BodyField(name="name", type="str"), BodyField(name="email", type="str")]
+    return ApiGroup(
+        name="students",
+        description="The students API.",
+        service_root=".",
+        endpoints=[
+            _endpoint("GET", "/students"),
+            _endpoint("POST", "/students", fields),
+            _endpoint("GET", "/students/{idStudent}"),
+            _endpoint("PUT", "/students/{idStudent}", fields),
+            _endpoint("DELETE", "/students/{idStudent}"),
+        ],
+    )
+
+
+def _run_tests(suite, url: str, folder: Path) -> subprocess.CompletedProcess:
+    folder.mkdir()
+    (folder / "conftest.py").write_text(testgen.conftest_source())
+    (folder / "test_func.py").write_text(suite.test_func)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(folder)]
+    return subprocess.run(
+        [*command, "-c", "/dev/null", str(folder)],
+        env={"SERVICE_URL": url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_created_item_is_found_in_the_collection_and_followed(students_service, tmp_path):
+    suite = testgen.characterize(students_service, _group())
+    lifecycle = suite.scenarios[0]
+    assert [(p.method, p.path_template, p.status) for p in lifecycle.steps] == [
+        ("POST", "/students", 201),
+        ("GET", "/students", 200),  # the finder
+        ("GET", "/students/{idStudent}", 200),
+        ("PUT", "/students/{idStudent}", 202),
+        ("GET", "/students/{idStudent}", 200),
+        ("DELETE", "/students/{idStudent}", 202),
+        ("GET", "/students/{idStudent}", 404),
+        ("GET", "/students", 200),
+    ]
+    # The item read back is asserted with the followed id and the values sent.
+    assert lifecycle.steps[2].stable_json == {
+        "id": "<idStudent>",
+        "name": "sample name",
+        "email": "sample.email@example.com",
+    }
+    assert (
+        "created_item(response.json(), {'name': 'sample name', 'email': 'sample.email@example.com'})" in suite.test_func
+    )
+    run = _run_tests(suite, students_service, tmp_path / "tests")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_service_that_keeps_nothing_fails_the_finder(students_service, tmp_path):
+    """The finder is an assertion: a create that stores nothing (a masked handler's 201)
+    leaves no item to find."""
+    suite = testgen.characterize(students_service, _group())
+    _Students.students.clear()
+    original = _Students.do_POST
+    try:
+        _Students.do_POST = lambda self: (self._body(), self._send(201))[1]  # type: ignore[method-assign]
+        run = _run_tests(suite, students_service, tmp_path / "tests")
+    finally:
+        _Students.do_POST = original  # type: ignore[method-assign]
+    assert run.returncode != 0
+    assert "no item with {'name': 'sample name'" in run.stdout
