@@ -59,7 +59,11 @@ class Limits(BaseModel):
     memory: str = Field(default="1g", description="memory limit of a service container")
     pids: int = Field(default=512, description="maximum number of processes in a container")
     cpus: float = Field(default=1.0, description="CPU share of a service container")
-    build_timeout: int = Field(default=900, description="seconds a docker build may take")
+    build_timeout: int = Field(
+        # A large Go or Rust service compiles for longer than that on two cores.
+        default_factory=lambda: int(_env_float("ABC_BUILD_TIMEOUT", 900)),
+        description="seconds a docker build may take (ABC_BUILD_TIMEOUT)",
+    )
     startup_timeout: int = Field(default=60, description="seconds until the service must answer")
     test_timeout: int = Field(default=300, description="seconds a test run may take")
 
