@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -92,6 +93,8 @@ def test_license_mit_accepted(settings, tmp_path):
         ({"LICENSE": (FIXTURES / "not_mit_app" / "LICENSE").read_text()}, "Apache-2.0"),
         ({"LICENSE": "All rights reserved."}, "not a license we recognise"),
         ({"LICENSE": MIT, "package.json": json.dumps({"license": "GPL-3.0"})}, "declares 'GPL-3.0'"),
+        # MIT No Attribution (aws-samples' repositories) is named, not "not recognised".
+        ({"LICENSE": re.sub(r"The above copyright notice[^.]*\.", "", MIT)}, "licensed MIT-0, not MIT"),
     ],
 )
 def test_license_rejections(settings, tmp_path, files, reason):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.models import LicenseVerdict, RepoSnapshot
 
-STAGE_VERSION = "2"
+STAGE_VERSION = "3"
 LICENSE_FILE_RE = re.compile(r"^(licen[cs]e|copying)(\.(md|txt|rst))?$", re.IGNORECASE)
 # Root manifests whose declared license must agree with the LICENSE file.
 MANIFESTS = ("package.json", "pyproject.toml")
@@ -42,6 +42,8 @@ _SIGNATURES: list[tuple[str, list[str]]] = [
             'the software is provided "as is"',
         ],
     ),
+    # MIT No Attribution: MIT's grant without its one condition (keeping the notice).
+    ("MIT-0", ["permission is hereby granted, free of charge", 'the software is provided "as is"']),
 ]
 
 
