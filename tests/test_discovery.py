@@ -25,11 +25,12 @@ DECOYS = {"archive_todo", "legacy_list_todos", "search_notes", "searchBooks"}
 
 def test_registry() -> None:
     names = [f.name for f in FRAMEWORKS]
-    assert len(names) == len(set(names)) == 20
+    assert len(names) == len(set(names)) == 22
     assert {f.language for f in FRAMEWORKS} == {"python", "javascript", "go", "java", "csharp", "ruby", "php", "rust"}
     # Specific frameworks claim a service root before the generic one they build on.
     assert names.index("nestjs") < names.index("express")
-    assert max(names.index("gin"), names.index("echo"), names.index("chi")) < names.index("nethttp")
+    go_routers = ("gin", "echo", "chi", "gorillamux", "httptreemux")
+    assert max(names.index(n) for n in go_routers) < names.index("nethttp")
     assert get_framework("express").language == "javascript"
     with pytest.raises(KeyError, match="unknown framework 'bottle'"):
         get_framework("bottle")

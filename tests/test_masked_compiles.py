@@ -104,6 +104,8 @@ COMPILED = {
     "gin_library": "go",
     "echo_tasks": "go",
     "chi_blog": "go",
+    "gorillamux_notes": "go",
+    "httptreemux_maps": "go",
     "nethttp_inventory": "go",
     "nethttp_notes": "go",
     "spring_store": "java",

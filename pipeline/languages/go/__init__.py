@@ -1,4 +1,4 @@
-"""Go: Gin, Echo, Chi and net/http services."""
+"""Go: Gin, Echo, Chi, gorilla/mux, httptreemux and net/http services."""
 
 import re
 from pathlib import Path
@@ -8,6 +8,8 @@ from pipeline.languages.go import reach, toolchain
 from pipeline.languages.go.chi import ChiFramework
 from pipeline.languages.go.echo import EchoFramework
 from pipeline.languages.go.gin import GinFramework
+from pipeline.languages.go.gorillamux import GorillaMuxFramework
+from pipeline.languages.go.httptreemux import HttpTreeMuxFramework
 from pipeline.languages.go.nethttp import NetHttpFramework
 
 
@@ -32,7 +34,14 @@ LANGUAGE = GoLanguage(
     build_cost=4,
     aliases=(),
     # The routers before plain net/http, which every Go service also imports.
-    frameworks=(GinFramework(), EchoFramework(), ChiFramework(), NetHttpFramework()),
+    frameworks=(
+        GinFramework(),
+        EchoFramework(),
+        ChiFramework(),
+        GorillaMuxFramework(),
+        HttpTreeMuxFramework(),
+        NetHttpFramework(),
+    ),
     toolchain=toolchain,
     grammars={"go": Grammar("tree_sitter_go")},
     suffixes={".go": "go"},

@@ -5,7 +5,7 @@ Go routers are plain values handed around between functions and packages
 found by a small abstract interpreter that starts at `func main()` and follows calls into
 the module's own functions, tracking router values, struct fields and closures. Code that
 `main` never reaches (a decoy handler, an unused router) never registers anything. The
-framework modules (gin.py, echo.py, chi.py, nethttp.py) add a `Dialect` that says what
+framework modules (gin.py, echo.py, chi.py, gorillamux.py, ...) add a `Dialect` that says what
 their constructors and router methods do; net/http itself is understood by every dialect
 because every Go service uses it (`http.ListenAndServe`, `http.HandlerFunc`, ...). It only
 records routers, routes and listens: turning them into endpoints (routes.py) and runtime
@@ -212,6 +212,7 @@ class Interpreter:
         return self._default_mux
 
     def add_route(self, router: Router, method: str, path: str, value: object, node: Node | None, ctx: Ctx) -> None:
+        value = self.as_handler(value) or value
         self.routes.append(RawRoute(router, method.upper(), path, value, node, ctx.file))
 
     def add_group(self, parent: Router, prefix: str, ctx: Ctx, node: Node) -> Router:
@@ -353,7 +354,7 @@ class Interpreter:
             if isinstance(result, FuncVal) and result.node.type == "func_literal" and _inside(result.node, target.node):
                 # A module function that takes a handler and returns a closure is a
                 # middleware (`auth(next)`): the wrapped handler is what answers.
-                wrapped = [a for a in args if isinstance(a, (FuncVal, Router))]
+                wrapped = [h for h in map(self.as_handler, args) if h is not None]
                 if wrapped:
                     return wrapped[-1]
             return result
@@ -365,8 +366,19 @@ class Interpreter:
             # sync.Once.Do(func() {...}), errgroup.Go(func() error {...}) run their closure.
             if isinstance(arg, FuncVal) and arg.node.type == "func_literal" and not parameters(arg.node):
                 self.invoke(arg, [])
-        wrapped = [a for a in args if isinstance(a, (FuncVal, Router))]
+        wrapped = [h for h in map(self.as_handler, args) if h is not None]
         return wrapped[0] if len(wrapped) == 1 else None
+
+    def as_handler(self, value: object) -> FuncVal | Router | None:
+        """A value that can answer requests: a function, a router, or a struct of the module
+        whose ServeHTTP method answers (`auth(&filesHandler{})`)."""
+        if isinstance(value, (FuncVal, Router)):
+            return value
+        if isinstance(value, Obj):
+            method = self.member(value, "ServeHTTP")
+            if isinstance(method, FuncVal) and method.node.type == "method_declaration":
+                return method
+        return None
 
     def external_call(self, path: str, name: str, node: Node, args: list[object], ctx: Ctx) -> object:
         for dialect in self.dialects:

@@ -16,6 +16,9 @@ ROUTER_PACKAGES = (
     "github.com/labstack/echo",
     "github.com/go-chi/chi/v5",
     "github.com/go-chi/chi",
+    "github.com/gorilla/mux",
+    "github.com/dimfeld/httptreemux/v5",
+    "github.com/dimfeld/httptreemux",
 )
 
 #: `http.Error(w, "not implemented", http.StatusNotImplemented)`, shared with chi.
