@@ -180,6 +180,9 @@ def test_a_url_to_a_remote_host_is_not_a_sidecar(tmp_path):
         ("DB_POOL_SIZE", None),
         ("DB_CONNECTION", None),  # Laravel's driver name, not an address
         ("SECRET_KEY", None),
+        # a switch that acts on the database (ashirt-server's bool APP_SEED_DATABASE)
+        ("APP_SEED_DATABASE", None),
+        ("RESET_DB", None),
     ],
 )
 def test_a_variable_name_says_which_part_of_the_address_it_holds(name, role):

@@ -574,6 +574,41 @@ _LIBPQ = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "p
 _ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*\b")
 
 
+# Words before a server's name that make the variable a switch acting on it.
+_ACTIONS = {
+    "SEED",
+    "MIGRATE",
+    "RESET",
+    "DROP",
+    "INIT",
+    "INITIALIZE",
+    "CREATE",
+    "RECREATE",
+    "USE",
+    "ENABLE",
+    "DISABLE",
+    "SKIP",
+    "AUTO",
+    "CLEAR",
+    "CLEAN",
+    "SYNC",
+    "WIPE",
+    "PURGE",
+    "BACKUP",
+    "RESTORE",
+    "LOG",
+    "DEBUG",
+    "VERIFY",
+    "CHECK",
+    "UPGRADE",
+    "SETUP",
+    "POPULATE",
+    "TRUNCATE",
+    "WAIT",
+    "FOR",
+}
+
+
 def _role(name: str, words: tuple[str, ...]) -> str | None:
     """The role (url, host, ...) a variable named like `DB_HOST` plays for a server known
     by `words`, or None when the name is not about that server (`DB_POOL_SIZE`)."""
@@ -585,6 +620,8 @@ def _role(name: str, words: tuple[str, ...]) -> str | None:
     while rest and rest[0] in words:  # POSTGRES_DB_HOST
         rest = rest[1:]
     if not rest:  # POSTGRES_DB, DB_DATABASE, DATABASE: a name; REDIS, MONGO_DB...: a URL
+        if first > 0 and parts[first - 1] in _ACTIONS:
+            return None  # APP_SEED_DATABASE, RESET_DB: a switch that acts on it, not its address
         return "database" if parts[-1] in ("DB", "DATABASE") else "url"
     tail = "_".join(rest)
     for role, suffixes in _ROLE_SUFFIXES:
