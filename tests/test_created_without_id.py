@@ -55,7 +55,7 @@ class _Students(BaseHTTPRequestHandler):
 
     def do_POST(self):
         data = self._body()
-        sid = next(self.ids)
+        sid = next(self.ids) + 100
         self.students[sid] = {"id": sid, "name": data.get("name"), "email": data.get("email")}
         self._send(201)
 
@@ -88,7 +88,8 @@ def _endpoint(method: str, path: str, fields: list[BodyField] | None = None) -> 
 
 
 def _group() -> ApiGroup:
-    fields = [BodyField(name="name", type="str"), BodyField(name="email", type="str")]
+    # The entity's id is a body field too: the server assigns its own (the sent one is ignored).
+    fields = [BodyField(name="id", type="int"), BodyField(name="name", type="str"), BodyField(name="email", type="str")]
     return ApiGroup(
         name="students",
         description="The students API.",

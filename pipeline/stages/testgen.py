@@ -257,7 +257,12 @@ def created_item(payload: Any, sent: dict) -> tuple[dict, dict] | None:
         items = lists[0] if len(lists) == 1 else []
     if not isinstance(items, list):
         return None
-    scalars = {k: v for k, v in sent.items() if isinstance(v, (str, int, float, bool))}
+    # An id sent in the body is not what the server keeps when it assigns its own.
+    scalars = {
+        k: v
+        for k, v in sent.items()
+        if isinstance(v, (str, int, float, bool)) and k.lower() not in _ID_FIELDS and not k.lower().endswith("id")
+    }
     for item in reversed(items):
         if not isinstance(item, dict):
             continue
