@@ -108,6 +108,8 @@ COMPILED = {
     "httptreemux_maps": "go",
     "nethttp_inventory": "go",
     "nethttp_notes": "go",
+    "chi_cobra_tiles": "go",
+    "gin_urfave_journal": "go",
     "spring_store": "java",
     "axum_bookmarks": "rust",
     "actix_library": "rust",

@@ -1,10 +1,11 @@
 """`GoFramework`: detect, discover, runtime_hints, mask_body and stand_in_body for gin, echo, chi, net/http.
 
 It picks the service's `main` package (one whose run registers routes, preferring shallow
-folders over examples and tools), runs the interpreter on it and hands the result to
-routes.py, runtime_hints.py and masking.py. The framework modules only add their
-`Dialect`, their `Responder` and which go.mod requirements claim a module. It is the top
-layer of the folder: it imports every other Go module and none of them imports it.
+folders over examples and tools, and one that starts an HTTP server), runs the interpreter
+on it and hands the result to routes.py, runtime_hints.py, commands.py and masking.py. The
+framework modules only add their `Dialect`, their `Responder` and which go.mod requirements
+claim a module. It is the top layer of the folder: it imports every other Go module and
+none of them imports it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
+from pipeline.languages.go.commands import serving_command
 from pipeline.languages.go.interpreter import Dialect, Interpreter
 from pipeline.languages.go.masking import Responder, blank_unused_imports, mask_handler
 from pipeline.languages.go.project import GoMod, GoPackage, GoProject, find_go_mods, parse_go_mod
@@ -65,9 +67,10 @@ class GoFramework(Framework):
         for pkg in project.main_packages():
             it = self._analyse(project, pkg)
             side = any(part in _SIDE_DIRS for part in pkg.dir.split("/"))
-            ranked.append(
-                ((not it.routes, side, pkg.dir.count("/") if pkg.dir else -1, -len(it.routes), pkg.dir), pkg, it)
-            )
+            # A main that starts an HTTP server beats one that hands its router to something
+            # else (a serverless adapter's `algnhsa.ListenAndServe(mux, ...)`).
+            depth = pkg.dir.count("/") if pkg.dir else -1
+            ranked.append(((not it.routes, side, not it.listens, depth, -len(it.routes), pkg.dir), pkg, it))
         if not ranked:
             return None
         _, pkg, it = min(ranked, key=lambda r: r[0])
@@ -112,7 +115,10 @@ class GoFramework(Framework):
     def runtime_hints(self, repo_root: Path, service: ServiceCandidate) -> RuntimeHints:
         project = self._project(repo_root, service)
         found = self._service_main(project, service)
-        listens = found[1].listens if found is not None else []
+        # A server that is one command of a CLI (`app serve`) is started as that command, and
+        # listens where that command's server does.
+        args, served = serving_command(found[1]) if found is not None else ([], [])
+        listens = [*served, *(found[1].listens if found is not None else [])]
         port = None
         names: list[str] = []
         for listen in listens:
@@ -131,7 +137,7 @@ class GoFramework(Framework):
                 env[name] = f"dummy-{name}"
         for name in names:
             env.setdefault(name, f":{port}" if "ADDR" in name.upper() else str(port))
-        return RuntimeHints(start_command=[BINARY], port=port, env=dict(sorted(env.items())))
+        return RuntimeHints(start_command=[BINARY, *args], port=port, env=dict(sorted(env.items())))
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return mask_handler(source, handler, self.responder)

@@ -4,7 +4,10 @@ Go routers are plain values handed around between functions and packages
 (`api.Register(r.Group("/api"))`, `r.Mount("/users", users.Routes())`), so the routes are
 found by a small abstract interpreter that starts at `func main()` and follows calls into
 the module's own functions, tracking router values, struct fields and closures. Code that
-`main` never reaches (a decoy handler, an unused router) never registers anything. The
+`main` never reaches (a decoy handler, an unused router) never registers anything. A
+function handed to code the interpreter does not run (a CLI command's `Run`, stored in a
+`cobra.Command`, or a callback given to a library call) and that nothing it runs calls is
+run afterwards as a root of its own, since the library will call it. The
 framework modules (gin.py, echo.py, chi.py, gorillamux.py, ...) add a `Dialect` that says what
 their constructors and router methods do; net/http itself is understood by every dialect
 because every Go service uses it (`http.ListenAndServe`, `http.HandlerFunc`, ...). It only
@@ -37,6 +40,7 @@ from pipeline.languages.go.values import (
     Edge,
     Env,
     EnvVar,
+    Escape,
     Frame,
     FuncVal,
     Listen,
@@ -48,6 +52,7 @@ from pipeline.languages.go.values import (
     Strip,
     _stdlib_call,
     concat,
+    flag_call,
 )
 
 DEFAULT_PORT = 8080
@@ -171,6 +176,8 @@ class Interpreter:
         self.project = project
         self.dialects = [*dialects, NetHttpDialect()] if not any(d.kind == "mux" for d in dialects) else dialects
         self.by_kind = {d.kind: d for d in self.dialects}
+        #: import paths of net/http and the router packages: what request handlers take
+        self.routing = {NET_HTTP, *(p for d in self.dialects for p in d.packages)}
         self.routes: list[RawRoute] = []
         self.edges: list[Edge] = []
         self.routers: list[Router] = []
@@ -183,6 +190,18 @@ class Interpreter:
         #: places runs once, which keeps the walk linear in the size of the call graph
         self.memo: dict[tuple[object, ...], object] = {}
         self._default_mux: Router | None = None
+        #: functions that started running (by their definition)
+        self.called: set[tuple[str, int]] = set()
+        #: functions handed to code the interpreter does not run, in the order they were
+        self.escapes: list[Escape] = []
+        self._escape_of: dict[tuple[str, int], Escape] = {}
+        #: stands for the values the interpreter does not follow (`app := cli.NewApp()`) as the
+        #: owner of the library values stored in them (`app.Commands = ...`)
+        self.unfollowed = Obj(None)
+        #: CLI flag name -> default (`&cli.StringFlag{Name: "port", Value: "4000"}`)
+        self.flag_defaults: dict[str, object] = {}
+        #: routes and listens `main` (and the `init`s) recorded before any escaped root ran
+        self.main_found = (0, 0)
 
     # ------------------------------------------------------------------ entry points
 
@@ -192,6 +211,30 @@ class Interpreter:
                 self.invoke(FuncVal(node, gf), [])
         node, gf = pkg.funcs["main"]
         self.invoke(FuncVal(node, gf), [])
+        self.main_found = (len(self.routes), len(self.listens))
+        self.run_escaped()
+
+    def run_escaped(self) -> None:
+        """Run, once each and in the order they escaped, the functions handed to code the
+        interpreter does not run that nothing it ran calls: a CLI library calls a command's
+        `Run`/`Action` (where many servers build their router), a DI container its
+        constructors. Request handlers and middlewares are left to their routers."""
+        handlers: set[tuple[str, int]] = set()
+        seen_routes = 0
+        index = 0
+        while index < len(self.escapes) and self.calls < _MAX_CALLS:  # roots may hand on more
+            escape = self.escapes[index]
+            index += 1
+            for route in self.routes[seen_routes:]:
+                if isinstance(route.value, FuncVal):
+                    handlers.add(_key(route.value))
+            seen_routes = len(self.routes)
+            key = _key(escape.fn)
+            if key in self.called or key in handlers or self.serves_requests(escape.fn):
+                continue
+            routes, listens = len(self.routes), len(self.listens)
+            self.invoke(escape.fn, [])
+            escape.routes, escape.listens = len(self.routes) - routes, self.listens[listens:]
 
     def scope(self, pkg_dir: str) -> PackageScope:
         if pkg_dir not in self.scopes:
@@ -220,14 +263,52 @@ class Interpreter:
         self.edges.append(Edge(parent, prefix, child))
         return child
 
+    # ------------------------------------------------------------------ escapes
+
+    def serves_requests(self, fn: FuncVal) -> bool:
+        """Whether `fn` takes a value of net/http or of a router package: a request handler or a
+        middleware, which a router calls with a request (or a setup function that needs a
+        router, which no unknown argument can stand for)."""
+        for _name, typ in parameters(fn.node):
+            for node in ts.find_all(typ, "qualified_type") if typ is not None else ():
+                if fn.file.imports.get(ts.text(node.child_by_field_name("package"))) in self.routing:
+                    return True
+        return False
+
+    def escape(self, value: object, holder: Obj | None = None) -> None:
+        """`value` is handed to code the interpreter does not run, stored in `holder` (a value of
+        a library type) when there is one: its functions may be roots (run_escaped)."""
+        for item in value[:_MAX_ITEMS] if isinstance(value, list) else [value]:
+            if isinstance(item, FuncVal):
+                key = _key(item)
+                if key not in self._escape_of:
+                    self._escape_of[key] = Escape(item)
+                    self.escapes.append(self._escape_of[key])
+                found = self._escape_of[key]
+                if holder is not None and not any(h is holder for h in found.holders):
+                    found.holders.append(holder)
+            elif holder is not None:
+                self.attach(item, holder)
+
+    def attach(self, value: object, owner: Obj) -> None:
+        """Library values stored in `owner` hang under it (a subcommand under its command)."""
+        for item in value[:_MAX_ITEMS] if isinstance(value, list) else [value]:
+            if isinstance(item, Obj) and item is not owner and item.owner is None and self.is_library_value(item):
+                item.owner = owner
+
+    def is_library_value(self, value: object) -> bool:
+        """A struct value of a type declared outside the module (`cobra.Command`, `cli.App`)."""
+        return isinstance(value, Obj) and value.type is not None and value.type[0] not in self.project.packages
+
     # ------------------------------------------------------------------ calls
 
     def invoke(self, fn: FuncVal, args: list[object]) -> object:
         node = fn.node
-        key = (fn.file.rel, node.start_byte)
+        key = _key(fn)
         body = node.child_by_field_name("body")
         if body is None or key in self.active or len(self.active) >= _MAX_DEPTH or self.calls >= _MAX_CALLS:
             return None
+        self.called.add(key)
         memo_key: tuple[object, ...] | None = None
         if all(isinstance(a, (str, int, EnvVar, Partial)) or a is None for a in args):
             memo_key = (key, fn.receiver if isinstance(fn.receiver, (Obj, Router)) else None, fn.env, *args)
@@ -344,8 +425,15 @@ class Interpreter:
                     self.listens.append(Listen(base.fields.get("Addr"), serves=serves))
                     return None
                 target = self.member(base, name)
+                if target is None and self.is_library_value(base):
+                    # `root.AddCommand(serve)`: the library keeps the arguments under the receiver.
+                    for arg in args:
+                        self.escape(arg, base)
             else:
                 target = None
+                if base is None:
+                    for arg in args:  # `app.AddCommand(serve)` on an app not followed
+                        self.attach(arg, self.unfollowed)
         else:
             target = self.eval(fn_node, ctx)
             args = [self.eval(a, ctx) for a in arg_nodes]
@@ -358,6 +446,12 @@ class Interpreter:
                 if wrapped:
                     return wrapped[-1]
             return result
+        if fn_node.type == "selector_expression":
+            # Flags give addresses and path prefixes (`":" + cmd.String("port")`).
+            method = ts.text(fn_node.child_by_field_name("field"))
+            flag = flag_call(self.flag_defaults, method, node, args, ctx)
+            if flag is not UNHANDLED:
+                return flag
         return self.unknown_call(args)
 
     def unknown_call(self, args: list[object]) -> object:
@@ -366,6 +460,7 @@ class Interpreter:
             # sync.Once.Do(func() {...}), errgroup.Go(func() error {...}) run their closure.
             if isinstance(arg, FuncVal) and arg.node.type == "func_literal" and not parameters(arg.node):
                 self.invoke(arg, [])
+            self.escape(arg)
         wrapped = [h for h in map(self.as_handler, args) if h is not None]
         return wrapped[0] if len(wrapped) == 1 else None
 
@@ -386,6 +481,8 @@ class Interpreter:
                 result = dialect.external_call(self, name, node, args, ctx)
                 if result is not UNHANDLED:
                     return result
+        for arg in args:
+            self.escape(arg)
         return _stdlib_call(path, name, node, args, ctx)
 
     # ------------------------------------------------------------------ expressions
@@ -478,6 +575,14 @@ class Interpreter:
                 value = self.element_value(element, None, ctx)
                 if index < len(positional):
                     obj.fields[positional[index]] = value
+        if self.is_library_value(obj):
+            # The library reads these fields, the interpreter never will (`Run: func(...) {...}`).
+            for value in obj.fields.values():
+                self.escape(value, obj)
+            name = obj.fields.get("Name")
+            if isinstance(name, str) and "Value" in obj.fields:
+                # A CLI flag (`&cli.StringFlag{Name: "port", Value: "4000"}`): flag_call reads it.
+                self.flag_defaults.setdefault(name, obj.fields["Value"])
         return obj
 
     def element_value(self, element: Node, typ: Node | None, ctx: Ctx) -> object:
@@ -639,6 +744,12 @@ class Interpreter:
                 base = self.eval(target.child_by_field_name("operand"), ctx)
                 if isinstance(base, Obj):
                     base.fields[ts.text(target.child_by_field_name("field"))] = value
+                if isinstance(base, Obj) and self.is_library_value(base):
+                    self.escape(value, base)  # `cmd.RunE = serve`
+                elif base is None:
+                    # `app.Action = serve`, `app.Commands = ...` on an app not followed.
+                    self.escape(value)
+                    self.attach(value, self.unfollowed)
 
 
 _EXPRESSIONS = frozenset(
@@ -651,6 +762,11 @@ _EXPRESSIONS = frozenset(
         "parenthesized_expression",
     }
 )
+
+
+def _key(fn: FuncVal) -> tuple[str, int]:
+    """A function by its definition: closures of one literal are one function."""
+    return (fn.file.rel, fn.node.start_byte)
 
 
 def _element(node: Node) -> Node:

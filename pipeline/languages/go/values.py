@@ -2,9 +2,10 @@
 
 Routers, functions and closures, struct values, package references, environment reads and
 partial strings, `StripPrefix` wrappers, mounts (`Edge`), recorded routes and `Listen`
-calls, the lexical `Env`, the call `Frame` and the evaluation `Ctx`, plus what the few
-standard-library calls that matter for addresses (`os.Getenv`, `flag`, `fmt.Sprintf`, ...)
-evaluate to. They are plain data and pure functions of it: route reading and runtime
+calls, functions handed to library code (`Escape`), the lexical `Env`, the call `Frame` and
+the evaluation `Ctx`, plus what the few standard-library calls that matter for addresses
+(`os.Getenv`, `flag`, `fmt.Sprintf`, ...) and command-line flags of other libraries
+(`flag_call`) evaluate to. They are plain data and pure functions of it: route reading and runtime
 hints read them without running anything, and interpreter.py is what creates them.
 """
 
@@ -46,6 +47,23 @@ class Obj:
 
     type: tuple[str, str] | None
     fields: dict[str, object] = field(default_factory=dict)
+    #: the value of a library type this one was attached to: a CLI subcommand's parent
+    #: command (`root.AddCommand(serve)`, `Commands: []*cli.Command{serve}`)
+    owner: Obj | None = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class Escape:
+    """A function handed to code the interpreter does not run (a CLI command's `Run`, a
+    callback given to a library), which may therefore run as a root of its own."""
+
+    fn: FuncVal
+    #: the values of library types it was stored in (`&cobra.Command{Run: ...}`)
+    holders: list[Obj] = field(default_factory=list)
+    #: how many routes its run as a root recorded; None when it was not run as one
+    routes: int | None = None
+    #: the servers its run started
+    listens: list[Listen] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -180,6 +198,41 @@ def concat(values: list[object]) -> object:
     return Partial(tuple(parts))
 
 
+def _store(pointer: Node, value: object, ctx: Ctx) -> None:
+    """`value` into the variable `&name` points at."""
+    if pointer.type == "unary_expression":
+        operand = pointer.child_by_field_name("operand")
+        if operand is not None and operand.type == "identifier":
+            ctx.env.assign(ts.text(operand), value)
+
+
+#: Flag definers of pflag and flag.FlagSet: `String(name, value, usage)`, `StringP(name,
+#: short, value, usage)`, `StringVar(&v, name, value, usage)`, `StringVarP(&v, name, short, value, usage)`.
+_FLAG_DEFINER = re.compile(r"(?:String|Int|Int64|Uint|Bool|Duration|Float64)(Var)?(P)?")
+
+
+def flag_call(defaults: dict[str, object], method: str, node: Node, args: list[object], ctx: Ctx) -> object:
+    """A command-line flag defined or read through a value the interpreter does not follow;
+    as with the `flag` package's (_stdlib_call), its default stands for its value. A definer
+    (cobra's `cmd.Flags().StringVarP(&port, "port", "p", "8080", usage)`) records it in
+    `defaults`, a read by name (urfave/cli's `cmd.String("port")`) gives it back. UNHANDLED
+    when the call is neither."""
+    if len(args) == 1 and isinstance(args[0], str) and args[0] in defaults:
+        return defaults[args[0]]
+    match = _FLAG_DEFINER.fullmatch(method)
+    if match is None:
+        return UNHANDLED
+    at = 1 if match.group(1) else 0
+    value_at = at + (2 if match.group(2) else 1)
+    if len(args) < value_at + 2 or not isinstance(args[at], str):  # a usage text follows the value
+        return UNHANDLED
+    defaults.setdefault(args[at], args[value_at])
+    if match.group(1):
+        _store(arguments(node)[0], args[value_at], ctx)
+        return None
+    return args[value_at]
+
+
 def _stdlib_call(path: str, name: str, node: Node, args: list[object], ctx: Ctx) -> object:
     """The few standard-library calls that matter for addresses and ports."""
     if path == "os" and name == "Getenv" and args and isinstance(args[0], str):
@@ -189,11 +242,7 @@ def _stdlib_call(path: str, name: str, node: Node, args: list[object], ctx: Ctx)
     if path == "flag" and name in ("String", "Int", "Uint") and len(args) >= 2:
         return args[1]
     if path == "flag" and name in ("StringVar", "IntVar") and len(args) >= 3:
-        target = arguments(node)[0]
-        if target.type == "unary_expression":
-            operand = target.child_by_field_name("operand")
-            if operand is not None and operand.type == "identifier":
-                ctx.env.assign(ts.text(operand), args[2])
+        _store(arguments(node)[0], args[2], ctx)
         return None
     if path == "strconv" and name == "Itoa" and args and isinstance(args[0], int):
         return str(args[0])
