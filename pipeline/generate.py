@@ -171,8 +171,10 @@ def _generate(source: str, run: Run, assistant: Assistant, result: GenerateResul
     if verified:
         result.verdict, result.reason = Verdict.passed, f"{len(verified)} of {len(result.tasks)} tasks verified"
     elif result.tasks:
-        first = result.tasks[0]
-        result.verdict, result.reason = first.verdict, f"no task verified; {first.task_id}: {first.reason}"
+        # The task that got furthest says most about the repository: a Java service whose
+        # tests were too weak beside a frontend whose registry is out of reach is the former.
+        furthest = furthest_task(result.tasks)
+        result.verdict, result.reason = furthest.verdict, f"no task verified; {furthest.task_id}: {furthest.reason}"
 
 
 def _in_budget_order(services: list[Service], settings: Settings) -> list[Service]:
@@ -232,6 +234,34 @@ def _rejected_variants(settings: Settings, task_id: str, key: str, verdict: Verd
 
 
 _NOT_CACHED = {Verdict.infra_error, Verdict.budget_exhausted}
+
+# A repository's verdict when no task verified, from its tasks': the gate's verdicts first
+# (the task was made and judged), then the stages before it, latest first; the machine's
+# and the clock's last (they say nothing of the repository). The first task wins a tie.
+_DEPTH_ORDER = [
+    Verdict.tests_weak,
+    Verdict.noop_passed,
+    Verdict.oracle_flaky,
+    Verdict.oracle_failed,
+    Verdict.mask_failed,
+    Verdict.secret_unredactable,
+    Verdict.nothing_testable,
+    Verdict.tests_failed,
+    Verdict.test_timeout,
+    Verdict.connect_failed,
+    Verdict.service_crashed,
+    Verdict.oom,
+    Verdict.startup_timeout,
+    Verdict.build_error,
+    Verdict.service_unavailable,
+    Verdict.infra_error,
+    Verdict.budget_exhausted,
+]
+
+
+def furthest_task(tasks: list[TaskOutcome]) -> TaskOutcome:
+    """The task whose verdict came latest in the pipeline (_DEPTH_ORDER); the first of equals."""
+    return min(tasks, key=lambda t: _DEPTH_ORDER.index(t.verdict) if t.verdict in _DEPTH_ORDER else len(_DEPTH_ORDER))
 
 
 def _cache_outcomes(run: Run, task_id: str, key: str, outcomes: list[TaskOutcome]) -> None:

@@ -23,3 +23,24 @@ def test_a_sign_in_wall_comes_after_a_group_with_asserted_bodies():
     assert _promise(StageError(Verdict.nothing_testable, "x")) == -1
     groups = {"wall": wall, "rich": rich, "empty": empty}
     assert sorted(groups, key=lambda g: -_promise(groups[g]))[0] == "rich"
+
+
+def test_a_repository_without_a_verified_task_takes_the_verdict_of_the_task_that_got_furthest():
+    """A frontend whose registry is out of reach (infra_error) beside a service whose tests
+    were judged too weak: the repository is tests_weak, the most informative of the two."""
+    from pipeline.generate import furthest_task
+    from pipeline.models import TaskOutcome
+
+    def outcome(task_id: str, verdict: Verdict) -> TaskOutcome:
+        return TaskOutcome(task_id=task_id, path=None, status="rejected", verdict=verdict, reason=verdict.value)
+
+    tasks = [
+        outcome("vue_root", Verdict.infra_error),
+        outcome("java_blog", Verdict.nothing_testable),
+        outcome("java_user", Verdict.tests_weak),
+        outcome("java_login", Verdict.tests_weak),
+    ]
+    assert furthest_task(tasks).task_id == "java_user"
+    assert furthest_task(tasks[:1]).task_id == "vue_root"
+    late = [outcome("a", Verdict.budget_exhausted), outcome("b", Verdict.build_error)]
+    assert furthest_task(late).task_id == "b"
