@@ -156,3 +156,22 @@ def test_a_service_that_keeps_nothing_fails_the_finder(students_service, tmp_pat
         _Students.do_POST = original  # type: ignore[method-assign]
     assert run.returncode != 0
     assert "no item with {'name': 'sample name'" in run.stdout
+
+
+def test_todays_date_and_the_clocks_time_are_not_asserted():
+    """Two recordings a minute apart agree on today's date (database-export's
+    `resultDate: "20261206"`); the next day's run would not: such a value is not asserted."""
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 6, 17, 0, tzinfo=UTC)
+    assert testgen.of_the_clock("20261206", now)
+    assert testgen.of_the_clock("created 2026-12-05 23:59", now)
+    assert testgen.of_the_clock(int(now.timestamp()) - 60, now)
+    assert testgen.of_the_clock(int(now.timestamp() * 1000) + 5, now)
+    assert not testgen.of_the_clock("2020-01-01", now)
+    assert not testgen.of_the_clock("sample name", now)
+    assert not testgen.of_the_clock(42, now)
+    assert not testgen.of_the_clock(True, now)
+    today = datetime.now(UTC).strftime("%Y%m%d")
+    recorded = {"resultCode": "999999", "resultDate": today}
+    assert testgen.stable_part(recorded, dict(recorded), {}, {}) == {"resultCode": "999999"}

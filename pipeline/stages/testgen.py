@@ -23,6 +23,7 @@ import hashlib
 import keyword
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from pprint import pformat
 from typing import Any
@@ -44,7 +45,7 @@ from pipeline.models import (
 from pipeline.stages import sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "9"
+STAGE_VERSION = "10"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -468,8 +469,38 @@ def stable_part(a: Any, b: Any, cap_a: dict[str, Any], cap_b: dict[str, Any]) ->
         parts = [stable_part(x, y, cap_a, cap_b) for x, y in zip(a, b, strict=True)]
         return TypeOnly("list") if any(p is DROP for p in parts) else parts
     if a == b and type(a) is type(b):
-        return a
+        # Two replays a minute apart agree on today's date; tomorrow's run would not.
+        return DROP if of_the_clock(a) else a
     return DROP
+
+
+# A date in a value: 20261206, 2026-12-06, 2026/12/06 (a time may follow).
+_DATE = re.compile(r"(?<!\d)(\d{4})([-/.]?)(\d{2})\2(\d{2})")
+_CLOCK_WINDOW = timedelta(days=2)
+
+
+def of_the_clock(value: Any, now: datetime | None = None) -> bool:
+    """Whether `value` is (or holds) the current date, or a Unix time near now, in seconds or
+    milliseconds: what a service answers from its clock, equal in two recordings of one day
+    and different on the next."""
+    now = now or datetime.now(UTC)
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        seconds = now.timestamp()
+        window = _CLOCK_WINDOW.total_seconds()
+        return abs(value - seconds) < window or abs(value - seconds * 1000) < window * 1000
+    if not isinstance(value, str):
+        return False
+    for match in _DATE.finditer(value):
+        year, _, month, day = match.groups()
+        try:
+            found = datetime(int(year), int(month), int(day), tzinfo=UTC)
+        except ValueError:
+            continue
+        if abs(found - now) <= _CLOCK_WINDOW:
+            return True
+    return False
 
 
 def shape_only(value: Any) -> Any:
