@@ -361,3 +361,11 @@ def test_a_plain_word_credential_is_not_scrubbed_from_every_log():
     scrubbed = redact.scrub(text)
     assert "the postgresql sidecar (postgres:15-bookworm) exited; it used changeme and " in scrubbed
     assert opaque not in scrubbed
+
+
+def test_a_compilers_line_and_column_after_a_secret_looking_file_name_stay_in_the_log():
+    """`token.go:257:16:` reads like `token: <value>`; the build log that explains the
+    failure keeps its positions (blobstash's reason lost them), a real value still goes."""
+    log = "vendor/github.com/alecthomas/chroma/tokentype_string.go:257:16: invalid argument: index 25"
+    assert redact.scrub(log) == log
+    assert "hunter2-x9" not in redact.scrub("API_TOKEN: hunter2-x9")

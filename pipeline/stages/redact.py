@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "10"
+STAGE_VERSION = "11"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -306,6 +306,8 @@ def _only_placeholders_assigned(path: Path, line_number: int) -> bool:
 # service's own URL paths (`tokenUrl="/auth/token"`, where a client gets its token).
 _NOT_A_SECRET = re.compile(
     r"^[~^<>=v]*\d+(\.[\w*-]+)*$|^\$|^%|^\{|process\.env|os\.environ|^/[A-Za-z_][\w/.{}:-]*$"
+    # a compiler's line:column after a file name (`token.go:257:16: invalid argument`)
+    r"|^\d+(?::\d+)+:?$"
 )
 
 
