@@ -319,11 +319,20 @@ def _looks_secret(value: str) -> bool:
     return len(value) >= 16 or bool(re.search(r"[^A-Za-z]", value))
 
 
+# Go's marker of a generated file (golang.org/s/generatedcode), which other generators
+# write too: its names are the generator's (stringer's `_TokenType_name = "None...Text"`),
+# not a person's choice of a secret; replacing such a value breaks the build.
+_GENERATED = re.compile(r"^// Code generated .* DO NOT EDIT\.$", re.MULTILINE)
+
+
 def _pattern_matches(path: Path, text: str, extra: tuple[Pattern, ...] = ()) -> list[tuple[Pattern, re.Match[str]]]:
     matches = []
+    generated = _GENERATED.search(text[:4096]) is not None
     for pattern in (*PATTERNS, *extra):
         if pattern.env_files_only and not _is_env_file(path):
             continue
+        if generated and pattern.judge_value:
+            continue  # a key's own shape (AWS, GitHub, private keys) is still looked for
         for match in pattern.regex.finditer(text):
             value = match.group(pattern.value)
             if _is_placeholder(value) or (pattern.judge_value and not _looks_secret(value)):
@@ -589,9 +598,7 @@ def remember_secrets(values: Iterable[str | None]) -> None:
     MIN_KNOWN_CHARS, short plain words and placeholders are ignored: they would hit
     ordinary words)."""
     fresh = {
-        v
-        for v in values
-        if v and len(v) >= MIN_KNOWN_CHARS and not _PLAIN_WORD.fullmatch(v) and not _is_placeholder(v)
+        v for v in values if v and len(v) >= MIN_KNOWN_CHARS and not _PLAIN_WORD.fullmatch(v) and not _is_placeholder(v)
     }
     if fresh:
         with _known_lock:
