@@ -13,9 +13,12 @@ is asked at fixed points and may improve a stage's value; the static one changes
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -342,21 +345,37 @@ def _service_tasks(
     return [o for g in groups for o in outcomes[g.name]]
 
 
+# Words of a refusal a service answers with a success status ({"code": 999, "msg": "Not
+# Login"}): the group is behind a sign-in the tests do not get past.
+_REFUSAL_WORDS = re.compile(
+    r"not ?log(?:ged)? ?in|login required|please (?:log|sign) ?in|unauthori[sz]ed|not authori[sz]ed|"
+    r"not authenticated|authentication (?:required|failed)|access denied|permission denied|forbidden|"
+    r"token (?:is )?(?:missing|invalid|expired)|invalid token|未登录|请登录|请先登录|登录已?过期|无权限|没有权限",
+    re.IGNORECASE,
+)
+
+
 def _promise(suite: TestSuite | StageError | None) -> int:
-    """How much of the group's behaviour its recorded suite pins: successful answers whose
-    body is asserted, on distinct endpoints. A group whose every answer is a refusal or an
-    empty success (a sign-in wall, a handler behind an interceptor) is the one its tests
-    cannot tell from the masked code; a repository with more groups than its budget
-    allows should spend that budget on the others first."""
+    """How much of the group's behaviour its recorded suite pins: the endpoints whose
+    successful answer has an asserted body that is neither a refusal in words nor the one
+    answer three or more endpoints gave alike (a sign-in wall, an interceptor). Those are
+    what its tests cannot tell from the masked code; a repository with more groups than
+    its budget allows spends that budget on the others first."""
     if not isinstance(suite, TestSuite):
         return -1
-    pinned = {
-        (probe.method, probe.path_template)
-        for scenario in suite.scenarios
-        for probe in scenario.steps
-        if 200 <= probe.status < 300 and (probe.stable_json not in (None, {}, []) or probe.body_sha256)
-    }
-    return len(pinned)
+    bodies: dict[tuple[str, str], str] = {}
+    for scenario in suite.scenarios:
+        for probe in scenario.steps:
+            if not 200 <= probe.status < 300:
+                continue
+            if probe.stable_json not in (None, {}, []):
+                bodies[(probe.method, probe.path_template)] = json.dumps(
+                    probe.stable_json, sort_keys=True, ensure_ascii=False
+                )
+            elif probe.body_sha256:
+                bodies[(probe.method, probe.path_template)] = probe.body_sha256
+    endpoints_per_body = Counter(bodies.values())
+    return sum(1 for body in bodies.values() if endpoints_per_body[body] < 3 and not _REFUSAL_WORDS.search(body))
 
 
 def _make_task(

@@ -25,6 +25,21 @@ def test_a_sign_in_wall_comes_after_a_group_with_asserted_bodies():
     assert sorted(groups, key=lambda g: -_promise(groups[g]))[0] == "rich"
 
 
+def test_a_wall_that_answers_200_to_everything_comes_after_the_public_groups():
+    """Fame's admin groups answer `200 {"code": 999, "msg": "Not Login"}` to every request:
+    a refusal in words, and one answer many endpoints gave alike. Its public groups (one
+    endpoint each) go first; before, the budget ran out on the walls."""
+    not_login = {"code": 999, "data": None, "msg": "Not Login", "success": False}
+    admin = _suite(*(_probe(f"/api/admin/{name}", 200, not_login) for name in ("article", "tag", "option", "user")))
+    same = {"ok": False, "reason": "maintenance"}
+    interceptor = _suite(*(_probe(f"/api/x/{name}", 200, same) for name in ("a", "b", "c")))
+    archive = _suite(_probe("/api/archive", 200, [{"year": 2019, "count": 3}]))
+    assert _promise(admin) == 0
+    assert _promise(interceptor) == 0
+    assert _promise(archive) == 1
+    assert _promise(_suite(_probe("/api/me", 200, {"message": "请先登录"}))) == 0
+
+
 def test_a_repository_without_a_verified_task_takes_the_verdict_of_the_task_that_got_furthest():
     """A frontend whose registry is out of reach (infra_error) beside a service whose tests
     were judged too weak: the repository is tests_weak, the most informative of the two."""
