@@ -196,6 +196,7 @@ def scan(root: Path, files: list[Path] | None = None) -> list[tuple[Path, int, s
             or _is_type_test(Path(filename), secret.line_number, secret.secret_value)
             or (secret.type == "Secret Keyword" and _not_a_keyword_secret(Path(filename), secret))
             or _is_charset(secret.secret_value)
+            or (secret.type in _GUESSING_DETECTORS and _is_generated(Path(filename)))
         ):
             continue
         found.append((Path(filename), secret.line_number, secret.type, secret.secret_value))
@@ -323,6 +324,18 @@ def _looks_secret(value: str) -> bool:
 # write too: its names are the generator's (stringer's `_TokenType_name = "None...Text"`),
 # not a person's choice of a secret; replacing such a value breaks the build.
 _GENERATED = re.compile(r"^// Code generated .* DO NOT EDIT\.$", re.MULTILINE)
+
+
+# detect-secrets' detectors that guess from a value's look or its name, not its shape.
+_GUESSING_DETECTORS = {"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword"}
+
+
+def _is_generated(path: Path) -> bool:
+    try:
+        with path.open(errors="replace") as handle:
+            return _GENERATED.search(handle.read(4096)) is not None
+    except OSError:
+        return False
 
 
 def _pattern_matches(path: Path, text: str, extra: tuple[Pattern, ...] = ()) -> list[tuple[Pattern, re.Match[str]]]:
