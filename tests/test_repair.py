@@ -755,7 +755,7 @@ def test_an_undeclared_python_import_is_installed_but_never_the_services_own(mis
     )
     failure = classify(log, "start")
     assert failure.failure_class == C.missing_build_step
-    dockerfile = "FROM python:3.11-slim-bookworm\nRUN pip install -r requirements.txt\nCOPY . .\nCMD [\"python\"]\n"
+    dockerfile = 'FROM python:3.11-slim-bookworm\nRUN pip install -r requirements.txt\nCOPY . .\nCMD ["python"]\n'
     facts = ServiceFacts(language="python", framework="flask", own_names={"app", "server", "requirements"})
     proposal = RuleBasedStrategy().propose(failure, log, _spec(dockerfile, "python", 5000), facts)
     if installed is None:
@@ -778,13 +778,13 @@ def test_an_undeclared_python_import_is_installed_but_never_the_services_own(mis
             "../credentials/algorithmia.json is not in the build context",
         ),
         (
-            "Traceback (most recent call last):\n  File \"/app/app.py\", line 40, in <module>\n"
+            'Traceback (most recent call last):\n  File "/app/app.py", line 40, in <module>\n'
             "FileNotFoundError: [Errno 2] No such file or directory: 'config/keys.json'",
             C.missing_source,
             "config/keys.json is not in the build context",
         ),
         (
-            "Traceback (most recent call last):\n  File \"/app/app.py\", line 12, in <module>\n"
+            'Traceback (most recent call last):\n  File "/app/app.py", line 12, in <module>\n'
             "    result = process_data(raw)\nNameError: name 'process_data' is not defined",
             C.app_error,
             "the service's own code fails at start",
@@ -803,13 +803,25 @@ def test_an_undeclared_python_import_is_installed_but_never_the_services_own(mis
             C.interactive_program,
             "an interactive program that asks what to do, not a server",
         ),
+        (
+            # blobstash: its YAML config is described in the README only
+            "2026/12/06 18:37:59 failed to initialize server: failed to initialize filetree app: "
+            "missing secret_key in config\n",
+            C.missing_config,
+            "a configuration file (or a setting in one) that the repository does not ship",
+        ),
+        (
+            'Error: Config File "config" Not Found in "[/app /etc/app]"\n',
+            C.missing_config,
+            "a configuration file (or a setting in one) that the repository does not ship",
+        ),
     ],
 )
 def test_a_start_failure_the_repository_causes_says_so_not_unknown(log, failure_class, why):
     failure = classify(log, "start")
     assert failure.failure_class == failure_class
     outcome = run_attempts(
-        _spec("FROM node:18-bookworm-slim\nCOPY . .\nCMD [\"node\", \"server.js\"]\n", "javascript", 3000),
+        _spec('FROM node:18-bookworm-slim\nCOPY . .\nCMD ["node", "server.js"]\n', "javascript", 3000),
         ServiceFacts(language="javascript", framework="express"),
         lambda _env: TryResult(ok=False, phase="start", log=log, verdict=Verdict.service_crashed),
         strategy=RuleBasedStrategy(),

@@ -54,6 +54,9 @@ class FailureClass(StrEnum):
     # yes/no question) and ends when no one answers: not a server. Its servers, if it has
     # any, start from a menu choice or a flag.
     interactive_program = "interactive_program"
+    # The service reads a configuration file, or a setting of one, that the repository does
+    # not ship (only its README describes it): a Dockerfile cannot guess its content.
+    missing_config = "missing_config"
     unknown = "unknown"
 
 
@@ -300,6 +303,9 @@ _RULES: list[tuple[FailureClass, str]] = [
     (FailureClass.missing_source, r"Cannot find module '(?P<path>\.\.?/[^']+)'"),
     (FailureClass.missing_source, r"FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<path>[^']+)'"),
     (FailureClass.missing_source, r"Error: ENOENT: no such file or directory, open '(?P<path>[^']+)'"),
+    # --- a configuration file the repository does not ship (or a setting missing from it)
+    (FailureClass.missing_config, r"(?P<setting>missing [\w.\-]+ in (?:the )?config(?:uration)?\b)"),
+    (FailureClass.missing_config, r"(?P<setting>[Cc]onfig File \"[^\"]+\" Not Found)"),
     # --- the service's own code is broken at start
     # inquirer's "? Pick one: (Use arrow keys)", clack's "◆  What would you like to do?", "[y/N]"
     (FailureClass.interactive_program, r"^(?P<prompt>[?◆◇]\s+.{1,120}\?)\s*(?:\(Use arrow keys\))?\s*$"),
@@ -740,6 +746,8 @@ def run_attempts(
                 )
             elif failure.failure_class == FailureClass.app_error:
                 why = "the service's own code fails at start"
+            elif failure.failure_class == FailureClass.missing_config:
+                why = "it needs a configuration file (or a setting in one) that the repository does not ship"
             elif failure.failure_class == FailureClass.interactive_program:
                 why = "its start command runs an interactive program that asks what to do, not a server"
             elif failure.failure_class == FailureClass.database_error:
