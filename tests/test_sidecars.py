@@ -197,6 +197,16 @@ def test_libpq_variables_and_spring_properties(tmp_path):
     assert spring["SPRING_DATASOURCE_URL"] == "jdbc:postgresql://127.0.0.1:5432/app"
 
 
+def test_go_gets_mysqls_address_as_go_sql_driver_reads_it():
+    """go-sql-driver reads `user:password@tcp(host:port)/db`; given a URL it takes the host
+    for a network name (ashirt-server: "default addr for network '127.0.0.1:3306' unknown")."""
+    need = sidecars.Need(sidecars.KINDS["mysql"])
+    values = sidecars.service_variables([need], {"DB_URI"}, "go")
+    assert values["DB_URI"] == f"app:{sidecars.DEFAULT_PASSWORD}@tcp(127.0.0.1:3306)/app"
+    assert values["DATABASE_URL"] == values["DB_URI"]
+    assert sidecars.service_variables([need], {"DB_URI"}, "python")["DB_URI"].startswith("mysql://")
+
+
 def test_redis_is_never_sent_a_password_it_does_not_have():
     need = sidecars.Need(sidecars.KINDS["redis"])
     values = sidecars.service_variables([need], {"REDIS_HOST", "REDIS_PASSWORD"}, "python")
@@ -291,10 +301,10 @@ def test_run_tests_starts_the_sidecars_before_the_service_and_removes_them(tmp_p
         script.index('docker run -d --name "$NAME"'),
     )
     assert first < second < service
-    assert "docker cp \"$REPO_DIR/$SERVICE_ROOT/\"db/schema.sql" in script
+    assert 'docker cp "$REPO_DIR/$SERVICE_ROOT/"db/schema.sql' in script
     assert "-e DATABASE_URL=postgresql://app:dummy-db-password@127.0.0.1:5432/app" in script
     assert 'for sidecar in ${SIDECARS[@]+"${SIDECARS[@]}"}; do docker rm -f' in script
-    assert "wait_sidecar \"$SIDECAR\" postgresql pg_isready -h 127.0.0.1" in script
+    assert 'wait_sidecar "$SIDECAR" postgresql pg_isready -h 127.0.0.1' in script
 
 
 def test_run_tests_makes_the_compose_host_names_resolve_where_the_service_looks(tmp_path):

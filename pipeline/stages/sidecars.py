@@ -134,6 +134,16 @@ class ServerKind:
     def jdbc_url(self, creds: Credentials) -> str:
         return f"jdbc:{self.schemes[0]}://{LOOPBACK}:{self.port}/{creds.database}"
 
+    def url_for(self, creds: Credentials, language: str) -> str:
+        """The address as the language's driver takes it: a JDBC URL for Java; for Go's
+        MySQL, go-sql-driver's DSN (`user:password@tcp(host:port)/db`: it reads a URL's
+        host as a network name and fails); else the URL."""
+        if language == "java" and self.sql:
+            return self.jdbc_url(creds)
+        if language == "go" and self.name == "mysql":
+            return f"{creds.user}:{creds.password}@tcp({LOOPBACK}:{self.port})/{creds.database}"
+        return self.url(creds)
+
 
 KINDS: dict[str, ServerKind] = {
     kind.name: kind
@@ -634,7 +644,7 @@ def _value(role: str, kind: ServerKind, creds: Credentials, language: str) -> st
     if not kind.authenticates and role in ("user", "password"):
         return None  # no password: a client that sends one is refused
     if role == "url":
-        return kind.jdbc_url(creds) if language == "java" and kind.sql else kind.url(creds)
+        return kind.url_for(creds, language)
     return {
         "host": LOOPBACK,
         "port": str(kind.port),
@@ -701,7 +711,7 @@ def _conventional(kind: ServerKind, creds: Credentials, language: str, *, is_fir
         return {"MONGODB_URI": url, "MONGO_URI": url, "MONGO_URL": url}
     if not (kind.sql and is_first_sql):
         return {}
-    env = {"DATABASE_URL": kind.url(creds)}
+    env = {"DATABASE_URL": kind.url_for(creds, language)}
     if language == "java":
         env = {
             "SPRING_DATASOURCE_URL": kind.jdbc_url(creds),
