@@ -764,6 +764,22 @@ def test_an_undeclared_python_import_is_installed_but_never_the_services_own(mis
         assert f"RUN pip install --no-cache-dir {installed}\n" in proposal.env.dockerfile
 
 
+def test_an_absolute_path_the_repository_has_under_its_folder_is_linked_there():
+    """ashirt-server opens /migrations, which its own image copies to the root; the service
+    folder has `migrations`: a link makes the synthesized image agree. A path the repository
+    does not have is still missing_source, with no fix."""
+    log = 'level=ERROR msg="schema read error" error="open /migrations: no such file or directory"\n'
+    failure = classify(log, "start")
+    assert (failure.failure_class, failure.detail.get("path")) == (C.missing_source, "/migrations")
+    dockerfile = 'FROM golang:1.24-trixie\nWORKDIR /app\nCOPY . .\nRUN go build -o /app/server .\nCMD ["/app/server"]\n'
+    facts = ServiceFacts(language="go", framework="chi", top_level={"migrations", "go.mod", "cmd"})
+    proposal = RuleBasedStrategy().propose(failure, log, _spec(dockerfile, "go", 8080), facts)
+    assert proposal is not None
+    assert 'RUN ln -sfn /app/migrations /migrations\nCMD ["/app/server"]' in proposal.env.dockerfile
+    other = classify('error="open /etc/app/conf.yaml: no such file or directory"\n', "start")
+    assert RuleBasedStrategy().propose(other, "", _spec(dockerfile, "go", 8080), facts) is None
+
+
 @pytest.mark.parametrize(
     ("log", "failure_class", "why"),
     [

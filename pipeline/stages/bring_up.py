@@ -157,6 +157,7 @@ def settle(
         offline=run.settings.offline,
         env_names=sidecars.mentioned_names(context, env.language),
         own_names={path.stem for folder in (context, context / "src") if folder.is_dir() for path in folder.iterdir()},
+        top_level={path.name for path in context.iterdir()} if context.is_dir() else set(),
     )
     # Containers and networks go with each running service; the run's image stays until
     # generate() ends, so the verify builds reuse its dependency layers.

@@ -78,6 +78,8 @@ class ServiceFacts(BaseModel):
     env_names: set[str] = Field(default_factory=set)
     #: the service's own top-level file and folder names (stems): modules no registry provides
     own_names: set[str] = Field(default_factory=set)
+    #: the service folder's top-level entries, by their full names (`migrations`, `config.yml`)
+    top_level: set[str] = Field(default_factory=set)
 
 
 class Proposal(BaseModel):
@@ -303,6 +305,8 @@ _RULES: list[tuple[FailureClass, str]] = [
     (FailureClass.missing_source, r"Cannot find module '(?P<path>\.\.?/[^']+)'"),
     (FailureClass.missing_source, r"FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<path>[^']+)'"),
     (FailureClass.missing_source, r"Error: ENOENT: no such file or directory, open '(?P<path>[^']+)'"),
+    # Go's os.Open of an absolute path (a folder the repository's own image puts at the root)
+    (FailureClass.missing_source, r"open (?P<path>/[\w.\-/]+): no such file or directory"),
     # --- a configuration file the repository does not ship (or a setting missing from it)
     (FailureClass.missing_config, r"(?P<setting>missing [\w.\-]+ in (?:the )?config(?:uration)?\b)"),
     (FailureClass.missing_config, r"(?P<setting>[Cc]onfig File \"[^\"]+\" Not Found)"),
@@ -450,6 +454,7 @@ class RuleBasedStrategy:
             FailureClass.missing_build_step: self._build_step,
             FailureClass.lockfile_mismatch: self._lockfile,
             FailureClass.needs_service: self._sidecar,
+            FailureClass.missing_source: self._absolute_path,
         }.get(failure.failure_class)
         if fixer is None:
             return None
@@ -458,6 +463,20 @@ class RuleBasedStrategy:
         if proposal is None or unchanged == (env.dockerfile, env.port, env.sidecars):
             return None
         return proposal
+
+    # -- a file at an absolute path that the repository has under its own folder
+    def _absolute_path(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        """`open /migrations: no such file or directory` where the service folder has a
+        `migrations`: the repository's own image copies it to the root; a link does too."""
+        path = failure.detail.get("path", "")
+        first = path.lstrip("/").split("/", 1)[0]
+        workdirs = re.findall(r"^WORKDIR\s+(\S+)", env.dockerfile, re.MULTILINE)
+        workdir = (workdirs[-1] if workdirs else "/app").rstrip("/")
+        if not path.startswith("/") or path.startswith(workdir + "/") or first not in facts.top_level:
+            return None
+        line = f"RUN ln -sfn {workdir}/{first} /{first}"
+        fixed = _insert_before(env.dockerfile, [line], before=("ENV", "EXPOSE", "CMD", "ENTRYPOINT"))
+        return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change=f"link /{first} to {workdir}/{first}")
 
     # -- missing system package
     def _system_package(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
