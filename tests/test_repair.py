@@ -764,6 +764,16 @@ def test_an_undeclared_python_import_is_installed_but_never_the_services_own(mis
         assert f"RUN pip install --no-cache-dir {installed}\n" in proposal.env.dockerfile
 
 
+def test_an_unknown_start_failure_names_the_go_panic_not_an_earlier_error_line():
+    log = (
+        'level=ERROR msg="Unable to load auth scheme. Disabling." error="unknown auth type: "\n'
+        'level=WARN msg="No Emailer selected"\npanic: SessionStoreKey must be 32 bytes or longer\n\n'
+        "goroutine 1 [running]:\nmain.main()\n\t/app/cmd/server/main.go:112 +0xf46\n"
+    )
+    failure = classify(log, "start")
+    assert (failure.failure_class, failure.evidence) == (C.unknown, "panic: SessionStoreKey must be 32 bytes or longer")
+
+
 def test_an_absolute_path_the_repository_has_under_its_folder_is_linked_there():
     """ashirt-server opens /migrations, which its own image copies to the root; the service
     folder has `migrations`: a link makes the synthesized image agree. A path the repository

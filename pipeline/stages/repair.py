@@ -395,8 +395,10 @@ def classify(log: str, phase: Phase) -> Failure:
         evidence = log[start : end if end != -1 else len(log)].strip()[:300]
         return Failure(failure_class=failure_class, phase=phase, evidence=evidence, detail=detail)
     lines = [line.strip() for line in log.splitlines() if line.strip()]
+    # A Go panic is what ended the process, whatever error lines were logged before it.
+    panics = [line for line in lines if line.startswith(("panic: ", "fatal error: "))]
     errors = [line for line in lines if re.search(r"error|fatal|failed|exception", line, re.IGNORECASE)]
-    evidence = (errors or lines or ["no output"])[-1][:300]
+    evidence = (panics[-1:] or errors or lines or ["no output"])[-1][:300]
     return Failure(failure_class=FailureClass.unknown, phase=phase, evidence=evidence)
 
 
