@@ -3,7 +3,7 @@
 Three fixtures go through the whole pipeline (real Docker, real HTTP, the real gate) and
 must end with the gate's verdict, reported and not published:
 
-- gate_oracle_failed: its answers say when the instance that served them started, so what
+- gate_oracle_failed: its answers name the instance that served them (a random id), so what
   the pipeline recorded cannot hold in the gate's containers (`oracle_failed`);
 - gate_noop_passed: a response cache ahead of the views answers for the masked view
   (`noop_passed`);
