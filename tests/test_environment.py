@@ -585,6 +585,20 @@ def test_placeholder_env_values_take_the_shape_their_name_asks_for(tmp_path):
     assert 'ENV MYSQL_PORT="8000"' in text and 'ENV API_KEY="dummy-API_KEY"' in text
 
 
+def test_a_proxy_variable_the_code_reads_is_left_unset(tmp_path):
+    """A real Express service crashed at start in proxy-agent ('You must specify a "protocol"
+    for the proxy type') on HTTP_PROXY="dummy-HTTP_PROXY"."""
+    root = _write(tmp_path, {"package.json": '{"name": "a", "dependencies": {"express": "^4.19.0"}}'})
+    hints = RuntimeHints(
+        start_command=["node", "index.js"],
+        port=3000,
+        env={"HTTP_PROXY": "dummy-HTTP_PROXY", "https_proxy": "dummy-https_proxy", "API_KEY": "dummy-API_KEY"},
+    )
+    text = _dockerfile(root, "javascript", "express", hints, offline=True)
+    assert "HTTP_PROXY" not in text and "https_proxy" not in text
+    assert 'ENV API_KEY="dummy-API_KEY"' in text
+
+
 def test_ruby_without_gemfile_uses_debian_gems(tmp_path):
     root = _write(tmp_path, {"app.rb": "require 'sinatra'\nrequire 'json'\n"})
     tc = detect("ruby", root, offline=True)

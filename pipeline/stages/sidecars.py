@@ -29,12 +29,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from pipeline.languages import LANGUAGES
 from pipeline.mining.hints import dependency_names
 from pipeline.models import EnvSpec, Sidecar
 from pipeline.runtime import sql_dumps
+from pipeline.stages import compose
 
 # The pipeline's own credentials: a placeholder (redaction never flags `dummy-` values).
 DEFAULT_USER = "app"
@@ -362,40 +361,13 @@ def _uncommented(text: str) -> str:
     return _COMMENT_LINE.sub("", text)
 
 
-def _compose_files(root: Path) -> list[Path]:
-    names = (
-        "docker-compose.yml",
-        "docker-compose.yaml",
-        "compose.yml",
-        "compose.yaml",
-        "docker-compose.dev.yml",
-        "docker-compose.local.yml",
-    )
-    return [root / name for name in names if (root / name).is_file()]
-
-
-def _compose_env(definition: dict) -> dict[str, str]:
-    raw = definition.get("environment") or {}
-    if isinstance(raw, list):
-        pairs = (str(item).split("=", 1) for item in raw)
-        return {p[0]: p[1] for p in pairs if len(p) == 2}
-    return {str(k): str(v) for k, v in raw.items() if v is not None} if isinstance(raw, dict) else {}
-
-
 def _from_compose(root: Path, service_root: Path, needs: dict[str, Need]) -> None:
     """A compose file that runs a database: its kind, user and database, and the SQL it
     mounts into the image's init folder (files under the service root only: that is what
     the task ships and run-tests.sh copies in)."""
-    for path in _compose_files(root):
-        try:
-            data = yaml.safe_load(_read(path)) or {}
-        except yaml.YAMLError:
-            continue
-        services = data.get("services") if isinstance(data, dict) else None
-        if not isinstance(services, dict):
-            continue
-        for name, definition in services.items():
-            if not isinstance(definition, dict) or not isinstance(definition.get("image"), str):
+    for path in compose.files(root):
+        for name, definition in compose.services(path).items():
+            if not isinstance(definition.get("image"), str):
                 continue
             kind = _kind_of_image(definition["image"])
             if kind is None:
@@ -407,7 +379,7 @@ def _from_compose(root: Path, service_root: Path, needs: dict[str, Need]) -> Non
             # dials `db` or `tcp(db)` hard-coded, or config that says so, expects that.
             names = (str(name), definition.get("hostname"))
             need.hosts.extend(host for host in names if isinstance(host, str) and _HOST.match(host))
-            env = _compose_env(definition)
+            env = compose.environment(definition)
             user = env.get("POSTGRES_USER") or env.get("MYSQL_USER") or env.get("MARIADB_USER")
             database = env.get("POSTGRES_DB") or env.get("MYSQL_DATABASE") or env.get("MARIADB_DATABASE")
             if user and not user.startswith("$"):
