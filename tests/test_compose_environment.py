@@ -29,7 +29,9 @@ FIXTURE = FIXTURES / "flask_compose_env_notes"
 
 def _synthesize(repo: Path, root: str, language: str, framework: str) -> environment.ServiceEnv:
     snapshot = RepoSnapshot(path=repo, commit="0" * 40, origin=str(repo), owner="local", name=repo.name)
-    service = Service(root=root, language=language, framework=framework, entrypoint="app.py" if language == "python" else None)
+    service = Service(
+        root=root, language=language, framework=framework, entrypoint="app.py" if language == "python" else None
+    )
     return environment.synthesize(snapshot, Inventory(services=[], groups=[]), service, Settings(offline=True))
 
 
