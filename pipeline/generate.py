@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -345,16 +344,6 @@ def _service_tasks(
     return [o for g in groups for o in outcomes[g.name]]
 
 
-# Words of a refusal a service answers with a success status ({"code": 999, "msg": "Not
-# Login"}): the group is behind a sign-in the tests do not get past.
-_REFUSAL_WORDS = re.compile(
-    r"not ?log(?:ged)? ?in|login required|please (?:log|sign) ?in|unauthori[sz]ed|not authori[sz]ed|"
-    r"not authenticated|authentication (?:required|failed)|access denied|permission denied|forbidden|"
-    r"token (?:is )?(?:missing|invalid|expired)|invalid token|未登录|请登录|请先登录|登录已?过期|无权限|没有权限",
-    re.IGNORECASE,
-)
-
-
 def _promise(suite: TestSuite | StageError | None) -> int:
     """How much of the group's behaviour its recorded suite pins: the endpoints whose
     successful answer has an asserted body that is neither a refusal in words nor the one
@@ -375,7 +364,7 @@ def _promise(suite: TestSuite | StageError | None) -> int:
             elif probe.body_sha256:
                 bodies[(probe.method, probe.path_template)] = probe.body_sha256
     endpoints_per_body = Counter(bodies.values())
-    return sum(1 for body in bodies.values() if endpoints_per_body[body] < 3 and not _REFUSAL_WORDS.search(body))
+    return sum(1 for body in bodies.values() if endpoints_per_body[body] < 3 and not sign_in.REFUSAL_WORDS.search(body))
 
 
 def _make_task(

@@ -155,6 +155,7 @@ class _AccountsService(BaseHTTPRequestHandler):
     credential = "nested"
     api_key: str | None = None
     masked = False
+    refuse_in_words = False  # a stranger gets 200 {"code": 999, "msg": "Not Login"}, not 401
     accounts: dict[str, str] = {}
     sessions: dict[str, str] = {}
     items: dict[int, dict] = {}
@@ -248,6 +249,8 @@ class _AccountsService(BaseHTTPRequestHandler):
 
     def _items(self, action: str, body: dict, item_id: int | None = None) -> None:
         owner = self._account()
+        if owner is None and self.refuse_in_words:
+            return self._answer(200, {"code": 999, "msg": "Not Login", "data": None})
         if owner is None:
             return self._answer(401, {"error": "sign in first"})
         if self.masked:
@@ -306,7 +309,11 @@ _ITEMS = ApiGroup(
 def _trial(url: str):
     import requests
 
-    return lambda headers: requests.get(url + "/items", headers=headers, timeout=5).status_code
+    def trial(headers: dict[str, str]) -> tuple[int, str]:
+        answer = requests.get(url + "/items", headers=headers, timeout=5)
+        return answer.status_code, answer.text
+
+    return trial
 
 
 @pytest.mark.parametrize(
@@ -326,7 +333,7 @@ def test_establish_finds_the_credential_and_how_it_is_sent(serve, tmp_path, attr
     # Each sign-in is a new account: two in a row both get in.
     first, second = (sign_in_client.sign_in(url, recipe) for _ in range(2))
     assert first != second
-    assert all(_trial(url)(headers) == 200 for headers in (first, second))
+    assert all(_trial(url)(headers)[0] == 200 for headers in (first, second))
 
 
 def test_establish_tries_a_form_login_when_json_is_refused(serve, tmp_path):
@@ -357,7 +364,7 @@ def test_establish_gets_a_token_from_an_endpoint_behind_basic_auth(serve, tmp_pa
     recipe = sign_in.establish(url, plan, _trial(url))
     assert recipe is not None
     assert (recipe["kind"], recipe["login"]["encoding"], recipe["token_path"]) == ("token", "basic", ["token"])
-    assert _trial(url)(sign_in_client.sign_in(url, recipe)) == 200
+    assert _trial(url)(sign_in_client.sign_in(url, recipe))[0] == 200
 
 
 def test_establish_sends_basic_auth_when_no_answer_carries_a_credential(serve, tmp_path):
@@ -365,7 +372,7 @@ def test_establish_sends_basic_auth_when_no_answer_carries_a_credential(serve, t
     routes = _service(_endpoint("POST", "/signup", ["email", "password"]))
     recipe = sign_in.establish(url, sign_in.detect(routes, tmp_path, {}), _trial(url))
     assert recipe is not None and (recipe["kind"], recipe["user"]) == ("basic", "email")
-    assert _trial(url)(sign_in_client.sign_in(url, recipe)) == 200
+    assert _trial(url)(sign_in_client.sign_in(url, recipe))[0] == 200
     assert "as HTTP Basic" in sign_in.describe(recipe)
 
 
@@ -448,6 +455,38 @@ def test_characterize_records_the_group_signed_in_and_its_refusals(serve, tmp_pa
     assert "test_items_refuses_requests_without_sign_in" not in masked.stdout, masked.stdout
     # The gate's secret scan over the package finds nothing to redact in the shipped recipe.
     assert redact.scan(tests) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "refusal"),
+    [
+        (401, "", True),
+        (403, "<html>nope</html>", True),
+        (200, '{"code": 999, "msg": "Not Login", "data": null}', True),
+        (200, '{"code": 401, "message": "未登录"}', True),
+        (200, '{"status": "token invalid"}', True),
+        (200, '{"items": []}', False),
+        # A long answer that mentions a word is content, not a refusal.
+        (200, '{"articles": [{"title": "Why 403 Forbidden happens"}' + ', {"title": "x"}' * 40 + "]}", False),
+        (500, '{"error": "unauthorized"}', False),
+    ],
+)
+def test_is_refusal_reads_statuses_and_short_answers_in_words(status, body, refusal):
+    assert sign_in.is_refusal(status, body) is refusal
+
+
+def test_characterize_signs_in_past_a_refusal_answered_with_200(serve, tmp_path):
+    """A real Spring Boot blog answers every stranger `200 {"code": 999, "msg": "Not Login"}`:
+    its groups were recorded unsigned, and every test pinned that one answer."""
+    url = serve(_service_class(credential="nested", refuse_in_words=True))
+    suite = testgen.characterize(url, _ITEMS, sign_in.detect(_ROUTES, tmp_path, {}))
+    by_name = {s.name: s for s in suite.scenarios}
+    assert suite.sign_in is not None and suite.sign_in["token_path"] == ["data", "token"]
+    lifecycle = by_name["items_lifecycle"]
+    assert {p.signed_in for p in lifecycle.steps} == {True}
+    assert lifecycle.steps[0].stable_json == {"id": "<item_id>", "title": "sample title"}
+    refusals = by_name["items_refuses_requests_without_sign_in"]
+    assert {(p.method, p.status) for p in refusals.steps} == {("GET", 200), ("POST", 200)}
 
 
 def test_characterize_without_refusals_signs_nothing(serve, tmp_path):

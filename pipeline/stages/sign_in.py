@@ -34,6 +34,24 @@ from pipeline.stages import sign_in_client
 log = logging.getLogger(__name__)
 
 REFUSED = (401, 403)
+# Words of a refusal a service answers with a success status ({"code": 999, "msg": "Not
+# Login"}): many services answer every request 200 and say in the body that it was refused.
+REFUSAL_WORDS = re.compile(
+    r"not ?log(?:ged)? ?in|login required|please (?:log|sign) ?in|unauthori[sz]ed|not authori[sz]ed|"
+    r"not authenticated|authentication (?:required|failed)|access denied|permission denied|forbidden|"
+    r"token (?:is )?(?:missing|invalid|expired)|invalid token|未登录|请登录|请先登录|登录已?过期|无权限|没有权限",
+    re.IGNORECASE,
+)
+# A refusal in words is a short answer: a page or a list that mentions "forbidden" is not one.
+_REFUSAL_MAX_CHARS = 300
+
+
+def is_refusal(status: int, body: str | None = None) -> bool:
+    """Whether an answer refused the request for want of credentials: 401/403, or a success
+    status whose short body says so in words."""
+    if status in REFUSED:
+        return True
+    return 200 <= status < 300 and bool(body) and len(body) <= _REFUSAL_MAX_CHARS and bool(REFUSAL_WORDS.search(body))
 _REGISTER = {"register", "registration", "signup", "sign-up", "sign_up", "join", "users", "user", "accounts", "account"}
 # Collections that also hold other things: a registration only when the body takes a password.
 _NEEDS_PASSWORD = {"users", "user", "accounts", "account"}
@@ -333,12 +351,14 @@ def _account_recipes(base_url: str, plan: SignInPlan) -> Iterator[dict[str, Any]
             yield {**base, "kind": "cookie", "token_path": []}
 
 
-def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]], int]) -> dict[str, Any] | None:
+def establish(
+    base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]], tuple[int, str]]
+) -> dict[str, Any] | None:
     """A recipe that gets a new user (or the configured key) in, or None.
 
     `trial` sends one request the service refused without credentials, with the given
-    headers, and returns its status: the credential works when it is neither refused nor
-    a crash.
+    headers, and returns its status and body: the credential works when the answer is
+    neither a refusal (a status or words, `is_refusal`) nor a crash.
     """
     if not plan.usable:
         return None
@@ -346,10 +366,10 @@ def establish(base_url: str, plan: SignInPlan, trial: Callable[[dict[str, str]],
 
     def let_in(headers: dict[str, str]) -> bool:
         try:
-            status = trial(headers)
+            status, body = trial(headers)
         except requests.RequestException:
             return False
-        return status not in REFUSED and status < 500
+        return not is_refusal(status, body) and status < 500
 
     for recipe in _account_recipes(base_url, plan):
         hint = recipe.pop("scheme_hint", None)

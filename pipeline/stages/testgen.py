@@ -20,6 +20,7 @@ a user who got in, not merely where it refuses one who did not.
 from __future__ import annotations
 
 import hashlib
+import json
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from pipeline.models import (
 from pipeline.stages import sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "10"
+STAGE_VERSION = "11"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -294,6 +295,12 @@ class Answer:
     location: str | None = None  # of a redirect off the service, the base URL written {base_url}
     text: str | None = None  # that body itself when it is a short line of text (quoted to the solver)
 
+    def words(self) -> str:
+        """The body as text, for words a reader would see in it (a refusal, an error)."""
+        if self.payload is not None:
+            return json.dumps(self.payload, ensure_ascii=False)
+        return self.text or ""
+
 
 def request_within(
     method: str, url: str, body: dict | None, headers: dict[str, str] | None = None
@@ -527,8 +534,9 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
     for endpoint in sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method)):
         path = _concrete(endpoint, {}) + query_string(sample_query(endpoint))
         body = sample_body(endpoint)
-        status = _send(base_url, endpoint.method, path, body).status
-        if status in sign_in.REFUSED:
+        answer = _send(base_url, endpoint.method, path, body)
+        status = answer.status
+        if sign_in.is_refusal(status, answer.words()):
             refused.append(endpoint)
         connect_checks.append(
             {
@@ -630,9 +638,10 @@ def _sign_in_recipe(
     # A read is the harmless trial; a write only when the group refuses nothing else.
     target = sorted(refused, key=lambda e: (e.method != "GET", bool(path_params(e.path)), e.normalized_path))[0]
 
-    def trial(headers: dict[str, str]) -> int:
+    def trial(headers: dict[str, str]) -> tuple[int, str]:
         path = _concrete(target, {}) + query_string(sample_query(target))
-        return _send(base_url, target.method, path, sample_body(target), headers).status
+        answer = _send(base_url, target.method, path, sample_body(target), headers)
+        return answer.status, answer.words()
 
     return sign_in.establish(base_url, sign_in_plan, trial)
 
