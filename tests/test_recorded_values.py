@@ -1,0 +1,71 @@
+"""An answer the service gives twice alike is asserted as recorded, and a recorded value
+that reads as a key to the package's secret scan (a commit hash of 12 hex characters, an
+etag) is marked as recorded on its line. Before, only tokens of 32 characters or more were
+marked, so a short hex id ended the package as `secret_unredactable`."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pipeline.models import ApiGroup, Endpoint, Handler
+from pipeline.stages import redact, testgen
+
+RELEASE = {"name": "v1.4.2", "commit": "a3f9c2d17b4e", "etag": "9f86d081884c7d659a2feaa0c55ad015", "notes": "fixes"}
+
+
+class _Releases(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        data = json.dumps(RELEASE if self.path == "/releases/latest" else {"error": "no route"}).encode()
+        self.send_response(200 if self.path == "/releases/latest" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def releases_service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Releases)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _group() -> ApiGroup:
+    handler = Handler(
+        file="main.go", name="latest", line=1, start_byte=0, end_byte=1, body_start_byte=0, body_end_byte=1
+    )
+    return ApiGroup(
+        name="releases",
+        description="The releases API.",
+        service_root=".",
+        endpoints=[Endpoint(method="GET", path="/releases/latest", handler=handler)],
+    )
+
+
+def test_a_recorded_value_that_reads_as_a_key_is_marked_and_the_package_scan_passes(releases_service, tmp_path):
+    suite = testgen.characterize(releases_service, _group())
+    line = next(line for line in suite.test_func.splitlines() if "a3f9c2d17b4e" in line)
+    assert line.lstrip().startswith("matches(response.json(),")
+    assert line.endswith("# pragma: allowlist secret (recorded from the service)")
+    (tmp_path / "test_func.py").write_text(suite.test_func)
+    assert redact.scan(tmp_path) == []
+
+    # Without the mark the same line is a finding: the mark is what lets the package pass.
+    unmarked = tmp_path / "unmarked"
+    unmarked.mkdir()
+    (unmarked / "test_func.py").write_text(suite.test_func.replace(testgen._RECORDED_PRAGMA, ""))
+    assert {kind for _, _, kind, _ in redact.scan(unmarked)} == {"Hex High Entropy String"}
+
+
+def test_a_line_that_is_not_a_recorded_answer_is_never_marked():
+    text = "def test_x(send):\n    send('POST', '/x', json={'key': 'a3f9c2d17b4e'})\n"
+    assert testgen._allow_recorded_values(text) == text
