@@ -414,6 +414,67 @@ def test_request_body_fields_are_the_bound_class_fields(tmp_path: Path) -> None:
     }
 
 
+def test_a_class_bound_from_the_query_gives_its_simple_fields_as_parameters(tmp_path: Path) -> None:
+    """A search handler that takes a class of the repository without @RequestBody
+    (`searchEmojis(SearchEmojisRequest request)`, a real repository's) is bound from the query
+    string: its simple fields are optional query parameters. Before, its searches sent no
+    filter, and a stand-in that answers one recorded page passed the tests."""
+    ds.write_files(
+        tmp_path,
+        {
+            "pom.xml": WEB_POM.format(artifact="svc"),
+            "src/main/java/demo/DemoApplication.java": APP,
+            "src/main/java/demo/Search.java": """
+                package demo;
+
+                class PageRequest { protected int pageNum = 1; protected int pageSize = 10; }
+
+                public class Search extends PageRequest {
+                    private String name;
+                    private Integer reviewStatus;
+                    private java.util.List<String> tags;
+                    private java.time.LocalDate after;
+                }
+
+                enum Kind { A }
+
+                @interface LoginUser {}
+            """,
+            "src/main/java/demo/Api.java": """
+                package demo;
+
+                import org.springframework.web.bind.annotation.*;
+
+                @RestController
+                class Api {
+                    @GetMapping("/search")
+                    String search(@jakarta.validation.Valid Search search) { return ""; }
+
+                    @GetMapping("/model")
+                    String model(@ModelAttribute Search search, @RequestParam String q) { return ""; }
+
+                    @GetMapping("/mine")
+                    String mine(@LoginUser Search current) { return ""; }
+
+                    @GetMapping("/kind")
+                    String kind(Kind kind) { return ""; }
+                }
+            """,
+        },
+    )
+    spring = get_framework("spring")
+    [service] = spring.detect(tmp_path)
+    endpoints = spring.discover(tmp_path, service)
+    query = {e.path: [(f.name, f.type, f.required) for f in e.query_fields] for e in endpoints}
+    page = [
+        ("name", "str", False),
+        ("reviewStatus", "int", False),
+        ("pageNum", "int", False),
+        ("pageSize", "int", False),
+    ]
+    assert query == {"/search": page, "/model": [*page, ("q", "str", True)], "/mine": [], "/kind": []}
+
+
 def test_keys_the_active_profile_defines_need_no_env_var(tmp_path: Path) -> None:
     """`@Value("${x}")` for a key only application-dev.yml defines, with `dev` active: no
     dummy variable (it would override the value, e.g. a driver class that then fails to

@@ -139,6 +139,9 @@ _INJECTED = {
     "Writer",
 }
 _SCALARS = {"str", "int", "float", "bool"}
+#: the annotations a parameter bound from the query as an object may carry (any other, such
+#: as a project's own `@LoginUser`, is an argument resolver that fills it from elsewhere)
+_BINDS_AN_OBJECT = {"ModelAttribute", "Valid", "Validated"}
 #: annotations that bind a parameter from elsewhere than the query string
 _OTHER_SOURCES = {
     "PathVariable",
@@ -155,13 +158,16 @@ _OTHER_SOURCES = {
 }
 
 
-def query_fields(method: Node) -> list[BodyField]:
+def query_fields(method: Node, project: jl.JavaProject | None = None) -> list[BodyField]:
     """The query parameters `method` (a handler's method_declaration) binds.
 
     `@RequestParam` ones are required unless `required = false`, a `defaultValue` or an
     `Optional<...>` type says otherwise. A parameter of a simple type without any binding
     annotation is bound from the query string too (Spring MVC's default), optionally,
-    except a primitive, which fails the request without a value."""
+    except a primitive, which fails the request without a value. So is a parameter whose
+    type is one of the repository's classes (`searchEmojis(SearchEmojisRequest request)`,
+    or `@ModelAttribute`): Spring sets its fields from the query parameters of their names,
+    each optional; its simple fields are the parameters."""
     params = method.child_by_field_name("parameters")
     out: list[BodyField] = []
     for param in params.named_children if params is not None else []:
@@ -192,7 +198,17 @@ def query_fields(method: Node) -> list[BodyField]:
             out.append(BodyField(name=named or name, type=kind or "any", required=not optional))
         elif not annotations.keys() & _OTHER_SOURCES and kind in _SCALARS:
             out.append(BodyField(name=name, type=kind, required=primitive))
+        elif project is not None and kind is None and annotations.keys() <= _BINDS_AN_OBJECT:
+            out.extend(_bound_object_fields(project, type_name))
     return out
+
+
+def _bound_object_fields(project: jl.JavaProject, type_name: str) -> list[BodyField]:
+    """The simple fields of a repository class Spring binds from the query string."""
+    found = project.lookup(type_name)
+    if found is None or found.kind not in ("class_declaration", "record_declaration"):
+        return []
+    return [f.model_copy(update={"required": False}) for f in _fields(project, found) if f.type in _SCALARS]
 
 
 def _inner_type(node: Node | None) -> str:

@@ -337,7 +337,7 @@ class SpringFramework(Framework):
                 key = _signature(method)
                 if key in mappings and key not in bodies and (fields := json_body_fields(project, method)):
                     bodies[key] = fields
-                if key in mappings and key not in queries and (query := query_fields(method)):
+                if key in mappings and key not in queries and (query := query_fields(method, project)):
                     queries[key] = query
                 if key in mappings and key not in handlers and (handler := jl.handler_for(method, t.sf.rel)):
                     handlers[key] = handler
