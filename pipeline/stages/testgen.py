@@ -47,7 +47,7 @@ from pipeline.models import (
 from pipeline.stages import redact, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "11"
+STAGE_VERSION = "12"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -84,6 +84,8 @@ class PlannedStep:
     # A collection read that finds the item a create sent (these values), for a create that
     # answered no id; skipped when it did.
     finds: dict | None = None
+    # Path parameter values sent as they are (not followed from a create); others are 1.
+    path_values: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.query is None:
@@ -237,6 +239,10 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
                 steps.append(
                     PlannedStep(endpoint, sample_body(endpoint, "update"), query=sample_query(endpoint, "update"))
                 )
+            elif endpoint.method == "GET" and path_params(endpoint.path):
+                # A read of one item by its id: a second item (or its absence) too, so a
+                # handler that answers the same for every id does not pass.
+                steps.append(PlannedStep(endpoint, path_values=dict.fromkeys(path_params(endpoint.path), 2)))
             scenarios.append(PlannedScenario(name, steps))
     return scenarios
 
@@ -416,9 +422,10 @@ def _replay(
         if step.finds is not None and step.captures in captured:
             continue
         follows = step.signed_in is not False  # a refusal asks nothing that a create answered
-        if follows and any(p not in captured for p in path_params(step.endpoint.path)) and probes:
+        unknown = [p for p in path_params(step.endpoint.path) if p not in captured and p not in step.path_values]
+        if follows and unknown and probes:
             break  # the create gave no id to follow
-        path = _concrete(step.endpoint, captured) + query_string(step.query)
+        path = _concrete(step.endpoint, {**captured, **step.path_values}) + query_string(step.query)
         headers = credential if step.signed_in else None
         answer = _send(base_url, step.endpoint.method, path, step.body, headers)
         status, payload = answer.status, answer.payload
@@ -589,7 +596,9 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
             rendered_steps.append(
                 {
                     "method": pa.method if pa.method != "ANY" else "GET",
-                    "url": _url_expression(planned_step.endpoint, cap_a, planned_step.query),
+                    "url": _url_expression(
+                        planned_step.endpoint, cap_a, planned_step.query, planned_step.path_values
+                    ),
                     "body": repr(pa.body) if pa.body is not None else None,
                     "status": pa.status,
                     "expected": rendered_expected,
@@ -669,12 +678,20 @@ def _capture_field(payload: Any, value: Any) -> str | None:
     return next((k for k, v in payload.items() if v == value), None)
 
 
-def _url_expression(endpoint: Endpoint, captured: dict[str, Any], query: dict[str, str] | None = None) -> str:
+def _url_expression(
+    endpoint: Endpoint,
+    captured: dict[str, Any],
+    query: dict[str, str] | None = None,
+    path_values: dict[str, int] | None = None,
+) -> str:
     """An f-string source for the request URL, with followed ids as variables (and the
     query string, which urlencode leaves without braces or quotes)."""
     path = endpoint.normalized_path.replace("{", "{{").replace("}", "}}")
     for name in path_params(endpoint.path):
-        value = "{" + _var(name) + "}" if name in captured else "1"
+        if path_values and name in path_values:
+            value = str(path_values[name])
+        else:
+            value = "{" + _var(name) + "}" if name in captured else "1"
         path = path.replace("{{" + name + "}}", value)
     return 'f"{base_url}' + path.replace('"', '\\"') + query_string(query) + '"'
 
