@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from stub_services import stub_servers
 
 # A test that runs the CLI must not leave a detached Prefect server behind: the shared
 # server is asked for explicitly by the tests of it (tests/test_prefect_server.py).
@@ -71,3 +72,10 @@ def prefect_api(tmp_path_factory) -> Iterator[str]:
 def prefect_engine(prefect_api: str) -> str:
     """For tests that only need Prefect's engine to run flows (the same server)."""
     return prefect_api
+
+
+@pytest.fixture
+def serve():
+    """`serve(handler_class) -> base URL`: a small HTTP service on loopback (tests/stub_services.py)."""
+    with stub_servers() as start:
+        yield start

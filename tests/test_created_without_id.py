@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from stub_services import answer_json, run_shipped_tests
 
 from pipeline.models import ApiGroup, BodyField, Endpoint, Handler
 from pipeline.stages import testgen
@@ -30,13 +26,7 @@ class _Students(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: object = None) -> None:
-        data = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        if body is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        answer_json(self, status, body)
 
     def _body(self) -> dict:
         return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
@@ -73,11 +63,8 @@ class _Students(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def students_service() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Students)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def students_service(serve) -> str:
+    return serve(_Students)
 
 
 def _endpoint(method: str, path: str, fields: list[BodyField] | None = None) -> Endpoint:
@@ -104,19 +91,6 @@ def _group() -> ApiGroup:
     )
 
 
-def _run_tests(suite, url: str, folder: Path) -> subprocess.CompletedProcess:
-    folder.mkdir()
-    (folder / "conftest.py").write_text(testgen.conftest_source())
-    (folder / "test_func.py").write_text(suite.test_func)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(folder)]
-    return subprocess.run(
-        [*command, "-c", "/dev/null", str(folder)],
-        env={"SERVICE_URL": url, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-    )
-
-
 def test_the_created_item_is_found_in_the_collection_and_followed(students_service, tmp_path):
     suite = testgen.characterize(students_service, _group())
     lifecycle = suite.scenarios[0]
@@ -139,7 +113,7 @@ def test_the_created_item_is_found_in_the_collection_and_followed(students_servi
     assert (
         "created_item(response.json(), {'name': 'sample name', 'email': 'sample.email@example.com'})" in suite.test_func
     )
-    run = _run_tests(suite, students_service, tmp_path / "tests")
+    run = run_shipped_tests(suite.test_func, students_service, tmp_path / "tests")
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -151,7 +125,7 @@ def test_a_service_that_keeps_nothing_fails_the_finder(students_service, tmp_pat
     original = _Students.do_POST
     try:
         _Students.do_POST = lambda self: (self._body(), self._send(201))[1]  # type: ignore[method-assign]
-        run = _run_tests(suite, students_service, tmp_path / "tests")
+        run = run_shipped_tests(suite.test_func, students_service, tmp_path / "tests")
     finally:
         _Students.do_POST = original  # type: ignore[method-assign]
     assert run.returncode != 0

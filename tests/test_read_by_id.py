@@ -5,15 +5,9 @@ passed its tests: a real Spring Boot blog's public groups ended `tests_weak`."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 
-import pytest
+from stub_services import answer_json, run_shipped_tests
 
 from pipeline.models import ApiGroup, Endpoint, Handler
 from pipeline.stages import testgen
@@ -30,29 +24,9 @@ def _handler(fixed: bool) -> type[BaseHTTPRequestHandler]:
             tail = self.path.rsplit("/", 1)[-1]
             article = ARTICLES[1] if fixed else ARTICLES.get(int(tail) if tail.isdigit() else 0)
             status, body = (200, {"code": 0, "data": article}) if article else (404, {"code": -1, "msg": "no article"})
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer_json(self, status, body)
 
     return Articles
-
-
-@pytest.fixture
-def serve() -> Iterator:
-    servers = []
-
-    def start(fixed: bool = False) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fixed))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 def _group() -> ApiGroup:
@@ -65,26 +39,13 @@ def _group() -> ApiGroup:
     )
 
 
-def _run_tests(suite: testgen.TestSuite, url: str, folder: Path) -> subprocess.CompletedProcess:
-    folder.mkdir()
-    (folder / "conftest.py").write_text(testgen.conftest_source())
-    (folder / "test_func.py").write_text(suite.test_func)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(folder)]
-    return subprocess.run(
-        [*command, "-c", "/dev/null", str(folder)],
-        env={"SERVICE_URL": url, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-    )
-
-
 def test_a_read_by_id_asks_for_a_second_id_and_a_canned_answer_fails(serve, tmp_path):
-    suite = testgen.characterize(serve(), _group())
+    suite = testgen.characterize(serve(_handler(fixed=False)), _group())
     [scenario] = suite.scenarios
     assert [(p.path, p.status) for p in scenario.steps] == [("/api/article/1", 200), ("/api/article/2", 200)]
     assert scenario.steps[1].stable_json == {"code": 0, "data": {"id": 2, "title": "About", "views": 9}}
     assert 'send("GET", f"{base_url}/api/article/2")' in suite.test_func
 
-    assert _run_tests(suite, serve(), tmp_path / "original").returncode == 0
-    canned = _run_tests(suite, serve(fixed=True), tmp_path / "canned")
+    assert run_shipped_tests(suite.test_func, serve(_handler(fixed=False)), tmp_path / "original").returncode == 0
+    canned = run_shipped_tests(suite.test_func, serve(_handler(fixed=True)), tmp_path / "canned")
     assert canned.returncode == 1 and "'About'" in canned.stdout, canned.stdout

@@ -5,12 +5,10 @@ marked, so a short hex id ended the package as `secret_unredactable`."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from stub_services import answer_json
 
 from pipeline.models import ApiGroup, Endpoint, Handler
 from pipeline.stages import redact, testgen
@@ -23,20 +21,13 @@ class _Releases(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        data = json.dumps(RELEASE if self.path == "/releases/latest" else {"error": "no route"}).encode()
-        self.send_response(200 if self.path == "/releases/latest" else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        found = self.path == "/releases/latest"
+        answer_json(self, 200 if found else 404, RELEASE if found else {"error": "no route"})
 
 
 @pytest.fixture
-def releases_service() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Releases)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def releases_service(serve) -> str:
+    return serve(_Releases)
 
 
 def _group() -> ApiGroup:

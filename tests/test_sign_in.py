@@ -14,17 +14,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
-import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import discovery_support as ds
 import pytest
 import yaml
+from stub_services import run_shipped_tests
 
 from pipeline.config import Settings
 from pipeline.generate import generate
@@ -275,22 +273,6 @@ def _service_class(**attributes) -> type[_AccountsService]:
     return type("Service", (_AccountsService,), {**fresh, **attributes})
 
 
-@pytest.fixture
-def serve():
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(handler: type[BaseHTTPRequestHandler]) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 _ROUTES = _service(
     _endpoint("POST", "/signup", ["email", "password"]),
     _endpoint("POST", "/login", ["email", "password"]),
@@ -389,17 +371,6 @@ def test_establish_gives_up_when_no_sign_in_lets_anyone_in(serve, tmp_path):
     assert sign_in.establish(url, sign_in.detect(_ROUTES, tmp_path, {}), _trial(url)) is None
 
 
-def _run_tests(tests: Path, url: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tests)]
-    return subprocess.run(
-        [*command, "-c", "/dev/null", str(tests)],
-        env={"SERVICE_URL": url, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_characterize_records_the_group_signed_in_and_its_refusals(serve, tmp_path):
     url = serve(_service_class(credential="nested"))
     suite = testgen.characterize(url, _ITEMS, sign_in.detect(_ROUTES, tmp_path, {}))
@@ -442,13 +413,10 @@ def test_characterize_records_the_group_signed_in_and_its_refusals(serve, tmp_pa
     # The shipped tests sign in themselves: they pass on the original (also a second time,
     # as new users), and fail on a masked one that still refuses strangers.
     tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "conftest.py").write_text(testgen.conftest_source())
-    (tests / "test_func.py").write_text(text)
     for _ in range(2):
-        run = _run_tests(tests, url)
+        run = run_shipped_tests(text, url, tests)
         assert run.returncode == 0, run.stdout + run.stderr
-    masked = _run_tests(tests, serve(_service_class(credential="nested", masked=True)))
+    masked = run_shipped_tests(text, serve(_service_class(credential="nested", masked=True)), tests)
     assert masked.returncode == 1, masked.stdout
     # Only the signed-in tests fail it: the refusals are the same with the handlers masked.
     assert "test_func.py::test_items_lifecycle" in masked.stdout and "1 passed" in masked.stdout, masked.stdout
