@@ -867,3 +867,22 @@ def test_yarn_fetching_a_git_dependency_without_git_gets_git():
         failure, log, _spec(dockerfile, "javascript", 3000), ServiceFacts(language="javascript", framework="x")
     )
     assert "apt-get install -y --no-install-recommends git" in proposal.env.dockerfile
+
+
+def test_an_unknown_spring_start_failure_names_the_cause_under_its_banner():
+    """A real Spring Cloud service ended `unknown: APPLICATION FAILED TO START`: Spring's own
+    failure analysis, a few lines below, says why."""
+    log = (
+        "2026-12-06 INFO Starting LoginApplication\n"
+        "ERROR o.s.b.d.LoggingFailureAnalysisReporter :\n\n"
+        "***************************\nAPPLICATION FAILED TO START\n***************************\n\n"
+        "Description:\n\nParameter 0 of constructor in com.example.LoginService required a bean of type\n"
+        "'com.example.RoleCache' that could not be found.\n\n\n"
+        "Action:\n\nConsider defining a bean of type 'com.example.RoleCache' in your configuration.\n"
+    )
+    failure = classify(log, "start")
+    assert failure.failure_class == C.unknown
+    assert failure.evidence == (
+        "Parameter 0 of constructor in com.example.LoginService required a bean of type "
+        "'com.example.RoleCache' that could not be found."
+    )

@@ -395,11 +395,28 @@ def classify(log: str, phase: Phase) -> Failure:
         evidence = log[start : end if end != -1 else len(log)].strip()[:300]
         return Failure(failure_class=failure_class, phase=phase, evidence=evidence, detail=detail)
     lines = [line.strip() for line in log.splitlines() if line.strip()]
-    # A Go panic is what ended the process, whatever error lines were logged before it.
+    # A Go panic is what ended the process, whatever error lines were logged before it;
+    # Spring Boot's failure analysis says the cause under its banner.
     panics = [line for line in lines if line.startswith(("panic: ", "fatal error: "))]
+    described = _spring_failure_description(log)
     errors = [line for line in lines if re.search(r"error|fatal|failed|exception", line, re.IGNORECASE)]
-    evidence = (panics[-1:] or errors or lines or ["no output"])[-1][:300]
+    evidence = (panics[-1:] or described or errors or lines or ["no output"])[-1][:300]
     return Failure(failure_class=FailureClass.unknown, phase=phase, evidence=evidence)
+
+
+# Spring Boot's FailureAnalyzer report: a banner, then "Description:" and "Action:" paragraphs.
+_SPRING_FAILURE = re.compile(
+    r"APPLICATION FAILED TO START\s*\*+\s*Description:\s*(?P<description>.+?)\s*(?:Action:|\Z)", re.DOTALL
+)
+
+
+def _spring_failure_description(log: str) -> list[str]:
+    """The cause Spring Boot gives under "APPLICATION FAILED TO START", as one line ([] when
+    the log has no such report)."""
+    found = list(_SPRING_FAILURE.finditer(log))
+    if not found:
+        return []
+    return [" ".join(line.strip() for line in found[-1].group("description").splitlines() if line.strip())]
 
 
 # --------------------------------------------------------------------------- Dockerfile edits
