@@ -393,3 +393,11 @@ def test_a_generated_files_name_table_is_not_a_secret_but_a_key_in_it_still_is(t
     assert table in (tmp_path / "chroma" / "tokentype_string.go").read_text()
     assert key not in (tmp_path / "keys_gen.go").read_text()
     assert [f.file for f in report.findings] == ["keys_gen.go"]
+
+
+def test_a_label_after_a_secret_looking_task_name_stays_in_the_log():
+    """A task named after a secrets manager (`external_secrets__metrics: unknown: Error`)
+    had its failure class scrubbed: a word that ends in a colon is a label, not a value."""
+    reason = "external_secrets_kubernetes_external_secrets__metrics: unknown: Error: connect ECONNREFUSED"
+    assert redact.scrub(reason) == reason
+    assert "hunter2x" not in redact.scrub("my_secret: hunter2x: in use")

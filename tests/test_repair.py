@@ -886,3 +886,16 @@ def test_an_unknown_spring_start_failure_names_the_cause_under_its_banner():
         "Parameter 0 of constructor in com.example.LoginService required a bean of type "
         "'com.example.RoleCache' that could not be found."
     )
+
+
+def test_a_server_it_dials_at_start_that_nothing_here_runs_is_named():
+    """A Kubernetes controller ended `unknown: ... connect ECONNREFUSED 127.0.0.1:8080`: it
+    needs a server (the Kubernetes API) that no compose service or driver names."""
+    failure = classify("Error: Failed to get /openapi/v2: connect ECONNREFUSED 127.0.0.1:8080\n", "start")
+    assert (failure.failure_class, failure.detail) == (C.needs_service, {"address": "127.0.0.1:8080"})
+    # A known database's port still starts that database beside it.
+    assert classify("dial tcp 127.0.0.1:5432: connect: connection refused", "start").detail == {
+        "postgresql": "dial tcp 127.0.0.1:5432"
+    }
+    # At build time a closed address is a registry the machine cannot reach.
+    assert classify("dial tcp 10.0.0.1:443: connect: connection refused", "build").failure_class != C.needs_service

@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "11"
+STAGE_VERSION = "12"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -314,7 +314,9 @@ _NOT_A_SECRET = re.compile(
 
 def _looks_secret(value: str) -> bool:
     """A plain word ("Authorization", "password") is a name, not a secret; a secret has a
-    digit or a symbol in it, or is long."""
+    digit or a symbol in it, or is long. A word that ends in a colon is a label ("..._secrets:
+    unknown: Error" in a log, a task named after a secrets manager), not a value."""
+    value = value.removesuffix(":")
     if _NOT_A_SECRET.search(value):
         return False
     return len(value) >= 16 or bool(re.search(r"[^A-Za-z]", value))

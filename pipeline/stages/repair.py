@@ -267,6 +267,12 @@ _RULES: list[tuple[FailureClass, str]] = [
         r"redis\.exceptions\.ConnectionError)",
     ),
     (FailureClass.needs_service, r"(?P<docker>spawn docker ENOENT|docker: (?:command )?not found)"),
+    # Any other server it dials at start and finds closed (a Kubernetes API, a queue, an
+    # upstream service): not one the pipeline knows how to start.
+    (
+        FailureClass.needs_service,
+        r"(?:connect ECONNREFUSED|dial tcp) (?P<address>[\w.\-\[\]]+:\d{2,5})(?:: connect: connection refused)?",
+    ),
     # --- the service listens elsewhere
     (FailureClass.port_mismatch, r"EADDRINUSE:? address already in use [^\s]*?:(?P<inuse>\d+)"),
     (FailureClass.port_mismatch, r"(?:address already in use|Address already in use).*?(?P<inuse>\d{2,5})"),
@@ -390,6 +396,9 @@ def classify(log: str, phase: Phase) -> Failure:
         if phase == "build" and failure_class == FailureClass.port_mismatch:
             continue
         detail = {k: v for k, v in match.groupdict().items() if v}
+        # A build that cannot reach an address is the network's (a registry), not a server's.
+        if phase == "build" and "address" in detail:
+            continue
         start = log.rfind("\n", 0, match.start()) + 1
         end = log.find("\n", match.start())
         evidence = log[start : end if end != -1 else len(log)].strip()[:300]
@@ -775,6 +784,12 @@ def run_attempts(
                     why = f"it needs a {which} server beside it: " + "; ".join(k.unavailable for k in missing)
                 elif "docker" in failure.detail:
                     why = "it runs Docker itself, which a sandboxed service cannot"
+                elif "address" in failure.detail:
+                    verdict = Verdict.service_unavailable
+                    why = (
+                        f"it connects to {failure.detail['address']} at start: a server it needs that neither "
+                        "the repository's compose file nor a driver it uses names, so none is started beside it"
+                    )
                 else:
                     why = f"it needs a {which} server beside it, and the one started beside it did not help"
             elif failure.failure_class == FailureClass.missing_source:
