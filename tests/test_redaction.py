@@ -396,8 +396,8 @@ def test_a_generated_files_name_table_is_not_a_secret_but_a_key_in_it_still_is(t
 
 
 def test_a_label_after_a_secret_looking_task_name_stays_in_the_log():
-    """A task named after a secrets manager (`external_secrets__metrics: unknown: Error`)
+    """A task named after a secrets manager (`external_secrets__metrics: needs_service: Error`)
     had its failure class scrubbed: a word that ends in a colon is a label, not a value."""
-    reason = "external_secrets_kubernetes_external_secrets__metrics: unknown: Error: connect ECONNREFUSED"
+    reason = "external_secrets_kubernetes_external_secrets__metrics: needs_service: Error: connect ECONNREFUSED"
     assert redact.scrub(reason) == reason
     assert "hunter2x" not in redact.scrub("my_secret: hunter2x: in use")

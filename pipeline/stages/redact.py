@@ -314,9 +314,10 @@ _NOT_A_SECRET = re.compile(
 
 def _looks_secret(value: str) -> bool:
     """A plain word ("Authorization", "password") is a name, not a secret; a secret has a
-    digit or a symbol in it, or is long. A word that ends in a colon is a label ("..._secrets:
-    unknown: Error" in a log, a task named after a secrets manager), not a value."""
-    value = value.removesuffix(":")
+    digit or a symbol in it, or is long. A word (of letters, `_` and `-`) that ends in a colon is
+    a label ("..._secrets__metrics: needs_service: Error" in a log), not a value."""
+    if value.endswith(":") and re.fullmatch(r"[A-Za-z][A-Za-z_-]*:", value):
+        return False
     if _NOT_A_SECRET.search(value):
         return False
     return len(value) >= 16 or bool(re.search(r"[^A-Za-z]", value))
