@@ -47,7 +47,7 @@ from pipeline.models import (
 from pipeline.stages import redact, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "12"
+STAGE_VERSION = "13"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -151,6 +151,30 @@ def sample_query(endpoint: Endpoint, variant: str = "create") -> dict[str, str]:
     return out
 
 
+# Optional query parameters that shape an answer rather than filter it (paging, order, a
+# format, a language) or hold an enum: a value of no item there is an error, not a filter.
+_NOT_A_FILTER = re.compile(
+    r"sort|order|direction|dir|asc|desc|page|size|limit|offset|cursor|skip|take|format|fields|expand|include|"
+    r"embed|lang|locale|callback|token|key|type|kind|mode|status|version|v",
+    re.IGNORECASE,
+)
+
+
+def no_match_filters(endpoint: Endpoint) -> dict[str, str]:
+    """For a read with optional text filters (a search: `name`, `tag`, `q`), each set to a
+    value no item has: its answer is then an empty result, which a handler that ignores
+    its filters does not give. {} when it has none."""
+    out = {}
+    for query_field in endpoint.query_fields:
+        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", query_field.name)
+        if query_field.required or query_field.type not in ("str", "any") or _NUMBER_NAME.search(snake):
+            continue
+        if any(_NOT_A_FILTER.fullmatch(part) for part in re.split(r"[_\-.]", snake.lower()) if part):
+            continue
+        out[query_field.name] = f"no-match-{query_field.name}"
+    return out
+
+
 def query_string(query: dict[str, str] | None) -> str:
     return "?" + urlencode(query) if query else ""
 
@@ -239,6 +263,10 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
                 steps.append(
                     PlannedStep(endpoint, sample_body(endpoint, "update"), query=sample_query(endpoint, "update"))
                 )
+            elif endpoint.method == "GET" and (filters := no_match_filters(endpoint)):
+                # A search: its filters set to values no item has. Its plain answer is
+                # whatever earlier requests left; this one is asserted whole (empty).
+                steps.append(PlannedStep(endpoint, query={**sample_query(endpoint), **filters}))
             elif endpoint.method == "GET" and path_params(endpoint.path):
                 # A read of one item by its id: a second item (or its absence) too, so a
                 # handler that answers the same for every id does not pass.
