@@ -112,3 +112,20 @@ def test_node_gyp_without_make_is_a_missing_compiler():
     failure = repair.classify(PREBUILD_FALLBACK_LOG, "build")
     assert failure.failure_class == repair.FailureClass.missing_system_package, failure
     assert failure.detail == {"tool": "make"}
+
+
+def test_a_repository_name_that_reads_as_a_key_does_not_stop_the_package(tmp_path):
+    """A real repository's folder name (`Dailycodebuffer_Spring-MVC-Tutorials`) assigned in
+    run-tests.sh and solution.sh read as a high-entropy secret to the package's scan, and 22
+    of its tasks ended `secret_unredactable`: the line says it is a name."""
+    from pipeline.stages import redact
+    from pipeline.templates import render
+
+    values = {**VALUES, "repo_dir": "Dailycodebuffer_Spring-MVC-Tutorials", "group": "books"}
+    (tmp_path / "run-tests.sh").write_text(package.run_tests_script(**values))
+    (tmp_path / "solution.sh").write_text(render("task/solution.sh.j2", patch="", **values))
+    assert redact.leftover_secrets(tmp_path) == []
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "run.sh").write_text("REPO_NAME=Dailycodebuffer_Spring-MVC-Tutorials\n")
+    assert redact.leftover_secrets(bare), "the scan reads the bare name as a key: the mark is what lets it pass"

@@ -48,7 +48,7 @@ from pipeline.stages import build_context, sidecars, sign_in, stand_ins, testgen
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
-STAGE_VERSION = "9"
+STAGE_VERSION = "10"
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
