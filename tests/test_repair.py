@@ -899,3 +899,26 @@ def test_a_server_it_dials_at_start_that_nothing_here_runs_is_named():
     }
     # At build time a closed address is a registry the machine cannot reach.
     assert classify("dial tcp 10.0.0.1:443: connect: connection refused", "build").failure_class != C.needs_service
+
+
+def test_a_maven_wrapper_whose_distribution_is_not_served_builds_with_debians_maven():
+    """A real repository's mvnw pinned Maven 3.6.0, whose zip this machine's Maven Central
+    mirror does not serve (`FileNotFoundException`): 16 of its tasks ended `build_error`."""
+    log = (
+        'Exception in thread "main" java.io.FileNotFoundException: '
+        "https://repo.maven.apache.org/maven2/org/apache/maven/apache-maven/3.6.0/apache-maven-3.6.0-bin.zip\n"
+        "\tat sun.net.www.protocol.http.HttpURLConnection.getInputStream0(HttpURLConnection.java:1993)\n"
+    )
+    dockerfile = (
+        "FROM eclipse-temurin:8-jdk\nWORKDIR /app\nCOPY pom.xml mvnw ./\nCOPY .mvn/ .mvn/\n"
+        "RUN chmod +x mvnw && ./mvnw -B -q dependency:go-offline\nCOPY . .\n"
+        "RUN chmod +x mvnw && ./mvnw -B -DskipTests package\nCMD [\"java\", \"-jar\", \"app.jar\"]\n"
+    )
+    failure, proposal = _fix(log, "build", dockerfile, "java", 8080)
+    assert failure.failure_class == C.wrapper_unavailable
+    assert proposal is not None
+    fixed = proposal.env.dockerfile
+    assert "mvnw" not in fixed.replace("COPY pom.xml mvnw ./", "")
+    assert "RUN mvn -B -q dependency:go-offline" in fixed and "RUN mvn -B -DskipTests package" in fixed
+    assert "apt-get install -y --no-install-recommends maven" in fixed
+    assert fixed.index("apt-get install") < fixed.index("RUN mvn")

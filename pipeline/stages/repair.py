@@ -57,6 +57,9 @@ class FailureClass(StrEnum):
     # The service reads a configuration file, or a setting of one, that the repository does
     # not ship (only its README describes it): a Dockerfile cannot guess its content.
     missing_config = "missing_config"
+    # The build tool's wrapper (mvnw) fetches a pinned Maven distribution that no registry
+    # here serves: the image's own Maven builds instead.
+    wrapper_unavailable = "wrapper_unavailable"
     unknown = "unknown"
 
 
@@ -323,6 +326,11 @@ _RULES: list[tuple[FailureClass, str]] = [
     (FailureClass.app_error, r"^(?P<error>NameError): name '\w+' is not defined"),
     (FailureClass.app_error, r"^(?P<error>ReferenceError): \w+ is not defined"),
     # --- a Debian package is missing
+    (
+        FailureClass.wrapper_unavailable,
+        r"(?:FileNotFoundException|IOException|Could not (?:download|fetch)|Downloading [^\n]* failed)[^\n]*?"
+        r"(?P<distribution>https?://[^\s'\"]+/apache-maven-[\w.\-]+-bin\.(?:zip|tar\.gz))",
+    ),
     (FailureClass.missing_system_package, r"E: Unable to locate package (?P<unknown_package>[\w.+-]+)"),
     (
         FailureClass.missing_system_package,
@@ -483,6 +491,7 @@ class RuleBasedStrategy:
             FailureClass.lockfile_mismatch: self._lockfile,
             FailureClass.needs_service: self._sidecar,
             FailureClass.missing_source: self._absolute_path,
+            FailureClass.wrapper_unavailable: self._without_wrapper,
         }.get(failure.failure_class)
         if fixer is None:
             return None
@@ -505,6 +514,28 @@ class RuleBasedStrategy:
         line = f"RUN ln -sfn {workdir}/{first} /{first}"
         fixed = _insert_before(env.dockerfile, [line], before=("ENV", "EXPOSE", "CMD", "ENTRYPOINT"))
         return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change=f"link /{first} to {workdir}/{first}")
+
+    # -- a build tool wrapper whose distribution cannot be fetched
+    def _without_wrapper(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        """`./mvnw` downloads the Maven its properties pin (3.6.0) and the registry here has
+        not that one: Debian's Maven builds the project instead."""
+        text = env.dockerfile
+        if "./mvnw" not in text:
+            return None
+        fixed = re.sub(r"chmod \+x mvnw && ", "", text).replace("./mvnw", "mvn")
+        needs_maven = {"failure_class": FailureClass.missing_system_package, "detail": {"tool": "maven"}}
+        with_maven = self._system_package(
+            failure.model_copy(update=needs_maven),
+            log,
+            env.model_copy(update={"dockerfile": fixed}),
+            facts,
+        )
+        fixed = with_maven.env.dockerfile if with_maven else fixed
+        return Proposal(
+            env=env.model_copy(update={"dockerfile": fixed}),
+            change=f"build with Debian's Maven: the wrapper's {failure.detail.get('distribution', 'distribution')} "
+            "is not served here",
+        )
 
     # -- missing system package
     def _system_package(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
