@@ -401,3 +401,26 @@ def test_a_label_after_a_secret_looking_task_name_stays_in_the_log():
     reason = "external_secrets_kubernetes_external_secrets__metrics: needs_service: Error: connect ECONNREFUSED"
     assert redact.scrub(reason) == reason
     assert "hunter2x" not in redact.scrub("my_secret: hunter2x: in use")
+
+
+def test_names_and_markers_under_secret_looking_names_stay_in_the_code(tmp_path):
+    """A vendored oauth2 package (`userCredentialsKey = "authorized_user"`) and a SQL
+    template's markers (`BboxToken = "!BBOX!"`) were replaced by the placeholder; the Go
+    build then failed on duplicate switch cases and map keys. A key of a random look under
+    the same kind of name is still replaced."""
+    source = (
+        "package config\n\nconst (\n"
+        '\tserviceAccountKey  = "service_account"\n'
+        '\tuserCredentialsKey = "authorized_user"\n'
+        '\tBboxToken          = "!BBOX!"\n'
+        '\tPixelWidthToken    = "!PIXEL_WIDTH!"\n'
+        '\tsessionKeyName     = "sessionKey"\n'
+        '\tapiToken           = "tok_9f8a7s6d5f4g"\n'
+        ")\n"
+    )
+    (tmp_path / "config.go").write_text(source)
+    redact.redact_tree(tmp_path)
+    text = (tmp_path / "config.go").read_text()
+    for kept in ('"service_account"', '"authorized_user"', '"!BBOX!"', '"!PIXEL_WIDTH!"', '"sessionKey"'):
+        assert kept in text
+    assert "tok_9f8a7s6d5f4g" not in text

@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "12"
+STAGE_VERSION = "13"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -312,11 +312,24 @@ _NOT_A_SECRET = re.compile(
 )
 
 
+# Words of one case joined by `_`, `-` or `.` (`service_account`, `PIXEL_WIDTH`), or camelCase
+# words (`authorizedUser`), maybe between a marker's symbols (`!BBOX!`): a name or a marker
+# the code compares against, not a secret. Random secrets have digits or mixed case; a
+# vendored oauth2 package's `userCredentialsKey = "authorized_user"` and a SQL template's
+# `BboxToken = "!BBOX!"` were replaced, and the Go build broke on duplicate cases.
+_NAME_LIKE = re.compile(
+    r"[^\w\s]{0,2}(?:[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[a-z]+(?:[A-Z][a-z]+)+)[^\w\s]{0,2}"
+)
+
+
 def _looks_secret(value: str) -> bool:
     """A plain word ("Authorization", "password") is a name, not a secret; a secret has a
     digit or a symbol in it, or is long. A word (of letters, `_` and `-`) that ends in a colon is
-    a label ("..._secrets__metrics: needs_service: Error" in a log), not a value."""
+    a label ("..._secrets__metrics: needs_service: Error" in a log), not a value; nor is a
+    name or a marker (`_NAME_LIKE`)."""
     if value.endswith(":") and re.fullmatch(r"[A-Za-z][A-Za-z_-]*:", value):
+        return False
+    if _NAME_LIKE.fullmatch(value):
         return False
     if _NOT_A_SECRET.search(value):
         return False
