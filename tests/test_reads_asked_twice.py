@@ -98,3 +98,23 @@ def test_a_search_is_asked_with_filters_no_item_matches_and_a_canned_answer_fail
     assert run_shipped_tests(suite.test_func, serve(_search_handler(False)), tmp_path / "original").returncode == 0
     ignoring = run_shipped_tests(suite.test_func, serve(_search_handler(True)), tmp_path / "ignoring")
     assert ignoring.returncode == 1, ignoring.stdout
+
+
+def test_a_create_does_not_send_what_the_server_keeps():
+    """A real Spring Boot service's create body carried its entity's `id` and `isDelete`
+    (MyBatis-Plus's soft-delete flag): the second replay failed on the key, and an item
+    made with `isDelete: 1` is one no read shows. A create leaves such optional fields to
+    the server; a POST that changes an item (`/update`) still names it by its id."""
+    handler = Handler(file="E.java", name="s", line=1, start_byte=0, end_byte=1, body_start_byte=0, body_end_byte=1)
+    names = [("id", "int"), ("name", "str"), ("userId", "int"), ("isDelete", "int"), ("createTime", "str")]
+    fields = [BodyField(name=n, type=t, required=False) for n, t in names]
+
+    def body(method: str, path: str) -> dict | None:
+        return testgen.sample_body(Endpoint(method=method, path=path, handler=handler, body_fields=fields))
+
+    assert body("POST", "/api/emoji/add") == {"name": "sample name", "userId": 1}
+    assert set(body("POST", "/api/emoji/update") or {}) == {n for n, _ in names}
+    assert set(body("PUT", "/api/emoji/{id}") or {}) == {n for n, _ in names}
+    required = [BodyField(name="id", type="int"), BodyField(name="name", type="str")]
+    endpoint = Endpoint(method="POST", path="/tags", handler=handler, body_fields=required)
+    assert testgen.sample_body(endpoint) == {"id": 1, "name": "sample name"}

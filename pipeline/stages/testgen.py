@@ -47,7 +47,7 @@ from pipeline.models import (
 from pipeline.stages import redact, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "13"
+STAGE_VERSION = "14"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -179,10 +179,28 @@ def query_string(query: dict[str, str] | None) -> str:
     return "?" + urlencode(query) if query else ""
 
 
+# Fields the server keeps itself: the new item's id, a soft-delete flag, a row version, its
+# audit columns. A create that sends them makes an item of that id twice (the second replay
+# fails on the key) or one already deleted (`isDelete: 1` under MyBatis-Plus's @TableLogic),
+# which no read then shows.
+_SERVER_KEPT = re.compile(
+    r"^(?:id|_id|is_?del(?:ete)?d?|deleted|del_?flag|delete_?flag|version|"
+    r"(?:create|update|modifie|delete)d?_?(?:at|time|date|by|on))$",
+    re.IGNORECASE,
+)
+# A POST to such a path changes an item that exists: its id is what names it.
+_CHANGES_AN_ITEM = re.compile(r"(?:^|[/_-])(?:update|edit|modify|change|delete|remove|review)[\w-]*$", re.IGNORECASE)
+
+
 def sample_body(endpoint: Endpoint, variant: str = "create") -> dict | None:
     if endpoint.method not in ("POST", "PUT", "PATCH"):
         return None
-    return {f.name: _sample(f, variant) for f in endpoint.body_fields}
+    creates = endpoint.method == "POST" and not _CHANGES_AN_ITEM.search(endpoint.normalized_path.rstrip("/"))
+    return {
+        f.name: _sample(f, variant)
+        for f in endpoint.body_fields
+        if not (creates and not f.required and _SERVER_KEPT.match(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", f.name)))
+    }
 
 
 def _var(name: str) -> str:
