@@ -44,7 +44,7 @@ from pipeline.models import (
     Verdict,
     path_params,
 )
-from pipeline.stages import redact, sign_in, sign_in_client, upload_client
+from pipeline.stages import collection_client, redact, shipped_code, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
 STAGE_VERSION = "14"
@@ -303,13 +303,10 @@ def _finder(collection: Endpoint | None, create: Endpoint, param: str, variant: 
 
 
 def created_item(payload: Any, sent: dict) -> tuple[dict, dict] | None:
-    """The last item of a collection answer (a list, or an object holding one list) whose
-    fields equal what a create sent, with the fields that matched; None when no item has
-    any of them. The tests' own `created_item` does the same with the matched fields."""
-    items = payload
-    if isinstance(payload, dict):
-        lists = [value for value in payload.values() if isinstance(value, list)]
-        items = lists[0] if len(lists) == 1 else []
+    """The last item of a collection answer whose fields equal what a create sent, with the
+    fields that matched; None when no item has any of them. The tests' own `created_item`
+    (stages/collection_client.py) then looks for those fields."""
+    items = collection_client.collection_items(payload)
     if not isinstance(items, list):
         return None
     # An id sent in the body is not what the server keeps when it assigns its own.
@@ -672,9 +669,16 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
     test_connect = render("tests/test_connect.py.j2", group=group, checks=connect_checks)
     shipped_sign_in = None
     if recipe is not None:
-        imports, client = _client_source()
+        imports, client = shipped_code.imports_and_body(sign_in_client.__file__)
         shipped_sign_in = {"imports": imports, "client": client, "recipe": pformat(recipe, width=100, sort_dicts=True)}
-    test_func = render("tests/test_func.py.j2", group=group, scenarios=rendered, sign_in=shipped_sign_in)
+    finds = any(step["finds"] for scenario in rendered for step in scenario["steps"])
+    test_func = render(
+        "tests/test_func.py.j2",
+        group=group,
+        scenarios=rendered,
+        sign_in=shipped_sign_in,
+        collection_client=shipped_code.part(collection_client.__file__) if finds else None,
+    )
     test_func = _allow_recorded_values(test_func)
     return TestSuite(
         group=group.name, test_connect=test_connect, test_func=test_func, scenarios=scenarios, sign_in=recipe
@@ -706,16 +710,6 @@ def _credential(base_url: str, recipe: dict[str, Any] | None) -> dict[str, str] 
         return sign_in_client.sign_in(base_url, recipe)
     except (sign_in_client.SignInError, requests.RequestException) as exc:
         raise StageError(Verdict.nothing_testable, f"signing in again failed: {exc}", stage="testgen") from exc
-
-
-def _client_source() -> tuple[list[str], str]:
-    """The sign-in client as the shipped test carries it (below its marker line): its
-    imports, which go with the test's own, and the rest."""
-    text = Path(sign_in_client.__file__).read_text().split("# --- shipped with the tests from here ---\n", 1)[1]
-    lines = text.strip().splitlines()
-    imports = [line for line in lines if line.startswith(("import ", "from "))]
-    body = "\n".join(line for line in lines if line not in imports).strip()
-    return imports, body + "\n"
 
 
 def _capture_field(payload: Any, value: Any) -> str | None:

@@ -57,10 +57,9 @@ def body_kwargs(body):
 
 def shipped_source() -> str:
     """The part of this module a task's conftest.py carries."""
-    from pathlib import Path
+    from pipeline.stages import shipped_code
 
-    text = Path(__file__).read_text()
-    return text.split("# --- shipped with the tests from here ---\n", 1)[1].split("\n\n# --- end", 1)[0]
+    return shipped_code.part(__file__)
 
 
 def sample(field_type: str, *, updated: bool = False) -> object:
