@@ -424,3 +424,30 @@ def test_names_and_markers_under_secret_looking_names_stay_in_the_code(tmp_path)
     for kept in ('"service_account"', '"authorized_user"', '"!BBOX!"', '"!PIXEL_WIDTH!"', '"sessionKey"'):
         assert kept in text
     assert "tok_9f8a7s6d5f4g" not in text
+
+
+def test_addresses_and_expressions_under_secret_looking_names_stay_in_the_code(tmp_path):
+    """In a real Go service a JWT claims namespace (`"https://hasura.io/jwt/claims"`), every
+    OAuth provider's `TokenURL` and `secret = secret + strings.Repeat("=", 8-n)` were
+    replaced: the last one no longer compiled. A URL's password and a token in a query
+    string are still replaced."""
+    source = (
+        "package x\n\n"
+        "func pad(secret string) string {\n"
+        '\tsecret = secret + strings.Repeat("=", 8-n)\n'
+        "\treturn secret\n}\n\n"
+        'var e = oauth2.Endpoint{TokenURL: "https://gitlab.com/oauth/token"}\n\n'
+        'const ClaimsNamespace = "https://hasura.io/jwt/claims"\n'
+        'const dbURL = "postgres://admin:S3cr3tPassw0rd@db:5432/app"\n'
+        'const tokenURL = "https://api.example.com/v1/token?access_token=9f8a7s6d5f4g3h2j"\n'
+    )
+    (tmp_path / "code.go").write_text(source)
+    redact.redact_tree(tmp_path)
+    text = (tmp_path / "code.go").read_text()
+    for kept in (
+        'secret = secret + strings.Repeat("=", 8-n)',
+        '"https://gitlab.com/oauth/token"',
+        '"https://hasura.io/jwt/claims"',
+    ):
+        assert kept in text
+    assert "S3cr3tPassw0rd" not in text and "9f8a7s6d5f4g3h2j" not in text

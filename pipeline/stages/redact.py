@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "13"
+STAGE_VERSION = "14"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -209,7 +209,8 @@ _CODE_SUFFIXES = {s for language in LANGUAGES for s in language.suffixes}
 _REFERENCE = r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*"
 # A variable, or an expression of them the keyword detector read past a comparison:
 # `authData.TOTPSecret == nil {` gives "nil {", `!= nil), nil` gives "nil), nil".
-_CODE_REFERENCE = re.compile(rf"{_REFERENCE}(?:[\s(){{}}\[\],;:!&|<>=]+(?:{_REFERENCE})?)*")
+# An expression too: `secret = secret + strings.Repeat("=", 8-n)` gives "secret + strings.Repeat(".
+_CODE_REFERENCE = re.compile(rf"{_REFERENCE}(?:[\s(){{}}\[\],;:!&|<>=+*/%-]+(?:{_REFERENCE})?)*")
 
 
 _CODE_NUMBER = re.compile(r"0[xX][0-9a-fA-F_]{1,16}|\d[\d_]*(?:\.\d+)?")
@@ -309,6 +310,9 @@ _NOT_A_SECRET = re.compile(
     r"^[~^<>=v]*\d+(\.[\w*-]+)*$|^\$|^%|^\{|process\.env|os\.environ|^/[A-Za-z_][\w/.{}:-]*$"
     # a compiler's line:column after a file name (`token.go:257:16: invalid argument`)
     r"|^\d+(?::\d+)+:?$"
+    # an address with no user, password or query in it (`TokenURL: "https://gitlab.com/oauth/token"`,
+    # a JWT claims namespace): a URL's password and a token in a query are other patterns' finds
+    r"|^https?://[\w.-]+(?::\d+)?(?:/[\w.~%/{}:+-]*)?$"
 )
 
 
