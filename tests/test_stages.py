@@ -16,7 +16,19 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Settings
-from pipeline.models import ApiGroup, BodyField, Endpoint, Handler, Service, StageError, Verdict, normalize_path
+from pipeline.models import (
+    ApiGroup,
+    BodyField,
+    Endpoint,
+    Handler,
+    Probe,
+    Scenario,
+    Service,
+    StageError,
+    TestSuite,
+    Verdict,
+    normalize_path,
+)
 from pipeline.stages import acquire, explore, license, package, redact, testgen
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -515,3 +527,25 @@ def test_publish_replaces_a_task_whole(tmp_path):
     assert final == out / "t1"
     assert sorted(p.name for p in out.iterdir()) == ["t1"]
     assert sorted(p.name for p in final.iterdir()) == ["task.yaml"]
+
+
+def test_the_instruction_says_an_empty_body_was_sent_not_answered():
+    """"Answers `400` with an empty JSON body with a JSON object containing `error`" read as a
+    contradiction in a real task: the empty body is the request's."""
+    endpoint = _endpoint("POST", "/findings/category")
+    group = ApiGroup(name="findings", description="Findings.", service_root=".", endpoints=[endpoint])
+    probe = Probe(
+        method="POST",
+        path_template="/findings/category",
+        path="/findings/category",
+        body={},
+        status=400,
+        json_body={"error": "Missing required field: category"},
+        stable_json={"error": "Missing required field: category"},
+    )
+    suite = TestSuite(
+        group="findings", test_connect="", test_func="", scenarios=[Scenario(name="s", steps=[probe])], sign_in=None
+    )
+    assert package._behaviour(group, suite)["POST /findings/category"] == [
+        "Sent an empty JSON object: answers `400` with a JSON object containing `error`."
+    ]

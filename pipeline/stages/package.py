@@ -48,7 +48,7 @@ from pipeline.stages import build_context, sidecars, sign_in, stand_ins, testgen
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
-STAGE_VERSION = "10"
+STAGE_VERSION = "11"
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
@@ -71,13 +71,15 @@ def _behaviour(group: ApiGroup, suite: TestSuite) -> dict[str, list[str]]:
     for scenario in suite.scenarios:
         for probe in scenario.steps:
             key = f"{probe.method} {probe.path_template}"
-            sent = " with an empty JSON body" if probe.body == {} else ""
             shape = _shape(probe.stable_json)
             if probe.body_sha256 and probe.body_text is not None:
                 shape = f" with the text body {json.dumps(probe.body_text)} (a JSON string: exactly these bytes)"
             elif probe.body_sha256:
                 shape = " with a body that is not JSON (a file, a page), compared byte for byte"
-            line = f"Answers `{probe.status}`{sent}{shape}."
+            line = f"Answers `{probe.status}`{shape}."
+            if probe.body == {}:
+                # The request's body, not the answer's: "with an empty JSON body" read as either.
+                line = f"Sent an empty JSON object: answers `{probe.status}`{shape}."
             if probe.signed_in is False:
                 line = f"Without credentials: answers `{probe.status}`{shape}."
             if line not in lines[key]:
