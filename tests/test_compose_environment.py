@@ -89,3 +89,21 @@ def test_a_service_that_starts_only_with_its_compose_environment_becomes_a_verif
     metadata = json.loads((Path(verified[0].path) / "metadata.json").read_text())
     assert metadata["verification_report"]["noop_run"]["verdict"] == "tests_failed"
     assert sandbox.leftovers(run_id) == []
+
+
+def test_a_repository_dockerignore_that_leaves_out_its_own_source_is_narrowed(tmp_path):
+    """A real Go service's .dockerignore left out `docs`, a package its server imports (its
+    own build is a nix one): the synthesized build failed with `cannot find module providing
+    package .../docs`. Plain folder lines that hold the service's source go; patterns, and
+    folders of tests or of other files, stay."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "openapi.go").write_text("package docs\n")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.md").write_text("# notes\n")
+    (tmp_path / "e2e" / "tests").mkdir(parents=True)
+    (tmp_path / "e2e" / "tests" / "flow.go").write_text("package tests\n")
+    (tmp_path / "main.go").write_text("package main\n")
+    (tmp_path / ".dockerignore").write_text(".git\ndocs\nnotes\ne2e\n**/*.pem\n")
+    spec = _synthesize(tmp_path, ".", "go", "nethttp")
+    environment.write_environment(spec, tmp_path)
+    assert (tmp_path / ".dockerignore").read_text() == ".git\nnotes\ne2e\n**/*.pem\n"
