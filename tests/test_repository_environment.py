@@ -1,4 +1,6 @@
-"""A service configured by its own compose file's `environment:` (a real Go repository, a chi
+"""What the repository itself says about its service's environment, and what it leaves out.
+
+A service configured by its own compose file's `environment:` (a real Go repository, a chi
 server, panicked with "SessionStoreKey must be 32 bytes or longer": its compose file set the
 key, and the pipeline did not read it).
 
@@ -107,3 +109,19 @@ def test_a_repository_dockerignore_that_leaves_out_its_own_source_is_narrowed(tm
     spec = _synthesize(tmp_path, ".", "go", "nethttp")
     environment.write_environment(spec, tmp_path)
     assert (tmp_path / ".dockerignore").read_text() == ".git\nnotes\ne2e\n**/*.pem\n"
+
+
+def test_a_go_binary_is_built_outside_a_repository_folder_of_its_name(tmp_path):
+    """tegola has a `server/` package at its root: `go build -o /app/server` wrote the binary
+    into that folder, and the start failed with `exec: "/app/server": permission denied`."""
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / "server.go").write_text("package server\n")
+    (tmp_path / "main.go").write_text(
+        'package main\n\nimport "net/http"\n\nfunc main() { http.ListenAndServe(":8080", nil) }\n'
+    )
+    spec = _synthesize(tmp_path, ".", "go", "nethttp")
+    assert "-o /usr/local/bin/server" in spec.dockerfile and spec.start_command[0] == "/usr/local/bin/server"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "main.go").write_text((tmp_path / "main.go").read_text())
+    assert _synthesize(plain, ".", "go", "nethttp").start_command[0] == "/app/server"
