@@ -382,6 +382,37 @@ def test_a_service_that_signs_in_to_mongodb_gets_ferretdb_with_that_user():
     assert sidecar.service_env["MONGODB_URI"].endswith("@127.0.0.1:27017/app?authSource=admin")
 
 
+def test_a_service_with_sql_migrations_gets_no_dump_and_a_query_file_is_never_one(tmp_path):
+    """A real Go service (golang-migrate over embedded `migrations/postgres/*.sql`) also keeps
+    sqlc's schema dump and query file: both were loaded into its PostgreSQL, its own
+    migrations then failed on tables and functions that existed already. A service with a
+    migrations folder makes its own schema; sqlc's `-- name: X :one` files are no dump."""
+    url = "postgres://app:pw@localhost:5432/app"
+    root = _write(
+        tmp_path / "migrates",
+        {
+            "go.mod": "module x\n\nrequire github.com/lib/pq v1.10.9\n",
+            "main.go": f'package main\n\nconst dsn = "{url}"\n',
+            "migrations/postgres/00001_init.up.sql": "CREATE TABLE users (id int);\n",
+            "sql/schema_dump.sql": "CREATE TABLE users (id int);\nCREATE TABLE tokens (id int);\n",
+        },
+    )
+    (need,) = sidecars.detect(root, ".")
+    assert (need.kind.name, need.init_files) == ("postgresql", [])
+    queries = _write(
+        tmp_path / "queries",
+        {
+            "go.mod": "module x\n\nrequire github.com/lib/pq v1.10.9\n",
+            "main.go": f'package main\n\nconst dsn = "{url}"\n',
+            "db/app.sql": "CREATE TABLE users (id int);\n",
+            "db/query.sql": "-- name: GetUser :one\nSELECT * FROM users WHERE id = $1;\n"
+            + "CREATE TABLE x (id int);\n" * 3,
+        },
+    )
+    (need,) = sidecars.detect(queries, ".")
+    assert "db/query.sql" not in need.init_files and "db/app.sql" in need.init_files
+
+
 def test_a_dump_under_another_name_loads_a_sql_sidecar_unless_the_service_runs_it_itself(tmp_path):
     """No file by a known schema name: the SQL file that creates the most tables, outside the
     folders whose scripts the service runs itself (migrations, resources/) or never (tests),

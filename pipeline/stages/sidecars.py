@@ -430,6 +430,8 @@ _DIALECTS = {"mysql": ("mysql", "mariadb"), "postgresql": ("postgres", "pgsql")}
 _OTHER_DIALECTS = ("oracle", "sqlserver", "mssql", "sqlite", "h2", "db2", "dameng")
 
 
+_SQLC_QUERY = re.compile(r"^--\s*name:\s*\w+\s+:(?:one|many|exec\w*|copyfrom|batch\w*)\b", re.MULTILINE)
+
 #: At most this many dumps of one folder load (a loader's kind: _companions).
 MAX_DUMPS = 6
 
@@ -447,6 +449,9 @@ def _dump_candidates(root: Path, kind: ServerKind) -> Iterator[tuple[Path, str]]
         if any(w in words or any(token.startswith(w) for token in words) for w in others):
             continue
         text = _read(path)
+        # sqlc's query files (`-- name: GetUser :one`): statements with $1 parameters, no dump.
+        if _SQLC_QUERY.search(text):
+            continue
         # The entrypoint runs a dump strictly: one that creates the database the server made
         # already fails there. A loader honours it (runtime/sql_dumps.py).
         if not kind.init_loader and _CREATE_DATABASE.search(text):
@@ -454,10 +459,24 @@ def _dump_candidates(root: Path, kind: ServerKind) -> Iterator[tuple[Path, str]]
         yield path, text
 
 
+def _migrates_itself(root: Path) -> bool:
+    """Whether the service has SQL migrations (a `migrations` or `migrate` folder of .sql
+    files): it makes its schema from them (golang-migrate, goose, Flyway at start), and a
+    dump beside them (one a code generator reads, sqlc's schema) would make the same
+    tables first, so the migrations fail."""
+    return any(
+        {"migrations", "migrate"} & {part.lower() for part in path.relative_to(root).parts[:-1]}
+        for path in _files(root, {".sql"})
+    )
+
+
 def _schema_dump(root: Path, kind: ServerKind) -> list[str]:
     """The SQL file under the service root that creates the most tables, when no file has a
     name _SCHEMA_FILES knows: a dump the README says to load by hand (lib/app.sql,
-    src/main/sql/create_db.sql, data/data.sql); without it every query of the service fails."""
+    src/main/sql/create_db.sql, data/data.sql); without it every query of the service fails.
+    None for a service that migrates itself."""
+    if _migrates_itself(root):
+        return []
     best, most = None, 0
     for path, text in _dump_candidates(root, kind):
         count = len(_CREATE_TABLE.findall(text))
