@@ -922,3 +922,12 @@ def test_a_maven_wrapper_whose_distribution_is_not_served_builds_with_debians_ma
     assert "RUN mvn -B -q dependency:go-offline" in fixed and "RUN mvn -B -DskipTests package" in fixed
     assert "apt-get install -y --no-install-recommends maven" in fixed
     assert fixed.index("apt-get install") < fixed.index("RUN mvn")
+
+
+def test_a_missing_config_file_and_a_missing_schema_are_named():
+    """tegola (`config file at location (config.toml) not found`, then its usage) and
+    hasura-auth (its migrations need a schema its own PostgreSQL image makes) ended `unknown`."""
+    failure = classify("Error: config file at location (config.toml) not found\nUsage:\n  tegola serve\n", "start")
+    assert failure.failure_class == C.missing_config
+    failure = classify('failed to apply migrations: pq: schema "auth" does not exist in line 0: CREATE TABLE', "start")
+    assert failure.failure_class == C.database_error

@@ -241,7 +241,7 @@ _RULES: list[tuple[FailureClass, str]] = [
         FailureClass.database_error,
         r"(?P<error>Table '[\w$.\-]+' doesn't exist|Unknown database '[^']+'|"
         r"Access denied for user '[^']*'@'[^']*'|Unknown column '[^']+' in '[^']+'|"
-        r"relation \"[\w.]+\" does not exist|database \"[\w\-]+\" does not exist|"
+        r"relation \"[\w.]+\" does not exist|(?:database|schema) \"[\w\-]+\" does not exist|"
         r"password authentication failed for user \"[^\"]+\"|"
         r"SQLSyntaxErrorException: [^\n]+)",
     ),
@@ -319,6 +319,7 @@ _RULES: list[tuple[FailureClass, str]] = [
     # --- a configuration file the repository does not ship (or a setting missing from it)
     (FailureClass.missing_config, r"(?P<setting>missing [\w.\-]+ in (?:the )?config(?:uration)?\b)"),
     (FailureClass.missing_config, r"(?P<setting>[Cc]onfig File \"[^\"]+\" Not Found)"),
+    (FailureClass.missing_config, r"(?P<setting>config(?:uration)? file (?:at location )?\(?[\w./~-]+\)? not found)"),
     # --- the service's own code is broken at start
     # inquirer's "? Pick one: (Use arrow keys)", clack's "◆  What would you like to do?", "[y/N]"
     (FailureClass.interactive_program, r"^(?P<prompt>[?◆◇]\s+.{1,120}\?)\s*(?:\(Use arrow keys\))?\s*$"),
