@@ -117,6 +117,15 @@ class Endpoint(BaseModel):
         return normalize_path(self.path)
 
     @property
+    def request_path(self) -> str:
+        """The path a request is sent to, parameters as `{name}`: the normalized path with
+        the trailing slash the route declares kept (Go's routers and Spring tell `/jobs/`
+        from `/jobs`, and Django and FastAPI redirect to it, which a POST does not survive)."""
+        path = self.normalized_path
+        declared = re.sub(r"\(\.:format\)$", "", self.path).rstrip("$")
+        return path + "/" if path != "/" and declared.endswith("/") else path
+
+    @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
 

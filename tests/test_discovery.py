@@ -25,11 +25,11 @@ DECOYS = {"archive_todo", "legacy_list_todos", "search_notes", "searchBooks"}
 
 def test_registry() -> None:
     names = [f.name for f in FRAMEWORKS]
-    assert len(names) == len(set(names)) == 22
+    assert len(names) == len(set(names)) == 23
     assert {f.language for f in FRAMEWORKS} == {"python", "javascript", "go", "java", "csharp", "ruby", "php", "rust"}
     # Specific frameworks claim a service root before the generic one they build on.
     assert names.index("nestjs") < names.index("express")
-    go_routers = ("gin", "echo", "chi", "gorillamux", "httptreemux")
+    go_routers = ("gin", "echo", "chi", "gorillamux", "httptreemux", "goji")
     assert max(names.index(n) for n in go_routers) < names.index("nethttp")
     assert get_framework("express").language == "javascript"
     with pytest.raises(KeyError, match="unknown framework 'bottle'"):

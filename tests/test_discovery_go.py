@@ -975,3 +975,47 @@ def test_lost_receiver_falls_back_to_a_unique_method_name(tmp_path: Path) -> Non
         },
     )
     assert ds.triples(ds.discover("gin", tmp_path)) == {("GET", "/users", "List")}
+
+
+def test_a_body_decoded_into_a_struct_written_in_the_handler_has_its_fields(tmp_path: Path) -> None:
+    """`var in struct{...}` and `in := struct{...}{}`: the struct has no name to look up."""
+    _write(
+        tmp_path,
+        {
+            "go.mod": "module m\n\ngo 1.22\n",
+            "main.go": """
+                package main
+
+                import (
+                    "encoding/json"
+                    "net/http"
+                )
+
+                func create(w http.ResponseWriter, r *http.Request) {
+                    in := struct {
+                        Title string `json:"title" validate:"required"`
+                        Done  bool   `json:"done"`
+                    }{}
+                    json.NewDecoder(r.Body).Decode(&in)
+                }
+
+                func rename(w http.ResponseWriter, r *http.Request) {
+                    var body struct{ Name string }
+                    if json.NewDecoder(r.Body).Decode(&body); body.Name == "" {
+                        w.WriteHeader(400)
+                    }
+                }
+
+                func main() {
+                    http.HandleFunc("POST /items", create)
+                    http.HandleFunc("PUT /items/{id}", rename)
+                    http.ListenAndServe(":8080", nil)
+                }
+            """,
+        },
+    )
+    fields = {e.path: [(f.name, f.type, f.required) for f in e.body_fields] for e in ds.discover("nethttp", tmp_path)}
+    assert fields == {
+        "/items": [("title", "str", True), ("done", "bool", False)],
+        "/items/{id}": [("Name", "str", True)],
+    }

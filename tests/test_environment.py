@@ -566,6 +566,29 @@ def test_go_without_go_mod_is_named_as_its_own_imports_name_it(tmp_path):
     assert detect("go", bare, offline=True).build_command.startswith("go mod init app && ")
 
 
+def test_go_without_go_mod_but_with_a_vendor_folder_builds_in_gopath_mode(tmp_path):
+    """govendor/godep/glide left vendor/ without modules.txt: module mode refuses the folder
+    and the proxy may no longer serve what it pinned (timberlake's colinmarc/hdfs: 403), so
+    it builds as it did then, at $GOPATH/src/<its import path>."""
+    root = _write(
+        tmp_path,
+        {
+            "main.go": 'package main\n\nimport (\n\t"github.com/someone/jobs/store"\n\t"github.com/a/b"\n)\n',
+            "store/store.go": "package store\n",
+            "vendor/github.com/a/b/b.go": "package b\n",
+            "vendor/vendor.json": "{}\n",
+        },
+    )
+    tc = detect("go", root, offline=True)
+    assert tc.build_command == (
+        'mkdir -p "$(dirname "$(go env GOPATH)/src/github.com/someone/jobs")" && '
+        'ln -s "$PWD" "$(go env GOPATH)/src/github.com/someone/jobs" && '
+        'cd "$(go env GOPATH)/src/github.com/someone/jobs" && '
+        "GO111MODULE=off CGO_ENABLED=0 go build -o /app/server ."
+    )
+    assert tc.install_command is None and tc.manifests == []
+
+
 def test_flask_migrate_with_an_app_factory_is_quoted_for_the_shell(tmp_path):
     root = _write(tmp_path, {"migrations/env.py": "", "migrations/alembic.ini": "[alembic]\n"})
     tc = detect("python", root, offline=True, entrypoint="app:create_app()")

@@ -1,7 +1,8 @@
-"""Static discovery and masking for the Go routers beyond gin, echo and chi: gorilla/mux, httptreemux.
+"""Static discovery and masking for the Go routers beyond gin, echo and chi: gorilla/mux,
+httptreemux, Goji; and GOPATH-era repositories (no go.mod), which goji_gopath_jobs is.
 
-The fixtures (gorillamux_notes, httptreemux_maps) are also compiled masked, group by
-group, in test_masked_compiles.py.
+The fixtures (gorillamux_notes, httptreemux_maps, goji_gopath_jobs) are also compiled
+masked, group by group, in test_masked_compiles.py.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pipeline.languages.go.masking import import_names
 from pipeline.languages.go.syntax import _declared_names, qualifiers
 
 FIXTURES = ds.FIXTURES
-CASES = [("gorillamux", "gorillamux_notes"), ("httptreemux", "httptreemux_maps")]
+CASES = [("gorillamux", "gorillamux_notes"), ("httptreemux", "httptreemux_maps"), ("goji", "goji_gopath_jobs")]
 MASKED = b'http.Error(w, "not implemented", http.StatusNotImplemented)'
 
 
@@ -100,7 +101,9 @@ def test_httptreemux_fixture_endpoints() -> None:
 
 
 def test_runtime_hints_of_fixtures() -> None:
-    for (name, fixture), expected in zip(CASES, [(8090, {}), (8070, {"PORT": "8070"})], strict=True):
+    # goji: bind.Default() listens on :$PORT, else :8000
+    expectations = [(8090, {}), (8070, {"PORT": "8070"}), (8000, {"PORT": "8000"})]
+    for (name, fixture), expected in zip(CASES, expectations, strict=True):
         framework = get_framework(name)
         root = FIXTURES / fixture
         hints = framework.runtime_hints(root, ds.service_of(framework, root))
@@ -322,3 +325,69 @@ def test_httptreemux_without_major_version_and_nested_context_groups(tmp_path: P
     pairs = _pairs("httptreemux", tmp_path)
     # The tree handed to the default mux is not served: the server serves `mux`.
     assert pairs == {("GET", "/api/health"), ("PATCH", "/api/v1/items/:id")}
+
+
+# --------------------------------------------------------------------------- Goji, GOPATH era
+
+
+def test_a_repository_without_go_mod_is_one_module_named_as_its_imports_name_it() -> None:
+    from pipeline.languages.go.project import find_go_mods
+
+    root = (FIXTURES / "goji_gopath_jobs").resolve()
+    [mod] = find_go_mods(root)
+    assert (mod.root, mod.module) == (root, "github.com/abc-fixtures/jobs")
+    # Outside packages are "required" with the paths above them, so goji is claimed by its
+    # module's path; the standard library and the repository's own packages are not.
+    assert mod.requires_any(["github.com/zenazn/goji"])
+    assert not mod.requires_any(["encoding/json", "github.com/abc-fixtures/jobs/store"])
+
+
+def test_goji_create_reads_the_fields_of_an_inline_struct() -> None:
+    endpoints = ds.discover("goji", FIXTURES / "goji_gopath_jobs")
+    create = next(e for e in endpoints if (e.method, e.path) == ("POST", "/jobs"))
+    # `var in struct { Name string `json:"name"` }`, rejected when empty: a required field.
+    assert [(f.name, f.type, f.required) for f in create.body_fields] == [("name", "str", True)]
+
+
+def test_goji_masks_the_handler_behind_its_context(tmp_path: Path) -> None:
+    root = tmp_path / "jobs"
+    shutil.copytree(FIXTURES / "goji_gopath_jobs", root)
+    endpoint = next(e for e in ds.discover("goji", root) if e.handler.name == "getJob")
+    _, masked = ds.mask_handler("goji", root, endpoint.handler, "go")
+    assert MASKED in masked
+    assert b"func getJob(c web.C, w http.ResponseWriter, r *http.Request)" in masked
+
+
+def test_goji_default_mux_and_its_server(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "main.go": """
+                package main
+
+                import (
+                    "net/http"
+                    "regexp"
+
+                    "github.com/zenazn/goji"
+                    "github.com/zenazn/goji/web"
+                )
+
+                func hello(c web.C, w http.ResponseWriter, r *http.Request) {}
+
+                func ping(w http.ResponseWriter, r *http.Request) {}
+
+                func main() {
+                    goji.Get("/hello/:name", hello)
+                    goji.Handle("/ping", ping)
+                    goji.Get(regexp.MustCompile(`^/re/(?P<x>\\d+)$`), hello)
+                    goji.Serve()
+                }
+            """,
+        },
+    )
+    assert get_framework("nethttp").detect(tmp_path) == []
+    # A regular-expression pattern has no path to read; `Handle` answers any method.
+    assert _pairs("goji", tmp_path) == {("GET", "/hello/:name"), ("ANY", "/ping")}
+    hints = get_framework("goji").runtime_hints(tmp_path, ds.service_of("goji", tmp_path))
+    assert hints.port == 8000

@@ -457,6 +457,13 @@ MACHINE_FAULTS = {
         " dial tcp 142.250.74.81:443: i/o timeout\n"
         "The command '/bin/sh -c go mod download' returned a non-zero code: 1\n"
     ),
+    "go_proxy_refuses_a_module": (
+        "Step 5/12 : RUN go mod download && CGO_ENABLED=0 go build github.com/go-chi/chi/v5\n"
+        "/root/go/pkg/mod/example.com/x@v1.7.8/types.go:12:2: example.com/storages/core@v0.0.20: reading "
+        "https://proxy.golang.org/example.com/storages/core/@v/v0.0.20.zip: 403 Forbidden\n"
+        "\tserver response: This module version is not available.\n"
+        "The command '/bin/sh -c go mod download' returned a non-zero code: 1\n"
+    ),
     "go_proxy_ca_untrusted": (
         "Step 5/12 : RUN go mod download\n"
         'go: example.com/x@v1.0.0: Get "https://proxy.golang.org/example.com/x/@v/v1.0.0.mod": '

@@ -129,6 +129,16 @@ def test_normalize_path_across_frameworks():
     assert normalize_path("/notes/{note_id}/") == "/notes/{note_id}"
 
 
+def test_a_request_goes_to_the_trailing_slash_its_route_declares():
+    """Goji answered 404 to `/numClusters` for a route declared `/numClusters/` (timberlake):
+    the normalized form matches routes across frameworks, the request keeps the slash."""
+    assert _endpoint("GET", "/numClusters/").request_path == "/numClusters/"
+    assert _endpoint("GET", "/jobs/:id/").request_path == "/jobs/{id}/"
+    assert _endpoint("GET", "^api/books/$").request_path == "/api/books/"  # a Django regex
+    assert _endpoint("GET", "/books/:id").request_path == "/books/{id}"
+    assert _endpoint("GET", "/").request_path == "/"
+
+
 def test_groups_by_resource_skip_health_and_split(settings):
     endpoints = [
         _endpoint("GET", "/health"),

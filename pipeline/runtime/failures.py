@@ -92,6 +92,9 @@ BUILD_STEP_SIGNATURES: tuple[str, ...] = (
     'get "https?://[^"]+": (dial tcp [^ ]+: i/o timeout|proxyconnect tcp: |net/http: tls handshake timeout)',  # go
     "could not transfer (artifact|metadata) .* (connect timed out|connection refused|no route to host)",  # maven
     "(failed to (fetch|update)|unable to update registry) .{0,60}(crates\\.io-index|crates-io)",  # cargo's index
+    # a registry that answers but refuses to serve: this machine's module proxy withholds
+    # some modules (403, "This module version is not available")
+    "reading https?://[^ ]+/@v/[^ ]+: 403 forbidden",  # go
     # a registry's certificate not trusted: the machine's proxy CA did not reach the image
     "x509: certificate signed by unknown authority",  # go
     "pkix path building failed",  # maven, gradle (the JVM's key store)

@@ -184,7 +184,7 @@ def _step(
         # A token endpoint behind basic auth reads who asks from HTTP Basic; a GET only so.
         encodings = ["basic"] if endpoint.method == "GET" else [*encodings, "basic"]
     return SignInStep(
-        method=endpoint.method, path=endpoint.normalized_path, encodings=encodings, fields=fields, wraps=wraps
+        method=endpoint.method, path=endpoint.request_path, encodings=encodings, fields=fields, wraps=wraps
     )
 
 

@@ -47,7 +47,7 @@ from pipeline.models import (
 from pipeline.stages import collection_client, redact, shipped_code, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "14"
+STAGE_VERSION = "15"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -329,7 +329,7 @@ def _slug(path: str) -> str:
 
 
 def _concrete(endpoint: Endpoint, captured: dict[str, Any]) -> str:
-    path = endpoint.normalized_path
+    path = endpoint.request_path
     for name in path_params(endpoint.path):
         path = path.replace("{" + name + "}", str(captured.get(name, 1)))
     return path
@@ -726,7 +726,7 @@ def _url_expression(
 ) -> str:
     """An f-string source for the request URL, with followed ids as variables (and the
     query string, which urlencode leaves without braces or quotes)."""
-    path = endpoint.normalized_path.replace("{", "{{").replace("}", "}}")
+    path = endpoint.request_path.replace("{", "{{").replace("}", "}}")
     for name in path_params(endpoint.path):
         if path_values and name in path_values:
             value = str(path_values[name])

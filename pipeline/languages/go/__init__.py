@@ -1,4 +1,4 @@
-"""Go: Gin, Echo, Chi, gorilla/mux, httptreemux and net/http services."""
+"""Go: Gin, Echo, Chi, gorilla/mux, httptreemux, Goji and net/http services."""
 
 import re
 from pathlib import Path
@@ -8,6 +8,7 @@ from pipeline.languages.go import reach, toolchain
 from pipeline.languages.go.chi import ChiFramework
 from pipeline.languages.go.echo import EchoFramework
 from pipeline.languages.go.gin import GinFramework
+from pipeline.languages.go.goji import GojiFramework
 from pipeline.languages.go.gorillamux import GorillaMuxFramework
 from pipeline.languages.go.httptreemux import HttpTreeMuxFramework
 from pipeline.languages.go.nethttp import NetHttpFramework
@@ -40,6 +41,7 @@ LANGUAGE = GoLanguage(
         ChiFramework(),
         GorillaMuxFramework(),
         HttpTreeMuxFramework(),
+        GojiFramework(),
         NetHttpFramework(),
     ),
     toolchain=toolchain,

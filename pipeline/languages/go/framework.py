@@ -17,7 +17,7 @@ from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandida
 from pipeline.languages.go.commands import serving_command
 from pipeline.languages.go.interpreter import Dialect, Interpreter
 from pipeline.languages.go.masking import Responder, blank_unused_imports, mask_handler
-from pipeline.languages.go.project import GoMod, GoPackage, GoProject, find_go_mods, parse_go_mod
+from pipeline.languages.go.project import GoMod, GoPackage, GoProject, find_go_mods, load_go_mod
 from pipeline.languages.go.request_query import QUERY_READERS
 from pipeline.languages.go.routes import endpoints_of
 from pipeline.languages.go.runtime_hints import _env_names, env_reads, port_of
@@ -84,10 +84,7 @@ class GoFramework(Framework):
         return self._best_main(project)
 
     def _project(self, repo_root: Path, service: ServiceCandidate) -> GoProject:
-        root = service.root.resolve()
-        gomod = root / "go.mod"
-        text = gomod.read_text(errors="replace") if gomod.is_file() else ""
-        return GoProject(repo_root.resolve(), parse_go_mod(text, root))
+        return GoProject(repo_root.resolve(), load_go_mod(service.root.resolve()))
 
     # ------------------------------------------------------------------ Framework
 

@@ -19,6 +19,7 @@ ROUTER_PACKAGES = (
     "github.com/gorilla/mux",
     "github.com/dimfeld/httptreemux/v5",
     "github.com/dimfeld/httptreemux",
+    "github.com/zenazn/goji",
 )
 
 #: `http.Error(w, "not implemented", http.StatusNotImplemented)`, shared with chi.

@@ -73,13 +73,68 @@ def parse_go_mod(text: str, root: Path) -> GoMod:
 
 
 def find_go_mods(repo_root: Path) -> list[GoMod]:
-    """Every go.mod under the repository (outside vendored folders), sorted by folder."""
+    """Every go.mod under the repository (outside vendored folders), sorted by folder; a
+    repository with Go source and no go.mod at all is one GOPATH-era module (`gopath_go_mod`)."""
     out = []
     for path, rel, content in ts.iter_files(repo_root, repo_root, lambda n: n == "go.mod"):
         if _skipped_dir(rel):
             continue
         out.append(parse_go_mod(content.decode("utf-8", errors="replace"), path.parent))
+    if not out and (gopath := gopath_go_mod(repo_root)) is not None:
+        out.append(gopath)
     return sorted(out, key=lambda m: m.root)
+
+
+def load_go_mod(root: Path) -> GoMod:
+    """The module rooted at `root`: its go.mod, else the GOPATH-era module it stands for."""
+    gomod = root / "go.mod"
+    if gomod.is_file():
+        return parse_go_mod(gomod.read_text(errors="replace"), root)
+    return gopath_go_mod(root) or parse_go_mod("", root)
+
+
+def gopath_go_mod(root: Path) -> GoMod | None:
+    """A repository written before Go modules (no go.mod; its packages lived in
+    $GOPATH/src/<import path>) as the module it stands for: named as its own imports name it,
+    and requiring every outside package it imports, with the paths above each (a framework
+    is claimed by its module's path, `github.com/zenazn/goji` for `.../goji/web`).
+    None when the folder holds no Go source."""
+    imported: set[str] = set()
+    any_source = False
+    for _path, rel, content in ts.iter_files(root, root, _is_go_source):
+        if _skipped_dir(rel):
+            continue
+        any_source = True
+        tree = ts.parse_cached(rel, content, LANGUAGE)
+        if tree is not None:
+            imported.update(path for _spec, _name, path in imports_of(tree.root_node))
+    if not any_source:
+        return None
+    module = gopath_module(root, imported)
+    requires: dict[str, str] = {}
+    for path in imported:
+        parts = path.split("/")
+        # The standard library's paths have no dot in their first element.
+        if "." not in parts[0] or path == module or path.startswith(module + "/"):
+            continue
+        for end in range(2, len(parts) + 1):
+            requires["/".join(parts[:end])] = ""
+    return GoMod(root=root, module=module, go=None, requires=requires)
+
+
+def gopath_module(root: Path, imported: Iterable[str]) -> str:
+    """The import path a GOPATH-era repository's own packages have: github.com/x/todo when
+    it imports github.com/x/todo/internal/task and internal/task is a folder here; "app"
+    when no import points into the repository."""
+    votes: dict[str, int] = {}
+    for path in imported:
+        parts = path.split("/")
+        for cut in range(1, len(parts)):
+            if (root / "/".join(parts[cut:])).is_dir():
+                module = "/".join(parts[:cut])
+                votes[module] = votes.get(module, 0) + 1
+                break
+    return max(votes, key=lambda m: (votes[m], -len(m))) if votes else "app"
 
 
 def _skipped_dir(rel: str) -> bool:

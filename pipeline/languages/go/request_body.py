@@ -37,8 +37,9 @@ def json_body_fields(project: GoProject, handler: Node) -> list[BodyField]:
     if match is None:
         return []
     var = match.group(1)
-    type_name = _declared_type(body, var)
-    struct = _struct(project, type_name) if type_name else None
+    struct = _inline_struct(handler, var)
+    if struct is None and (type_name := _declared_type(body, var)):
+        struct = _struct(project, type_name)
     if struct is None:
         return []
     fields = []
@@ -63,6 +64,27 @@ def _declared_type(body: str, var: str) -> str | None:
     """The struct type `var` is declared with in the handler: `var in T`, `in := T{}`, `in := &T{}`."""
     match = re.search(rf"\bvar\s+{var}\s+\*?([\w.]+)", body) or re.search(rf"\b{var}\s*:=\s*&?([\w.]+)\s*\{{", body)
     return match.group(1) if match else None
+
+
+def _inline_struct(handler: Node, var: str) -> Node | None:
+    """The field list of a struct type written where `var` is declared: `var in struct{...}`
+    or `in := struct{...}{}`."""
+    for spec in ts.find_all(handler, "var_spec"):
+        if var in (ts.text(n) for n in spec.children_by_field_name("name")):
+            typ = spec.child_by_field_name("type")
+            if typ is not None and typ.type == "struct_type":
+                return next((c for c in typ.named_children if c.type == "field_declaration_list"), None)
+    for short in ts.find_all(handler, "short_var_declaration"):
+        left, right = short.child_by_field_name("left"), short.child_by_field_name("right")
+        if left is None or right is None or ts.text(left) != var:
+            continue
+        literal = right.named_children[0] if right.named_children else None
+        if literal is None or literal.type != "composite_literal":
+            continue
+        typ = literal.child_by_field_name("type")
+        if typ is not None and typ.type == "struct_type":
+            return next((c for c in typ.named_children if c.type == "field_declaration_list"), None)
+    return None
 
 
 def _struct(project: GoProject, type_name: str) -> Node | None:

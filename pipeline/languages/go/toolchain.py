@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from pipeline.languages.go.project import load_go_mod
 from pipeline.languages.toolchain import (
     Toolchain,
     existing,
@@ -62,22 +63,6 @@ def _main_package(root: Path, entrypoint: str | None) -> str:
         return "."
     best = min(mains, key=lambda p: (len(p.parts), p.as_posix()))
     return "." if best.as_posix() == "." else f"./{best.as_posix()}"
-
-
-def _gopath_module(root: Path) -> str:
-    """The module path a GOPATH-era repository's own imports use, e.g. github.com/x/todo when
-    a file imports github.com/x/todo/internal/task and internal/task is a folder here;
-    "app" when no import points into the repository."""
-    votes: dict[str, int] = {}
-    for path in source_files(root, ".go"):
-        for imported in re.findall(r'"([\w.\-]+(?:/[\w.\-]+)+)"', read_text(path)):
-            parts = imported.split("/")
-            for cut in range(1, len(parts)):
-                if (root / "/".join(parts[cut:])).is_dir():
-                    module = "/".join(parts[:cut])
-                    votes[module] = votes.get(module, 0) + 1
-                    break
-    return max(votes, key=lambda m: (votes[m], -len(m))) if votes else "app"
 
 
 def _module_lines(gomod: str, directive: str) -> list[str]:
@@ -248,10 +233,21 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, context:
         build = f"CGO_ENABLED=0 go build -mod=vendor -o {BINARY} {package}"
     elif has_requires and has_sum:
         install = "go mod download"
+    elif not gomod and (root / "vendor").is_dir():
+        # A GOPATH-era repository that vendors its dependencies (govendor, godep, glide: no
+        # modules.txt) builds as it always did, in GOPATH mode from its vendor folder: module
+        # mode would refuse the folder, and the versions it pinned may no longer be served.
+        module = load_go_mod(root).module
+        gopath_src = f'"$(go env GOPATH)/src/{module}"'
+        build = (
+            f'mkdir -p "$(dirname {gopath_src})" && ln -s "$PWD" {gopath_src} && cd {gopath_src} && '
+            f"GO111MODULE=off {build}"
+        )
+        notes.append(f"no go.mod, a vendor folder: built in GOPATH mode as {module}")
     elif not gomod:
         # A GOPATH-era repository: module mode needs a go.mod, made from the source.
         # Named as its own imports name it, so packages inside the repository resolve locally.
-        build = f"go mod init {_gopath_module(root)} && go mod tidy && {build}"
+        build = f"go mod init {load_go_mod(root).module} && go mod tidy && {build}"
         notes.append("no go.mod: `go mod init` and `go mod tidy` run with the source")
     elif has_requires:
         # Without go.sum the modules go.mod requires still download from go.mod alone (and
