@@ -46,11 +46,16 @@ def stub_servers() -> Iterator[Callable[[type[BaseHTTPRequestHandler]], str]]:
             server.server_close()
 
 
-def run_shipped_tests(test_func: str, url: str, folder: Path) -> subprocess.CompletedProcess:
-    """The shipped test_func.py (with the shipped conftest.py) run by pytest against `url`."""
+def run_shipped_tests(
+    test_func: str, url: str, folder: Path, test_connect: str | None = None
+) -> subprocess.CompletedProcess:
+    """The shipped test_func.py (and test_connect.py, when given; with the shipped
+    conftest.py) run by pytest against `url`."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "conftest.py").write_text(testgen.conftest_source())
     (folder / "test_func.py").write_text(test_func)
+    if test_connect is not None:
+        (folder / "test_connect.py").write_text(test_connect)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(folder)]
     return subprocess.run(
         [*command, "-c", "/dev/null", str(folder)],

@@ -59,9 +59,10 @@ def test_only_the_compose_service_that_builds_the_service_root_counts(tmp_path):
         "  worker:\n    build:\n      context: worker\n    environment:\n      WORKER_QUEUE: jobs\n"
         "  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: pw\n"
     )
-    assert compose.service_environment(repo, "api") == ({"API_MODE": "serve"}, "docker-compose.yml: api")
-    assert compose.service_environment(repo, "worker")[0] == {"WORKER_QUEUE": "jobs"}
-    assert compose.service_environment(repo, "elsewhere") == ({}, None)
+    api = compose.how_compose_runs(repo, "api")
+    assert (api.environment, api.source) == ({"API_MODE": "serve"}, "docker-compose.yml: api")
+    assert compose.how_compose_runs(repo, "worker").environment == {"WORKER_QUEUE": "jobs"}
+    assert compose.how_compose_runs(repo, "elsewhere") == compose.ComposeRun()
 
 
 def test_a_value_the_toolchain_chose_is_kept(tmp_path):

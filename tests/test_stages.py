@@ -7,13 +7,12 @@ import itertools
 import json
 import re
 import subprocess
-import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from stub_services import run_shipped_tests
 
 from pipeline.config import Settings
 from pipeline.models import (
@@ -209,12 +208,8 @@ class _NotesHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def notes_service():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotesHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def notes_service(serve):
+    return serve(_NotesHandler)
 
 
 def _notes_group() -> ApiGroup:
@@ -245,29 +240,7 @@ def test_characterize_follows_ids_and_drops_unstable_fields(notes_service, tmp_p
     assert suite.scenarios[1].steps[0].status == 400
 
     # The generated tests pass against the service they were recorded from.
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "conftest.py").write_text(testgen.conftest_source())
-    (tests / "test_connect.py").write_text(suite.test_connect)
-    (tests / "test_func.py").write_text(suite.test_func)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(tests),
-            "-c",
-            "/dev/null",
-            str(tests),
-        ],
-        env={"SERVICE_URL": notes_service, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-    )
+    run = run_shipped_tests(suite.test_func, notes_service, tmp_path / "tests", test_connect=suite.test_connect)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -341,23 +314,7 @@ class _FilesHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _serve(handler: type[BaseHTTPRequestHandler]):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
-def _run_tests(tests: Path, url: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tests)]
-    return subprocess.run(
-        [*command, "-c", "/dev/null", str(tests)],
-        env={"SERVICE_URL": url, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-    )
-
-
-def test_characterize_asserts_a_file_body_by_its_hash(tmp_path):
+def test_characterize_asserts_a_file_body_by_its_hash(tmp_path, serve):
     # A static file answers 200 with bytes that are not JSON: the test compares them with the
     # original's, so a masked service (501), or one answering 200 with other bytes, fails it.
     group = ApiGroup(
@@ -366,11 +323,7 @@ def test_characterize_asserts_a_file_body_by_its_hash(tmp_path):
         service_root=".",
         endpoints=[_endpoint("GET", "/index.html"), _endpoint("GET", "/css/site.css"), _endpoint("GET", "/gone.txt")],
     )
-    original, url = _serve(_FilesHandler)
-    try:
-        suite = testgen.characterize(url, group)
-    finally:
-        original.shutdown()
+    suite = testgen.characterize(serve(_FilesHandler), group)
     by_path = {s.steps[0].path: s.steps[0] for s in suite.scenarios}
     assert by_path["/index.html"].body_sha256 == hashlib.sha256(_FilesHandler.files["/index.html"][1]).hexdigest()
     assert by_path["/index.html"].status == 200 and by_path["/index.html"].json_body is None
@@ -382,20 +335,12 @@ def test_characterize_asserts_a_file_body_by_its_hash(tmp_path):
         'Answers `200` with the text body "<!doctype html><h1>Assets</h1>\\n" (a JSON string: exactly these bytes).'
     )
 
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "conftest.py").write_text(testgen.conftest_source())
-    (tests / "test_func.py").write_text(suite.test_func)
     for handler, passes in (
         (_FilesHandler, True),
         (type("Masked", (_FilesHandler,), {"masked": True}), False),
         (type("Other", (_FilesHandler,), {"files": {k: ("text/html", b"other") for k in _FilesHandler.files}}), False),
     ):
-        server, url = _serve(handler)
-        try:
-            run = _run_tests(tests, url)
-        finally:
-            server.shutdown()
+        run = run_shipped_tests(suite.test_func, serve(handler), tmp_path / handler.__name__)
         assert (run.returncode == 0) == passes, (handler.__name__, run.stdout + run.stderr)
 
 
@@ -445,7 +390,7 @@ class _RedirectHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def test_a_redirect_off_the_service_is_asserted_and_one_on_it_is_followed(tmp_path):
+def test_a_redirect_off_the_service_is_asserted_and_one_on_it_is_followed(tmp_path, serve):
     # Following a sign-in redirect to another host would test the outside world (here: a
     # name that does not resolve, which used to end the group as connect_failed).
     group = ApiGroup(
@@ -454,27 +399,15 @@ def test_a_redirect_off_the_service_is_asserted_and_one_on_it_is_followed(tmp_pa
         service_root=".",
         endpoints=[_endpoint("GET", "/"), _endpoint("GET", "/old")],
     )
-    original, url = _serve(_RedirectHandler)
-    try:
-        suite = testgen.characterize(url, group)
-    finally:
-        original.shutdown()
+    suite = testgen.characterize(serve(_RedirectHandler), group)
     by_path = {s.steps[0].path: s.steps[0] for s in suite.scenarios}
     assert by_path["/"].status == 302
     assert by_path["/"].location == "http://sso.example.invalid/login?serviceURL={base_url}/"
     assert by_path["/old"].status == 200 and by_path["/old"].location is None
     assert by_path["/old"].json_body == {"page": "new"}
     # The generated tests pass on the original, on another port too, and fail on the masked one.
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "conftest.py").write_text(testgen.conftest_source())
-    (tests / "test_func.py").write_text(suite.test_func)
     for handler, passes in ((_RedirectHandler, True), (type("Masked", (_RedirectHandler,), {"masked": True}), False)):
-        server, url = _serve(handler)
-        try:
-            run = _run_tests(tests, url)
-        finally:
-            server.shutdown()
+        run = run_shipped_tests(suite.test_func, serve(handler), tmp_path / handler.__name__)
         assert (run.returncode == 0) == passes, (handler.__name__, run.stdout + run.stderr)
 
 
@@ -540,7 +473,7 @@ def test_publish_replaces_a_task_whole(tmp_path):
 
 
 def test_the_instruction_says_an_empty_body_was_sent_not_answered():
-    """"Answers `400` with an empty JSON body with a JSON object containing `error`" read as a
+    """ "Answers `400` with an empty JSON body with a JSON object containing `error`" read as a
     contradiction in a real task: the empty body is the request's."""
     endpoint = _endpoint("POST", "/findings/category")
     group = ApiGroup(name="findings", description="Findings.", service_root=".", endpoints=[endpoint])

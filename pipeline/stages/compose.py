@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -97,24 +98,34 @@ def built_from(repo_root: Path, service_root: str) -> Iterator[tuple[Path, str, 
                     yield path, name, definition
 
 
-def published_ports_of(repo_root: Path, service_root: str) -> list[int]:
-    """The ports the compose services that build the service root publish."""
-    return [port for _, _, definition in built_from(repo_root, service_root) for port in published_ports(definition)]
+@dataclass(frozen=True)
+class ComposeRun:
+    """How the repository's own compose files run the service: the environment of the first
+    compose service that builds it and gives one, and the ports they all publish."""
+
+    environment: dict[str, str] = field(default_factory=dict)
+    published_ports: list[int] = field(default_factory=list)
+    #: where the environment was found (`docker-compose.yml: backend`), None without one
+    source: str | None = None
 
 
-def service_environment(repo_root: Path, service_root: str) -> tuple[dict[str, str], str | None]:
-    """The environment the repository's own compose file runs this service with, and where
-    it was found (`docker-compose.yml: backend`). A value compose would take from the shell
-    keeps its default, or is left out when it has none."""
+def how_compose_runs(repo_root: Path, service_root: str) -> ComposeRun:
+    """The compose services that build the service root, read once. A value compose would
+    take from the shell keeps its default, or is left out when it has none."""
+    env: dict[str, str] = {}
+    ports: list[int] = []
+    source = None
     for path, name, definition in built_from(repo_root, service_root):
-        env = {}
+        ports += published_ports(definition)
+        if env:
+            continue
         for key, value in environment(definition).items():
             resolved = _interpolated(value)
             if resolved:
                 env[key] = resolved
         if env:
-            return env, f"{path.relative_to(repo_root).as_posix()}: {name}"
-    return {}, None
+            source = f"{path.relative_to(repo_root).as_posix()}: {name}"
+    return ComposeRun(environment=env, published_ports=ports, source=source)
 
 
 def _interpolated(value: str) -> str | None:

@@ -266,18 +266,18 @@ def _with_compose_environment(
     code reads without insisting (a session key whose empty default panics later). A value
     that is a port the compose service publishes becomes the port the task serves on;
     the servers beside it (sidecars) set their own addresses afterwards."""
-    found, source = compose.service_environment(repo_root, service.root)
-    if not found:
+    run = compose.how_compose_runs(repo_root, service.root)
+    if not run.environment:
         return hints, None
     port = hints.port or tc.default_port
-    published = {str(p) for p in compose.published_ports_of(repo_root, service.root)}
+    published = {str(p) for p in run.published_ports}
     env = dict(hints.env)
     chosen = {**tc.env, **hints.env}
-    for name, value in found.items():
+    for name, value in run.environment.items():
         if name in chosen and chosen[name] != f"dummy-{name}":
             continue
         env[name] = str(port) if value in published else value
-    note = f"environment from {source} ({len(found)} variable(s))"
+    note = f"environment from {run.source} ({len(run.environment)} variable(s))"
     return hints.model_copy(update={"env": env}), note
 
 
