@@ -6,21 +6,11 @@ from pipeline.languages.go.framework import GoFramework
 from pipeline.languages.go.interpreter import Dialect, Interpreter
 from pipeline.languages.go.nethttp import HTTP_RESPONDER
 from pipeline.languages.go.project import GoMod
-from pipeline.languages.go.syntax import Node, arguments
+from pipeline.languages.go.syntax import METHOD_NAMED_VERBS, Node, arguments
 from pipeline.languages.go.values import UNHANDLED, Ctx, Edge, FuncVal, Router, Strip
 
 PACKAGES = ("github.com/go-chi/chi/v5", "github.com/go-chi/chi")
-_VERBS = {
-    "Get": "GET",
-    "Post": "POST",
-    "Put": "PUT",
-    "Patch": "PATCH",
-    "Delete": "DELETE",
-    "Head": "HEAD",
-    "Options": "OPTIONS",
-    "Connect": "CONNECT",
-    "Trace": "TRACE",
-}
+_VERBS = METHOD_NAMED_VERBS
 
 
 def _mount_prefix(pattern: str) -> str:

@@ -15,24 +15,14 @@ from pipeline.languages.go.framework import GoFramework
 from pipeline.languages.go.interpreter import Dialect, Interpreter
 from pipeline.languages.go.nethttp import HTTP_RESPONDER
 from pipeline.languages.go.project import GoMod
-from pipeline.languages.go.syntax import Node, arguments
+from pipeline.languages.go.syntax import METHOD_NAMED_VERBS, Node, arguments
 from pipeline.languages.go.values import UNHANDLED, Ctx, Edge, Listen, Router, Strip
 
 MODULE = "github.com/zenazn/goji"
 PACKAGES = (MODULE, f"{MODULE}/web", f"{MODULE}/bind")
 #: goji's bind package listens on :$PORT, else on this port
 DEFAULT_PORT = 8000
-_VERBS = {
-    "Get": "GET",
-    "Post": "POST",
-    "Put": "PUT",
-    "Patch": "PATCH",
-    "Delete": "DELETE",
-    "Head": "HEAD",
-    "Options": "OPTIONS",
-    "Trace": "TRACE",
-    "Connect": "CONNECT",
-}
+_VERBS = METHOD_NAMED_VERBS
 
 
 class GojiDialect(Dialect):

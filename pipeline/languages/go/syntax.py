@@ -20,6 +20,8 @@ Node = tree_sitter.Node
 LANGUAGE = "go"
 NET_HTTP = "net/http"
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE")
+#: Router methods named after the HTTP method they register (`r.Get`, chi and Goji).
+METHOD_NAMED_VERBS = {m.capitalize(): m for m in HTTP_METHODS}
 FUNCTION_TYPES = frozenset({"function_declaration", "method_declaration", "func_literal"})
 DECLARATION_TYPES = frozenset({"function_declaration", "method_declaration"})
 _METHOD_CONSTANTS = {f"Method{m.capitalize()}": m for m in HTTP_METHODS}
