@@ -492,3 +492,32 @@ def test_the_instruction_says_an_empty_body_was_sent_not_answered():
     assert package._behaviour(group, suite)["POST /findings/category"] == [
         "Sent an empty JSON object: answers `400` with a JSON object containing `error`."
     ]
+
+
+class _EventStream(BaseHTTPRequestHandler):
+    """Server-sent events: the headers at once, then an event now and then, never an end."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.end_headers()
+        for _ in range(8):  # 2 s: the client, given 1 s, hangs up before
+            try:
+                self.wfile.write(b"data: ping\n\n")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.25)
+
+
+def test_an_endless_answer_is_named_a_stream_not_a_failed_connection(serve, monkeypatch):
+    # timberlake's `GET /sse` ended its group `connect_failed` ("Read timed out").
+    monkeypatch.setattr(testgen, "REQUEST_TIMEOUT", 1)
+    group = ApiGroup(name="sse", description="Events.", service_root=".", endpoints=[_endpoint("GET", "/sse")])
+    with pytest.raises(StageError) as caught:
+        testgen.characterize(serve(_EventStream), group)
+    assert caught.value.verdict == Verdict.nothing_testable
+    assert "GET /sse answers 200 (text/event-stream) and never ends" in caught.value.reason

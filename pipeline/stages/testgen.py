@@ -24,6 +24,7 @@ import json
 import keyword
 import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -352,20 +353,27 @@ class Answer:
         return self.text or ""
 
 
+class EndlessAnswer(Exception):
+    """The service answered a status and headers but its body did not end in time: a
+    stream (server-sent events, a log tail) has no whole answer to record."""
+
+    def __init__(self, started: str) -> None:
+        super().__init__(started)
+        self.started = started  # `200 (text/event-stream)`
+
+
 def request_within(
     method: str, url: str, body: dict | None, headers: dict[str, str] | None = None
 ) -> requests.Response:
-    """A request that follows redirects only while they stay on the service.
+    """A request that follows redirects only while they stay on the service, its body read
+    whole within REQUEST_TIMEOUT (EndlessAnswer when it is not).
 
     A redirect elsewhere (a sign-in provider, an external site) is the answer itself: it
     is asserted by its status and Location, and following it would make the test depend on
     the outside world. The generated tests do the same (templates/tests/conftest.py.j2).
     """
     origin = urlsplit(url)[:2]
-    # A body with a file in it goes as multipart/form-data (stages/upload_client.py).
-    response = requests.request(
-        method, url, **upload_client.body_kwargs(body), headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False
-    )
+    response = _request(method, url, body, headers)
     for _ in range(MAX_REDIRECTS):
         location = response.headers.get("Location")
         if not response.is_redirect or not location:
@@ -375,15 +383,45 @@ def request_within(
             break
         # 307/308 repeat the request; the others turn it into a GET without a body.
         keep = response.status_code in (307, 308)
-        response = requests.request(
-            method if keep else "GET",
-            target,
-            **upload_client.body_kwargs(body if keep else None),
-            headers=headers,
-            timeout=REQUEST_TIMEOUT,
-            allow_redirects=False,
-        )
+        response.close()
+        response = _request(method if keep else "GET", target, body if keep else None, headers)
+    _read_whole(response)
     return response
+
+
+def _request(method: str, url: str, body: dict | None, headers: dict[str, str] | None) -> requests.Response:
+    # A body with a file in it goes as multipart/form-data (stages/upload_client.py).
+    # stream=True: _read_whole reads the body and bounds it in time (requests' own timeout
+    # bounds each read only, and a stream that sends a line a second never ends).
+    return requests.request(
+        method,
+        url,
+        **upload_client.body_kwargs(body),
+        headers=headers,
+        timeout=REQUEST_TIMEOUT,
+        allow_redirects=False,
+        stream=True,
+    )
+
+
+def _read_whole(response: requests.Response) -> None:
+    """Read the body into `response.content`, all of it within REQUEST_TIMEOUT."""
+    deadline = time.monotonic() + REQUEST_TIMEOUT
+    kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+    started = f"{response.status_code} ({kind})"
+    chunks = []
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise EndlessAnswer(started)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        # A body that stops coming (a silent stream) times out between two reads.
+        raise EndlessAnswer(started) from exc
+    finally:
+        response.close()
+    # What requests' own (non-streamed) read leaves: `.content`, `.json()` and `.text` read it.
+    response._content = b"".join(chunks)
 
 
 def relative_location(location: str | None, base_url: str) -> str | None:
@@ -397,6 +435,12 @@ def _send(base_url: str, method: str, path: str, body: dict | None, headers: dic
     verb = "GET" if method == "ANY" else method
     try:
         response = request_within(verb, base_url + path, body, headers)
+    except EndlessAnswer as exc:
+        raise StageError(
+            Verdict.nothing_testable,
+            f"{verb} {path} answers {exc.started} and never ends (a stream): no whole answer to record",
+            stage="testgen",
+        ) from exc
     except requests.RequestException as exc:
         raise StageError(Verdict.connect_failed, f"{verb} {path}: {exc}", stage="testgen") from exc
     try:
