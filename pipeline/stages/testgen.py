@@ -48,7 +48,7 @@ from pipeline.models import (
 from pipeline.stages import collection_client, redact, shipped_code, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "15"
+STAGE_VERSION = "16"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -97,6 +97,10 @@ class PlannedStep:
 class PlannedScenario:
     name: str
     steps: list[PlannedStep] = field(default_factory=list)
+    # A lifecycle's item requests sent to the items the service already holds (ids 1 and 2),
+    # replayed when its create is refused: a service whose own data holds items (a seed
+    # dump) still has them tested when the create's sample values are not valid for it.
+    on_held_items: PlannedScenario | None = None
 
 
 # Text fields whose name says what a server will validate them as.
@@ -219,7 +223,8 @@ def plan(group: ApiGroup, refused: list[Endpoint] | None = None) -> list[Planned
     if not refused:
         return scenarios
     for scenario in scenarios:
-        for step in scenario.steps:
+        held = scenario.on_held_items.steps if scenario.on_held_items else []
+        for step in [*scenario.steps, *held]:
             step.signed_in = True
     refusals = [
         PlannedStep(e, sample_body(e), signed_in=False)
@@ -268,7 +273,17 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
         if collection:
             steps.append(PlannedStep(collection))
         used.update(s.endpoint.key for s in steps)
-        scenarios.append(PlannedScenario(f"{_slug(base)}_lifecycle", steps))
+        held = [
+            PlannedStep(e, sample_body(e, "update"), query=sample_query(e, "update"), path_values={param: item})
+            for item in (1, 2)
+            for e in (by_method.get("PUT"), by_method.get("PATCH"), by_method.get("GET"))
+            if e is not None
+        ]
+        scenarios.append(
+            PlannedScenario(
+                f"{_slug(base)}_lifecycle", steps, on_held_items=PlannedScenario(f"{_slug(base)}_held_items", held)
+            )
+        )
         if any(f.required for f in create.body_fields):
             scenarios.append(PlannedScenario(f"{_slug(base)}_create_rejects_empty_body", [PlannedStep(create, {})]))
     for endpoint in endpoints:
@@ -494,6 +509,11 @@ class Taken:
     item: dict | None = None
 
 
+def _create_refused(probes_a: list[Probe], probes_b: list[Probe]) -> bool:
+    """Whether a lifecycle's create (its first step) was refused in both replays."""
+    return bool(probes_a and probes_b) and probes_a[0].status >= 400 and probes_b[0].status >= 400
+
+
 def _replay(
     base_url: str, scenario: PlannedScenario, credential: dict[str, str] | None = None
 ) -> tuple[list[Probe], list[dict[str, Any]], list[Taken]]:
@@ -652,6 +672,11 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
     first = [_replay(base_url, s, user_a) for s in planned]
     user_b = _credential(base_url, recipe)
     second = [_replay(base_url, s, user_b) for s in planned]
+    for spec, (probes_a, _, _), (probes_b, _, _) in list(zip(planned, first, second, strict=True)):
+        if spec.on_held_items is not None and _create_refused(probes_a, probes_b):
+            planned.append(spec.on_held_items)
+            first.append(_replay(base_url, spec.on_held_items, user_a))
+            second.append(_replay(base_url, spec.on_held_items, user_b))
     scenarios: list[Scenario] = []
     rendered: list[dict[str, Any]] = []
     for spec, (probes_a, history_a, taken_a), (probes_b, history_b, taken_b) in zip(
