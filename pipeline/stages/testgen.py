@@ -48,7 +48,7 @@ from pipeline.models import (
 from pipeline.stages import collection_client, redact, shipped_code, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "16"
+STAGE_VERSION = "17"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -273,12 +273,7 @@ def _plan(group: ApiGroup) -> list[PlannedScenario]:
         if collection:
             steps.append(PlannedStep(collection))
         used.update(s.endpoint.key for s in steps)
-        held = [
-            PlannedStep(e, sample_body(e, "update"), query=sample_query(e, "update"), path_values={param: item})
-            for item in (1, 2)
-            for e in (by_method.get("PUT"), by_method.get("PATCH"), by_method.get("GET"))
-            if e is not None
-        ]
+        held = _held_item_steps(by_method, param)
         scenarios.append(
             PlannedScenario(
                 f"{_slug(base)}_lifecycle", steps, on_held_items=PlannedScenario(f"{_slug(base)}_held_items", held)
@@ -507,6 +502,33 @@ class Taken:
     step: PlannedStep
     matched: dict | None = None
     item: dict | None = None
+
+
+def _held_item_steps(by_method: dict[str, Endpoint], param: str) -> list[PlannedStep]:
+    """Item 1 updated with the first sample values (numbers of 1: a `tenantId` or `userid`
+    the data holds), then with its text changed (the numbers kept), then read; then item 2.
+    Two updates that answer differently are what one canned answer cannot match."""
+    updates = [by_method[m] for m in ("PUT", "PATCH") if m in by_method]
+    read = by_method.get("GET")
+    steps: list[PlannedStep] = []
+    for item in (1, 2):
+        for update in updates:
+            steps.append(PlannedStep(update, sample_body(update), path_values={param: item}))
+            if item == 1 and (changed := _text_changed(update)) is not None:
+                steps.append(PlannedStep(update, changed, path_values={param: item}))
+        if read is not None:
+            steps.append(PlannedStep(read, path_values={param: item}))
+    return steps
+
+
+def _text_changed(endpoint: Endpoint) -> dict | None:
+    """The first sample body with its text fields given their update values; None when it
+    has no text field to change."""
+    first, other = sample_body(endpoint), sample_body(endpoint, "update")
+    if not isinstance(first, dict) or not isinstance(other, dict):
+        return None
+    texts = [k for k, v in first.items() if isinstance(v, str) and isinstance(other.get(k), str) and other[k] != v]
+    return {**first, **{k: other[k] for k in texts}} if texts else None
 
 
 def _create_refused(probes_a: list[Probe], probes_b: list[Probe]) -> bool:
