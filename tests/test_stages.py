@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from stub_services import run_shipped_tests
+from stub_services import answer_json, run_shipped_tests
 
 from pipeline.config import Settings
 from pipeline.models import (
@@ -521,3 +521,22 @@ def test_an_endless_answer_is_named_a_stream_not_a_failed_connection(serve, monk
         testgen.characterize(serve(_EventStream), group)
     assert caught.value.verdict == Verdict.nothing_testable
     assert "GET /sse answers 200 (text/event-stream) and never ends" in caught.value.reason
+
+
+class _Crashes(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        answer_json(self, 500, {"error": "Internal Server Error"})
+
+
+def test_nothing_testable_says_the_original_crashed(serve):
+    group = ApiGroup(name="reports", description="Reports.", service_root=".", endpoints=[_endpoint("GET", "/reports")])
+    with pytest.raises(StageError) as caught:
+        testgen.characterize(serve(_Crashes), group)
+    assert caught.value.verdict == Verdict.nothing_testable
+    assert caught.value.reason == (
+        "no endpoint of group reports answered deterministically: "
+        "the original answered a server error to GET /reports (500)"
+    )

@@ -531,6 +531,16 @@ def _text_changed(endpoint: Endpoint) -> dict | None:
     return {**first, **{k: other[k] for k in texts}} if texts else None
 
 
+def _why_not(crashed: list[str], varied: list[str]) -> str:
+    """What stopped the replays, for the verdict's reason: server errors, changing statuses."""
+    said = []
+    if crashed:
+        said.append("the original answered a server error to " + ", ".join(crashed[:3]))
+    if varied:
+        said.append("the status changed between two replays of " + ", ".join(varied[:3]))
+    return ": " + "; ".join(said) if said else ""
+
+
 def _create_refused(probes_a: list[Probe], probes_b: list[Probe]) -> bool:
     """Whether a lifecycle's create (its first step) was refused in both replays."""
     return bool(probes_a and probes_b) and probes_a[0].status >= 400 and probes_b[0].status >= 400
@@ -701,6 +711,8 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
             second.append(_replay(base_url, spec.on_held_items, user_b))
     scenarios: list[Scenario] = []
     rendered: list[dict[str, Any]] = []
+    crashed: list[str] = []  # requests the original answered with a server error
+    varied: list[str] = []  # requests whose status differed between the two replays
     for spec, (probes_a, history_a, taken_a), (probes_b, history_b, taken_b) in zip(
         planned, first, second, strict=True
     ):
@@ -709,7 +721,12 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
         for index, (pa, pb) in enumerate(zip(probes_a, probes_b, strict=False)):
             cap_a, cap_b = history_a[index], history_b[index]
             if pa.status != pb.status or pa.status >= 500:
-                break  # not deterministic, or the original crashes: stop asserting here
+                # not deterministic, or the original crashes: stop asserting here
+                if pa.status != pb.status:
+                    varied.append(f"{pa.method} {pa.path} ({pa.status}, then {pb.status})")
+                else:
+                    crashed.append(f"{pa.method} {pa.path} ({pa.status})")
+                break
             if taken_a[index].step is not taken_b[index].step or taken_a[index].matched != taken_b[index].matched:
                 break  # one create answered an id and the other did not
             expected = stable_part(pa.json_body, pb.json_body, cap_a, cap_b)
@@ -755,7 +772,9 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
             rendered.append({"name": spec.name, "steps": rendered_steps})
     if not scenarios:
         raise StageError(
-            Verdict.nothing_testable, f"no endpoint of group {group.name} answered deterministically", stage="testgen"
+            Verdict.nothing_testable,
+            f"no endpoint of group {group.name} answered deterministically" + _why_not(crashed, varied),
+            stage="testgen",
         )
     test_connect = render("tests/test_connect.py.j2", group=group, checks=connect_checks)
     shipped_sign_in = None
