@@ -60,3 +60,19 @@ def test_a_recorded_value_that_reads_as_a_key_is_marked_and_the_package_scan_pas
 def test_a_line_that_is_not_a_recorded_answer_is_never_marked():
     text = "def test_x(send):\n    send('POST', '/x', json={'key': 'a3f9c2d17b4e'})\n"
     assert testgen._allow_recorded_values(text) == text
+
+
+def test_a_value_two_answers_share_is_marked_on_every_line(tmp_path):
+    """detect-secrets names a value once per file, at its first line: two uploads of the same
+    bytes answered one digest, the second line was not marked, and the package's scan then
+    flagged it (express_uploads ended `secret_unredactable`)."""
+    digest = "43739c566e26fd7cb88f69d3864ea34740372f5ee99acac169e090beffbce5c6"
+    test_func = "def test_uploads(base_url, send):\n" + "".join(
+        f"    response = send('POST', f'{{base_url}}/files', json={{'file': '{name}'}})\n"
+        f"    matches(response.json(), {{'name': '{name}', 'sha256': '{digest}'}})\n"
+        for name in ("a.png", "b.png")
+    )
+    marked = testgen._allow_recorded_values(test_func)
+    assert [line.endswith(testgen._RECORDED_PRAGMA) for line in marked.splitlines() if digest in line] == [True, True]
+    (tmp_path / "test_func.py").write_text(marked)
+    assert redact.scan(tmp_path) == []

@@ -451,3 +451,25 @@ def test_addresses_and_expressions_under_secret_looking_names_stay_in_the_code(t
     ):
         assert kept in text
     assert "S3cr3tPassw0rd" not in text and "9f8a7s6d5f4g3h2j" not in text
+
+
+def test_scans_in_threads_at_once_each_find_the_secret(tmp_path):
+    """A batch runs repositories in threads; detect-secrets swaps its one global settings
+    object in and out around each scan, and two scans at once used to swap each other's
+    plugins away (4 of 600 scans of this file found nothing)."""
+    import hashlib
+    import threading
+
+    (tmp_path / "a.py").write_text("x = 1\nmatches(r, {'sha256': '" + hashlib.sha256(b"x").hexdigest() + "'})\n")
+    results: list[int] = []
+
+    def scan_many() -> None:
+        for _ in range(100):
+            results.append(len(list(secret_scan.scan_files(tmp_path, ["a.py"], workers=1))))
+
+    threads = [threading.Thread(target=scan_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 400 and set(results) == {1}

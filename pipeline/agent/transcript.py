@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from detect_secrets.core.scan import scan_line
-from detect_secrets.settings import default_settings
+
+from pipeline.stages import secret_scan
 
 PLACEHOLDER = "[REDACTED]"
 # Environment variables whose values are credentials by their name.
@@ -43,7 +44,7 @@ class Redactor:
         if not value.strip():
             return value
         lines = value.split("\n")
-        with default_settings():
+        with secret_scan.detect_secrets_defaults():
             for index, line in enumerate(lines):
                 if len(line) < MIN_SECRET_CHARS:
                     continue

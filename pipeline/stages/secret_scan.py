@@ -44,9 +44,11 @@ import math
 import multiprocessing
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -62,12 +64,27 @@ from detect_secrets.plugins import keyword
 from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
 from detect_secrets.plugins.high_entropy_strings import HexHighEntropyString, HighEntropyStringsPlugin
 from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.settings import default_settings, get_plugins
+from detect_secrets.settings import Settings, default_settings, get_plugins
 from detect_secrets.util.code_snippet import get_code_snippet
 from detect_secrets.util.filetype import FileType, determine_file_type
 from detect_secrets.util.path import convert_local_os_path
 
 log = logging.getLogger(__name__)
+
+# detect-secrets keeps its settings (plugins, filters) in one global, which its
+# `default_settings()` swaps in and back out: two threads scanning at once (a batch runs
+# repositories in threads) swap each other's settings away mid-scan, and a scan then finds
+# nothing (measured: 4 of 600 concurrent scans of a file with a digest in it). Every use in
+# the pipeline goes through `detect_secrets_defaults()`, one at a time.
+_SETTINGS_LOCK = threading.RLock()
+
+
+@contextmanager
+def detect_secrets_defaults() -> Iterator[Settings]:
+    """detect-secrets' default settings, held by this thread alone until the block ends."""
+    with _SETTINGS_LOCK, default_settings() as settings:
+        yield settings
+
 
 # `_scan_file` and `_scan_lines` mirror detect-secrets' scan loop of this version.
 MIRRORED_VERSION = "1.5.0"
@@ -522,7 +539,7 @@ def _scan_file(filename: str, prefilter: Prefilter | None) -> Iterator[Potential
 
 def _scan_names(root: str, names: Sequence[str]) -> list[list[PotentialSecret]]:
     """The secrets of each file, as SecretsCollection(root).scan_file(name) sees them."""
-    with default_settings():
+    with detect_secrets_defaults():
         prefilter = Prefilter.for_plugins(get_plugins())
         return [list(_scan_file(os.path.join(root, convert_local_os_path(name)), prefilter)) for name in names]
 
@@ -592,7 +609,7 @@ def _size(path: str) -> int:
 
 def plain_scan_files(root: Path | str, files: Sequence[Path | str]) -> SecretsCollection:
     """detect-secrets' own scan, file by file, with its default settings: the reference."""
-    with default_settings():
+    with detect_secrets_defaults():
         collection = SecretsCollection(root=str(root))
         for f in files:
             collection.scan_file(str(f))

@@ -859,26 +859,26 @@ def _allow_recorded_values(test_func: str) -> str:
     (a digest, an etag, a short hex id the service answered twice alike) marked as
     recorded: it came from the service's answer, whose repository was redacted first. The
     scan is the one the package gate runs, so what it flags and only that is marked; any
-    other line it flags (a request body, the sign-in recipe) still stops the package."""
+    other line it flags (a request body, the sign-in recipe) still stops the package.
+
+    detect-secrets reports a value once per file, at its first line: a digest two answers
+    share (two uploads of the same bytes) is flagged again at its next line once the first
+    is marked. So every line holding a flagged value is marked, not only the line named."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "test_func.py"
         path.write_text(test_func)
-        flagged = {line for _, line, _, _ in redact.scan(Path(folder))}
+        found = redact.scan(Path(folder))
+    flagged = {line for _, line, _, _ in found}
+    values = {value for _, _, _, value in found if value}
     lines = test_func.splitlines(keepends=True)
     for number, line in enumerate(lines, start=1):
-        # A token-like value is marked too: inside a run the scan above has been seen to
-        # miss a 64-hex digest that the package's own scan then flags.
-        looks_like_a_token = bool(_TOKEN_LIKE.search(line))
         if (
-            (number in flagged or looks_like_a_token)
+            (number in flagged or any(value in line for value in values))
             and line.lstrip().startswith("matches(response.json(),")
             and "pragma: allowlist secret" not in line
         ):
             lines[number - 1] = line.rstrip("\n") + _RECORDED_PRAGMA + "\n"
     return "".join(lines)
-
-
-_TOKEN_LIKE = re.compile(r"[0-9a-fA-F]{32,}|[A-Za-z0-9+/_-]{32,}={0,2}")
 
 
 def _render(value: Any) -> str:
