@@ -540,3 +540,27 @@ def test_nothing_testable_says_the_original_crashed(serve):
         "no endpoint of group reports answered deterministically: "
         "the original answered a server error to GET /reports (500)"
     )
+
+
+class _HangsUp(BaseHTTPRequestHandler):
+    """Promises 100 bytes, sends 10, and closes the connection: a crash mid-answer."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        self.wfile.write(b'{"items": ')
+        self.wfile.flush()
+        self.close_connection = True
+
+
+def test_an_answer_cut_short_is_a_failed_connection_not_a_stream(serve, monkeypatch):
+    monkeypatch.setattr(testgen, "REQUEST_TIMEOUT", 1)
+    group = ApiGroup(name="items", description="Items.", service_root=".", endpoints=[_endpoint("GET", "/items")])
+    with pytest.raises(StageError) as caught:
+        testgen.characterize(serve(_HangsUp), group)
+    assert caught.value.verdict == Verdict.connect_failed, caught.value.reason

@@ -426,7 +426,9 @@ def _read_whole(response: requests.Response) -> None:
             if time.monotonic() > deadline:
                 raise EndlessAnswer(started)
     except (requests.ConnectionError, requests.Timeout) as exc:
-        # A body that stops coming (a silent stream) times out between two reads.
+        # A body that stops coming (a silent stream) times out between two reads: requests
+        # raises that, and only that, as a ConnectionError while reading a body. A body cut
+        # short (a crash) is a ChunkedEncodingError, which stays a failed connection.
         raise EndlessAnswer(started) from exc
     finally:
         response.close()
