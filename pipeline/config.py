@@ -44,6 +44,28 @@ def image_registry_unreachable() -> bool:
         return True
 
 
+# Where a Gradle wrapper downloads Gradle itself (no package registry serves it).
+GRADLE_DISTRIBUTIONS = ("services.gradle.org", 443)
+
+
+@functools.cache
+def _gradle_host_unreachable() -> bool:
+    try:
+        with socket.create_connection(GRADLE_DISTRIBUTIONS, timeout=3):
+            return False
+    except OSError:
+        return True
+
+
+def gradle_distributions_reachable() -> bool:
+    """ABC_GRADLE_DISTRIBUTIONS (1/0) when it is set; else whether services.gradle.org can be
+    connected to. Where it cannot, no Gradle build can run, and a Gradle project that Maven
+    can build is translated (languages/java/gradle_to_maven.py)."""
+    if os.environ.get("ABC_GRADLE_DISTRIBUTIONS") is not None:
+        return _env_bool("ABC_GRADLE_DISTRIBUTIONS", True)
+    return not _gradle_host_unreachable()
+
+
 def _default_offline() -> bool:
     """ABC_OFFLINE when it is set (1/0); else offline exactly when no image registry answers,
     so a repository asking for a version no local image has gets the stand-in and a note,

@@ -569,7 +569,7 @@ def test_gradle_services_and_builds_without_web(tmp_path: Path) -> None:
     assert hints.start_command == [
         "sh",
         "-c",
-        f'exec java -jar "$(ls build/libs/*.jar | {NOT_THE_APP_JAR} | head -n 1)" '
+        f'exec java -jar "$(ls build/libs/*.jar target/*.jar 2>/dev/null | {NOT_THE_APP_JAR} | head -n 1)" '
         "--server.address=0.0.0.0 --server.port=8080",
     ]
     assert spring.runtime_hints(tmp_path, services[1]).start_command[2] == "target/svc-c-1.0.jar"

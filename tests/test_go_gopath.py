@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import _in_ci
+from toolbox import built_and_serving
 
 from pipeline.config import Settings
 from pipeline.languages.go.project import load_go_mod
 from pipeline.models import RepoSnapshot
-from pipeline.runtime import sandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -46,7 +46,6 @@ def _vendor(root: Path) -> None:
 @pytest.mark.docker
 def test_a_vendored_gopath_repository_builds_from_its_vendor_folder_and_serves(docker_engine, run_id, tmp_path):
     from pipeline.stages import environment, explore
-    from pipeline.stages.bring_up import ensure_base_image
 
     root = tmp_path / "jobs"
     shutil.copytree(FIXTURES / "goji_gopath_jobs", root)
@@ -61,14 +60,7 @@ def test_a_vendored_gopath_repository_builds_from_its_vendor_folder_and_serves(d
     assert "GO111MODULE=off" in spec.dockerfile
     assert "/src/github.com/abc-fixtures/jobs" in spec.dockerfile
     assert "go mod" not in spec.dockerfile
-    environment.write_environment(spec, root)
-    ensure_base_image(spec.base_image, settings)
-    tag = f"abc-pipeline-test/goji-gopath:{run_id}"
-    built = sandbox.build_image(root, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=900)
-    assert built.ok, built.log[-3000:]
-    with sandbox.running_service(
-        tag, port=spec.port, health_path=spec.health_path, limits=settings.limits, run_id=run_id
-    ) as service:
+    with built_and_serving(root, spec, settings, run_id, "goji-gopath", timeout=900) as service:
         assert spec.port == 8000
         with httpx.Client(base_url=service.base_url, timeout=10) as client:
             assert client.get("/jobs").json() == []

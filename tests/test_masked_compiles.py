@@ -111,6 +111,8 @@ COMPILED = {
     "chi_cobra_tiles": "go",
     "gin_urfave_journal": "go",
     "spring_store": "java",
+    # Gradle: compiled as the pom the pipeline translates its build.gradle to (see _compile)
+    "spring_gradle_notes": "java",
     "axum_bookmarks": "rust",
     "actix_library": "rust",
     "gate_mask_uncompiled": "go",
@@ -157,7 +159,7 @@ def _require(toolchain: Toolchain) -> None:
 def _compile(toolchain: Toolchain, tree: Path, *, first_only: bool = False) -> str | None:
     """None when every command succeeds in `tree`, else the failing command and its output's tail."""
     env = {**os.environ, **toolchain.env()}
-    made = _gopath_module_file(tree) if toolchain.language == "go" else []
+    made = {"go": _gopath_module_file, "java": _translated_pom}.get(toolchain.language, lambda _: [])(tree)
     try:
         for command in toolchain.commands[:1] if first_only else toolchain.commands:
             try:
@@ -169,7 +171,8 @@ def _compile(toolchain: Toolchain, tree: Path, *, first_only: bool = False) -> s
                 return f"$ {' '.join(command)}  (exit {done.returncode})\n" + "\n".join(lines[-TAIL:])
         return None
     finally:
-        # The tree stays GOPATH-era: explore and the masking must see it as the pipeline does.
+        # The tree stays GOPATH-era (or Gradle's): explore and the masking must see it as the
+        # pipeline does.
         for path in made:
             path.unlink(missing_ok=True)
 
@@ -183,6 +186,19 @@ def _gopath_module_file(tree: Path) -> list[Path]:
 
     (tree / "go.mod").write_text(f"module {load_go_mod(tree).module}\n\ngo 1.22\n")
     return [tree / "go.mod", tree / "go.sum"]
+
+
+def _translated_pom(tree: Path) -> list[Path]:
+    """A Gradle tree compiles with Maven as the pom the pipeline translates its build to
+    (where Gradle's distributions are out of reach, that pom is what its image builds)."""
+    if (tree / "pom.xml").exists() or not (tree / "build.gradle").exists():
+        return []
+    from pipeline.languages.java import gradle_to_maven
+
+    pom, why = gradle_to_maven.translate(tree)
+    assert pom is not None, why
+    (tree / "pom.xml").write_text(pom)
+    return [tree / "pom.xml"]
 
 
 def _copy(source: Path, target: Path, toolchain: Toolchain) -> Path:

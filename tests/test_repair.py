@@ -225,6 +225,14 @@ LOGS: list[tuple[str, str, FailureClass, dict[str, str]]] = [
         {},
     ),
     (
+        "esm_as_commonjs",
+        "start",
+        "the service exited with code 1 before answering; last log lines:\n/app/src/server.js:1\n"
+        "import express from 'express';\n^^^^^^\n\nSyntaxError: Cannot use import statement outside a module\n",
+        C.missing_build_step,
+        {"esm": "SyntaxError: Cannot use import statement outside a module"},
+    ),
+    (
         "tsc_missing",
         "build",
         "Step 7/10 : RUN npm run build\n> shop@1.0.0 build\n> tsc -p tsconfig.json\n\nsh: 1: tsc: not found\n",

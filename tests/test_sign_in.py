@@ -126,6 +126,38 @@ def test_detect_pairs_the_header_the_code_reads_with_the_configured_key(tmp_path
     assert plan.usable
 
 
+def test_a_field_the_code_checks_against_its_configuration_is_sent_that_value(tmp_path):
+    # moneynote's registration: `@Value("${invite_code:111111}") String inviteCode;` compared
+    # with the form's inviteCode. A sample value is refused ("invite code error").
+    (tmp_path / "UserService.java").write_text(
+        'class UserService {\n    @Value("${invite_code:111111}")\n    private String inviteCode;\n}\n'
+    )
+    (tmp_path / "settings.py").write_text('SIGNUP_TOKEN = os.getenv("SIGNUP_TOKEN", "let-me-in")\n')
+    register = _endpoint("POST", "/register", ["username", "password", "inviteCode", "signupToken", "referrer"])
+    register.body_fields[-1].required = True
+    service = _service(register, _endpoint("POST", "/login", ["username", "password"]))
+    plan = sign_in.detect(service, tmp_path, {})
+    assert plan.registration.fields == [
+        ("username", "login"),
+        ("password", "phrase"),
+        ("inviteCode", "111111"),
+        ("signupToken", "let-me-in"),
+        ("referrer", "sample"),
+    ]
+    # The value the pipeline configures the service with wins over the code's default.
+    plan = sign_in.detect(service, tmp_path, {"INVITE_CODE": "dummy-INVITE_CODE"})
+    assert ("inviteCode", "dummy-INVITE_CODE") in plan.registration.fields
+
+
+def test_a_new_identity_fits_common_registration_rules():
+    # "6 to 16 characters, letters and digits" (user names) and "6 to 16" or "up to 32"
+    # (passwords) are common: a longer password was refused by a real registration.
+    identity = sign_in_client.new_identity()
+    assert re.fullmatch(r"[A-Za-z0-9]{6,16}", identity["login"])
+    assert 8 <= len(identity["phrase"]) <= 16
+    assert identity != sign_in_client.new_identity()
+
+
 def test_find_token_in_the_answer_shallowest_first():
     assert sign_in.find_token({"access_token": "eyJhbGciOi.x.y", "token_type": "bearer"}) == ["access_token"]
     assert sign_in.find_token({"data": {"token": "abcdefgh12"}, "ok": True}) == ["data", "token"]

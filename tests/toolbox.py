@@ -1,4 +1,5 @@
-"""Language tools for checks the tests make on generated code (`node --check`, `php -l`).
+"""Language tools for checks the tests make on generated code (`node --check`, `php -l`),
+and the synthesized image of a fixture, built and started (`built_and_serving`).
 
 A tool on this machine's PATH is used as it is; where it is missing, the same command runs
 in the pipeline's base image for its language (made by base_images.ensure: pulled, or
@@ -8,17 +9,41 @@ being skipped.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import subprocess
 import tarfile
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 CONTAINER_DIR = "/abc-check"
+
+
+@contextlib.contextmanager
+def built_and_serving(
+    root: Path, spec: Any, settings: Any, run_id: str, name: str, timeout: int = 1800
+) -> Iterator[Any]:
+    """The service at `root` built from the environment `spec` (written into `root` first,
+    its base image made) and running until healthy: the sandbox's RunningService."""
+    from pipeline.runtime import sandbox
+    from pipeline.stages import environment
+    from pipeline.stages.bring_up import ensure_base_image
+
+    environment.write_environment(spec, root)
+    ensure_base_image(spec.base_image, settings)
+    tag = f"abc-pipeline-test/{name}:{run_id}"
+    built = sandbox.build_image(root, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=timeout)
+    assert built.ok, built.log[-3000:]
+    with sandbox.running_service(
+        tag, port=spec.port, health_path=spec.health_path, limits=settings.limits, run_id=run_id
+    ) as service:
+        yield service
 
 
 def check_files(

@@ -53,6 +53,11 @@ class Toolchain(BaseModel):
         default_factory=dict, description="language-specific facts the template uses (bin name, assembly, ...)"
     )
     notes: list[str] = Field(default_factory=list, description="why an image or command was chosen; what may fail")
+    generated_files: dict[str, str] = Field(
+        default_factory=dict,
+        description="files the build needs that the repository lacks (path under the service root -> text), "
+        "written beside the Dockerfile: a pom translated from build.gradle",
+    )
 
 
 # --------------------------------------------------------------------------- files

@@ -308,6 +308,9 @@ _RULES: list[tuple[FailureClass, str]] = [
         FailureClass.missing_build_step,
         r"Unable to access jarfile|no main manifest attribute|ls: cannot access '(?:target|build/libs)/\*\.jar'",
     ),
+    # ES module source started as CommonJS: its start script runs it through a transpiler
+    # (babel-node, ts-node) or a build the start command skipped (carte-blanche's example).
+    (FailureClass.missing_build_step, r"(?P<esm>SyntaxError: Cannot use import statement outside a module)"),
     (FailureClass.missing_build_step, r"exec: \"(?P<binary>[^\"]+)\": stat [^:]+: no such file or directory"),
     (FailureClass.missing_build_step, r"(?P<binary>\./target/release/[\w-]+|/app/server): not found"),
     # --- a file the code loads is not there (relative requires; after the package rules)

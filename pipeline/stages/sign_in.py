@@ -76,6 +76,15 @@ _HEADER_LITERAL = re.compile(r"""["'`]((?:[a-z]+-)+(?:api-?key|key|token)|(?:x-)
 _SECRET_ENV = re.compile(r"API_?KEY|ACCESS_KEY|AUTH_TOKEN|API_TOKEN|SERVICE_TOKEN|ADMIN_TOKEN|^TOKEN$|_KEY$", re.I)
 _FORM_HINTS = re.compile(r"OAuth2PasswordRequestForm|Form\(|request\.form|urlencoded|request\.POST|params\[")
 _SOURCE_SUFFIXES = {".py", ".js", ".mjs", ".cjs", ".ts", ".go", ".rb", ".php", ".java", ".kt", ".rs", ".cs"}
+# A value the code falls back to when its configuration does not set one: Spring's
+# `${invite_code:111111}`, `os.getenv("INVITE_CODE", "x")`, `process.env.X || "x"`. A sign-in
+# field the code checks against its configuration (an invitation code, a registration
+# secret) is sent that value, not a sample.
+_CONFIG_DEFAULT = re.compile(
+    r"""\$\{([\w.\-]+):([^}\s]+)\}"""
+    r"""|(?:getenv|environ\.get|env)\(\s*["'](\w+)["']\s*,\s*["']([^"']+)["']"""
+    r"""|process\.env\.(\w+)\s*(?:\|\||\?\?)\s*["'`]([^"'`]+)["'`]"""
+)
 _MAX_SOURCE_FILES = 400
 _MAX_SOURCE_BYTES = 512 * 1024
 
@@ -162,8 +171,32 @@ def _wraps(endpoint: Endpoint) -> list[str | None]:
     return [None, resource.rstrip("s")] if resource else [None]
 
 
+def _config_key(name: str) -> str:
+    """A configuration key or field name as one word: `app.invite-code`, `INVITE_CODE` and
+    `inviteCode` are all `invitecode`."""
+    return re.sub(r"[^a-z0-9]", "", name.rsplit(".", 1)[-1].lower())
+
+
+def configured_values(texts: list[str], env: dict[str, str]) -> dict[str, str]:
+    """Configuration key (as `_config_key` spells it) -> the value the running service has:
+    the one the pipeline configures it with, else the default its code falls back to."""
+    out = {_config_key(name): value for name, value in env.items() if value}
+    for text in texts:
+        if "${" not in text and "env" not in text:
+            continue
+        for match in _CONFIG_DEFAULT.finditer(text):
+            key, value = next((k, v) for k, v in zip(match.groups()[::2], match.groups()[1::2], strict=True) if k)
+            out.setdefault(_config_key(key), value)
+    return out
+
+
 def _step(
-    root: Path, endpoint: Endpoint, has_login_field: bool, default: list[str], is_login: bool = False
+    root: Path,
+    endpoint: Endpoint,
+    has_login_field: bool,
+    default: list[str],
+    is_login: bool = False,
+    configured: dict[str, str] | None = None,
 ) -> SignInStep:
     fields: list[tuple[str, Any]] = []
     wraps = _wraps(endpoint)
@@ -172,6 +205,8 @@ def _step(
         role = _role(body_field.name, has_login_field)
         if role is not None:
             fields.append((body_field.name, role))
+        elif (value := (configured or {}).get(_config_key(body_field.name))) is not None:
+            fields.append((body_field.name, value))
         elif body_field.required:
             fields.append((body_field.name, _sample(body_field.type)))
     if not any(role == "phrase" for _, role in fields):
@@ -250,8 +285,11 @@ def detect(service: Service, root: Path, env: dict[str, str]) -> SignInPlan:
         for header in (named or ["x-api-key"])
         if "key" in header or "token" in header
     ]
+    configured = configured_values(texts, env)
     return SignInPlan(
-        registration=_step(root, register, has_login_field, ["username", "email", "password"]) if register else None,
+        registration=_step(root, register, has_login_field, ["username", "email", "password"], configured=configured)
+        if register
+        else None,
         # With no fields known the login gets both names: OAuth2's form reads `username`,
         # an email login `email`; a field the service does not read is ignored.
         login=_step(root, login, has_login_field, ["username", "email", "password"], is_login=True) if login else None,

@@ -46,7 +46,9 @@ def new_identity() -> dict:
     return {
         "login": "abc" + suffix,
         "email": "abc" + suffix + "@example.com",
-        "phrase": "Pw-" + _uuid.uuid4().hex,
+        # 15 characters of letters, digits and a sign: within the "6 to 16" rules of many
+        # registration forms, and unguessable enough for a throwaway test user.
+        "phrase": "Pw-" + _uuid.uuid4().hex[:12],
         "name": "Abc " + suffix,
     }
 

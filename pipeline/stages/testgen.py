@@ -48,7 +48,7 @@ from pipeline.models import (
 from pipeline.stages import collection_client, redact, shipped_code, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "17"
+STAGE_VERSION = "18"
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
@@ -234,17 +234,57 @@ def plan(group: ApiGroup, refused: list[Endpoint] | None = None) -> list[Planned
     return scenarios
 
 
+# A create named by its verb (`POST /blog/insert`, `/user/add`, `/saveNote`) and the item
+# requests beside it (`GET /blog/getBlogById/{id}`, `POST /blog/delete/{id}`): the RPC style
+# of many APIs, whose creates do not post to the collection their items sit under, and
+# whose updates and deletes are often POSTs named by their word.
+_CREATE_VERB = re.compile(r"(?:[Aa]dd|[Cc]reate|[Ii]nsert|[Ss]ave|[Nn]ew)(?:[A-Z_\-]\w*)?")
+_READ_WORD = re.compile(r"get|detail|info|find|query|view|show|one|read|edit", re.IGNORECASE)
+_UPDATE_WORD = re.compile(r"update|edit|modify", re.IGNORECASE)
+_DELETE_WORD = re.compile(r"delete|remove|del", re.IGNORECASE)
+#: (the request's method, the lifecycle step it takes, the word that says so), first wins
+_ITEM_WORDS = (
+    ("GET", "GET", _READ_WORD),
+    ("PUT", "PUT", _UPDATE_WORD),
+    ("PATCH", "PATCH", _UPDATE_WORD),
+    ("DELETE", "DELETE", _DELETE_WORD),
+    ("POST", "DELETE", _DELETE_WORD),
+    ("POST", "PUT", _UPDATE_WORD),
+)
+_ITEM = r"/\{[^/{}]+\}"
+
+
+def _items_of(create: Endpoint, endpoints: list[Endpoint]) -> tuple[str, dict[str, Endpoint]]:
+    """(the path the scenario is named for, lifecycle step -> the request on one created
+    item: GET, PUT, PATCH, DELETE)."""
+    base = create.normalized_path.rstrip("/")
+    items = [e for e in endpoints if re.fullmatch(re.escape(base) + _ITEM, e.normalized_path)]
+    if items:
+        return base, {e.method: e for e in items}
+    parent, _, last = base.rpartition("/")
+    if not _CREATE_VERB.fullmatch(last):
+        return base, {}
+    by_step: dict[str, Endpoint] = {}
+    for method, step, word in _ITEM_WORDS:
+        for endpoint in endpoints:
+            # `/{id}` itself, or one word that says what the request does to the item
+            found = re.fullmatch(re.escape(parent) + r"(?:/([^/{}]+))?" + _ITEM, endpoint.normalized_path)
+            if endpoint.method != method or step in by_step or found is None:
+                continue
+            if (found.group(1) is None and method == step) or (found.group(1) and word.search(found.group(1))):
+                by_step[step] = endpoint
+    return parent or base, by_step if "GET" in by_step else {}
+
+
 def _plan(group: ApiGroup) -> list[PlannedScenario]:
     endpoints = sorted(group.endpoints, key=lambda e: (e.normalized_path, e.method))
     used: set[str] = set()
     scenarios: list[PlannedScenario] = []
     for create in (e for e in endpoints if e.method == "POST" and not path_params(e.path)):
-        base = create.normalized_path.rstrip("/")
-        items = [e for e in endpoints if re.fullmatch(re.escape(base) + r"/\{[^/{}]+\}", e.normalized_path)]
-        if not items:
+        base, by_method = _items_of(create, endpoints)
+        if not by_method:
             continue
-        param = path_params(items[0].path)[-1]
-        by_method = {e.method: e for e in items}
+        param = path_params(next(iter(by_method.values())).path)[-1]
         collection = next(
             (e for e in endpoints if e.method == "GET" and e.normalized_path == create.normalized_path), None
         )
@@ -485,16 +525,31 @@ def short_text(content: bytes) -> str | None:
     return text
 
 
-def _pick_capture(payload: Any, param: str) -> Any:
-    if not isinstance(payload, dict):
-        return None
+def _id_key(payload: dict, param: str) -> str | None:
     for key in (param, *_ID_FIELDS):
         if key in payload and isinstance(payload[key], (int, str)):
-            return payload[key]
-    for key, value in payload.items():
-        if key.lower().endswith("id") and isinstance(value, (int, str)):
-            return value
+            return key
+    return next((k for k, v in payload.items() if k.lower().endswith("id") and isinstance(v, (int, str))), None)
+
+
+def capture_path(payload: Any, param: str) -> list[str] | None:
+    """The keys leading to the id a create answered: its own field, or the field of the
+    object the answer wraps it in (`{"code": 0, "data": {"id": 7}}`, as many APIs answer)."""
+    if not isinstance(payload, dict):
+        return None
+    if (key := _id_key(payload, param)) is not None:
+        return [key]
+    for wrapper, value in payload.items():
+        if isinstance(value, dict) and (key := _id_key(value, param)) is not None:
+            return [wrapper, key]
     return None
+
+
+def _pick_capture(payload: Any, param: str) -> Any:
+    path = capture_path(payload, param)
+    for key in path or []:
+        payload = payload[key]
+    return payload if path else None
 
 
 @dataclass
@@ -763,6 +818,7 @@ def characterize(base_url: str, group: ApiGroup, sign_in_plan: sign_in.SignInPla
                     "capture_field": _capture_field(
                         taken_a[index].item if planned_step.finds is not None else pa.json_body,
                         cap_a.get(planned_step.captures or ""),
+                        planned_step.captures or "",
                     ),
                     # A finder: the fields whose values find the created item in the answer.
                     "finds": repr(taken_a[index].matched) if taken_a[index].matched else None,
@@ -824,10 +880,15 @@ def _credential(base_url: str, recipe: dict[str, Any] | None) -> dict[str, str] 
         raise StageError(Verdict.nothing_testable, f"signing in again failed: {exc}", stage="testgen") from exc
 
 
-def _capture_field(payload: Any, value: Any) -> str | None:
-    if not isinstance(payload, dict) or value is None:
+def _capture_field(payload: Any, value: Any, param: str) -> str | None:
+    """The subscripts the shipped test reads the followed id with (`["data"]["id"]`: the
+    recording's capture_path)."""
+    if value is None:
         return None
-    return next((k for k, v in payload.items() if v == value), None)
+    path = capture_path(payload, param)
+    if not path or _pick_capture(payload, param) != value:
+        return None
+    return "".join(f"[{json.dumps(key)}]" for key in path)
 
 
 def _url_expression(

@@ -1,11 +1,20 @@
 """Java: Spring Boot services."""
 
+from pathlib import Path
+
+from pipeline.config import gradle_distributions_reachable
 from pipeline.languages.base import Grammar, Language
 from pipeline.languages.java import toolchain
 from pipeline.languages.java.spring import SpringFramework
+from pipeline.languages.toolchain import Toolchain
 
 
 class JavaLanguage(Language):
+    def detect_toolchain(self, root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
+        return toolchain.detect(
+            root, offline=offline, entrypoint=entrypoint, gradle_reachable=gradle_distributions_reachable()
+        )
+
     def version_for_failure(self, detail: dict[str, str]) -> str | None:
         # "class file version 61.0": class file 61 is Java 17.
         return str(int(detail["classfile"]) - 44) if detail.get("classfile") else None

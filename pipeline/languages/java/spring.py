@@ -386,10 +386,14 @@ class SpringFramework(Framework):
         if jar is not None:
             command = ["java", "-jar", f"{prefix}target/{jar}.jar", *flags.split(), *overrides]
         else:
-            folder = prefix + ("build/libs" if info is not None and info.tool == "gradle" else "target")
+            jars = f"{prefix}target/*.jar"
+            if info is not None and info.tool == "gradle":
+                # Gradle's jars, or target/ where the build was translated to a pom because
+                # Gradle itself could not be fetched (java/gradle_to_maven.py).
+                jars = f"{prefix}build/libs/*.jar {jars} 2>/dev/null"
             # Gradle also writes a *-plain.jar without dependencies, Maven plugins -sources,
             # -javadoc and -tests jars: the boot jar is the other one.
-            pick = f'"$(ls {folder}/*.jar | {NOT_THE_APP_JAR} | head -n 1)"'
+            pick = f'"$(ls {jars} | {NOT_THE_APP_JAR} | head -n 1)"'
             command = ["sh", "-c", " ".join([f"exec java -jar {pick} {flags}", *map(shlex.quote, overrides)])]
         # The command line sets these keys, so placeholders in their values are never resolved.
         # Keys the active profiles' files define are defined too (spring.profiles.active: dev).

@@ -6,6 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from pipeline.languages.java import gradle_to_maven
 from pipeline.languages.toolchain import Toolchain, existing, local_stand_in, parse_version, read_text
 
 STAND_IN = "17"
@@ -164,13 +165,25 @@ def _entry_module(root: Path, entrypoint: str | None) -> str | None:
     return None
 
 
-def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
+def _translated_pom(root: Path, gradle_files: list[str], notes: list[str]) -> str | None:
+    """The Gradle build said as a pom, where Gradle itself cannot be fetched (a note says
+    what was done, or why the build stays Gradle's and will fail)."""
+    pom, said = gradle_to_maven.translate(root)
+    if pom is None:
+        notes.append(f"Gradle's distributions are out of reach and {gradle_files[0]} cannot become a pom: {said}")
+    else:
+        notes.append(f"Gradle's distributions are out of reach: {said}")
+    return pom
+
+
+def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_reachable: bool = True) -> Toolchain:
     notes: list[str] = []
     gradle_files = existing(root, ["build.gradle", "build.gradle.kts"])
     maven = (root / "pom.xml").is_file()
+    translated = None if maven or not gradle_files or gradle_reachable else _translated_pom(root, gradle_files, notes)
     module = _entry_module(root, entrypoint)
-    if maven:
-        pom = read_text(root / "pom.xml")
+    if maven or translated:
+        pom = translated or read_text(root / "pom.xml")
         version, source = _pom_version(pom)
         module_pom = read_text(root / module / "pom.xml") if module else ""
         if module:
@@ -182,6 +195,8 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
             version, source = _boot_parent_release(module_pom) if module else (None, None)
             if version is None:
                 version, source = _boot_parent_release(pom)
+        if translated and source:
+            source = f"{gradle_files[0]}, as {gradle_to_maven.POM_NAME}'s {source.removeprefix('pom.xml ')}"
         # A multi-module build needs every module's pom before it resolves: copy the source.
         multi_module = "<modules>" in pom
     else:
@@ -205,15 +220,23 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
 
     base_image = image(version)
     system_packages: list[str] = []
-    if maven:
-        wrapper = (root / "mvnw").is_file() and (root / ".mvn").is_dir()
+    generated: dict[str, str] = {}
+    if maven or translated:
+        wrapper = maven and (root / "mvnw").is_file() and (root / ".mvn").is_dir()
         tool = "./mvnw" if wrapper else "mvn"
         if not wrapper:
             # The temurin image has no Maven; Debian and Ubuntu package one.
             system_packages.append("maven")
         manifests = [] if multi_module else existing(root, ["pom.xml", "mvnw", ".mvn/"])
+        skip_tests = "-DskipTests"
+        if translated:
+            generated = {gradle_to_maven.POM_NAME: translated}
+            tool = f"mvn -f {gradle_to_maven.POM_NAME}"
+            manifests = [gradle_to_maven.POM_NAME]
+            # The test configurations were left out: the tests are not even compiled.
+            skip_tests = "-Dmaven.test.skip=true"
         install = None if multi_module else f"{tool} -B -q dependency:go-offline"
-        build = f"{tool} -B -DskipTests package"
+        build = f"{tool} -B {skip_tests} package"
         boot = _boot_version(pom)
         if not multi_module and boot and _unpinned_boot_plugin(pom):
             # The lifecycle up to the jar, then the repackage goal at the Boot version the
@@ -250,7 +273,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
             build = f"{tool} -B -DskipTests -pl {module} -am package"
             artifact = f"{module}/target/*.jar"
         manager = "maven"
-    else:
+    else:  # Gradle's own build
         wrapper = (root / "gradlew").is_file() and (root / "gradle" / "wrapper").is_dir()
         tool = "./gradlew --no-daemon" if wrapper else "gradle --no-daemon"
         if not wrapper:
@@ -290,4 +313,5 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         base_image=base_image,
         facts={"wrapper": "yes" if wrapper else "no"},
         notes=notes,
+        generated_files=generated,
     )
