@@ -66,18 +66,18 @@ def _endpoint(method: str, path: str, fields: list[BodyField] | None = None) -> 
     return Endpoint(method=method, path=path, handler=handler, body_fields=fields or [])
 
 
+def _api(name: str, *endpoints: Endpoint) -> ApiGroup:
+    return ApiGroup(name=name, description=f"The {name} API.", service_root=".", endpoints=list(endpoints))
+
+
 def _group(*extra: Endpoint) -> ApiGroup:
     fields = [BodyField(name="title", type="str", required=True), BodyField(name="content", type="str")]
-    return ApiGroup(
-        name="blog",
-        description="The blog API.",
-        service_root=".",
-        endpoints=[
-            _endpoint("POST", "/blog/insert", fields),
-            _endpoint("GET", "/blog/getBlogById/{id}"),
-            _endpoint("DELETE", "/blog/delete/{id}"),
-            *extra,
-        ],
+    return _api(
+        "blog",
+        _endpoint("POST", "/blog/insert", fields),
+        _endpoint("GET", "/blog/getBlogById/{id}"),
+        _endpoint("DELETE", "/blog/delete/{id}"),
+        *extra,
     )
 
 
@@ -105,17 +105,13 @@ def test_updates_and_deletes_that_are_posts_named_by_their_word_take_their_steps
     # yyblog's style: `POST /add`, `GET /edit/{id}` (the item, to edit), `POST /edit/top/{id}`
     # (two words: not one item request), `POST /delete/{id}`.
     fields = [BodyField(name="title", type="str", required=True)]
-    group = ApiGroup(
-        name="notes",
-        description="The notes API.",
-        service_root=".",
-        endpoints=[
-            _endpoint("POST", "/admin/note/add", fields),
-            _endpoint("GET", "/admin/note/edit/{id}"),
-            _endpoint("POST", "/admin/note/edit/top/{id}"),
-            _endpoint("POST", "/admin/note/update/{id}", fields),
-            _endpoint("POST", "/admin/note/delete/{id}"),
-        ],
+    group = _api(
+        "notes",
+        _endpoint("POST", "/admin/note/add", fields),
+        _endpoint("GET", "/admin/note/edit/{id}"),
+        _endpoint("POST", "/admin/note/edit/top/{id}"),
+        _endpoint("POST", "/admin/note/update/{id}", fields),
+        _endpoint("POST", "/admin/note/delete/{id}"),
     )
     lifecycle = testgen.plan(group)[0]
     assert [(s.endpoint.method, s.endpoint.path) for s in lifecycle.steps] == [
