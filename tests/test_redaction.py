@@ -145,6 +145,26 @@ def test_a_reference_with_a_plain_default_in_a_start_command_is_no_secret(tmp_pa
     assert [f.file for f in redact.leftover_secrets(tmp_path)] == ["task.yaml"]
 
 
+def test_an_instructions_own_words_beside_placeholders_are_no_secret(tmp_path):
+    # A signed-in group's environment variant says what its endpoints answer "Without
+    # credentials: answers `200` ..." and lists the sidecar's dummy password: a multi-line
+    # YAML string is judged whole, and the prose's "answers" made moneynote's two signed-in
+    # environment variants `secret_unredactable`.
+    def instruction(password: str) -> str:
+        return (
+            "Implement the endpoints.\n\n### `GET /api/v1/book-templates`\n\n"
+            "- Without credentials: answers `200` with a JSON object containing `code`, `message`.\n\n"
+            "## Environment\n\n"
+            + "More words here. " * 20
+            + f"\n- reach mysql at `127.0.0.1:3306`: `DB_NAME=app`, `DB_PASSWORD={password}`, `DB_PORT=3306`;\n"
+        )
+
+    (tmp_path / "task.yaml").write_text(yaml.safe_dump({"instruction": instruction("dummy-db-password")}, width=100))
+    assert redact.leftover_secrets(tmp_path) == []
+    (tmp_path / "task.yaml").write_text(yaml.safe_dump({"instruction": instruction("k8Yq2vW9xLp3Rt7Zb1Nc")}, width=100))
+    assert [f.file for f in redact.leftover_secrets(tmp_path)] == ["task.yaml"]
+
+
 @pytest.mark.docker
 def test_emitted_tasks_carry_no_planted_secret(docker_engine, tmp_path_factory):
     result, out = planted_tasks(tmp_path_factory)

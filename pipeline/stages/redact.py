@@ -40,7 +40,7 @@ from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
 from pipeline.stages import secret_scan
 
-STAGE_VERSION = "14"
+STAGE_VERSION = "15"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -297,9 +297,16 @@ def _only_placeholders_assigned(path: Path, line_number: int) -> bool:
     lines = text.splitlines()
     if not 0 < line_number <= len(lines):
         return False
-    values = [m.group("v") for m in _SECRET_ASSIGNMENT.finditer(lines[line_number - 1])]
+
+    def assigned(where: str) -> list[str]:
+        # A plain word is prose, not a value ("Without credentials: answers `401`", in an
+        # instruction): it neither clears nor condemns the line.
+        values = (m.group("v") for m in _SECRET_ASSIGNMENT.finditer(where))
+        return [v for v in values if _is_placeholder(v) or _looks_secret(v)]
+
+    values = assigned(lines[line_number - 1])
     if not values and path.suffix in {".yaml", ".yml"}:
-        values = [m.group("v") for m in _SECRET_ASSIGNMENT.finditer(text)]
+        values = assigned(text)
     return bool(values) and all(_is_placeholder(v) for v in values)
 
 
