@@ -563,3 +563,29 @@ def test_signed_in_group_becomes_a_verified_task(fixture, run_id, tmp_path):
     instruction = yaml.safe_load((task / "task.yaml").read_text())["instruction"]
     assert "These endpoints answer only signed-in users." in instruction, instruction
     assert sandbox.leftovers(run_id) == []
+
+
+def test_establish_signs_in_as_a_user_the_configuration_file_declares(serve, tmp_path):
+    # blobstash: `auth: [{id: root, password: ...}]` in the YAML it is started with, checked
+    # with r.BasicAuth(); it has no registration, so no new user can be made.
+    (tmp_path / "auth.go").write_text("user, pass, ok := r.BasicAuth()\n")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "server.yaml").write_text("listen: ':8050'\nauth:\n  - id: root\n    password: 'k3y'\n")
+    (tmp_path / ".build.yml").write_text("tasks:\n  - user: ci\n    password: nope\n")  # a tool's file
+    url = serve(_service_class(basic="every", accounts={"root": "k3y"}))
+    plan = sign_in.detect(_service(_endpoint("GET", "/items")), tmp_path, {})
+    assert [(k.header, k.variable) for k in plan.api_keys] == [("Authorization", "conf/server.yaml: root")]
+    recipe = sign_in.establish(url, plan, _trial(url))
+    assert recipe == {
+        "kind": "api_key",
+        "header": "Authorization",
+        "value": "Basic " + base64.b64encode(b"root:k3y").decode(),
+    }
+    assert _trial(url)(sign_in_client.sign_in(url, recipe))[0] == 200
+    assert "HTTP Basic credentials of a user the service's configuration file declares" in sign_in.describe(recipe)
+
+
+def test_configured_users_are_offered_only_to_code_that_checks_basic_auth(tmp_path):
+    (tmp_path / "app.go").write_text('token := r.Header.Get("X-Token")\n')
+    (tmp_path / "server.yaml").write_text("auth:\n  - id: root\n    password: 'k3y'\n")
+    assert sign_in.detect(_service(_endpoint("GET", "/items")), tmp_path, {}).api_keys == []

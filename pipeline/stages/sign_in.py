@@ -19,6 +19,7 @@ follow alike, each time as a new user.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from typing import Any, Literal
 import requests
 from pydantic import BaseModel, Field
 
+from pipeline.languages.config_samples import config_files, configured_users
 from pipeline.models import Endpoint, Service, path_params
 from pipeline.stages import sign_in_client
 
@@ -52,6 +54,8 @@ def is_refusal(status: int, body: str | None = None) -> bool:
     if status in REFUSED:
         return True
     return 200 <= status < 300 and bool(body) and len(body) <= _REFUSAL_MAX_CHARS and bool(REFUSAL_WORDS.search(body))
+
+
 _REGISTER = {"register", "registration", "signup", "sign-up", "sign_up", "join", "users", "user", "accounts", "account"}
 # Collections that also hold other things: a registration only when the body takes a password.
 _NEEDS_PASSWORD = {"users", "user", "accounts", "account"}
@@ -85,6 +89,8 @@ _CONFIG_DEFAULT = re.compile(
     r"""|(?:getenv|environ\.get|env)\(\s*["'](\w+)["']\s*,\s*["']([^"']+)["']"""
     r"""|process\.env\.(\w+)\s*(?:\|\||\?\?)\s*["'`]([^"'`]+)["'`]"""
 )
+# Code that checks HTTP Basic credentials (Go's r.BasicAuth(), an "Authorization: Basic" parser).
+_BASIC_AUTH = re.compile(r"BasicAuth|[\"'`]Basic ")
 _MAX_SOURCE_FILES = 400
 _MAX_SOURCE_BYTES = 512 * 1024
 
@@ -243,6 +249,18 @@ def _source_texts(root: Path, service_root: str) -> list[str]:
     return texts
 
 
+def _configured_basic(service_root: Path) -> list[ApiKeyCandidate]:
+    """HTTP Basic credentials of the users the repository's configuration files declare: a
+    service that checks Basic auth against its configured users lets those in, and no
+    registration makes new ones."""
+    out = []
+    for rel, data in config_files(service_root):
+        for user, secret in configured_users(data):
+            value = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+            out.append(ApiKeyCandidate(header="Authorization", value=value, variable=f"{rel}: {user}"))
+    return out
+
+
 def detect(service: Service, root: Path, env: dict[str, str]) -> SignInPlan:
     """The sign-in endpoints and API-key candidates the service's routes and code name."""
     posts = [
@@ -285,6 +303,8 @@ def detect(service: Service, root: Path, env: dict[str, str]) -> SignInPlan:
         for header in (named or ["x-api-key"])
         if "key" in header or "token" in header
     ]
+    if any(_BASIC_AUTH.search(text) for text in texts):
+        api_keys += _configured_basic(root / service.root)
     configured = configured_values(texts, env)
     return SignInPlan(
         registration=_step(root, register, has_login_field, ["username", "email", "password"], configured=configured)
@@ -460,6 +480,12 @@ def _signed_in(base_url: str, candidate: dict) -> dict[str, str] | None:
 
 def describe(recipe: dict[str, Any]) -> str:
     """How the tests sign in, for the task's instruction (no value the tests make up)."""
+    if recipe["kind"] == "api_key" and str(recipe["value"]).startswith("Basic "):
+        return (
+            "These endpoints answer only signed-in users. The tests send the HTTP Basic credentials of a user "
+            "the service's configuration file declares; without them these endpoints must refuse the request "
+            "as described."
+        )
     if recipe["kind"] == "api_key":
         return (
             f"The tests send the key the service is configured with in the `{recipe['header']}` header; "

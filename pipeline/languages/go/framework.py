@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from pipeline.languages.config_samples import listen_value, shipped_config
 from pipeline.languages.framework import Framework, RuntimeHints, ServiceCandidate
 from pipeline.languages.go.commands import serving_command
 from pipeline.languages.go.interpreter import Dialect, Interpreter
@@ -20,7 +21,7 @@ from pipeline.languages.go.masking import Responder, blank_unused_imports, mask_
 from pipeline.languages.go.project import GoMod, GoPackage, GoProject, find_go_mods, load_go_mod
 from pipeline.languages.go.request_query import QUERY_READERS
 from pipeline.languages.go.routes import endpoints_of
-from pipeline.languages.go.runtime_hints import _env_names, env_reads, port_of
+from pipeline.languages.go.runtime_hints import _env_names, config_argument, config_keys, env_reads, port_of
 from pipeline.models import CannedAnswer, Endpoint, Handler
 
 #: Folders whose `main` packages are examples or tools rather than the service.
@@ -125,7 +126,9 @@ class GoFramework(Framework):
                 port, names = listen.default, ["PORT"]
             if port is not None or names:
                 break
-        port = port or self.dialects()[0].default_port
+        config_args, config_port = self._config_file(project, found[0].dir) if found is not None else ([], None)
+        args += config_args
+        port = port or config_port or self.dialects()[0].default_port
         env: dict[str, str] = {}
         for name, has_default in env_reads(project).items():
             if name == "PORT" or name in names:
@@ -135,6 +138,20 @@ class GoFramework(Framework):
         for name in names:
             env.setdefault(name, f":{port}" if "ADDR" in name.upper() else str(port))
         return RuntimeHints(start_command=[BINARY, *args], port=port, env=dict(sorted(env.items())))
+
+    def _config_file(self, project: GoProject, main_dir: str) -> tuple[list[str], int | None]:
+        """The arguments that hand the service the configuration file the repository ships,
+        and the port that file sets; ([], None) when it reads none or the repository has none
+        that fits (or its flag's default path is one the repository has)."""
+        argument = config_argument(project, main_dir)
+        if argument is None or (argument.default and (project.root / argument.default).is_file()):
+            return [], None
+        program = project.mod.module.rstrip("/").rsplit("/", 1)[-1]
+        sample = shipped_config(project.root, config_keys(project), program=program)
+        if sample is None:
+            return [], None
+        args = [argument.flag, sample.path] if argument.flag else [sample.path]
+        return args, port_of(listen_value(sample))
 
     def mask_body(self, source: bytes, handler: Handler) -> bytes:
         return mask_handler(source, handler, self.responder)
