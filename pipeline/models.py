@@ -343,6 +343,11 @@ class RedactionReport(BaseModel):
         description="text files too large for detect-secrets: streamed through the pipeline's own patterns "
         "(and redacted by them) instead",
     )
+    generated_keys: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 fingerprints of the throwaway private keys made in place of the repository's "
+        "(stages/throwaway_keys.py): the pipeline's own, never a secret",
+    )
 
 
 class RunResult(BaseModel):

@@ -2,8 +2,10 @@
 
 The translation is pinned here on build files written from scratch, one per form real
 repositories use (Groovy and Kotlin DSL, the buildscript form, ext variables, BOMs, annotation
-processors); what a pom cannot say is refused with its reason. The fixture spring_gradle_notes
-is compiled as its translation (test_masked_compiles.py) and built and run in Docker below.
+processors, version catalogs, several projects); what a pom cannot say is refused with its
+reason. The fixtures spring_gradle_notes and spring_gradle_reactor are compiled as their
+translations (test_masked_compiles.py); the first is built and run in Docker below, the
+second is packaged and run with the host's Maven.
 """
 
 from __future__ import annotations
@@ -176,7 +178,11 @@ def test_buildscript_form_and_old_configurations(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("build", "files", "reason"),
     [
-        (GROOVY, {"settings.gradle": "include 'api', 'core'\n"}, "multi-project"),
+        (
+            GROOVY.replace("'org.projectlombok:lombok'\n    annotation", "libs.bundles.web\n    annotation"),
+            {"gradle__libs.versions.toml": '[bundles]\nweb = ["a"]\n'},
+            "bundle",
+        ),
         (GROOVY.replace("id 'java'", "alias(libs.plugins.kotlin.jvm)"), {}, "version catalog"),
         (GROOVY.replace("'org.projectlombok:lombok'\n    annotation", "libs.lombok\n    annotation"), {}, "catalog"),
         (GROOVY.replace("id 'java'", "id 'org.jetbrains.kotlin.jvm' version '1.9.0'"), {}, "kotlin"),
@@ -214,10 +220,13 @@ def test_toolchain_translates_only_where_gradle_is_out_of_reach(tmp_path: Path) 
     assert any("translated to pom.abc.xml" in note for note in maven.notes)
 
     # A build the pom cannot say stays Gradle's, and says why it will not build here.
-    (root / "settings.gradle").write_text("rootProject.name = 'notes'\ninclude 'core'\n")
+    build = (root / "build.gradle").read_text()
+    (root / "build.gradle").write_text(
+        build.replace("dependencies {", "dependencies {\n    implementation files('lib/a.jar')", 1)
+    )
     refused = toolchain.detect(root, offline=True, gradle_reachable=False)
     assert refused.package_manager == "gradle"
-    assert any("cannot become a pom: a multi-project build" in note for note in refused.notes)
+    assert any("cannot become a pom: `implementation files('lib/a.jar')`" in note for note in refused.notes)
 
 
 def test_the_machine_setting_overrides_the_probe(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -270,3 +279,135 @@ def test_a_gradle_service_builds_and_answers_as_its_translation(
         assert created.status_code == 201, created.text
         # Lombok's getters (the processor ran) and commons-text's capitalize (an ext version)
         assert created.json() == {"id": 1, "title": "First Note", "body": None}
+
+
+# --------------------------------------------------------------------------- several projects
+
+REACTOR = FIXTURES / "spring_gradle_reactor"
+
+
+def test_a_version_catalog_names_libraries_plugins_and_versions(tmp_path: Path) -> None:
+    catalog = """\
+[versions]
+boot = "3.3.0"
+java = "21"
+jjwt = { strictly = "0.12.5" }
+[libraries]
+web = { group = "org.springframework.boot", name = "spring-boot-starter-web" }
+jjwt-api = { module = "io.jsonwebtoken:jjwt-api", version.ref = "jjwt" }
+guava = "com.google.guava:guava:33.0.0-jre"
+[plugins]
+spring-boot = { id = "org.springframework.boot", version.ref = "boot" }
+"""
+    build = """\
+plugins {
+    java
+    alias(libs.plugins.spring.boot)
+}
+java { toolchain { languageVersion.set(JavaLanguageVersion.of(libs.versions.java.get())) } }
+dependencies {
+    implementation(libs.web)
+    implementation(libs.jjwt.api)
+    runtimeOnly(libs.guava)
+}
+"""
+    _project(tmp_path, build, "build.gradle.kts", **{"gradle__libs.versions.toml": catalog})
+    pom = _pom(tmp_path)
+    assert pom.findtext("m:parent/m:version", namespaces=NS) == "3.3.0"
+    assert pom.findtext("m:properties/m:java.version", namespaces=NS) == "21"
+    assert _dependencies(pom) == {
+        "spring-boot-starter-web": (None, None, None),
+        "jjwt-api": ("0.12.5", None, None),
+        "guava": ("33.0.0-jre", "runtime", None),
+    }
+
+
+def test_several_projects_become_a_reactor_of_the_app_and_what_it_needs(tmp_path: Path) -> None:
+    # A project the app does not depend on stays out: it may not build here.
+    root = shutil.copytree(REACTOR, tmp_path / "shelf")
+    (root / "settings.gradle.kts").write_text((root / "settings.gradle.kts").read_text() + 'include(":tools")\n')
+    files, said = gradle_to_maven.translate_files(root, "server/web")
+    assert files is not None, said
+    assert sorted(files) == ["lib/catalog/pom.abc.xml", "pom.abc.xml", "server/web/pom.abc.xml"]
+    top = ET.fromstring(files["pom.abc.xml"])
+    assert top.findtext("m:packaging", namespaces=NS) == "pom"
+    modules = [m.text for m in top.findall("m:modules/m:module", NS)]
+    assert modules == ["lib/catalog/pom.abc.xml", "server/web/pom.abc.xml"]
+    web, catalog = ET.fromstring(files["server/web/pom.abc.xml"]), ET.fromstring(files["lib/catalog/pom.abc.xml"])
+    # The root's subprojects block reaches both; the catalog's variable holder resolves.
+    for pom in (web, catalog):
+        assert pom.findtext("m:parent/m:version", namespaces=NS) == "3.2.5"
+        assert pom.findtext("m:properties/m:java.version", namespaces=NS) == "17"
+        assert _processors(pom) == ["lombok"]
+        assert _dependencies(pom)["lombok"] == (None, "provided", None)
+    assert _dependencies(web)["lib-catalog"] == ("0.0.1", None, None)
+    assert _dependencies(catalog)["commons-lang3"] == ("3.14.0", None, None)
+    # Only the app is repackaged into the executable jar.
+    boot = ".//m:plugin[m:artifactId='spring-boot-maven-plugin']"
+    assert web.find(boot, NS) is not None and catalog.find(boot, NS) is None
+
+
+def test_the_toolchain_builds_the_app_project_from_the_settings_folder(tmp_path: Path) -> None:
+    root = shutil.copytree(REACTOR, tmp_path / "shelf")
+    entry = "server/web/src/main/java/com/example/shelf/web/ShelfApplication.java"
+    translated = toolchain.detect(root, offline=True, entrypoint=entry, gradle_reachable=False)
+    assert translated.build_command == "mvn -f pom.abc.xml -B -Dmaven.test.skip=true -pl server/web -am package"
+    assert translated.artifact == "server/web/target/*.jar"
+    assert sorted(translated.generated_files) == ["lib/catalog/pom.abc.xml", "pom.abc.xml", "server/web/pom.abc.xml"]
+    gradle = toolchain.detect(root, offline=True, entrypoint=entry, gradle_reachable=True)
+    assert (gradle.build_command, gradle.artifact) == (
+        "./gradlew --no-daemon :web:bootJar -x test",
+        "server/web/build/libs/*.jar",
+    ) or (gradle.build_command == "gradle --no-daemon :web:bootJar -x test")
+    assert gradle.language_version == "17"  # the catalog's, through `libs.versions.java`
+
+
+def test_a_gradle_project_is_served_from_its_settings_folder() -> None:
+    from pipeline.languages import get_framework
+
+    (candidate,) = get_framework("spring").detect(REACTOR)
+    assert candidate.root == REACTOR.resolve()
+    assert candidate.entrypoint == "server/web/src/main/java/com/example/shelf/web/ShelfApplication.java"
+
+
+@pytest.mark.skipif(shutil.which("mvn") is None, reason="needs the host's Maven")
+def test_the_reactor_packages_and_the_app_jar_runs(tmp_path: Path) -> None:
+    """The translation built with the host's Maven and the app run: the library project's
+    Lombok accessors and its commons-lang3 reach the running app (this is our own fixture)."""
+    import socket
+    import subprocess
+    import time
+
+    import requests
+
+    root = shutil.copytree(REACTOR, tmp_path / "shelf")
+    files, said = gradle_to_maven.translate_files(root, "server/web")
+    assert files is not None, said
+    for name, text in files.items():
+        (root / name).write_text(text)
+    command = ["mvn", "-f", "pom.abc.xml", "-B", "-q", "-Dmaven.test.skip=true", "-pl", "server/web", "-am", "package"]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    (jar,) = (root / "server" / "web" / "target").glob("*.jar")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = subprocess.Popen(
+        ["java", "-jar", str(jar), "--server.address=127.0.0.1", f"--server.port={port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/books"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                created = requests.post(url, json={"title": "the  hobbit", "author": "t"}, timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the app did not answer in 90 s"
+                time.sleep(1)
+        assert (created.status_code, created.json()) == (201, {"id": 1, "title": "The hobbit", "author": "t"})
+    finally:
+        app.terminate()
+        app.wait(timeout=30)

@@ -113,6 +113,8 @@ COMPILED = {
     "spring_store": "java",
     # Gradle: compiled as the pom the pipeline translates its build.gradle to (see _compile)
     "spring_gradle_notes": "java",
+    # Gradle, several projects and a version catalog: compiled as the translated reactor
+    "spring_gradle_reactor": "java",
     "axum_bookmarks": "rust",
     "actix_library": "rust",
     "gate_mask_uncompiled": "go",
@@ -191,14 +193,22 @@ def _gopath_module_file(tree: Path) -> list[Path]:
 def _translated_pom(tree: Path) -> list[Path]:
     """A Gradle tree compiles with Maven as the pom the pipeline translates its build to
     (where Gradle's distributions are out of reach, that pom is what its image builds)."""
-    if (tree / "pom.xml").exists() or not (tree / "build.gradle").exists():
+    if (tree / "pom.xml").exists() or not any((tree / n).exists() for n in ("build.gradle", "build.gradle.kts")):
         return []
-    from pipeline.languages.java import gradle_to_maven
+    from pipeline.languages import get_framework
+    from pipeline.languages.java import gradle_to_maven, toolchain
 
-    pom, why = gradle_to_maven.translate(tree)
-    assert pom is not None, why
-    (tree / "pom.xml").write_text(pom)
-    return [tree / "pom.xml"]
+    (service,) = get_framework("spring").detect(tree)
+    module = toolchain._entry_module(tree, service.entrypoint, ("build.gradle", "build.gradle.kts"))
+    files, why = gradle_to_maven.translate_files(tree, module)
+    assert files is not None, why
+    # The top one as pom.xml, so `mvn compile` finds it; a reactor's modules keep their names.
+    made = []
+    for name, text in files.items():
+        path = tree / ("pom.xml" if name == gradle_to_maven.POM_NAME else name)
+        path.write_text(text)
+        made.append(path)
+    return made
 
 
 def _copy(source: Path, target: Path, toolchain: Toolchain) -> Path:

@@ -493,3 +493,68 @@ def test_scans_in_threads_at_once_each_find_the_secret(tmp_path):
     for thread in threads:
         thread.join()
     assert len(results) == 400 and set(results) == {1}
+
+
+def _pem_private(key, pkcs8: bool) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    form = serialization.PrivateFormat.PKCS8 if pkcs8 else serialization.PrivateFormat.TraditionalOpenSSL
+    return key.private_bytes(serialization.Encoding.PEM, form, serialization.NoEncryption()).decode()
+
+
+def _pem_public(key) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def test_a_shipped_key_pair_is_replaced_by_a_fresh_pair_the_gate_lets_pass(tmp_path, monkeypatch):
+    # realworld-java21: Spring signs its JWTs with app.key and checks them with app.pub. A
+    # placeholder there stops the service; a fresh pair of the same kind keeps it running.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    curve_key = ec.generate_private_key(ec.SECP256R1())
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tree = tmp_path / "repo"
+    resources = tree / "src" / "main" / "resources"
+    resources.mkdir(parents=True)
+    (resources / "app.key").write_text(_pem_private(signing, pkcs8=True))
+    (resources / "app.pub").write_text(_pem_public(signing))
+    (resources / "copy.key").write_text(_pem_private(signing, pkcs8=True))
+    (resources / "unrelated.pub").write_text(_pem_public(other))
+    indented = "\n".join("    " + line for line in _pem_private(curve_key, pkcs8=False).splitlines())
+    (tree / "config.yaml").write_text(f"jwt:\n  key: |\n{indented}\n")
+    monkeypatch.setattr(redact, "_generated_keys", set())
+
+    report = redact.redact_tree(tree)
+
+    renewed = serialization.load_pem_private_key((resources / "app.key").read_bytes(), None)
+    assert isinstance(renewed, rsa.RSAPrivateKey) and renewed.key_size == 2048
+    assert renewed.private_numbers() != signing.private_numbers()
+    assert (resources / "copy.key").read_text() == (resources / "app.key").read_text()  # one key, one replacement
+    public = serialization.load_pem_public_key((resources / "app.pub").read_bytes())
+    assert public.public_numbers() == renewed.public_key().public_numbers()
+    assert (resources / "unrelated.pub").read_text() == _pem_public(other)
+    yaml_key = yaml.safe_load((tree / "config.yaml").read_text())["jwt"]["key"]
+    assert (tree / "config.yaml").read_text().startswith("jwt:\n  key: |\n    -----BEGIN EC PRIVATE KEY-----\n    ")
+    fresh_curve = serialization.load_pem_private_key(yaml_key.encode(), None)
+    assert isinstance(fresh_curve, ec.EllipticCurvePrivateKey) and fresh_curve.curve.name == "secp256r1"
+    assert fresh_curve.private_numbers() != curve_key.private_numbers()
+    assert len(report.generated_keys) == 2
+    assert {f.type for f in report.findings} == {"Private Key (replaced by a fresh key)"}
+    assert redact.leftover_secrets(tree, skip=()) == []
+
+    # Another process (a resumed run, `abc-pipeline lint`) knows the fresh keys only from the
+    # task's metadata.json; without it they are private keys like any other.
+    monkeypatch.setattr(redact, "_generated_keys", set())
+    assert {f.file for f in redact.leftover_secrets(tree, skip=())} >= {"src/main/resources/app.key", "config.yaml"}
+    monkeypatch.setattr(redact, "_generated_keys", set())
+    metadata = {"redaction_report": {"generated_keys": report.generated_keys}}
+    (tree / "metadata.json").write_text(json.dumps(metadata))
+    assert redact.leftover_secrets(tree) == []

@@ -8,6 +8,11 @@ Two detectors, one replacement rule:
   secret-named assignments in configs and `.env` files;
 - detect-secrets for the rest (AWS keys, high-entropy strings, keyword secrets).
 
+A PEM private key is replaced by a fresh key of the same kind, and the public keys the
+repository ships for it by the new one's (stages/throwaway_keys.py): a service that signs
+with its shipped key pair still starts. The fresh keys' fingerprints are in the report, and
+the gate passes exactly those.
+
 A value is replaced where it stands, by a placeholder that keeps the shape code relies on:
 a URL stays a URL with `REDACTED` as its password, a quoted string stays quoted, so a
 service that reads its JWT secret or database URL at start still starts. Findings are
@@ -26,6 +31,7 @@ pairs and the secret values this process knows (`remember_secrets`), before any 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -38,9 +44,9 @@ from typing import Any
 
 from pipeline.languages import LANGUAGES
 from pipeline.models import RedactionFinding, RedactionReport
-from pipeline.stages import secret_scan
+from pipeline.stages import secret_scan, throwaway_keys
 
-STAGE_VERSION = "15"
+STAGE_VERSION = "16"
 PLACEHOLDER = "REDACTED-BY-ABC-PIPELINE"
 URL_PASSWORD_PLACEHOLDER = "REDACTED"
 # Larger text files are too slow for detect-secrets: they are streamed through PATTERNS.
@@ -197,6 +203,7 @@ def scan(root: Path, files: list[Path] | None = None) -> list[tuple[Path, int, s
             or (secret.type == "Secret Keyword" and _not_a_keyword_secret(Path(filename), secret))
             or _is_charset(secret.secret_value)
             or (secret.type in _GUESSING_DETECTORS and _is_generated(Path(filename)))
+            or secret.line_number in _generated_key_lines(Path(filename))
         ):
             continue
         found.append((Path(filename), secret.line_number, secret.type, secret.secret_value))
@@ -377,6 +384,8 @@ def _pattern_matches(path: Path, text: str, extra: tuple[Pattern, ...] = ()) -> 
             value = match.group(pattern.value)
             if _is_placeholder(value) or (pattern.judge_value and not _looks_secret(value)):
                 continue
+            if pattern.type == "Private Key" and throwaway_keys.fingerprint(value) in _generated_keys:
+                continue  # a throwaway key the pipeline made in place of the repository's
             matches.append((pattern, match))
     return matches
 
@@ -434,6 +443,75 @@ def _replace_patterns(
         findings.append(RedactionFinding(file=rel, line=first_line + text.count("\n", 0, start), type=kind))
     out.append(text[cursor:])
     return "".join(out), findings
+
+
+# Fingerprints of the throwaway keys made in place of the repositories' (and read back from
+# the metadata.json of a task being checked): never a secret, never redacted or reported.
+_generated_keys: set[str] = set()
+
+
+def remember_generated_keys(fingerprints: Iterable[str]) -> None:
+    with _known_lock:
+        _generated_keys.update(fingerprints)
+
+
+def _generated_key_lines(path: Path) -> set[int]:
+    """The line numbers of `path` that a throwaway key's PEM block covers."""
+    if not _generated_keys:
+        return set()
+    try:
+        text = path.read_text(errors="surrogateescape")
+    except OSError:
+        return set()
+    lines: set[int] = set()
+    for match in throwaway_keys.PRIVATE_KEY_BLOCK.finditer(text):
+        if throwaway_keys.fingerprint(match.group(0)) in _generated_keys:
+            first = text.count("\n", 0, match.start()) + 1
+            lines.update(range(first, first + match.group(0).count("\n") + 1))
+            # detect-secrets reports a YAML block string (`key: |`) at its key's line.
+            before = text[: match.start()].rstrip(" \t").removesuffix("\n").rsplit("\n", 1)[-1]
+            if re.search(r":[ \t]*[|>][-+]?[ \t]*$", before):
+                lines.add(first - 1)
+    return lines
+
+
+def _renew_key_pairs(root: Path) -> tuple[list[RedactionFinding], list[str]]:
+    """Each PEM private key under root replaced by a fresh one of its kind, and each public
+    key of the old one by the new one's: (findings, the fresh keys' fingerprints). A key
+    that cannot be renewed is left for the patterns, which put the placeholder there."""
+    findings: list[RedactionFinding] = []
+    renewals: list[throwaway_keys.Renewal] = []
+    fresh: dict[str, throwaway_keys.Renewal] = {}  # one key shipped twice gets one replacement
+    for path in _text_files(root):
+        text = path.read_text(errors="surrogateescape")
+        if "PRIVATE KEY-----" not in text:
+            continue
+        rel = path.relative_to(root).as_posix()
+        out, cursor = [], 0
+        for match in throwaway_keys.PRIVATE_KEY_BLOCK.finditer(text):
+            old = match.group(0)
+            renewal = fresh.get(old) or throwaway_keys.renew(old)
+            if renewal is None:
+                continue
+            fresh[old] = renewal
+            renewals.append(renewal)
+            remember_secrets([old])
+            out.append(text[cursor : match.start()] + renewal.new_block)
+            cursor = match.end()
+            line = text.count("\n", 0, match.start()) + 1
+            findings.append(RedactionFinding(file=rel, line=line, type="Private Key (replaced by a fresh key)"))
+        if out:
+            path.write_text("".join(out) + text[cursor:], errors="surrogateescape")
+    if renewals:
+        for path in _text_files(root):
+            text = path.read_text(errors="surrogateescape")
+            if "PUBLIC KEY-----" in text:
+                renewed, count = throwaway_keys.renewed_public_keys(text, renewals)
+                if count:
+                    path.write_text(renewed, errors="surrogateescape")
+    fingerprints = sorted({throwaway_keys.fingerprint(r.new_block) for r in renewals})
+    remember_generated_keys(fingerprints)
+    return findings, fingerprints
 
 
 def _redact_patterns(root: Path) -> tuple[list[RedactionFinding], list[str]]:
@@ -518,7 +596,9 @@ def _stream_patterns(path: Path, rel: str, *, write: bool) -> list[RedactionFind
 def redact_tree(root: Path) -> RedactionReport:
     """Replace every secret under root in place; raise when one cannot be replaced."""
     root = root.resolve()  # see scan()
+    renewed, generated_keys = _renew_key_pairs(root)
     report, large_files = _redact_patterns(root)
+    report = renewed + report
     removed: list[str] = []
     findings = scan(root)
     # detect-secrets reports a value once per file, at its first line. A value long enough
@@ -539,6 +619,7 @@ def redact_tree(root: Path) -> RedactionReport:
         findings=report,
         large_files=large_files,
         removed_files=removed,
+        generated_keys=generated_keys,
     )
 
 
@@ -605,11 +686,23 @@ def leftover_secrets(root: Path, skip: tuple[str, ...] = ("metadata.json",)) -> 
     redacted inputs.
     """
     root = root.resolve()  # see scan()
+    remember_generated_keys(_task_generated_keys(root))
     found = {(f.file, f.line, f.type) for f in find_pattern_secrets(root)}
     for path, line, kind, _ in scan(root):
         full = path if path.is_absolute() else root / path
         found.add((full.relative_to(root).as_posix(), line, kind))
     return [RedactionFinding(file=f, line=n, type=t) for f, n, t in sorted(found) if Path(f).name not in skip]
+
+
+def _task_generated_keys(root: Path) -> list[str]:
+    """The throwaway keys' fingerprints a task's metadata.json records (its redaction report)."""
+    try:
+        metadata = json.loads((root / "metadata.json").read_text())
+    except (OSError, ValueError):
+        return []
+    report = metadata.get("redaction_report") if isinstance(metadata, dict) else None
+    keys = report.get("generated_keys") if isinstance(report, dict) else None
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
 
 
 # --------------------------------------------------------------------------- logs

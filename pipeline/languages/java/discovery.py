@@ -18,6 +18,7 @@ import tree_sitter
 import yaml
 
 from pipeline.languages import treesitter as ts
+from pipeline.languages.java.gradle_to_maven import project_dirs
 from pipeline.models import Handler
 
 log = logging.getLogger(__name__)
@@ -481,6 +482,8 @@ def reactor_root(module: Path, builds: dict[Path, BuildInfo]) -> Path:
     `mvn -pl <module> -am package` from the aggregator builds it with what it needs.
     """
     info = builds.get(module)
+    if info is not None and info.tool == "gradle":
+        return _gradle_settings_root(module)
     if info is None or info.tool != "maven":
         return module
     names = {b.name for d, b in builds.items() if d != module and b.tool == "maven"}
@@ -501,6 +504,27 @@ def reactor_root(module: Path, builds: dict[Path, BuildInfo]) -> Path:
         if above is None:
             return current
         current = above.resolve()
+
+
+def _gradle_settings_root(project: Path) -> Path:
+    """The folder Gradle builds `project` from: the nearest folder above it whose settings
+    include it (Gradle looks upward for them, and the root script's allprojects/subprojects
+    blocks and version catalog belong to the build), else the project itself."""
+    current = project.resolve()
+    if any((current / name).is_file() for name in ("settings.gradle", "settings.gradle.kts")):
+        return current
+    for folder in current.parents:
+        settings = "\n".join(
+            (folder / name).read_text(errors="replace")
+            for name in ("settings.gradle", "settings.gradle.kts")
+            if (folder / name).is_file()
+        )
+        if settings:
+            included = {(folder / d).resolve() for d in project_dirs(settings).values()}
+            return folder if current in included else current
+        if (folder / ".git").exists():
+            break
+    return current
 
 
 def module_of_entrypoint(root: Path, entrypoint: str | None, builds: dict[Path, BuildInfo]) -> Path:

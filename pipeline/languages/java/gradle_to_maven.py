@@ -15,16 +15,24 @@ dependencies are literal coordinates says nothing Maven cannot say, so it is tra
 - `platform(...)` and the dependency-management plugin's `mavenBom` become imported BOMs;
 - `ext`/`def`/`val` variables and gradle.properties fill `${name}` in coordinates.
 
-What Maven cannot say this way is refused with a reason, never guessed: several projects
-(`include` in settings.gradle), version catalogs (`libs.x`), project or file dependencies,
-Kotlin, Groovy or Scala sources, and builds without the Spring Boot plugin (their jar has
-no main to run). The translation is written beside the build as POM_NAME, so the
-repository's own files stay as they are and every later build (the task's included) uses it.
+A multi-project build becomes a Maven reactor: an aggregator POM_NAME at the settings
+folder lists the app's project and the projects it depends on (`project(":core")`), each
+translated beside its own build file with the root's `allprojects`/`subprojects` blocks
+applied to it; only the app's project is repackaged as the executable jar. A version catalog
+(gradle/libs.versions.toml) is read, so `libs.x.y` (or a variable holding `libs`) names its
+library, plugin or version.
+
+What Maven cannot say this way is refused with a reason, never guessed: file dependencies,
+catalog bundles, dynamic versions, Kotlin, Groovy or Scala sources, and builds without the
+Spring Boot plugin (their jar has no main to run). The translation is written beside each
+build as POM_NAME, so the repository's own files stay as they are and every later build
+(the task's included) uses it.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -52,6 +60,8 @@ SCOPES: dict[str, str | None] = {
     "testRuntime": None,
     "testCompileOnly": None,
     "testAnnotationProcessor": None,
+    "testFixturesImplementation": None,
+    "testFixturesApi": None,
 }
 # A dependency named in two configurations keeps the widest scope.
 _SCOPE_RANK = {"compile": 0, "runtime": 1, "provided": 2}
@@ -107,6 +117,10 @@ class GradleBuild:
     boms: list[tuple[str, str, str]] = field(default_factory=list)
     repositories: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the app's project (repackaged as the executable jar); a library project of a reactor is not
+    executable: bool = True
+    #: an aggregator's modules (paths of their POM_NAME files, relative to it)
+    modules: list[str] = field(default_factory=list)
 
     def pom(self) -> str:
         properties = ""
@@ -133,6 +147,10 @@ class GradleBuild:
             f"<groupId>{escape(self.group)}</groupId>",
             f"<artifactId>{escape(self.name)}</artifactId>",
             f"<version>{escape(self.version)}</version>",
+            "<packaging>pom</packaging>" if self.modules else "",
+            "<modules>" + "".join(f"<module>{escape(m)}</module>" for m in self.modules) + "</modules>"
+            if self.modules
+            else "",
             f"<properties>{properties}</properties>" if properties else "",
             f"<dependencyManagement><dependencies>{boms}</dependencies></dependencyManagement>" if boms else "",
             "<dependencies>",
@@ -140,7 +158,9 @@ class GradleBuild:
             "</dependencies>",
             f"<repositories>{repositories}</repositories>" if repositories else "",
             "<build><plugins>",
-            "<plugin><groupId>org.springframework.boot</groupId><artifactId>spring-boot-maven-plugin</artifactId></plugin>",
+            "<plugin><groupId>org.springframework.boot</groupId><artifactId>spring-boot-maven-plugin</artifactId></plugin>"
+            if self.executable and not self.modules
+            else "",
             self._compiler(),
             "</plugins></build>",
             "</project>",
@@ -222,13 +242,15 @@ def _plugins(blocks: dict[str, str], script: str) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     body = blocks.get("plugins", "")
     if alias := re.search(r"alias\(\s*libs\.plugins\.([\w.]+)", body):
-        raise NotTranslatable(f"the plugin {alias.group(1)} is named through a version catalog (libs.versions.toml)")
+        raise NotTranslatable(
+            f"the plugin {alias.group(1)} is named through a version catalog with no libs.versions.toml"
+        )
     for match in re.finditer(rf"""\bid\s*\(?\s*{_STRING}(?:\s*\))?(?:\s+version\s*\(?\s*{_STRING})?""", body):
         version = match.group(3) if match.group(3) is not None else match.group(4)
         out[_string(match, 1)] = version
     for match in re.finditer(r"(?m)^\s*(`?[a-z][\w\-]*`?)\s*$", body):
         out.setdefault(match.group(1).strip("`"), None)
-    for match in re.finditer(rf"""apply\s*\(?\s*plugin\s*[:=]\s*{_STRING}""", script):
+    for match in re.finditer(rf"""(?:apply\s*\(?\s*plugin\s*[:=]|plugins\.apply\(|apply<)\s*{_STRING}""", script):
         out.setdefault(_string(match, 1), None)
     return out
 
@@ -261,10 +283,12 @@ def _entry(line: str, variables: dict[str, str]) -> tuple[str, str, str | None, 
 
 
 def _dependencies(
-    body: str, variables: dict[str, str]
+    body: str, variables: dict[str, str], projects: list[tuple[str, str]] | None = None
 ) -> tuple[list[Dependency], list[Dependency], list[tuple[str, str, str]]]:
     """(dependencies, annotation processors, imported BOMs) of a dependencies block, one
-    statement per line (a closure after one, for excludes, is not carried over)."""
+    statement per line (a closure after one, for excludes, is not carried over). A
+    `project(":x")` dependency is appended to `projects` as (scope, path) when a list is
+    given (a multi-project build), else refused."""
     kept: dict[tuple[str, str, str | None], Dependency] = {}
     processors: list[Dependency] = []
     boms: list[tuple[str, str, str]] = []
@@ -278,10 +302,14 @@ def _dependencies(
         if configuration not in SCOPES or SCOPES[configuration] is None:
             continue
         scope = SCOPES[configuration]
+        if projects is not None and (on := re.match(rf"project\(\s*(?:path\s*[:=]\s*)?{_STRING}", rest)):
+            if scope != "processor":
+                projects.append((scope, ":" + _string(on, 1).lstrip(":")))
+            continue
         if re.match(r"(?:project|files|fileTree)\s*\(", rest):
             raise NotTranslatable(f"`{raw.strip()}`: a {rest.split('(')[0]} dependency has no Maven coordinates")
         if rest.startswith("libs."):
-            raise NotTranslatable(f"`{raw.strip()}` names a version catalog entry (libs.versions.toml)")
+            raise NotTranslatable(f"`{raw.strip()}` names a version catalog entry with no libs.versions.toml")
         if bom := re.match(rf"(?:enforcedPlatform|platform)\s*\(\s*{_STRING}", rest):
             group, artifact, version, _ = _coordinates(_fill(_string(bom, 1), variables))
             if version is None:
@@ -312,59 +340,313 @@ def _boot_version(plugins: dict[str, str | None], buildscript: str, variables: d
     return _fill(version, variables)
 
 
-def read(root: Path) -> GradleBuild:
-    """The Gradle build at `root`, or NotTranslatable with the reason."""
-    name = next((n for n in ("build.gradle", "build.gradle.kts") if (root / n).is_file()), None)
-    if name is None:
-        raise NotTranslatable("no build.gradle")
-    settings = "\n".join(_uncommented(read_text(root / n)) for n in ("settings.gradle", "settings.gradle.kts"))
-    if re.search(r"(?m)^\s*include\b", settings):
-        raise NotTranslatable("a multi-project build (its settings include projects)")
-    if (root / "src" / "main" / "kotlin").is_dir() or (root / "src" / "main" / "groovy").is_dir():
+# --------------------------------------------------------------------------- version catalog
+
+
+@dataclass
+class Catalog:
+    """gradle/libs.versions.toml, keyed as its accessors spell the aliases (`spring.boot.bom`)."""
+
+    versions: dict[str, str] = field(default_factory=dict)
+    libraries: dict[str, str] = field(default_factory=dict)  # -> "group:artifact[:version]"
+    plugins: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # -> (id, version)
+    bundles: set[str] = field(default_factory=set)
+
+
+def _alias_key(alias: str) -> str:
+    # An alias's -, _ and . all become . in its accessor: spring-boot-bom is libs.spring.boot.bom.
+    return re.sub(r"[-_.]", ".", alias).lower()
+
+
+def read_catalog(root: Path) -> Catalog | None:
+    path = root / "gradle" / "libs.versions.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    catalog = Catalog()
+    for alias, value in (data.get("versions") or {}).items():
+        if isinstance(value, dict):
+            value = value.get("strictly") or value.get("require") or value.get("prefer")
+        if isinstance(value, str):
+            catalog.versions[_alias_key(alias)] = value
+
+    def version_of(entry: dict) -> str | None:
+        version = entry.get("version")
+        if isinstance(version, dict):
+            ref = version.get("ref")
+            return catalog.versions.get(_alias_key(ref)) if isinstance(ref, str) else None
+        return version if isinstance(version, str) else None
+
+    for alias, value in (data.get("libraries") or {}).items():
+        if isinstance(value, str):
+            catalog.libraries[_alias_key(alias)] = value
+        elif isinstance(value, dict):
+            module = value.get("module") or f"{value.get('group', '')}:{value.get('name', '')}"
+            version = version_of(value)
+            catalog.libraries[_alias_key(alias)] = f"{module}:{version}" if version else module
+    for alias, value in (data.get("plugins") or {}).items():
+        if isinstance(value, str):
+            plugin_id, _, version = value.partition(":")
+            catalog.plugins[_alias_key(alias)] = (plugin_id, version or None)
+        elif isinstance(value, dict) and isinstance(value.get("id"), str):
+            catalog.plugins[_alias_key(alias)] = (value["id"], version_of(value))
+    catalog.bundles = {_alias_key(alias) for alias in data.get("bundles") or {}}
+    return catalog
+
+
+def resolve_catalog(script: str, catalog: Catalog | None) -> str:
+    """The script with its catalog accessors replaced by what they name: a library by its
+    coordinates string, a version by its value, `alias(libs.plugins.x)` by `id("x") version
+    "v"`, another plugin accessor by its id. A variable holding the catalog (`val v = libs`,
+    for use inside allprojects/subprojects) is an accessor too."""
+    # Kotlin chains spread over lines (`libs.plugins.java\n    .get()\n    .pluginId`) joined first.
+    script = re.sub(r"\s*\n\s*\.(?=[A-Za-z_])", ".", script)
+    names = ["libs", *re.findall(r"(?m)^\s*(?:val|def|var)\s+(\w+)\s*=\s*libs\s*$", script)]
+    holder = "(?:" + "|".join(map(re.escape, names)) + ")"
+    accessor = rf"\b{holder}((?:\.(?!get\()[A-Za-z_]\w*)+)(?:\.get\(\))?(?:\.pluginId)?"
+
+    def entry(path: str) -> tuple[str, str | None]:
+        if catalog is None:
+            raise NotTranslatable(f"libs.{path} names a version catalog entry with no libs.versions.toml")
+        kind, _, rest = path.partition(".")
+        if kind == "plugins" and _alias_key(rest) in catalog.plugins:
+            return catalog.plugins[_alias_key(rest)]
+        if kind == "versions" and _alias_key(rest) in catalog.versions:
+            return catalog.versions[_alias_key(rest)], None
+        if kind == "bundles":
+            raise NotTranslatable(f"the catalog bundle {rest} (a bundle is several dependencies)")
+        if _alias_key(path) in catalog.libraries:
+            return catalog.libraries[_alias_key(path)], None
+        raise NotTranslatable(f"libs.{path} is not in the version catalog")
+
+    def plugin(match: re.Match[str]) -> str:
+        plugin_id, version = entry(match.group(1)[1:])
+        return f'id("{plugin_id}")' + (f' version "{version}"' if version else "")
+
+    script = re.sub(rf"alias\(\s*{accessor}\s*\)", plugin, script)
+    return re.sub(accessor, lambda m: '"' + entry(m.group(1)[1:])[0] + '"', script)
+
+
+# --------------------------------------------------------------------------- one project
+
+
+def _build_file(folder: Path) -> str | None:
+    return next((n for n in ("build.gradle", "build.gradle.kts") if (folder / n).is_file()), None)
+
+
+def _refuse_other_languages(folder: Path) -> None:
+    if (folder / "src" / "main" / "kotlin").is_dir() or (folder / "src" / "main" / "groovy").is_dir():
         raise NotTranslatable("src/main holds Kotlin or Groovy sources")
-    script = _uncommented(read_text(root / name))
-    blocks = _blocks(script)
-    variables = _variables(script, read_text(root / "gradle.properties"))
-    plugins = _plugins(blocks, script)
+
+
+def _refuse_plugins(plugins: dict[str, str | None]) -> None:
     for plugin in plugins:
         if plugin.startswith(_REFUSED_PLUGINS):
             raise NotTranslatable(f"the {plugin} plugin compiles sources Maven's Java build does not")
-    boot = _boot_version(plugins, blocks.get("buildscript", ""), variables)
-    if "dependencies" not in blocks:
-        raise NotTranslatable("no dependencies block")
-    dependencies, processors, boms = _dependencies(blocks["dependencies"], variables)
-    for match in re.finditer(rf"mavenBom\s*\(?\s*{_STRING}", blocks.get("dependencyManagement", "")):
-        group, artifact, version, _ = _coordinates(_fill(_string(match, 1), variables))
-        if version:
-            boms.append((group, artifact, version))
-    build = GradleBuild(build_file=name, boot_version=boot, dependencies=dependencies, processors=processors, boms=boms)
-    urls = re.finditer(rf"url\s*(?:=|\(|\s)\s*(?:uri\(\s*)?{_STRING}", blocks.get("repositories", ""))
-    # Maven Central is Maven's own default.
-    build.repositories = [_string(m, 1) for m in urls if "maven.apache.org" not in _string(m, 1)]
+
+
+def _metadata(build: GradleBuild, script: str, variables: dict[str, str]) -> None:
+    """group, version, Java release and main class, where the script states them."""
     if group := re.search(rf"(?m)^\s*group\s*=\s*{_STRING}", script):
         build.group = _fill(_string(group, 1), variables) or build.group
     if version := re.search(rf"(?m)^\s*version\s*=\s*{_STRING}", script):
         build.version = _fill(_string(version, 1), variables) or build.version
-    project = re.search(rf"rootProject\.name\s*=\s*{_STRING}", settings)
-    build.name = re.sub(r"[^\w.\-]", "-", _string(project, 1) if project else root.name) or "app"
     if java := re.search(
-        r"languageVersion\s*(?:=|\.set\()\s*JavaLanguageVersion\.of\(\s*(\d+)|"
+        r"languageVersion\s*(?:=|\.set\()\s*JavaLanguageVersion\.of\(\s*['\"]?(\d+)|"
         r"sourceCompatibility\s*=\s*(?:JavaVersion\.VERSION_)?['\"]?(\d+(?:[._]\d+)?)",
         script,
     ):
         build.java = (java.group(1) or java.group(2)).replace("_", ".")
     if main := re.search(rf"mainClass(?:Name)?\s*(?:=|\.set\()\s*{_STRING}", script):
         build.main_class = _string(main, 1)
+
+
+def read(root: Path) -> GradleBuild:
+    """The single-project Gradle build at `root`, or NotTranslatable with the reason."""
+    name = _build_file(root)
+    if name is None:
+        raise NotTranslatable("no build.gradle")
+    settings = _settings(root)
+    if re.search(r"(?m)^\s*include\b", settings):
+        raise NotTranslatable("a multi-project build (its settings include projects)")
+    _refuse_other_languages(root)
+    script = resolve_catalog(_uncommented(read_text(root / name)), read_catalog(root))
+    blocks = _blocks(script)
+    variables = _variables(script, read_text(root / "gradle.properties"))
+    plugins = _plugins(blocks, script)
+    _refuse_plugins(plugins)
+    boot = _boot_version(plugins, blocks.get("buildscript", ""), variables)
+    if "dependencies" not in blocks:
+        raise NotTranslatable("no dependencies block")
+    dependencies, processors, boms = _dependencies(blocks["dependencies"], variables)
+    boms += _managed_boms(blocks, variables)
+    build = GradleBuild(build_file=name, boot_version=boot, dependencies=dependencies, processors=processors, boms=boms)
+    build.repositories = _repositories(blocks)
+    _metadata(build, script, variables)
+    project = re.search(rf"rootProject\.name\s*=\s*{_STRING}", settings)
+    build.name = re.sub(r"[^\w.\-]", "-", _string(project, 1) if project else root.name) or "app"
     if re.search(r"\bexclude\b", blocks["dependencies"]):
         build.notes.append("the dependencies' excludes are not carried over")
     return build
 
 
-def translate(root: Path) -> tuple[str | None, str]:
-    """(the pom, what it says) or (None, why the build cannot be translated)."""
+def _settings(root: Path) -> str:
+    return "\n".join(_uncommented(read_text(root / n)) for n in ("settings.gradle", "settings.gradle.kts"))
+
+
+def _managed_boms(blocks: dict[str, str], variables: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The dependency-management plugin's `mavenBom`s."""
+    boms = []
+    for match in re.finditer(rf"mavenBom\s*\(?\s*{_STRING}", blocks.get("dependencyManagement", "")):
+        group, artifact, version, _ = _coordinates(_fill(_string(match, 1), variables))
+        if version:
+            boms.append((group, artifact, version))
+    return boms
+
+
+def _repositories(blocks: dict[str, str]) -> list[str]:
+    urls = re.finditer(rf"url\s*(?:=|\(|\s)\s*(?:uri\(\s*)?{_STRING}", blocks.get("repositories", ""))
+    # Maven Central is Maven's own default.
+    return [_string(m, 1) for m in urls if "maven.apache.org" not in _string(m, 1)]
+
+
+# --------------------------------------------------------------------------- several projects
+
+
+def project_dirs(settings: str) -> dict[str, str]:
+    """Project path (`:module:core`) -> its folder relative to the settings folder, from the
+    settings' `include`s and `project(":x").projectDir = file("dir")` overrides."""
+    dirs: dict[str, str] = {}
+    for match in re.finditer(r"(?m)^\s*include\s*\(?([^\n)]*)", settings):
+        for name in re.findall(r"""['"]([^'"]+)['"]""", match.group(1)):
+            path = ":" + name.lstrip(":")
+            dirs[path] = path.strip(":").replace(":", "/")
+    override = rf"project\(\s*{_STRING}\s*\)\.projectDir\s*=\s*(?:file|new\s+File)\(\s*(?:\w+\s*,\s*)?{_STRING}"
+    for match in re.finditer(override, settings):
+        path = ":" + _string(match, 1).lstrip(":")
+        if path in dirs:
+            dirs[path] = _string(match, 3).strip("/").removeprefix("./")
+    return dirs
+
+
+def _shared(root_blocks: dict[str, str]) -> str:
+    """What the root script's allprojects and subprojects blocks apply to every project."""
+    return "\n".join(root_blocks.get(name, "") for name in ("allprojects", "subprojects"))
+
+
+def read_reactor(root: Path, module: str | None) -> dict[str, GradleBuild]:
+    """A multi-project build as Maven modules: folder (relative to `root`, "" for the root
+    project) -> its translation, the app's project (at `module`) and the projects it depends
+    on, then the aggregator at "" (or the root project, when it is the app)."""
+    settings = _settings(root)
+    dirs = project_dirs(settings)
+    dirs.setdefault(":", "")
+    app = next((path for path, folder in dirs.items() if folder == (module or "")), None)
+    if app is None:
+        raise NotTranslatable(f"{module} is not a project the settings include")
+    catalog = read_catalog(root)
+    root_name = _build_file(root)
+    root_script = resolve_catalog(_uncommented(read_text(root / root_name)), catalog) if root_name else ""
+    root_blocks = _blocks(root_script)
+    shared = _shared(root_blocks)
+    shared_blocks = _blocks(shared)
+    properties = read_text(root / "gradle.properties")
+    # Plugin versions are declared once, often at the root with `apply false`.
+    declared = {**_plugins(shared_blocks, shared), **_plugins(root_blocks, root_script)}
+    group = re.search(rf"(?m)^\s*group\s*=\s*{_STRING}", root_script)
+    names = {path: re.sub(r"[^\w.\-]", "-", path.strip(":").replace(":", "-")) for path in dirs}
+    project = re.search(rf"rootProject\.name\s*=\s*{_STRING}", settings)
+    names[":"] = re.sub(r"[^\w.\-]", "-", _string(project, 1) if project else root.name) or "app"
+
+    builds: dict[str, GradleBuild] = {}
+    pending = [app]
+    while pending:
+        path = pending.pop()
+        folder = dirs.get(path)
+        if folder is None:
+            raise NotTranslatable(f"project {path} is not one the settings include")
+        if folder in builds:
+            continue
+        _refuse_other_languages(root / folder)
+        name = _build_file(root / folder) if folder else root_name
+        own = (
+            root_script
+            if not folder
+            else (resolve_catalog(_uncommented(read_text(root / folder / name)), catalog) if name else "")
+        )
+        blocks = _blocks(own)
+        variables = _variables(f"{root_script}\n{own}", properties)
+        plugins = {**(_plugins(shared_blocks, shared) if folder else {}), **_plugins(blocks, own)}
+        _refuse_plugins(plugins)
+        boot = _boot_version(
+            {**declared, **{k: v or declared.get(k) for k, v in plugins.items()}},
+            root_blocks.get("buildscript", ""),
+            variables,
+        )
+        projects: list[tuple[str, str]] = []
+        body = "\n".join([shared_blocks.get("dependencies", "") if folder else "", blocks.get("dependencies", "")])
+        dependencies, processors, boms = _dependencies(body, variables, projects)
+        boms += _managed_boms(blocks, variables) + _managed_boms(shared_blocks, variables)
+        build = GradleBuild(
+            build_file=f"{folder}/{name}" if folder and name else (name or "settings.gradle"),
+            boot_version=boot,
+            dependencies=dependencies,
+            processors=processors,
+            boms=boms,
+            name=names[path],
+            executable=path == app,
+        )
+        if group:
+            build.group = _fill(_string(group, 1), variables)
+        _metadata(build, f"{root_script}\n{own}", variables)
+        build.repositories = _repositories(root_blocks) + _repositories(shared_blocks) + _repositories(blocks)
+        for scope, on in projects:
+            build.dependencies.append(Dependency(build.group, names.get(on, on), build.version, scope))
+            pending.append(on)
+        if path == app and _BOOT_PLUGIN not in plugins and "spring-boot" not in plugins:
+            raise NotTranslatable(
+                f"project {path} does not apply the Spring Boot plugin: nothing makes its jar executable"
+            )
+        builds[folder] = build
+    if "" not in builds:
+        top = next(iter(builds.values()))
+        builds[""] = GradleBuild(
+            build_file=root_name or "settings.gradle",
+            boot_version=builds[dirs[app]].boot_version,
+            group=top.group,
+            version=top.version,
+            # The app's project may carry the root project's name (`include(":realworld")`).
+            name=names[":"] + ("-reactor" if names[":"] in {b.name for b in builds.values()} else ""),
+            executable=False,
+        )
+    builds[""].modules = [f"{folder}/{POM_NAME}" for folder in sorted(builds) if folder]
+    return builds
+
+
+def translate_files(root: Path, module: str | None = None) -> tuple[dict[str, str] | None, str]:
+    """(POM_NAME files by their path relative to `root`, what they say) or (None, why the
+    build cannot be translated). `module` is the app's project folder in a multi-project build."""
     try:
+        if re.search(r"(?m)^\s*include\b", _settings(root)):
+            builds = read_reactor(root, module)
+            top = builds[""]
+            boot = top.boot_version
+            files = {(f"{folder}/{POM_NAME}" if folder else POM_NAME): b.pom() for folder, b in builds.items()}
+            said = (
+                f"the {len(top.modules)} projects the app needs translated to a Maven reactor of {POM_NAME} files "
+                f"(Spring Boot {boot}, Maven)"
+            )
+            notes = [n for b in builds.values() for n in b.notes]
+            return files, "; ".join([said, *notes])
         build = read(root)
     except NotTranslatable as exc:
         return None, str(exc)
     said = f"{build.build_file} translated to {POM_NAME} (Spring Boot {build.boot_version}, Maven)"
-    return build.pom(), "; ".join([said, *build.notes])
+    return {POM_NAME: build.pom()}, "; ".join([said, *build.notes])
+
+
+def translate(root: Path) -> tuple[str | None, str]:
+    """(the pom at `root`, what it says) or (None, why the build cannot be translated)."""
+    files, said = translate_files(root)
+    return (files[POM_NAME] if files else None), said

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -110,7 +111,7 @@ def _unpinned_boot_plugin(pom: str) -> bool:
 
 
 def _gradle_version(text: str) -> tuple[str | None, str | None]:
-    toolchain = re.search(r"languageVersion\s*(?:=|\.set\()\s*JavaLanguageVersion\.of\(\s*(\d+)", text)
+    toolchain = re.search(r"languageVersion\s*(?:=|\.set\()\s*JavaLanguageVersion\.of\(\s*['\"]?(\d+)", text)
     if toolchain:
         return toolchain.group(1), "gradle java toolchain"
     compat = re.search(r"sourceCompatibility\s*=\s*(?:JavaVersion\.VERSION_)?['\"]?(\d+(?:[._]\d+)?)", text)
@@ -152,40 +153,46 @@ def _shipped_jars(root: Path, poms: list[str]) -> list[tuple[str, str, str, str]
     return list(found.values())
 
 
-def _entry_module(root: Path, entrypoint: str | None) -> str | None:
-    """The folder, below `root`, of the Maven module that holds the entrypoint (None when it
-    is `root` itself): Spring's service root is the aggregator when the module needs it."""
+def _entry_module(root: Path, entrypoint: str | None, build_files: tuple[str, ...] = ("pom.xml",)) -> str | None:
+    """The folder, below `root`, of the module (Maven) or project (Gradle) that holds the
+    entrypoint (None when it is `root` itself): Spring's service root is the aggregator, or
+    the settings folder, when the module needs it."""
     if not entrypoint:
         return None
     for folder in (root / entrypoint).parents:
         if folder == root or not folder.is_relative_to(root):
             return None
-        if (folder / "pom.xml").is_file():
+        if any((folder / name).is_file() for name in build_files):
             return folder.relative_to(root).as_posix()
     return None
 
 
-def _translated_pom(root: Path, gradle_files: list[str], notes: list[str]) -> str | None:
-    """The Gradle build said as a pom, where Gradle itself cannot be fetched (a note says
-    what was done, or why the build stays Gradle's and will fail)."""
-    pom, said = gradle_to_maven.translate(root)
-    if pom is None:
+def _translated_poms(root: Path, gradle_files: list[str], module: str | None, notes: list[str]) -> dict[str, str]:
+    """The Gradle build said as poms (path -> text), where Gradle itself cannot be fetched
+    (a note says what was done, or why the build stays Gradle's and will fail)."""
+    files, said = gradle_to_maven.translate_files(root, module)
+    if files is None:
         notes.append(f"Gradle's distributions are out of reach and {gradle_files[0]} cannot become a pom: {said}")
-    else:
-        notes.append(f"Gradle's distributions are out of reach: {said}")
-    return pom
+        return {}
+    notes.append(f"Gradle's distributions are out of reach: {said}")
+    return files
 
 
 def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_reachable: bool = True) -> Toolchain:
     notes: list[str] = []
     gradle_files = existing(root, ["build.gradle", "build.gradle.kts"])
     maven = (root / "pom.xml").is_file()
-    translated = None if maven or not gradle_files or gradle_reachable else _translated_pom(root, gradle_files, notes)
-    module = _entry_module(root, entrypoint)
+    translating = not maven and bool(gradle_files) and not gradle_reachable
+    gradle = not maven and bool(gradle_files)
+    module = _entry_module(root, entrypoint, ("build.gradle", "build.gradle.kts") if gradle else ("pom.xml",))
+    translations = _translated_poms(root, gradle_files, module, notes) if translating else {}
+    translated = translations.get(gradle_to_maven.POM_NAME)
     if maven or translated:
         pom = translated or read_text(root / "pom.xml")
         version, source = _pom_version(pom)
         module_pom = read_text(root / module / "pom.xml") if module else ""
+        if module and translated:
+            module_pom = translations.get(f"{module}/{gradle_to_maven.POM_NAME}", "")
         if module:
             # The app module's own release first: it is what runs.
             own, own_source = _pom_version(module_pom)
@@ -201,6 +208,9 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
         multi_module = "<modules>" in pom
     else:
         text = "\n".join(read_text(root / name) for name in gradle_files)
+        # `JavaLanguageVersion.of(libs.versions.java.get())` names the catalog's version.
+        with contextlib.suppress(gradle_to_maven.NotTranslatable):
+            text = gradle_to_maven.resolve_catalog(text, gradle_to_maven.read_catalog(root))
         version, source = _gradle_version(text)
         multi_module = bool(re.search(r"^\s*include\b", read_text(root / "settings.gradle"), re.MULTILINE)) or bool(
             re.search(r"^\s*include\b", read_text(root / "settings.gradle.kts"), re.MULTILINE)
@@ -230,9 +240,9 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
         manifests = [] if multi_module else existing(root, ["pom.xml", "mvnw", ".mvn/"])
         skip_tests = "-DskipTests"
         if translated:
-            generated = {gradle_to_maven.POM_NAME: translated}
+            generated = translations
             tool = f"mvn -f {gradle_to_maven.POM_NAME}"
-            manifests = [gradle_to_maven.POM_NAME]
+            manifests = [] if multi_module else [gradle_to_maven.POM_NAME]
             # The test configurations were left out: the tests are not even compiled.
             skip_tests = "-Dmaven.test.skip=true"
         install = None if multi_module else f"{tool} -B -q dependency:go-offline"
@@ -270,7 +280,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
         if multi_module and module:
             # Only the app module and the modules it needs (-am), not every module of the
             # aggregator (examples, tools, other apps that may not build here).
-            build = f"{tool} -B -DskipTests -pl {module} -am package"
+            build = f"{tool} -B {skip_tests} -pl {module} -am package"
             artifact = f"{module}/target/*.jar"
         manager = "maven"
     else:  # Gradle's own build
@@ -295,6 +305,12 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
         boot = "org.springframework.boot" in "\n".join(read_text(root / name) for name in gradle_files)
         build = f"{tool} {'bootJar' if boot else 'build'} -x test"
         artifact = "build/libs/*.jar"
+        settings = "\n".join(read_text(root / name) for name in ("settings.gradle", "settings.gradle.kts"))
+        project = next((p for p, d in gradle_to_maven.project_dirs(settings).items() if d == module), None)
+        if multi_module and module and project:
+            # Only the app's project (and what it depends on), from the settings folder.
+            build = f"{tool} {project}:bootJar -x test"
+            artifact = f"{module}/build/libs/*.jar"
         manager = "gradle"
     if multi_module:
         notes.append("a multi-module build: dependencies resolve with the source (no layer cache)")
