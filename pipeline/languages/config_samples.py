@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
+from pipeline.languages.toolchain import SKIPPED_FOLDERS, source_files
+
 SUFFIXES = (".yaml", ".yml", ".toml", ".json")
-#: Folders no shipped configuration of the service lives in.
-_SKIPPED = frozenset({"vendor", "node_modules", "target", "build", "dist", "bin", "obj", "testdata"})
 #: Files that are YAML, TOML or JSON but configure tools, never the service.
 _TOOL_FILES = frozenset(
     {
@@ -77,21 +77,8 @@ def _load(path: Path) -> dict[str, Any] | None:
 
 
 def _candidates(root: Path) -> list[Path]:
-    out: list[Path] = []
-    stack = [root]
-    while stack and len(out) < _LIMIT:
-        folder = stack.pop()
-        try:
-            entries = sorted(folder.iterdir())
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir() and not entry.is_symlink():
-                if entry.name not in _SKIPPED and not entry.name.startswith("."):
-                    stack.append(entry)
-            elif entry.suffix in SUFFIXES and entry.name.lower() not in _TOOL_FILES:
-                out.append(entry)
-    return out
+    files = source_files(root, SUFFIXES, limit=_LIMIT, skip=SKIPPED_FOLDERS | {"testdata"})
+    return [path for path in files if path.name.lower() not in _TOOL_FILES]
 
 
 def config_files(root: Path) -> list[tuple[str, dict[str, Any]]]:

@@ -95,9 +95,15 @@ def existing(root: Path, names: list[str]) -> list[str]:
     return out
 
 
-def source_files(root: Path, suffix: str, limit: int = 2000) -> list[Path]:
-    """Source files under root, skipping dependency and build folders (bounded: big repos)."""
-    skip = {".git", "node_modules", "vendor", "target", "build", "dist", ".venv", "venv", "bin", "obj", "tmp"}
+#: Dependency and build folders: no service's own files are in them.
+SKIPPED_FOLDERS = frozenset({"node_modules", "vendor", "target", "build", "dist", "venv", "bin", "obj", "tmp"})
+
+
+def source_files(
+    root: Path, suffix: str | tuple[str, ...], limit: int = 2000, skip: frozenset[str] = SKIPPED_FOLDERS
+) -> list[Path]:
+    """Files under root whose names end in `suffix`, skipping dependency and build folders and
+    hidden ones (bounded: big repos)."""
     out: list[Path] = []
     stack = [root]
     while stack and len(out) < limit:
