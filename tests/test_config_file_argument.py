@@ -125,7 +125,9 @@ def test_the_sample_is_chosen_by_its_keys_then_its_name(tmp_path: Path) -> None:
     assert (chosen.path, listen_value(chosen)) == ("b/svc-config.yaml", ":2")
     assert configured_users({"auth": [{"id": "root", "password": 123}], "x": {"user": "u", "pass": "p"}}) == [
         ("root", "123"),
+        ("", "123"),
         ("u", "p"),
+        ("", "p"),
     ]
 
 

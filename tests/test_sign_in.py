@@ -566,20 +566,24 @@ def test_signed_in_group_becomes_a_verified_task(fixture, run_id, tmp_path):
 
 
 def test_establish_signs_in_as_a_user_the_configuration_file_declares(serve, tmp_path):
-    # blobstash: `auth: [{id: root, password: ...}]` in the YAML it is started with, checked
-    # with r.BasicAuth(); it has no registration, so no new user can be made.
+    # blobstash: `auth: [{id: root, password: ...}]` in the YAML it is started with; it checks
+    # `Basic <base64 of username:password>`, and the entry has an id but no username, so the
+    # name it lets in is empty. It has no registration: no new user can be made.
     (tmp_path / "auth.go").write_text("user, pass, ok := r.BasicAuth()\n")
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "server.yaml").write_text("listen: ':8050'\nauth:\n  - id: root\n    password: 'k3y'\n")
     (tmp_path / ".build.yml").write_text("tasks:\n  - user: ci\n    password: nope\n")  # a tool's file
-    url = serve(_service_class(basic="every", accounts={"root": "k3y"}))
+    url = serve(_service_class(basic="every", accounts={"": "k3y"}))
     plan = sign_in.detect(_service(_endpoint("GET", "/items")), tmp_path, {})
-    assert [(k.header, k.variable) for k in plan.api_keys] == [("Authorization", "conf/server.yaml: root")]
+    assert [(k.header, k.variable) for k in plan.api_keys] == [
+        ("Authorization", "conf/server.yaml: root"),
+        ("Authorization", "conf/server.yaml: "),
+    ]
     recipe = sign_in.establish(url, plan, _trial(url))
     assert recipe == {
         "kind": "api_key",
         "header": "Authorization",
-        "value": "Basic " + base64.b64encode(b"root:k3y").decode(),
+        "value": "Basic " + base64.b64encode(b":k3y").decode(),
     }
     assert _trial(url)(sign_in_client.sign_in(url, recipe))[0] == 200
     assert "HTTP Basic credentials of a user the service's configuration file declares" in sign_in.describe(recipe)
@@ -589,3 +593,40 @@ def test_configured_users_are_offered_only_to_code_that_checks_basic_auth(tmp_pa
     (tmp_path / "app.go").write_text('token := r.Header.Get("X-Token")\n')
     (tmp_path / "server.yaml").write_text("auth:\n  - id: root\n    password: 'k3y'\n")
     assert sign_in.detect(_service(_endpoint("GET", "/items")), tmp_path, {}).api_keys == []
+
+
+class _HexCursorService(BaseHTTPRequestHandler):
+    """blobstash's blob listing: HTTP Basic for `:k3y`, and a cursor that must be hex."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        from urllib.parse import urlsplit
+
+        url = urlsplit(self.path)
+        if self.headers.get("Authorization") != "Basic " + base64.b64encode(b":k3y").decode():
+            status, body = 401, {"error": "Unauthorized"}
+        elif "cursor" in parse_qs(url.query) and not all(
+            c in "0123456789abcdef" for c in parse_qs(url.query)["cursor"][0]
+        ):
+            status, body = 500, {"error": "encoding/hex: invalid byte"}
+        else:
+            status, body = 200, {"data": []}
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def test_a_credential_is_judged_on_the_plainest_request_its_sample_values_do_not_break(serve, tmp_path):
+    (tmp_path / "auth.go").write_text("ok := auth.Check(r) // BasicAuth\n")
+    (tmp_path / "server.yaml").write_text("auth:\n  - id: root\n    password: 'k3y'\n")
+    listing = _endpoint("GET", "/api/blobstore/blobs")
+    listing.query_fields = [BodyField(name="cursor", type="str", required=True)]
+    plan = sign_in.detect(_service(listing), tmp_path, {})
+    url = serve(_HexCursorService)
+    recipe = testgen._sign_in_recipe(url, plan, [listing])
+    assert recipe is not None and recipe["value"] == "Basic " + base64.b64encode(b":k3y").decode()

@@ -99,13 +99,15 @@ _PASSWORD_KEYS = ("password", "pass", "passwd")
 
 def configured_users(data: object) -> list[tuple[str, str]]:
     """The (user, password) pairs a configuration declares (`auth: [{id: root, password: '123'}]`),
-    at any depth."""
+    at any depth. Which key the code takes for the user name is its own business: each name
+    the entry has is a candidate, and so is an empty one (blobstash checks `:<password>` when
+    the entry names no `username`)."""
     found: list[tuple[str, str]] = []
     if isinstance(data, dict):
-        user = next((data[k] for k in _USER_KEYS if isinstance(data.get(k), (str, int))), None)
         secret = next((data[k] for k in _PASSWORD_KEYS if isinstance(data.get(k), (str, int))), None)
-        if user is not None and secret is not None:
-            found.append((str(user), str(secret)))
+        names = [str(data[k]) for k in _USER_KEYS if isinstance(data.get(k), (str, int))]
+        if secret is not None and names:
+            found += [(name, str(secret)) for name in dict.fromkeys([*names, ""])]
         for value in data.values():
             found += configured_users(value)
     elif isinstance(data, list):
