@@ -142,6 +142,10 @@ def test_todays_date_and_the_clocks_time_are_not_asserted():
     assert testgen.of_the_clock("created 2026-12-05 23:59", now)
     assert testgen.of_the_clock(int(now.timestamp()) - 60, now)
     assert testgen.of_the_clock(int(now.timestamp() * 1000) + 5, now)
+    # blobstash's version cursor: nanoseconds, as a string of digits; microseconds too.
+    assert testgen.of_the_clock(str(int(now.timestamp() * 1e9) - 3_000_000_000), now)
+    assert testgen.of_the_clock(int(now.timestamp() * 1e6), now)
+    assert not testgen.of_the_clock("123456789012", now)
     assert not testgen.of_the_clock("2020-01-01", now)
     assert not testgen.of_the_clock("sample name", now)
     assert not testgen.of_the_clock(42, now)

@@ -705,16 +705,20 @@ _CLOCK_WINDOW = timedelta(days=2)
 
 
 def of_the_clock(value: Any, now: datetime | None = None) -> bool:
-    """Whether `value` is (or holds) the current date, or a Unix time near now, in seconds or
-    milliseconds: what a service answers from its clock, equal in two recordings of one day
-    and different on the next."""
+    """Whether `value` is (or holds) the current date, or a Unix time near now, in seconds,
+    milliseconds, microseconds or nanoseconds (a number, or a string of its digits: a
+    version stamp, a cursor): what a service answers from its clock, equal in two recordings
+    of one day (or of one state: the second replay reads the version the first one made) and
+    different on the next."""
     now = now or datetime.now(UTC)
     if isinstance(value, bool):
         return False
+    if isinstance(value, str) and value.isdigit() and 9 <= len(value) <= 19:
+        value = int(value)
     if isinstance(value, (int, float)):
         seconds = now.timestamp()
         window = _CLOCK_WINDOW.total_seconds()
-        return abs(value - seconds) < window or abs(value - seconds * 1000) < window * 1000
+        return any(abs(value - seconds * scale) < window * scale for scale in (1, 1_000, 1_000_000, 1_000_000_000))
     if not isinstance(value, str):
         return False
     for match in _DATE.finditer(value):
