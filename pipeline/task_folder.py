@@ -212,6 +212,9 @@ class TaskFolder(BaseModel):
         # carried (the agent's section): the variant is that task with one more section.
         if data.get("strength") is None:
             data.pop("strength", None)  # a task written before the strength gate stays as it was
+        redaction = data.get("redaction_report")
+        if isinstance(redaction, dict) and not redaction.get("generated_keys"):
+            redaction.pop("generated_keys", None)  # likewise a task whose keys were not renewed
         variant = data.pop("environment_variant")
         if variant is not None:
             data["environment_variant"] = variant
