@@ -18,7 +18,7 @@ import tree_sitter
 import yaml
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.java.gradle_to_maven import project_dirs
+from pipeline.languages.java.gradle_to_maven import project_dirs, read_settings
 from pipeline.models import Handler
 
 log = logging.getLogger(__name__)
@@ -514,12 +514,8 @@ def _gradle_settings_root(project: Path) -> Path:
     if any((current / name).is_file() for name in ("settings.gradle", "settings.gradle.kts")):
         return current
     for folder in current.parents:
-        settings = "\n".join(
-            (folder / name).read_text(errors="replace")
-            for name in ("settings.gradle", "settings.gradle.kts")
-            if (folder / name).is_file()
-        )
-        if settings:
+        settings = read_settings(folder)
+        if settings.strip():
             included = {(folder / d).resolve() for d in project_dirs(settings).values()}
             return folder if current in included else current
         if (folder / ".git").exists():

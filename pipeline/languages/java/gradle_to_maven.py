@@ -467,7 +467,7 @@ def read(root: Path) -> GradleBuild:
     name = _build_file(root)
     if name is None:
         raise NotTranslatable("no build.gradle")
-    settings = _settings(root)
+    settings = read_settings(root)
     if re.search(r"(?m)^\s*include\b", settings):
         raise NotTranslatable("a multi-project build (its settings include projects)")
     _refuse_other_languages(root)
@@ -491,7 +491,8 @@ def read(root: Path) -> GradleBuild:
     return build
 
 
-def _settings(root: Path) -> str:
+def read_settings(root: Path) -> str:
+    """settings.gradle(.kts) at root, comments removed ("" when there is none)."""
     return "\n".join(_uncommented(read_text(root / n)) for n in ("settings.gradle", "settings.gradle.kts"))
 
 
@@ -539,7 +540,7 @@ def read_reactor(root: Path, module: str | None) -> dict[str, GradleBuild]:
     """A multi-project build as Maven modules: folder (relative to `root`, "" for the root
     project) -> its translation, the app's project (at `module`) and the projects it depends
     on, then the aggregator at "" (or the root project, when it is the app)."""
-    settings = _settings(root)
+    settings = read_settings(root)
     dirs = project_dirs(settings)
     dirs.setdefault(":", "")
     app = next((path for path, folder in dirs.items() if folder == (module or "")), None)
@@ -628,7 +629,7 @@ def translate_files(root: Path, module: str | None = None) -> tuple[dict[str, st
     """(POM_NAME files by their path relative to `root`, what they say) or (None, why the
     build cannot be translated). `module` is the app's project folder in a multi-project build."""
     try:
-        if re.search(r"(?m)^\s*include\b", _settings(root)):
+        if re.search(r"(?m)^\s*include\b", read_settings(root)):
             builds = read_reactor(root, module)
             top = builds[""]
             boot = top.boot_version

@@ -305,8 +305,10 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
         boot = "org.springframework.boot" in "\n".join(read_text(root / name) for name in gradle_files)
         build = f"{tool} {'bootJar' if boot else 'build'} -x test"
         artifact = "build/libs/*.jar"
-        settings = "\n".join(read_text(root / name) for name in ("settings.gradle", "settings.gradle.kts"))
-        project = next((p for p, d in gradle_to_maven.project_dirs(settings).items() if d == module), None)
+        project = next(
+            (p for p, d in gradle_to_maven.project_dirs(gradle_to_maven.read_settings(root)).items() if d == module),
+            None,
+        )
         if multi_module and module and project:
             # Only the app's project (and what it depends on), from the settings folder.
             build = f"{tool} {project}:bootJar -x test"
