@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field
 from pipeline import __version__
 from pipeline.cache import StageCache, content_key
 from pipeline.config import Settings
-from pipeline.generate import STAGE_VERSIONS, generate
+from pipeline.generate import CRASHED, STAGE_VERSIONS, generate
 from pipeline.mining.models import Candidate, read_manifest
 from pipeline.models import GenerateResult, TaskOutcome, Verdict
 from pipeline.runtime import sandbox
@@ -45,7 +45,6 @@ from pipeline.task_folder import TaskFolder
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DOCKER_STAGES = {"build", "verify"}
-CRASHED = "crashed: "
 
 
 class RepoResult(BaseModel):

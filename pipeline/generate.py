@@ -78,6 +78,11 @@ STAGE_VERSIONS = {
 }
 
 
+#: The start of the reason of a run that a bug of the pipeline's ended: the repository is
+#: not to blame, so it is infra_error, but a retry would only crash again (batch.needs_retry).
+CRASHED = "crashed: "
+
+
 def generate(
     source: str,
     settings: Settings,
@@ -96,6 +101,10 @@ def generate(
             _generate(source, run, assistant, result)
     except StageError as exc:
         result.verdict, result.reason = exc.verdict, f"{exc.stage}: {exc.reason}" if exc.stage else exc.reason
+    except Exception as exc:  # a bug of the pipeline's: a verdict that says so, not a traceback
+        log.exception("generate crashed on %s", source)
+        result.verdict = Verdict.infra_error
+        result.reason = f"{CRASHED}{exc!r} (a bug in abc-pipeline, not the repository)"
     finally:
         # Also after Ctrl-C: a second Ctrl-C waits until the run's containers are gone.
         with sandbox.deferred_interrupts():

@@ -163,6 +163,25 @@ def test_the_library_gives_the_same_verdict_for_a_repository_without_a_commit(do
     assert list((tmp_path / "work" / "snapshots").iterdir()) == []
 
 
+def test_a_bug_of_the_pipeline_is_a_verdict_not_a_traceback(docker_engine, monkeypatch, tmp_path):
+    """An exception no stage expected (rustpbx's `members = ["."]` once broke a glob) ends
+    generate() with a verdict that blames the pipeline, not with a traceback."""
+    from pipeline.stages import explore
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise IndexError("tuple index out of range")
+
+    monkeypatch.setattr(explore, "explore", broken)
+    source = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "flask_todo", source)
+    result = generate(str(source), Settings(work_dir=tmp_path / "work", out_dir=tmp_path / "out"))
+    assert result.verdict == Verdict.infra_error
+    assert (
+        result.reason == "crashed: IndexError('tuple index out of range') (a bug in abc-pipeline, not the repository)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_acquire_names_the_first_unreadable_file_and_how_many_more(tmp_path):
     """A FIFO cannot be copied even by root: the copy's gathered errors become one line."""
     repo = tmp_path / "repo"

@@ -213,6 +213,20 @@ def test_rust_path_dependency_on_a_sibling_crate(tmp_path):
     assert build_context.choose(repo, "tools/x", "rust").root == "."
 
 
+def test_rust_workspace_naming_itself_as_a_member(tmp_path):
+    """`members = [".", "crates/*"]` (rustpbx): the root package is a member like the others,
+    and a member crate is built from the workspace."""
+    repo = _write(
+        tmp_path / "repo",
+        {
+            "Cargo.toml": _crate("top", '\n[workspace]\nmembers = [".", "./crates/*/"]\n'),
+            "crates/models/Cargo.toml": _crate("models"),
+        },
+    )
+    assert not build_context.choose(repo, ".", "rust").wider
+    assert build_context.choose(repo, "crates/models", "rust").root == "."
+
+
 # --------------------------------------------------------------------------- run-tests.sh
 
 
@@ -229,6 +243,40 @@ def _bash_context(script: str, repo: Path) -> str:
     program = head + "\n" + script[start:end].replace("exit ", "return ") + 'echo "$CONTEXT"\n'
     wrapped = "f() {\n" + program + "\n}\nf\n"
     return subprocess.run(["bash", "-c", wrapped], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def test_each_app_of_a_maven_aggregator_is_a_service_built_from_the_aggregator():
+    """Two Spring Boot apps in one aggregator (spring_two_apps: accounts and tickets, both
+    using the common module): each is a service rooted at its module, so each gets its own
+    endpoints, port and jar; the aggregator's folder is the build context, and the reactor
+    build of that app alone runs there."""
+    from pipeline.languages import get_framework
+
+    repo = FIXTURES / "spring_two_apps"
+    spring = get_framework("spring")
+    services = spring.detect(repo)
+    assert [(s.root.relative_to(repo.resolve()).as_posix(), s.entrypoint) for s in services] == [
+        ("accounts", "src/main/java/com/example/desk/accounts/AccountsApplication.java"),
+        ("tickets", "src/main/java/com/example/desk/tickets/TicketsApplication.java"),
+    ]
+    assert {(e.method, e.path) for e in spring.discover(repo, services[1])} == {("GET", "/tickets/code")}
+
+    context = build_context.choose(repo, "accounts", "java")
+    assert (context.root, context.service_dir, context.from_dockerfile) == (".", "accounts", "..")
+    assert [r.reason for r in context.reaches] == ["pom.xml: the aggregator that builds desk-accounts with its modules"]
+
+    snapshot = RepoSnapshot.model_construct(path=repo, owner="o", name=repo.name, commit="0", origin=str(repo))
+    service = Service(root="accounts", language="java", framework="spring", entrypoint=services[0].entrypoint)
+    spec = environment.synthesize(snapshot, Inventory(services=[], groups=[]), service, None)
+    text = spec.dockerfile
+    assert f"{build_context.CONTEXT_MARK} ..\n" in text
+    assert "WORKDIR /app/accounts\n" in text and "COPY . /app/\n" in text
+    assert "RUN cd .. && mvn -B -DskipTests -pl accounts -am package\n" in text
+    assert spec.port == 8101
+    assert '"$(ls target/*.jar ' in spec.start_command[-1]
+    # An app alone in its aggregator stays served from the aggregator's folder, as before.
+    alone = get_language("java").outside_paths(FIXTURES / "spring_store", FIXTURES / "spring_store")
+    assert alone == []
 
 
 def test_run_tests_builds_from_the_context_the_dockerfile_names(tmp_path):

@@ -115,6 +115,8 @@ COMPILED = {
     "spring_gradle_notes": "java",
     # Gradle, several projects and a version catalog: compiled as the translated reactor
     "spring_gradle_reactor": "java",
+    # Maven, two apps in one aggregator: each app's masked tree compiles with the other
+    "spring_two_apps": "java",
     "axum_bookmarks": "rust",
     "actix_library": "rust",
     "gate_mask_uncompiled": "go",

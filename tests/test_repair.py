@@ -824,6 +824,14 @@ def test_an_absolute_path_the_repository_has_under_its_folder_is_linked_there():
             "the service's own code fails at start",
         ),
         (
+            # AwakenCN/Almost-Famous: the @Bean method of its RpcClient is commented out
+            "***************************\nAPPLICATION FAILED TO START\n***************************\n\n"
+            "Description:\n\nA component required a bean of type 'com.noseparte.common.rpc.RpcClient' "
+            "that could not be found.\n",
+            C.app_error,
+            "no configuration defines a com.noseparte.common.rpc.RpcClient",
+        ),
+        (
             # a CLI whose `npm start` shows a menu (claude-code-templates' cli-tool): its
             # servers start from a menu choice
             "\u2554\u2550\u2550\u2557\n\u2551  Templates  \u2551\n\x1b[?25l\u2502\n"
@@ -920,7 +928,7 @@ def test_a_maven_wrapper_whose_distribution_is_not_served_builds_with_debians_ma
     dockerfile = (
         "FROM eclipse-temurin:8-jdk\nWORKDIR /app\nCOPY pom.xml mvnw ./\nCOPY .mvn/ .mvn/\n"
         "RUN chmod +x mvnw && ./mvnw -B -q dependency:go-offline\nCOPY . .\n"
-        "RUN chmod +x mvnw && ./mvnw -B -DskipTests package\nCMD [\"java\", \"-jar\", \"app.jar\"]\n"
+        'RUN chmod +x mvnw && ./mvnw -B -DskipTests package\nCMD ["java", "-jar", "app.jar"]\n'
     )
     failure, proposal = _fix(log, "build", dockerfile, "java", 8080)
     assert failure.failure_class == C.wrapper_unavailable

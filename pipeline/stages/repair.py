@@ -329,6 +329,9 @@ _RULES: list[tuple[FailureClass, str]] = [
     (FailureClass.interactive_program, r"(?P<prompt>.{0,120}(?:\(Use arrow keys\)|\[y/N\]|\[Y/n\]|\(y/N\)|\(Y/n\)))"),
     (FailureClass.app_error, r"^(?P<error>NameError): name '\w+' is not defined"),
     (FailureClass.app_error, r"^(?P<error>ReferenceError): \w+ is not defined"),
+    # Spring: a component injects a bean that no configuration of the repository defines
+    # (the @Bean method commented out): no start command or variable makes one.
+    (FailureClass.app_error, r"required a bean of type '(?P<bean>[\w.$]+)' that could not be found"),
     # --- a Debian package is missing
     (
         FailureClass.wrapper_unavailable,
@@ -832,6 +835,8 @@ def run_attempts(
                     f"{failure.detail.get('path', 'a file')} is not in the build context: not committed, "
                     "ignored, or outside the service's folder"
                 )
+            elif failure.failure_class == FailureClass.app_error and "bean" in failure.detail:
+                why = f"the service's own code fails at start: no configuration defines a {failure.detail['bean']}"
             elif failure.failure_class == FailureClass.app_error:
                 why = "the service's own code fails at start"
             elif failure.failure_class == FailureClass.missing_config:

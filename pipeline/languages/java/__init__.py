@@ -4,8 +4,9 @@ from pathlib import Path
 
 from pipeline.config import gradle_distributions_reachable
 from pipeline.languages.base import Grammar, Language
-from pipeline.languages.java import toolchain
+from pipeline.languages.java import discovery, toolchain
 from pipeline.languages.java.spring import SpringFramework
+from pipeline.languages.reach import Reach
 from pipeline.languages.toolchain import Toolchain
 
 
@@ -13,6 +14,16 @@ class JavaLanguage(Language):
     def detect_toolchain(self, root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolchain:
         return toolchain.detect(
             root, offline=offline, entrypoint=entrypoint, gradle_reachable=gradle_distributions_reachable()
+        )
+
+    def outside_paths(self, root: Path, repo_root: Path) -> list[Reach]:
+        return discovery.aggregator_reach(root, repo_root)
+
+    def widen_toolchain(
+        self, tc: Toolchain, root: Path, context: Path, *, offline: bool, entrypoint: str | None = None
+    ) -> Toolchain:
+        return toolchain.widen(
+            root, context, offline=offline, entrypoint=entrypoint, gradle_reachable=gradle_distributions_reachable()
         )
 
     def version_for_failure(self, detail: dict[str, str]) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import tree_sitter
 import yaml
 
+from pipeline.languages import reach
 from pipeline.languages import treesitter as ts
 from pipeline.languages.java.gradle_to_maven import project_dirs, read_settings
 from pipeline.models import Handler
@@ -504,6 +505,25 @@ def reactor_root(module: Path, builds: dict[Path, BuildInfo]) -> Path:
         if above is None:
             return current
         current = above.resolve()
+
+
+def aggregator_reach(root: Path, repo_root: Path) -> list[reach.Reach]:
+    """The aggregator a Maven module served from its own folder is built from (one of several
+    apps of one reactor, SpringFramework.detect): its parent pom and the sibling modules it
+    depends on are in no remote repository, so the build context must hold them."""
+    repo_root = repo_root.resolve()
+    builds = find_builds(repo_root)
+    module = root.resolve()
+    info = builds.get(module)
+    if info is None or info.tool != "maven":
+        return []
+    top = reactor_root(module, builds)
+    if top == module:
+        return []
+    rel = top.relative_to(repo_root).as_posix()
+    said = f"{rel}/pom.xml" if rel != "." else "pom.xml"
+    found = reach.outside(module, repo_root, top, f"{said}: the aggregator that builds {info.name} with its modules")
+    return [found] if found is not None else []
 
 
 def _gradle_settings_root(project: Path) -> Path:

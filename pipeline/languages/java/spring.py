@@ -259,8 +259,8 @@ class SpringFramework(Framework):
             apps.setdefault(module, []).append(path.relative_to(module).as_posix())
         # A module that builds only with its aggregator is served from the aggregator's folder
         # (the Docker build context must hold the parent poms and sibling modules); the
-        # entrypoint then names the module. One service per folder: when an aggregator holds
-        # several web apps, the one with the most controllers is the service.
+        # entrypoint then names the module. When an aggregator holds several web apps, each
+        # with controllers is a service; else the one with the most controllers is.
         by_root: dict[Path, list[tuple[Path, str]]] = {}
         for module in sorted(apps):
             if modules.is_web(module):
@@ -268,6 +268,13 @@ class SpringFramework(Framework):
                 by_root.setdefault(jl.reactor_root(module, modules.builds), []).append((module, entry))
         out = []
         for root, found in sorted(by_root.items()):
+            served = [(module, entry) for module, entry in found if _controller_files(module, modules)]
+            if len(served) > 1 and all(modules.builds[module].tool == "maven" for module, _ in served):
+                # Several apps with controllers in one aggregator (a login server beside a game
+                # server): each is a service of its own, rooted at its module, and still built
+                # from the aggregator's folder (JavaLanguage.outside_paths widens the context).
+                out.extend(ServiceCandidate(root=module, entrypoint=entry) for module, entry in served)
+                continue
             module, entry = max(found, key=lambda f: (_controller_files(f[0], modules), -found.index(f)))
             out.append(ServiceCandidate(root=root, entrypoint=(module / entry).relative_to(root).as_posix()))
         return out

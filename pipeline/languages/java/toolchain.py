@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -332,4 +333,25 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
         facts={"wrapper": "yes" if wrapper else "no"},
         notes=notes,
         generated_files=generated,
+    )
+
+
+def widen(
+    root: Path, context: Path, *, offline: bool, entrypoint: str | None = None, gradle_reachable: bool = True
+) -> Toolchain:
+    """The toolchain of a Maven module served from its own folder (`root`) and built from its
+    aggregator's (`context`, stages/build_context.py): the reactor build of that module and
+    what it needs (`-pl <module> -am`), run from the aggregator's folder; the jar is then in
+    the module's own target/, where the service works."""
+    module = root.resolve().relative_to(context.resolve()).as_posix()
+    entry = f"{module}/{entrypoint}" if entrypoint else f"{module}/pom.xml"
+    tc = detect(context, offline=offline, entrypoint=entry, gradle_reachable=gradle_reachable)
+    up = os.path.relpath(context.resolve(), root.resolve())
+    artifact = tc.artifact.removeprefix(f"{module}/") if tc.artifact else tc.artifact
+    return tc.model_copy(
+        update={
+            "build_command": f"cd {up} && {tc.build_command}",
+            "artifact": artifact,
+            "start_command": ["sh", "-c", f'exec java -jar "$(ls {artifact} | {NOT_THE_APP_JAR} | head -n 1)"'],
+        }
     )

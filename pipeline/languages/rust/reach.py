@@ -49,7 +49,11 @@ def _members(workspace_dir: Path, manifest: dict[str, Any]) -> list[Path]:
     for pattern in section.get("members") or []:
         if not isinstance(pattern, str):
             continue
-        for folder in sorted(workspace_dir.glob(pattern)):
+        # "." names the workspace's own package (rustpbx's `members = [".", "crates/x"]`):
+        # pathlib's glob takes no empty pattern.
+        pattern = pattern.strip().removeprefix("./").rstrip("/")
+        folders = [workspace_dir] if pattern in ("", ".") else sorted(workspace_dir.glob(pattern))
+        for folder in folders:
             if (folder / "Cargo.toml").is_file() and folder.resolve() not in excluded:
                 found.append(folder.resolve())
     return found
