@@ -389,6 +389,48 @@ def test_go_service_replacing_a_sibling_module_builds_and_serves(docker_engine, 
 
 
 @pytest.mark.docker
+def test_an_app_of_a_maven_aggregator_builds_from_it_and_serves(docker_engine, run_id, tmp_path):
+    """spring_two_apps' accounts app: built from the aggregator's folder with the common
+    module it uses; the reactor's dependencies are a layer of their own, reused after an
+    edit of the app's source, and the app answers with what the common module computes."""
+    import requests
+
+    from pipeline.runtime import sandbox
+    from pipeline.stages.bring_up import ensure_base_image
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "spring_two_apps", repo)
+    entry = "src/main/java/com/example/desk/accounts/AccountsApplication.java"
+    snapshot = RepoSnapshot.model_construct(path=repo, owner="o", name="r", commit="0", origin=str(repo))
+    service = Service(root="accounts", language="java", framework="spring", entrypoint=entry)
+    spec = environment.synthesize(snapshot, Inventory(services=[], groups=[]), service, None)
+    environment.write_environment(spec, repo)
+    settings = Settings(work_dir=tmp_path / "work", offline=True)
+    ensure_base_image(spec.base_image, settings)
+    context, dockerfile = environment.build_paths(spec, repo)
+    assert (context, dockerfile) == (repo, "accounts/Dockerfile")
+    tag = f"abc-pipeline-test/two-apps:{run_id}"
+
+    def build() -> sandbox.BuildResult:
+        result = sandbox.build_image(
+            context, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=1200, dockerfile=dockerfile
+        )
+        assert result.ok, result.log[-3000:]
+        return result
+
+    build()
+    controller = repo / "accounts/src/main/java/com/example/desk/accounts/AccountController.java"
+    controller.write_text(controller.read_text() + "\n// edited\n")
+    steps = re.split(r"^Step \d+/\d+ : ", build().log, flags=re.MULTILINE)
+    assert "Using cache" in next(step for step in steps if "-Dspring-boot.repackage.skip=true" in step)
+    # A JVM with Spring on a loaded machine: the language's own start allowance.
+    limits = settings.limits.model_copy(update={"startup_timeout": get_language("java").startup_timeout})
+    with sandbox.running_service(tag, port=spec.port, health_path="/accounts", limits=limits, run_id=run_id) as service:
+        answer = requests.post(f"{service.base_url}/accounts", json={"owner": "Ann Lee"}, timeout=10)
+        assert (answer.status_code, answer.json()) == (201, {"id": 1, "owner": "Ann Lee", "code": "ACC-ANN-1"})
+
+
+@pytest.mark.docker
 @pytest.mark.e2e
 def test_generate_verifies_a_service_that_requires_a_sibling_folder(docker_engine, prefect_engine, tmp_path):
     from pipeline.runtime import sandbox

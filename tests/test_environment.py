@@ -434,7 +434,13 @@ def test_java_module_of_an_aggregator_builds_alone_with_what_it_needs(tmp_path):
     assert tc.build_command == "mvn -B -DskipTests -pl web/app -am package"
     assert tc.artifact == "web/app/target/*.jar"
     assert (tc.base_image, tc.version_source) == ("eclipse-temurin:8-jdk", "web/app/pom.xml java.version")
-    assert tc.install_command is None
+    # The dependency layer: every pom of the reactor that exists (lib/ has none), then the
+    # reactor's package over them alone, its failures left to the real build.
+    assert tc.manifests == ["pom.xml", "web/app/pom.xml"]
+    assert tc.install_command == (
+        "(mvn -B -q -DskipTests -Dspring-boot.repackage.skip=true -pl web/app -am package > /dev/null 2>&1 || true)"
+        " && find . -name target -type d -prune -exec rm -rf {} +"
+    )
 
 
 @pytest.mark.parametrize(("boot", "release"), [("1.5.22.RELEASE", "8"), ("2.7.18", "8"), ("3.2.0", "17")])

@@ -154,6 +154,25 @@ def _shipped_jars(root: Path, poms: list[str]) -> list[tuple[str, str, str, str]
     return list(found.values())
 
 
+def _reactor_poms(root: Path) -> list[str]:
+    """Every pom of the reactor at `root` (its <modules>, transitively, profiles' too), relative
+    to `root`: Maven reads each of them before it builds any module."""
+    found: list[str] = []
+    queue = [root / "pom.xml"]
+    while queue:
+        pom = queue.pop(0)
+        if not pom.is_file() or not pom.resolve().is_relative_to(root.resolve()):
+            continue
+        rel = pom.relative_to(root).as_posix()
+        if rel in found:
+            continue
+        found.append(rel)
+        for name in re.findall(r"<module>\s*([^<]+?)\s*</module>", read_text(pom)):
+            target = pom.parent / name
+            queue.append(target if target.suffix == ".xml" else target / "pom.xml")
+    return found
+
+
 def _entry_module(root: Path, entrypoint: str | None, build_files: tuple[str, ...] = ("pom.xml",)) -> str | None:
     """The folder, below `root`, of the module (Maven) or project (Gradle) that holds the
     entrypoint (None when it is `root` itself): Spring's service root is the aggregator, or
@@ -261,6 +280,23 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
             # jar ("no main manifest attribute"): its repackage goal makes it executable.
             goal = f"org.springframework.boot:spring-boot-maven-plugin:{boot + ':' if boot else ''}repackage"
             build = f"{build} {goal}"
+        artifact = "target/*.jar"
+        selection = ""
+        if multi_module and module:
+            # Only the app module and the modules it needs (-am), not every module of the
+            # aggregator (examples, tools, other apps that may not build here).
+            selection = f"-pl {module} -am "
+            build = f"{tool} -B {skip_tests} {selection}package"
+            artifact = f"{module}/target/*.jar"
+        if multi_module and not translated:
+            # dependency:go-offline cannot resolve a module's sibling modules before they are
+            # built: the reactor's own package phase over its poms alone (Maven reads every
+            # module's pom, even with -pl) downloads what the build needs into a layer that
+            # outlives source edits. A module that cannot package without sources (a war
+            # without web.xml) fails there: the real build after the source copy decides.
+            manifests = [*_reactor_poms(root), *existing(root, ["mvnw", ".mvn/"])]
+            warm = f"{tool} -B -q {skip_tests} -Dspring-boot.repackage.skip=true {selection}package"
+            install = f"({warm} > /dev/null 2>&1 || true) && find . -name target -type d -prune -exec rm -rf {{}} +"
         poms = [pom, module_pom] if module else [pom]
         jars = _shipped_jars(root, poms)
         if jars:
@@ -277,12 +313,6 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
                 install = f"{installs} && {install}"
             else:
                 build = f"{installs} && {build}"
-        artifact = "target/*.jar"
-        if multi_module and module:
-            # Only the app module and the modules it needs (-am), not every module of the
-            # aggregator (examples, tools, other apps that may not build here).
-            build = f"{tool} -B {skip_tests} -pl {module} -am package"
-            artifact = f"{module}/target/*.jar"
         manager = "maven"
     else:  # Gradle's own build
         wrapper = (root / "gradlew").is_file() and (root / "gradle" / "wrapper").is_dir()
@@ -315,7 +345,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, gradle_r
             build = f"{tool} {project}:bootJar -x test"
             artifact = f"{module}/build/libs/*.jar"
         manager = "gradle"
-    if multi_module:
+    if multi_module and not install:
         notes.append("a multi-module build: dependencies resolve with the source (no layer cache)")
     return Toolchain(
         language="java",
@@ -348,9 +378,13 @@ def widen(
     tc = detect(context, offline=offline, entrypoint=entry, gradle_reachable=gradle_reachable)
     up = os.path.relpath(context.resolve(), root.resolve())
     artifact = tc.artifact.removeprefix(f"{module}/") if tc.artifact else tc.artifact
+    # The template names manifests from the service root: those of the context are above it.
+    manifests = [os.path.relpath(context / m, root) + ("/" if m.endswith("/") else "") for m in tc.manifests]
     return tc.model_copy(
         update={
             "build_command": f"cd {up} && {tc.build_command}",
+            "install_command": f"cd {up} && {tc.install_command}" if tc.install_command else None,
+            "manifests": manifests,
             "artifact": artifact,
             "start_command": ["sh", "-c", f'exec java -jar "$(ls {artifact} | {NOT_THE_APP_JAR} | head -n 1)"'],
         }
