@@ -372,6 +372,55 @@ def test_axum_shuttle_main_returns_the_router(tmp_path: Path) -> None:
     assert ds.triples(ds.discover("axum", tmp_path)) == {("GET", "/", "hello")}
 
 
+def test_axum_paths_from_configuration_take_the_programs_default(tmp_path: Path) -> None:
+    """A path the configuration may set, with the program's own default when it does not
+    (rustpbx: `proxy.ami_path.clone().unwrap_or_else(|| DEFAULT_AMI_PATH.to_string())`): the
+    routes are found under the default, which is what the service serves unconfigured."""
+    ds.write_files(
+        tmp_path,
+        {
+            "Cargo.toml": AXUM_TOML.format(name="configured-paths")
+            + '\n[features]\ndefault = ["console"]\nconsole = ["dep:tokio"]\ncommerce = []\n',
+            "src/config.rs": """
+                pub const DEFAULT_ADMIN_PATH: &str = "/admin";
+
+                pub struct Config { pub admin_path: Option<String>, pub status_path: Option<String> }
+            """,
+            "src/main.rs": """
+                mod config;
+                use axum::{routing::get, Router};
+
+                async fn health() -> &'static str { "ok" }
+                async fn status() -> &'static str { "up" }
+
+                fn router(cfg: &config::Config) -> Router {
+                    let admin = cfg.admin_path.clone().unwrap_or_else(|| crate::config::DEFAULT_ADMIN_PATH.to_string());
+                    let status_path = cfg.status_path.as_deref().unwrap_or("/status");
+                    let inner = Router::new().route("/health", get(health));
+                    // Only in a build with a feature the default does not enable: not served.
+                    #[cfg(feature = "commerce")]
+                    let inner = inner.route("/cluster", get(status));
+                    #[cfg(any(feature = "console", test))]
+                    let inner = inner.route("/console", get(status));
+                    Router::new().route(status_path, get(status)).nest(&admin, inner)
+                }
+
+                #[tokio::main]
+                async fn main() {
+                    let cfg = config::Config { admin_path: None, status_path: None };
+                    let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await.unwrap();
+                    axum::serve(listener, router(&cfg)).await.unwrap();
+                }
+            """,
+        },
+    )
+    assert ds.triples(ds.discover("axum", tmp_path)) == {
+        ("GET", "/status", "status"),
+        ("GET", "/admin/health", "health"),
+        ("GET", "/admin/console", "status"),
+    }
+
+
 def test_axum_workspace_members_and_library_crates(tmp_path: Path) -> None:
     ds.write_files(
         tmp_path,

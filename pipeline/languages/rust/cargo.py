@@ -9,6 +9,7 @@ framework and builds a binary.
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,3 +231,62 @@ def detect_services(repo_root: Path, package: str, marker: str) -> list[ServiceC
             continue  # a library crate: served through the binary that depends on it
         out.append(ServiceCandidate(root=crate_dir, entrypoint=binary[1]))
     return sorted(out, key=lambda c: c.root)
+
+
+def default_features(manifest: dict[str, Any]) -> set[str]:
+    """The package's features a plain `cargo build` enables: `default`, and what each enabled
+    feature enables in turn (`dep:x` and `x/y` name dependencies, not features)."""
+    table = manifest.get("features") if isinstance(manifest.get("features"), dict) else {}
+    enabled: set[str] = set()
+    queue = ["default"]
+    while queue:
+        name = queue.pop()
+        if name in enabled or name not in table:
+            continue
+        enabled.add(name)
+        queue.extend(
+            item for item in table[name] or [] if isinstance(item, str) and ":" not in item and "/" not in item
+        )
+    enabled.discard("default")
+    return enabled
+
+
+_CFG_TOKEN = re.compile(r'\s*(?:(?P<word>[A-Za-z_]\w*)|(?P<string>"[^"]*")|(?P<punct>[(),=]))')
+
+
+def cfg_active(attribute: str, features: set[str]) -> bool:
+    """Whether `#[cfg(...)]` holds in a plain build with `features`: features, `not`, `any`
+    and `all` are evaluated; `test` is false; what else it asks (the target, debug
+    assertions) is taken as true. An attribute that is not a cfg holds."""
+    match = re.match(r"#\s*\[\s*cfg\s*\((?P<body>.*)\)\s*\]\s*$", attribute.strip(), re.S)
+    if match is None:
+        return True
+    tokens = [(m.lastgroup, m.group(m.lastgroup)) for m in _CFG_TOKEN.finditer(match.group("body"))]
+    position = 0
+
+    def predicate() -> bool:
+        nonlocal position
+        if position >= len(tokens):
+            return True
+        kind, word = tokens[position]
+        position += 1
+        if kind != "word":
+            return True
+        if word in ("not", "any", "all") and position < len(tokens) and tokens[position][1] == "(":
+            position += 1
+            values = []
+            while position < len(tokens) and tokens[position][1] != ")":
+                values.append(predicate())
+                if position < len(tokens) and tokens[position][1] == ",":
+                    position += 1
+            position += 1
+            if word == "not":
+                return not (values[0] if values else True)
+            return any(values) if word == "any" else all(values)
+        if position + 1 < len(tokens) and tokens[position][1] == "=":
+            value = tokens[position + 1][1].strip('"')
+            position += 2
+            return value in features if word == "feature" else True
+        return word != "test"
+
+    return predicate()

@@ -19,6 +19,7 @@ from typing import Any
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
+from pipeline.languages.rust.cargo import cfg_active
 from pipeline.languages.rust.project import (
     LANGUAGE,
     ConstT,
@@ -354,8 +355,16 @@ class Interpreter:
             elif child.type == "use_declaration":
                 RustProject._add_uses(env.uses, [], child)
         result = None
+        inactive = False
         for child in block.named_children:
             kind = child.type
+            if kind == "attribute_item":
+                # `#[cfg(feature = "commerce")] let r = ...;`: not compiled without the feature.
+                inactive = inactive or not cfg_active(ts.text(child), self.project.features)
+                continue
+            if inactive:
+                inactive = False
+                continue
             if kind == "let_declaration":
                 value = self.eval(inner, child.child_by_field_name("value"))
                 self._bind(env, child.child_by_field_name("pattern"), value)
@@ -395,8 +404,15 @@ class Interpreter:
         result = self.method_hook(frame, call, receiver, name, args)
         if result is not UNHANDLED:
             return result
-        if name in ("clone", "into", "to_owned", "unwrap", "expect", "boxed", "into_inner"):
+        if name in ("clone", "into", "to_owned", "to_string", "as_deref", "unwrap", "expect", "boxed", "into_inner"):
             return receiver
+        if name in ("unwrap_or", "unwrap_or_else", "unwrap_or_default") and receiver is not None:
+            return receiver
+        if name in ("unwrap_or", "unwrap_or_else") and args:
+            # A value the configuration may set (read from a struct field, unknown here) with
+            # the program's own default: what the service uses when nothing configures it.
+            default = self.eval(frame, args[0])
+            return self.call_value(default, []) if name == "unwrap_or_else" else default
         values = [self.eval(frame, a) for a in args]
         if receiver is None:
             # `state.router()`: follow a method only when the project defines exactly one of that name.

@@ -19,7 +19,7 @@ from typing import Any
 import tree_sitter
 
 from pipeline.languages import treesitter as ts
-from pipeline.languages.rust.cargo import dependencies, lib_target, path_dependencies, read_cargo
+from pipeline.languages.rust.cargo import default_features, dependencies, lib_target, path_dependencies, read_cargo
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,8 @@ class RustProject:
         manifest = read_cargo(self.crate_dir / "Cargo.toml") or {}
         #: names of crates from outside the project (dependencies and the standard library)
         self.extern_crates = {"std", "core", "alloc"} | {k.replace("-", "_") for k in dependencies(manifest)}
+        #: the service's features in a plain build: code behind another feature's cfg is not in it
+        self.features = default_features(manifest)
         self._load_package(manifest, self.crate_dir, depth=0)
         self.bin: Crate | None = None
         if entry is not None and (self.crate_dir / entry).is_file():
