@@ -60,6 +60,7 @@ from pipeline.stages import (
     testgen,
     verify,
 )
+from pipeline.stages.repair import FailureClass
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +279,10 @@ def furthest_task(tasks: list[TaskOutcome]) -> TaskOutcome:
 def _cache_outcomes(run: Run, task_id: str, key: str, outcomes: list[TaskOutcome]) -> None:
     cache_keys = {vid: ckey for _, vid, ckey in _variants(run.settings, task_id, key)}
     for outcome in outcomes:
-        # The machine's fault or the clock's, not the content's: the next run tries again.
-        if outcome.verdict not in _NOT_CACHED and outcome.task_id in cache_keys:
+        # The machine's fault or the clock's, not the content's: the next run tries again
+        # (a build cancelled at the timeout may finish with a longer one, ABC_BUILD_TIMEOUT).
+        timed_out = outcome.reason.startswith(f"{FailureClass.build_timeout}:")
+        if outcome.verdict not in _NOT_CACHED and not timed_out and outcome.task_id in cache_keys:
             run.cache.put("outcome", cache_keys[outcome.task_id], outcome)
 
 

@@ -873,6 +873,28 @@ def test_a_start_failure_the_repository_causes_says_so_not_unknown(log, failure_
     assert outcome.reason.startswith(f"{failure_class}: ") and why in outcome.reason, outcome.reason
 
 
+def test_a_build_cancelled_at_the_timeout_says_so_not_unknown():
+    """rustpbx: 500 crates on two cores. The log's tail is the compiler's progress, and no
+    Dockerfile change helps: the reason names the timeout and its setting."""
+    log = (
+        "   Compiling thiserror-impl v2.0.21\nerror: could not compile `x` (warning)\n"
+        "   Compiling mime_guess v2.0.5\n\n"
+        "[abc-pipeline] build timed out after 900 s and was cancelled\n"
+    )
+    assert classify(log, "build").failure_class == C.build_timeout
+    outcome = run_attempts(
+        _spec("FROM rust:1.85-trixie\nCOPY . .\nRUN cargo build --release\n", "rust", 8080),
+        ServiceFacts(language="rust", framework="axum"),
+        lambda _env: TryResult(ok=False, phase="build", log=log, verdict=Verdict.build_error),
+        strategy=RuleBasedStrategy(),
+        max_repairs=2,
+    )
+    assert outcome.verdict == Verdict.build_error
+    assert len(outcome.attempts) == 1, "a timeout is not repaired"
+    assert outcome.reason.startswith("build_timeout: [abc-pipeline] build timed out after 900 s"), outcome.reason
+    assert "longer than 900 s, the build timeout (ABC_BUILD_TIMEOUT)" in outcome.reason
+
+
 def test_yarn_fetching_a_git_dependency_without_git_gets_git():
     log = "Step 5/9 : RUN yarn install --frozen-lockfile\n[2/4] Fetching packages...\n"
     log += "error Couldn't find the binary git\n"

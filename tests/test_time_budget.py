@@ -73,3 +73,21 @@ def test_under_a_budget_the_cheaper_services_go_first():
     ]
     assert [s.language for s in _in_budget_order(services, Settings(time_budget=None))] == ["rust", "go", "python"]
     assert [s.language for s in _in_budget_order(services, Settings(time_budget=600))] == ["python", "go", "rust"]
+
+
+def test_a_build_cancelled_at_the_timeout_is_left_to_the_next_run(tmp_path):
+    """Like a spent budget, a build cancelled at ABC_BUILD_TIMEOUT says more of the machine
+    than of the repository: its outcome is not cached, so a run with a longer timeout builds
+    again. A build that failed on its own is cached."""
+    from pipeline.generate import _cache_outcomes
+    from pipeline.run import run_plain
+    from pipeline.stages import publish
+
+    settings = Settings(work_dir=tmp_path / "work", variants=["implementation"])
+    run = Run(settings, run_plain, lambda _message: None, "test-cache")
+    timed_out = "build_timeout: [abc-pipeline] build timed out after 900 s and was cancelled (...)"
+    _cache_outcomes(run, "t", "key", [publish.rejected("t", Verdict.build_error, timed_out, "implementation")])
+    assert not any((settings.work_dir / "cache").glob("outcome/*.json"))
+    failed = "unknown: error[E0425]: cannot find value `x` in this scope"
+    _cache_outcomes(run, "t", "key", [publish.rejected("t", Verdict.build_error, failed, "implementation")])
+    assert len(list((settings.work_dir / "cache").glob("outcome/*.json"))) == 1

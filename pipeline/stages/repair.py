@@ -60,6 +60,9 @@ class FailureClass(StrEnum):
     # The build tool's wrapper (mvnw) fetches a pinned Maven distribution that no registry
     # here serves: the image's own Maven builds instead.
     wrapper_unavailable = "wrapper_unavailable"
+    # The build ran past the build timeout (ABC_BUILD_TIMEOUT) and was cancelled: a large
+    # service compiling on a small machine. No Dockerfile change makes it faster.
+    build_timeout = "build_timeout"
     unknown = "unknown"
 
 
@@ -156,6 +159,9 @@ def _version_from(pattern: str, log: str) -> str | None:
 # (class, pattern, detail extractor). Order matters: the first match wins, and the more
 # specific signatures come before the generic ones they contain.
 _RULES: list[tuple[FailureClass, str]] = [
+    # --- the build was cancelled at the timeout (sandbox.build_image's last line): first, as
+    # the log's tail is then whatever the compiler was printing
+    (FailureClass.build_timeout, r"^\[abc-pipeline\] build timed out after (?P<seconds>\d+) s"),
     # --- wrong language version
     (FailureClass.wrong_language_version, r"requires a different Python:?\s*(?P<have>[\d.]+) not in '(?P<want>[^']+)'"),
     (FailureClass.wrong_language_version, r"require a different python version.*?Requires-Python (?P<want>[^\s;]+)"),
@@ -841,6 +847,11 @@ def run_attempts(
                 why = "the service's own code fails at start"
             elif failure.failure_class == FailureClass.missing_config:
                 why = "it needs a configuration file (or a setting in one) that the repository does not ship"
+            elif failure.failure_class == FailureClass.build_timeout:
+                why = (
+                    f"its build took longer than {failure.detail.get('seconds', 'the')} s, the build timeout "
+                    "(ABC_BUILD_TIMEOUT): a longer one may let it finish"
+                )
             elif failure.failure_class == FailureClass.interactive_program:
                 why = "its start command runs an interactive program that asks what to do, not a server"
             elif failure.failure_class == FailureClass.database_error:
