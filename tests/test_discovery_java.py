@@ -346,7 +346,9 @@ def test_other_data_sources_follow_the_sidecar(tmp_path: Path) -> None:
 def test_request_body_fields_are_the_bound_class_fields(tmp_path: Path) -> None:
     """@RequestBody binds a class of the repository: its instance fields (a base class's
     too, a record's components) by their JSON names, required when validated; no field of
-    a type no sample value parses as (a date, an enum), none Jackson ignores."""
+    a type no sample value parses as (a date, an enum), none Jackson ignores. A map or a
+    JSONObject: the keys the handler reads from it with a literal, typed by the getter or
+    by the map's value type."""
     ds.write_files(
         tmp_path,
         {
@@ -393,6 +395,18 @@ def test_request_body_fields_are_the_bound_class_fields(tmp_path: Path) -> None:
 
                     @PostMapping("/raw")
                     String raw(@RequestBody java.util.Map<String, Object> body) { return ""; }
+
+                    // new-bee's login: a map, and the keys the handler reads from it
+                    @PostMapping("/login")
+                    String login(@RequestBody Map<String, String> param) {
+                        String token = param.getOrDefault("token", null);
+                        return param.get("user") + token + other.get("not-the-body");
+                    }
+
+                    @PostMapping("/json")
+                    String json(@RequestBody JSONObject json) {
+                        return json.getString("name") + json.getInteger("age") + json.get("extra") + json.get(KEY);
+                    }
                 }
             """,
         },
@@ -411,6 +425,8 @@ def test_request_body_fields_are_the_bound_class_fields(tmp_path: Path) -> None:
         ],
         "/pair": [("left", "str", False), ("right", "str", True)],
         "/raw": [],
+        "/login": [("token", "str", False), ("user", "str", False)],
+        "/json": [("name", "str", False), ("age", "int", False), ("extra", "any", False)],
     }
 
 

@@ -18,7 +18,7 @@ from pipeline.languages.delegates import find_delegates
 from pipeline.languages.framework import Framework, ServiceCandidate
 from pipeline.models import ApiGroup, Endpoint, Inventory, RepoSnapshot, Service, StageError, Verdict
 
-STAGE_VERSION = "9"
+STAGE_VERSION = "10"
 log = logging.getLogger(__name__)
 
 # Leading path segments that name an API, not a resource.

@@ -1,4 +1,5 @@
-"""The JSON request body a Spring handler reads: the fields of its `@RequestBody` class.
+"""The JSON request body a Spring handler reads: the fields of its `@RequestBody` class, or
+the keys it reads from a `@RequestBody` map (`Map<String, String>`, a JSONObject).
 
 Jackson binds the body to the parameter's class: its instance fields (its superclasses'
 too, a record's components), by their `@JsonProperty` name when they have one, are the
@@ -41,12 +42,57 @@ def json_body_fields(project: jl.JavaProject, method: Node) -> list[BodyField]:
             continue
         if not any(jl.annotation_name(a) == "RequestBody" for a in jl.annotations(param)):
             continue
-        name = jl.type_name(param.child_by_field_name("type"))
+        type_node = param.child_by_field_name("type")
+        name = jl.type_name(type_node)
+        if _KINDS.get(name) == "dict":
+            # A map (or a JSON object type): the keys the handler reads from it.
+            return _keys_read(method, ts.text(param.child_by_field_name("name")), _value_kind(project, type_node))
         if name in _KINDS:
-            return []  # a map, a list or a scalar: no named fields to send
+            return []  # a list or a scalar: no named fields to send
         jt = project.lookup(name)
         return _fields(project, jt) if jt is not None else []
     return []
+
+
+#: What a map-like body's getter gives, by its name (None: the map's value type): Map's own,
+#: fastjson's and Hutool's JSONObject, Jackson's JsonNode.
+_GETTERS: dict[str, str | None] = {
+    **dict.fromkeys(("get", "getOrDefault", "containsKey", "remove", "path", "has", "opt"), None),
+    **dict.fromkeys(("getString", "getStr", "optString"), "str"),
+    **dict.fromkeys(("getInteger", "getInt", "getIntValue", "getLong", "getLongValue", "optInt", "optLong"), "int"),
+    **dict.fromkeys(("getBoolean", "getBooleanValue", "getBool", "optBoolean"), "bool"),
+    **dict.fromkeys(("getDouble", "getDoubleValue", "getFloat", "getBigDecimal", "optDouble"), "float"),
+    **dict.fromkeys(("getJSONObject", "getJsonObject"), "dict"),
+    **dict.fromkeys(("getJSONArray", "getJsonArray"), "list"),
+}
+
+
+def _keys_read(method: Node, param: str, value_kind: str) -> list[BodyField]:
+    """The keys `method` reads from its map-like body `param` with a literal
+    (`body.get("owner")`, `json.getString("token")`), in the order it reads them."""
+    out: dict[str, BodyField] = {}
+    body = method.child_by_field_name("body")
+    for call in ts.walk(body) if body is not None else []:
+        if call.type != "method_invocation":
+            continue
+        target, name = call.child_by_field_name("object"), ts.text(call.child_by_field_name("name"))
+        if target is None or target.type != "identifier" or ts.text(target) != param or name not in _GETTERS:
+            continue
+        args = call.child_by_field_name("arguments")
+        first = next((a for a in args.named_children if a.type != "comment"), None) if args is not None else None
+        key = jl.string_literal_value(first) if first is not None and first.type == "string_literal" else None
+        if key:
+            out.setdefault(key, BodyField(name=key, type=_GETTERS[name] or value_kind, required=False))
+    return list(out.values())
+
+
+def _value_kind(project: jl.JavaProject, type_node: Node | None) -> str:
+    """The kind of a map's values from its type arguments (`Map<String, String>`: str)."""
+    args = next((c for c in type_node.named_children if c.type == "type_arguments"), None) if type_node else None
+    types = [c for c in args.named_children if c.type != "comment"] if args is not None else []
+    if len(types) != 2 or jl.type_name(types[1]) == "Object":
+        return "any"
+    return _kind(project, types[1]) or "any"
 
 
 def _fields(project: jl.JavaProject, jt: jl.JavaType) -> list[BodyField]:
