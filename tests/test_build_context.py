@@ -47,6 +47,25 @@ def _synthesize(repo: Path, root: str, language: str, framework: str) -> environ
     return environment.synthesize(snapshot, Inventory(services=[], groups=[]), service, None)
 
 
+def _built_after_an_edit(spec: environment.ServiceEnv, repo: Path, tag: str, run_id: str, edit) -> list[str]:
+    """Build the service's image, apply `edit` (a source change), build again: the second
+    build's steps, each with the lines Docker printed for it ("Using cache" where reused)."""
+    from pipeline.runtime import sandbox
+
+    context, dockerfile = environment.build_paths(spec, repo)
+
+    def build() -> str:
+        result = sandbox.build_image(
+            context, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=1200, dockerfile=dockerfile
+        )
+        assert result.ok, result.log[-3000:]
+        return result.log
+
+    build()
+    edit()
+    return re.split(r"^Step \d+/\d+ : ", build(), flags=re.MULTILINE)
+
+
 # --------------------------------------------------------------------------- choosing the context
 
 
@@ -327,25 +346,15 @@ def test_rust_workspace_member_builds_with_a_reused_dependency_layer(docker_engi
     spec = _synthesize(repo, "examples/echo", "rust", "axum")
     environment.write_environment(spec, repo)
     ensure_base_image(spec.base_image, Settings(work_dir=tmp_path / "work", offline=True))
-    context, dockerfile = environment.build_paths(spec, repo)
-    assert (context, dockerfile) == (repo, "examples/echo/Dockerfile")
+    assert environment.build_paths(spec, repo) == (repo, "examples/echo/Dockerfile")
     tag = f"abc-pipeline-test/rust-member:{run_id}"
-
-    def build() -> str:
-        result = sandbox.build_image(
-            context, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=900, dockerfile=dockerfile
-        )
-        assert result.ok, result.log[-3000:]
-        return result.log
-
-    build()
-    (repo / "examples/echo/echo.rs").write_text('fn main() { println!("{}!", core_lib::greeting()); }\n')
-    steps = re.split(r"^Step \d+/\d+ : ", build(), flags=re.MULTILINE)
-    layer = next(step for step in steps if step.startswith("RUN mkdir"))
-    assert "Using cache" in layer
-    printed = docker_engine.containers.run(
-        tag, ["/usr/local/bin/server"], remove=True, labels={sandbox.RUN_LABEL: run_id}
+    source = repo / "examples/echo/echo.rs"
+    steps = _built_after_an_edit(
+        spec, repo, tag, run_id, lambda: source.write_text(source.read_text().replace('"{}"', '"{}!"'))
     )
+    assert "Using cache" in next(step for step in steps if step.startswith("RUN mkdir"))
+    labels = {sandbox.RUN_LABEL: run_id}
+    printed = docker_engine.containers.run(tag, ["/usr/local/bin/server"], remove=True, labels=labels)
     assert printed.decode().strip() == "hello!"
 
 
@@ -365,21 +374,11 @@ def test_go_service_replacing_a_sibling_module_builds_and_serves(docker_engine, 
     environment.write_environment(spec, repo)
     settings = Settings(work_dir=tmp_path / "work", offline=True)
     ensure_base_image(spec.base_image, settings)
-    context, dockerfile = environment.build_paths(spec, repo)
     tag = f"abc-pipeline-test/replace-lib:{run_id}"
-
-    def build() -> sandbox.BuildResult:
-        result = sandbox.build_image(
-            context, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=900, dockerfile=dockerfile
-        )
-        assert result.ok, result.log[-3000:]
-        return result
-
-    build()
     library = repo / "lib/counter/counter.go"
-    library.write_text(library.read_text() + "\n// edited\n")
-    second = build()
-    download = re.split(r"^Step \d+/\d+ : ", second.log, flags=re.MULTILINE)
+    download = _built_after_an_edit(
+        spec, repo, tag, run_id, lambda: library.write_text(library.read_text() + "\n// edited\n")
+    )
     assert "Using cache" in next(step for step in download if step.startswith("RUN go mod download"))
     with sandbox.running_service(
         tag, port=spec.port, health_path=spec.health_path, limits=settings.limits, run_id=run_id
@@ -407,21 +406,12 @@ def test_an_app_of_a_maven_aggregator_builds_from_it_and_serves(docker_engine, r
     environment.write_environment(spec, repo)
     settings = Settings(work_dir=tmp_path / "work", offline=True)
     ensure_base_image(spec.base_image, settings)
-    context, dockerfile = environment.build_paths(spec, repo)
-    assert (context, dockerfile) == (repo, "accounts/Dockerfile")
+    assert environment.build_paths(spec, repo) == (repo, "accounts/Dockerfile")
     tag = f"abc-pipeline-test/two-apps:{run_id}"
-
-    def build() -> sandbox.BuildResult:
-        result = sandbox.build_image(
-            context, tag, labels={sandbox.RUN_LABEL: run_id}, timeout=1200, dockerfile=dockerfile
-        )
-        assert result.ok, result.log[-3000:]
-        return result
-
-    build()
     controller = repo / "accounts/src/main/java/com/example/desk/accounts/AccountController.java"
-    controller.write_text(controller.read_text() + "\n// edited\n")
-    steps = re.split(r"^Step \d+/\d+ : ", build().log, flags=re.MULTILINE)
+    steps = _built_after_an_edit(
+        spec, repo, tag, run_id, lambda: controller.write_text(controller.read_text() + "\n// edited\n")
+    )
     assert "Using cache" in next(step for step in steps if "-Dspring-boot.repackage.skip=true" in step)
     # A JVM with Spring on a loaded machine: the language's own start allowance.
     limits = settings.limits.model_copy(update={"startup_timeout": get_language("java").startup_timeout})

@@ -798,6 +798,17 @@ def test_an_absolute_path_the_repository_has_under_its_folder_is_linked_there():
     assert RuleBasedStrategy().propose(other, "", _spec(dockerfile, "go", 8080), facts) is None
 
 
+def _attempted(log: str, phase: str, verdict: Verdict):
+    """run_attempts over a service whose every try fails with `log` in `phase`."""
+    return run_attempts(
+        _spec('FROM node:18-bookworm-slim\nCOPY . .\nCMD ["node", "server.js"]\n', "javascript", 3000),
+        ServiceFacts(language="javascript", framework="express"),
+        lambda _env: TryResult(ok=False, phase=phase, log=log, verdict=verdict),
+        strategy=RuleBasedStrategy(),
+        max_repairs=2,
+    )
+
+
 @pytest.mark.parametrize(
     ("log", "failure_class", "why"),
     [
@@ -862,13 +873,7 @@ def test_an_absolute_path_the_repository_has_under_its_folder_is_linked_there():
 def test_a_start_failure_the_repository_causes_says_so_not_unknown(log, failure_class, why):
     failure = classify(log, "start")
     assert failure.failure_class == failure_class
-    outcome = run_attempts(
-        _spec('FROM node:18-bookworm-slim\nCOPY . .\nCMD ["node", "server.js"]\n', "javascript", 3000),
-        ServiceFacts(language="javascript", framework="express"),
-        lambda _env: TryResult(ok=False, phase="start", log=log, verdict=Verdict.service_crashed),
-        strategy=RuleBasedStrategy(),
-        max_repairs=2,
-    )
+    outcome = _attempted(log, "start", Verdict.service_crashed)
     assert outcome.verdict == Verdict.service_crashed
     assert outcome.reason.startswith(f"{failure_class}: ") and why in outcome.reason, outcome.reason
 
@@ -882,13 +887,7 @@ def test_a_build_cancelled_at_the_timeout_says_so_not_unknown():
         "[abc-pipeline] build timed out after 900 s and was cancelled\n"
     )
     assert classify(log, "build").failure_class == C.build_timeout
-    outcome = run_attempts(
-        _spec("FROM rust:1.85-trixie\nCOPY . .\nRUN cargo build --release\n", "rust", 8080),
-        ServiceFacts(language="rust", framework="axum"),
-        lambda _env: TryResult(ok=False, phase="build", log=log, verdict=Verdict.build_error),
-        strategy=RuleBasedStrategy(),
-        max_repairs=2,
-    )
+    outcome = _attempted(log, "build", Verdict.build_error)
     assert outcome.verdict == Verdict.build_error
     assert len(outcome.attempts) == 1, "a timeout is not repaired"
     assert outcome.reason.startswith("build_timeout: [abc-pipeline] build timed out after 900 s"), outcome.reason
