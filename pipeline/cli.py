@@ -98,7 +98,10 @@ def generate(
     ] = None,
     task_format: Annotated[
         TaskFormat | None,
-        typer.Option("--format", help="package layout: terminal-bench (OUT/<id>), harbor (OUT/harbor/<id>), both"),
+        typer.Option(
+            "--format",
+            help="package layout: terminal-bench (OUT/<id>), harbor (OUT-harbor/<id> or ABC_HARBOR_OUT_DIR), both",
+        ),
     ] = None,
 ) -> None:
     """Turn a repository into verified Terminal-Bench (and/or Harbor) tasks."""
