@@ -264,7 +264,7 @@ def _bash_context(script: str, repo: Path) -> str:
     return subprocess.run(["bash", "-c", wrapped], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def test_each_app_of_a_maven_aggregator_is_a_service_built_from_the_aggregator():
+def test_each_app_of_a_maven_aggregator_is_a_service_built_from_the_aggregator(tmp_path):
     """Two Spring Boot apps in one aggregator (spring_two_apps: accounts and tickets, both
     using the common module): each is a service rooted at its module, so each gets its own
     endpoints, port and jar; the aggregator's folder is the build context, and the reactor
@@ -293,6 +293,15 @@ def test_each_app_of_a_maven_aggregator_is_a_service_built_from_the_aggregator()
     assert "RUN cd .. && mvn -B -DskipTests -pl accounts -am package\n" in text
     assert spec.port == 8101
     assert '"$(ls target/*.jar ' in spec.start_command[-1]
+    # With the Maven wrapper at the aggregator: made executable there, where it runs.
+    wrapped = tmp_path / "wrapped"
+    shutil.copytree(repo, wrapped)
+    (wrapped / "mvnw").write_text("#!/bin/sh\n")
+    (wrapped / ".mvn/wrapper").mkdir(parents=True)
+    snapshot = RepoSnapshot.model_construct(path=wrapped, owner="o", name="r", commit="0", origin=str(wrapped))
+    text = environment.synthesize(snapshot, Inventory(services=[], groups=[]), service, None).dockerfile
+    assert "RUN cd .. && chmod +x mvnw && ./mvnw -B -DskipTests -pl accounts -am package\n" in text
+    assert "COPY mvnw /app/mvnw\n" in text and "COPY .mvn/ /app/.mvn/\n" in text
     # An app alone in its aggregator stays served from the aggregator's folder, as before.
     alone = get_language("java").outside_paths(FIXTURES / "spring_store", FIXTURES / "spring_store")
     assert alone == []

@@ -380,10 +380,13 @@ def widen(
     artifact = tc.artifact.removeprefix(f"{module}/") if tc.artifact else tc.artifact
     # The template names manifests from the service root: those of the context are above it.
     manifests = [os.path.relpath(context / m, root) + ("/" if m.endswith("/") else "") for m in tc.manifests]
+    # The template makes a wrapper executable where the service works; it is up there.
+    there = f"cd {up} && chmod +x mvnw &&" if tc.facts.get("wrapper") == "yes" else f"cd {up} &&"
     return tc.model_copy(
         update={
-            "build_command": f"cd {up} && {tc.build_command}",
-            "install_command": f"cd {up} && {tc.install_command}" if tc.install_command else None,
+            "build_command": f"{there} {tc.build_command}",
+            "install_command": f"{there} {tc.install_command}" if tc.install_command else None,
+            "facts": {**tc.facts, "wrapper": "no"},
             "manifests": manifests,
             "artifact": artifact,
             "start_command": ["sh", "-c", f'exec java -jar "$(ls {artifact} | {NOT_THE_APP_JAR} | head -n 1)"'],
