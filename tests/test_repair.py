@@ -894,6 +894,65 @@ def test_a_build_cancelled_at_the_timeout_says_so_not_unknown():
     assert "longer than 900 s, the build timeout (ABC_BUILD_TIMEOUT)" in outcome.reason
 
 
+RSIPSTACK_DRIFT = """\
+   Compiling rustpbx v0.5.0-rc.1 (/app)
+error[E0061]: this function takes 2 arguments but 1 argument was supplied
+   --> src/proxy/proxy_call/sip_session.rs:237:9
+    |
+237 |         rsipstack::transaction::make_call_id(server.endpoint.inner.option.callid_suffix.as_deref())
+    |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^----------------------- argument #2 of type `CallIdFormat` is missing
+    |
+note: function defined here
+   --> /usr/local/cargo/registry/src/index.crates.io-1949cf8c6b5b557f/rsipstack-0.6.13/src/transaction/mod.rs:306:8
+    |
+306 | pub fn make_call_id(suffix: Option<&str>, format: CallIdFormat) -> crate::sip::headers::CallId {
+    |        ^^^^^^^^^^^^
+
+error: could not compile `rustpbx` (lib) due to 1 previous error
+"""
+
+
+def test_a_newer_release_than_the_manifest_names_is_pinned_back():
+    """rustpbx names `rsipstack = "0.6.4"` and ships no Cargo.lock; the build took 0.6.13,
+    whose function takes another argument. The version the manifest names is pinned before
+    the build; a crate the manifest names at the version the build took is not a drift."""
+    failure = classify(RSIPSTACK_DRIFT, "build")
+    assert (failure.failure_class, failure.detail) == (C.dependency_drift, {"crate": "rsipstack", "resolved": "0.6.13"})
+    dockerfile = (
+        "FROM rust:1.85-trixie\nWORKDIR /app\nCOPY . .\nRUN cargo build --release && cp target/release/x /app/server\n"
+    )
+    facts = ServiceFacts(language="rust", framework="axum", declared_versions={"rsipstack": "0.6.4", "tokio": "1"})
+    proposal = RuleBasedStrategy().propose(failure, RSIPSTACK_DRIFT, _spec(dockerfile, "rust", 8080), facts)
+    assert proposal is not None
+    assert (
+        "RUN (test -f Cargo.lock || cargo generate-lockfile) && cargo update -p rsipstack --precise 0.6.4 && "
+        "cargo build --release"
+    ) in proposal.env.dockerfile
+    assert proposal.change == "pin rsipstack to 0.6.4, the version the manifest names (the build took 0.6.13)"
+    # Asked again after that fix, or for a crate named at the version taken: no change.
+    assert RuleBasedStrategy().propose(failure, "", proposal.env, facts) is None
+    named_as_taken = facts.model_copy(update={"declared_versions": {"rsipstack": "0.6.13"}})
+    assert RuleBasedStrategy().propose(failure, "", _spec(dockerfile, "rust", 8080), named_as_taken) is None
+    # Its own bug, with no registry crate in its note, is not a drift.
+    own = "error[E0425]: cannot find value `x` in this scope\n --> src/main.rs:3:5\n"
+    assert classify(own, "build").failure_class != C.dependency_drift
+
+
+def test_declared_versions_read_the_workspace_and_renames(tmp_path):
+    from pipeline.languages import get_language
+
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "x"\nversion = "0.1.0"\n\n[workspace]\n[workspace.dependencies]\nserde = "1.0.200"\n\n'
+        '[dependencies]\nrsipstack = "0.6.4"\nweb = { package = "actix-web", version = "4.5.1" }\n'
+        'local = { path = "../local" }\n'
+    )
+    assert get_language("rust").declared_versions(tmp_path) == {
+        "serde": "1.0.200",
+        "rsipstack": "0.6.4",
+        "actix-web": "4.5.1",
+    }
+
+
 def test_yarn_fetching_a_git_dependency_without_git_gets_git():
     log = "Step 5/9 : RUN yarn install --frozen-lockfile\n[2/4] Fetching packages...\n"
     log += "error Couldn't find the binary git\n"

@@ -159,6 +159,15 @@ class Language:
         """The Dockerfile after a lock-file mismatch: the language's extra step, if any."""
         return dockerfile
 
+    def declared_versions(self, root: Path) -> dict[str, str]:
+        """The versions the service's manifest asks for, by package name (`"0.6.4"`); {} by default."""
+        return {}
+
+    def pin_dependency(self, dockerfile: str, package: str, version: str) -> str | None:
+        """The Dockerfile building with `package` at exactly `version` (a newer compatible
+        release that the build resolved breaks the code), or None when the language cannot."""
+        return None
+
     def bind_everywhere(self, port: int) -> dict[str, str]:
         """Variables that make a server listening on loopback listen on all interfaces."""
         return dict(self.bind_env)

@@ -28,6 +28,7 @@ import docker.errors
 
 from pipeline.config import Settings
 from pipeline.gitutil import commit_all
+from pipeline.languages import get_language, has_language
 from pipeline.models import ApiGroup, EnvSpec, RepoSnapshot, StageError, TestSuite, Verdict
 from pipeline.run import Run
 from pipeline.runtime import sandbox
@@ -158,6 +159,7 @@ def settle(
         env_names=sidecars.mentioned_names(context, env.language),
         own_names={path.stem for folder in (context, context / "src") if folder.is_dir() for path in folder.iterdir()},
         top_level={path.name for path in context.iterdir()} if context.is_dir() else set(),
+        declared_versions=get_language(env.language).declared_versions(context) if has_language(env.language) else {},
     )
     # Containers and networks go with each running service; the run's image stays until
     # generate() ends, so the verify builds reuse its dependency layers.

@@ -60,6 +60,9 @@ class FailureClass(StrEnum):
     # The build tool's wrapper (mvnw) fetches a pinned Maven distribution that no registry
     # here serves: the image's own Maven builds instead.
     wrapper_unavailable = "wrapper_unavailable"
+    # The code does not compile against a dependency's newer release than the one its
+    # manifest names (no lock file pins it): the build pins the named version.
+    dependency_drift = "dependency_drift"
     # The build ran past the build timeout (ABC_BUILD_TIMEOUT) and was cancelled: a large
     # service compiling on a small machine. No Dockerfile change makes it faster.
     build_timeout = "build_timeout"
@@ -86,6 +89,8 @@ class ServiceFacts(BaseModel):
     own_names: set[str] = Field(default_factory=set)
     #: the service folder's top-level entries, by their full names (`migrations`, `config.yml`)
     top_level: set[str] = Field(default_factory=set)
+    #: the versions its manifest names, by package (Language.declared_versions)
+    declared_versions: dict[str, str] = Field(default_factory=dict)
 
 
 class Proposal(BaseModel):
@@ -196,6 +201,13 @@ _RULES: list[tuple[FailureClass, str]] = [
     (
         FailureClass.lockfile_mismatch,
         r"npm ci.*can only install packages when your package\.json and package-lock\.json",
+    ),
+    # rustc's error in the service's code, its note pointing into a registry crate's source:
+    # `--> /usr/local/cargo/registry/src/index.crates.io-…/rsipstack-0.6.13/src/…`
+    (
+        FailureClass.dependency_drift,
+        r"^error\[E\d+\]: (?:(?!^error)[\s\S]){0,3000}?-->\s*/\S*?/registry/src/[^/\s]+/"
+        r"(?P<crate>[A-Za-z0-9_][\w-]*?)-(?P<resolved>\d+\.\d+\.\d+[\w.+-]*)/",
     ),
     (FailureClass.lockfile_mismatch, r"package-lock\.json.*(?:not in sync|are not in sync)"),
     (FailureClass.lockfile_mismatch, r"ERESOLVE (?:unable to resolve|could not resolve)"),
@@ -505,6 +517,7 @@ class RuleBasedStrategy:
             FailureClass.needs_service: self._sidecar,
             FailureClass.missing_source: self._absolute_path,
             FailureClass.wrapper_unavailable: self._without_wrapper,
+            FailureClass.dependency_drift: self._pin,
         }.get(failure.failure_class)
         if fixer is None:
             return None
@@ -527,6 +540,22 @@ class RuleBasedStrategy:
         line = f"RUN ln -sfn {workdir}/{first} /{first}"
         fixed = _insert_before(env.dockerfile, [line], before=("ENV", "EXPOSE", "CMD", "ENTRYPOINT"))
         return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change=f"link /{first} to {workdir}/{first}")
+
+    # -- a dependency's newer release than the manifest names breaks the code
+    def _pin(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
+        """rustpbx names `rsipstack = "0.6.4"` and ships no lock file: the build took 0.6.13,
+        whose `make_call_id` takes another argument. The version the manifest names is the
+        one the code was written against: the build pins it."""
+        crate, resolved = failure.detail.get("crate", ""), failure.detail.get("resolved", "")
+        named = facts.declared_versions.get(crate) or facts.declared_versions.get(crate.replace("_", "-"), "")
+        exact = re.fullmatch(r"[\^=~]?\s*(\d+\.\d+\.\d+)", named.strip())
+        if not exact or exact.group(1) == resolved or not has_language(facts.language):
+            return None
+        fixed = get_language(facts.language).pin_dependency(env.dockerfile, crate, exact.group(1))
+        if fixed is None:
+            return None
+        change = f"pin {crate} to {exact.group(1)}, the version the manifest names (the build took {resolved})"
+        return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change=change)
 
     # -- a build tool wrapper whose distribution cannot be fetched
     def _without_wrapper(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
@@ -847,6 +876,12 @@ def run_attempts(
                 why = "the service's own code fails at start"
             elif failure.failure_class == FailureClass.missing_config:
                 why = "it needs a configuration file (or a setting in one) that the repository does not ship"
+            elif failure.failure_class == FailureClass.dependency_drift:
+                why = (
+                    f"the code does not compile against {failure.detail.get('crate')} "
+                    f"{failure.detail.get('resolved')}, a newer release than its manifest names, and no lock file "
+                    "pins it"
+                )
             elif failure.failure_class == FailureClass.build_timeout:
                 why = (
                     f"its build took longer than {failure.detail.get('seconds', 'the')} s, the build timeout "

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from pipeline.languages.base import Grammar, Language
-from pipeline.languages.rust import reach, toolchain
+from pipeline.languages.rust import cargo, reach, toolchain
 from pipeline.languages.rust.actix import ActixFramework
 from pipeline.languages.rust.axum import AxumFramework
 
@@ -16,6 +16,12 @@ class RustLanguage(Language):
         if detail.get("edition"):
             return "1.85"
         return None
+
+    def declared_versions(self, root: Path) -> dict[str, str]:
+        return cargo.declared_versions(root)
+
+    def pin_dependency(self, dockerfile: str, package: str, version: str) -> str | None:
+        return toolchain.with_pinned(dockerfile, package, version)
 
     def fetch_toolchain(self, dockerfile: str, version: str) -> str | None:
         return toolchain.with_rustup(dockerfile, version)

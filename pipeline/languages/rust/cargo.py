@@ -290,3 +290,19 @@ def cfg_active(attribute: str, features: set[str]) -> bool:
         return word != "test"
 
     return predicate()
+
+
+def declared_versions(crate_dir: Path) -> dict[str, str]:
+    """The version each dependency of the crate at `crate_dir` names (`rsipstack = "0.6.4"`),
+    its workspace's `[workspace.dependencies]` included, by the package's own name."""
+    manifest = read_cargo(crate_dir / "Cargo.toml") or {}
+    workspace = manifest.get("workspace") if isinstance(manifest.get("workspace"), dict) else {}
+    tables = [workspace.get("dependencies") or {}, *_dependency_tables(manifest)]
+    out: dict[str, str] = {}
+    for table in tables:
+        for key, spec in table.items() if isinstance(table, dict) else ():
+            version = spec if isinstance(spec, str) else spec.get("version") if isinstance(spec, dict) else None
+            name = spec.get("package", key) if isinstance(spec, dict) else key
+            if isinstance(version, str) and isinstance(name, str):
+                out[name] = version
+    return out

@@ -254,3 +254,15 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, widened:
         facts={"bin": name, "workspace": "yes" if workspace else "no", **facts},
         notes=notes,
     )
+
+
+def with_pinned(dockerfile: str, package: str, version: str) -> str | None:
+    """The Dockerfile whose last cargo build first sets `package` to exactly `version` in the
+    lock file (made first where the repository ships none); None without a cargo build, or
+    when it already does."""
+    step = f"cargo update -p {package} --precise {version}"
+    builds = list(re.finditer(r"cargo build\b", dockerfile))
+    if not builds or step in dockerfile:
+        return None
+    at = builds[-1].start()
+    return f"{dockerfile[:at]}(test -f Cargo.lock || cargo generate-lockfile) && {step} && {dockerfile[at:]}"
