@@ -136,7 +136,8 @@ def test_a_batch_killed_midway_resumes_to_the_same_task_set_as_an_uninterrupted_
 
     # Killed: SIGKILL of the whole batch process as soon as the first task folder appears.
     out, work = tmp_path / "out", tmp_path / "work"
-    env = os.environ | {"ABC_WORK_DIR": str(work), "PREFECT_API_URL": prefect_api}
+    # One oracle run per task (the gate's repeats are test_e2e's): this test is about the kill.
+    env = os.environ | {"ABC_WORK_DIR": str(work), "PREFECT_API_URL": prefect_api, "ABC_ORACLE_RUNS": "1"}
     command = [sys.executable, "-m", "pipeline.cli", "batch", str(manifest), "--out", str(out), "--concurrency", "1"]
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -155,7 +156,7 @@ def test_a_batch_killed_midway_resumes_to_the_same_task_set_as_an_uninterrupted_
     killed_then_resumed = _task_set(out)
 
     # The reference: the same batch, uninterrupted, in a fresh work folder (in-process).
-    reference = Settings(work_dir=tmp_path / "work-ref", out_dir=tmp_path / "out-ref")
+    reference = Settings(work_dir=tmp_path / "work-ref", out_dir=tmp_path / "out-ref", oracle_runs=1)
     report = run_batch(batch.load_candidates(manifest), reference, manifest=manifest, concurrency=1)
     expected = {t.task_id for r in report.repos for t in r.verified}
 
