@@ -3,6 +3,7 @@ same files always give the same commit (and the same cache keys) on every machin
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import git
@@ -31,3 +32,13 @@ def patch_back_to_head(repo_dir: Path) -> str:
     repo = git.Repo(repo_dir)
     repo.git.add("-A", "--force")
     return repo.git.diff("--cached", "-R", "--binary", "--no-color", "--no-ext-diff") + "\n"
+
+
+def committed_at(repo_dir: Path, commit: str) -> str | None:
+    """When `commit` was made (the committer's date, ISO 8601); None when it is not there or
+    is one of ours (a plain folder's snapshot carries the fixed date, which says nothing)."""
+    try:
+        moment = git.Repo(repo_dir).commit(commit).committed_datetime
+    except (git.GitError, ValueError, OSError):
+        return None
+    return None if moment == datetime.fromisoformat(_FIXED_DATE) else moment.isoformat()

@@ -110,19 +110,8 @@ def test_runtime_hints() -> None:
     flask = get_framework("flask")
     root = FIXTURES / "flask_todo"
     hints = flask.runtime_hints(root, ds.service_of(flask, root))
-    assert hints.start_command == [
-        "python",
-        "-m",
-        "flask",
-        "--app",
-        "app.py",
-        "run",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        "8000",
-    ]
-    assert hints.port == 8000 and hints.extra_packages == [] and hints.env == {}
+    assert hints.start_command == ["python", "-m", "flask", "run", "--host", "0.0.0.0", "--port", "8000"]
+    assert hints.port == 8000 and hints.extra_packages == [] and hints.env == {"FLASK_APP": "app.py"}
 
     fastapi = get_framework("fastapi")
     root = FIXTURES / "fastapi_notes"

@@ -112,9 +112,9 @@ CASES: dict[str, tuple[str, str, dict[str, str], RuntimeHints]] = {
             "app.py": "from flask import Flask\napp = Flask(__name__)\n",
         },
         RuntimeHints(
-            start_command=["python", "-m", "flask", "--app", "app.py", "run", "--host", "0.0.0.0", "--port", "5000"],
+            start_command=["python", "-m", "flask", "run", "--host", "0.0.0.0", "--port", "5000"],
             port=5000,
-            env={"SECRET_KEY": "dummy-SECRET_KEY"},
+            env={"FLASK_APP": "app.py", "SECRET_KEY": "dummy-SECRET_KEY"},
         ),
     ),
     "python_uv": (
@@ -601,7 +601,7 @@ def test_go_without_go_mod_but_with_a_vendor_folder_builds_in_gopath_mode(tmp_pa
 def test_flask_migrate_with_an_app_factory_is_quoted_for_the_shell(tmp_path):
     root = _write(tmp_path, {"migrations/env.py": "", "migrations/alembic.ini": "[alembic]\n"})
     tc = detect("python", root, offline=True, entrypoint="app:create_app()")
-    assert tc.setup_commands == ["flask --app 'app:create_app()' db upgrade"]
+    assert tc.setup_commands == ["FLASK_APP='app:create_app()' flask db upgrade"]
 
 
 def test_placeholder_env_values_take_the_shape_their_name_asks_for(tmp_path):

@@ -917,7 +917,10 @@ def test_a_newer_release_than_the_manifest_names_is_pinned_back():
     whose function takes another argument. The version the manifest names is pinned before
     the build; a crate the manifest names at the version the build took is not a drift."""
     failure = classify(RSIPSTACK_DRIFT, "build")
-    assert (failure.failure_class, failure.detail) == (C.dependency_drift, {"crate": "rsipstack", "resolved": "0.6.13"})
+    assert (failure.failure_class, failure.detail) == (
+        C.dependency_drift,
+        {"package": "rsipstack", "resolved": "0.6.13"},
+    )
     dockerfile = (
         "FROM rust:1.85-trixie\nWORKDIR /app\nCOPY . .\nRUN cargo build --release && cp target/release/x /app/server\n"
     )
@@ -936,6 +939,121 @@ def test_a_newer_release_than_the_manifest_names_is_pinned_back():
     # Its own bug, with no registry crate in its note, is not a drift.
     own = "error[E0425]: cannot find value `x` in this scope\n --> src/main.rs:3:5\n"
     assert classify(own, "build").failure_class != C.dependency_drift
+
+
+WERKZEUG_DRIFT = """\
+Traceback (most recent call last):
+  File "/app/app.py", line 1, in <module>
+    from flask import Flask, jsonify
+  File "/usr/local/lib/python3.11/site-packages/flask/__init__.py", line 5, in <module>
+    from .app import Flask as Flask
+  File "/usr/local/lib/python3.11/site-packages/flask/helpers.py", line 16, in <module>
+    from werkzeug.urls import url_quote
+ImportError: cannot import name 'url_quote' from 'werkzeug.urls' \
+(/usr/local/lib/python3.11/site-packages/werkzeug/urls.py)
+"""
+
+
+@pytest.fixture
+def scripted_pypi(monkeypatch):
+    """PyPI's JSON API over real HTTP, with Werkzeug's releases around its 3.0 (which
+    removed url_quote): a pre-release and a yanked release are never taken."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    def release(day: str, yanked: bool = False) -> list[dict]:
+        return [{"upload_time_iso_8601": f"{day}T10:00:00.000000Z", "yanked": yanked}]
+
+    releases = {
+        "2.2.2": release("2022-08-08"),
+        "2.2.3": release("2023-02-14"),
+        "2.3.0rc1": release("2023-02-20"),
+        "2.2.4": release("2023-02-25", yanked=True),
+        "2.3.0": release("2023-04-25"),
+        "3.0.0": release("2023-09-30"),
+        "not-a-version": release("2020-01-01"),
+    }
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            asked.append(self.path)
+            known = self.path.lower() == "/pypi/werkzeug/json"
+            body = json.dumps({"releases": releases} if known else {"message": "Not Found"}).encode()
+            self.send_response(200 if known else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ABC_PYPI_JSON_URL", f"http://127.0.0.1:{server.server_port}/pypi")
+    yield asked
+    server.shutdown()
+
+
+def test_a_package_newer_than_the_code_is_pinned_to_its_release_before_the_commit(scripted_pypi):
+    """Flask 2.2 with Werkzeug left open: Werkzeug 3 removed url_quote, and the service
+    dies at import. Werkzeug is pinned to its newest final release before the repository's
+    commit, after the requirements' install; asked again, nothing more changes."""
+    failure = classify(WERKZEUG_DRIFT, "start")
+    assert failure.failure_class == C.dependency_drift
+    assert failure.detail == {"symbol": "url_quote", "package": "werkzeug"}
+    dockerfile = (
+        "FROM python:3.11-slim-bookworm\nWORKDIR /app\nCOPY requirements.txt ./\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nCMD python app.py\n"
+    )
+    facts = ServiceFacts(language="python", framework="flask", committed_at="2023-03-01T12:00:00+01:00")
+    proposal = RuleBasedStrategy().propose(failure, WERKZEUG_DRIFT, _spec(dockerfile, "python", 5000), facts)
+    assert proposal is not None
+    assert (
+        "RUN pip install --no-cache-dir -r requirements.txt && pip install --no-cache-dir 'werkzeug==2.2.3'\n"
+    ) in proposal.env.dockerfile
+    assert proposal.change == ("pin werkzeug to 2.2.3, its newest release before the repository's commit of 2023-03-01")
+    assert scripted_pypi == ["/pypi/werkzeug/json"]
+    assert RuleBasedStrategy().propose(failure, "", proposal.env, facts) is None
+    # No commit date (a plain folder's snapshot), or no release before it: no change.
+    for unknown in (
+        facts.model_copy(update={"committed_at": None}),
+        facts.model_copy(update={"committed_at": "2019-01-01"}),
+    ):
+        assert RuleBasedStrategy().propose(failure, "", _spec(dockerfile, "python", 5000), unknown) is None
+    # A name the service's own module lacks is its own bug, not a drift.
+    own = "ImportError: cannot import name 'helper' from 'utils' (/app/utils.py)\n"
+    assert classify(own, "start").failure_class != C.dependency_drift
+
+
+def test_a_plain_folders_snapshot_has_no_commit_date(tmp_path):
+    import git
+
+    from pipeline.gitutil import commit_all, committed_at
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "app.py").write_text("print(1)\n")
+    assert committed_at(tmp_path / "plain", commit_all(tmp_path / "plain", "snapshot")) is None
+    repo = git.Repo.init(tmp_path / "dated")
+    (tmp_path / "dated" / "app.py").write_text("print(1)\n")
+    repo.git.add("-A")
+    dated = {"GIT_COMMITTER_DATE": "2023-03-01T12:00:00+01:00", "GIT_AUTHOR_DATE": "2023-03-01T12:00:00+01:00"}
+    repo.git.commit(
+        "-q",
+        "-m",
+        "x",
+        "--no-gpg-sign",
+        env={
+            **dated,
+            "GIT_AUTHOR_NAME": "a",
+            "GIT_AUTHOR_EMAIL": "a@b",
+            "GIT_COMMITTER_NAME": "a",
+            "GIT_COMMITTER_EMAIL": "a@b",
+        },
+    )
+    assert committed_at(tmp_path / "dated", "HEAD") == "2023-03-01T12:00:00+01:00"
+    assert committed_at(tmp_path / "missing", "HEAD") is None
 
 
 def test_declared_versions_read_the_workspace_and_renames(tmp_path):

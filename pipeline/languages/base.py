@@ -168,6 +168,11 @@ class Language:
         release that the build resolved breaks the code), or None when the language cannot."""
         return None
 
+    def version_as_of(self, package: str, moment: str) -> str | None:
+        """The newest release of `package` published before `moment` (ISO 8601) in the
+        language's registry, or None when unknown or the language cannot ask."""
+        return None
+
     def bind_everywhere(self, port: int) -> dict[str, str]:
         """Variables that make a server listening on loopback listen on all interfaces."""
         return dict(self.bind_env)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import docker.errors
 
 from pipeline.config import Settings
-from pipeline.gitutil import commit_all
+from pipeline.gitutil import commit_all, committed_at
 from pipeline.languages import get_language, has_language
 from pipeline.models import ApiGroup, EnvSpec, RepoSnapshot, StageError, TestSuite, Verdict
 from pipeline.run import Run
@@ -160,6 +160,7 @@ def settle(
         own_names={path.stem for folder in (context, context / "src") if folder.is_dir() for path in folder.iterdir()},
         top_level={path.name for path in context.iterdir()} if context.is_dir() else set(),
         declared_versions=get_language(env.language).declared_versions(context) if has_language(env.language) else {},
+        committed_at=committed_at(snapshot.path, snapshot.commit),
     )
     # Containers and networks go with each running service; the run's image stays until
     # generate() ends, so the verify builds reuse its dependency layers.

@@ -91,6 +91,8 @@ class ServiceFacts(BaseModel):
     top_level: set[str] = Field(default_factory=set)
     #: the versions its manifest names, by package (Language.declared_versions)
     declared_versions: dict[str, str] = Field(default_factory=dict)
+    #: when the repository's commit was made (ISO 8601): the releases its code was written against
+    committed_at: str | None = None
 
 
 class Proposal(BaseModel):
@@ -207,7 +209,15 @@ _RULES: list[tuple[FailureClass, str]] = [
     (
         FailureClass.dependency_drift,
         r"^error\[E\d+\]: (?:(?!^error)[\s\S]){0,3000}?-->\s*/\S*?/registry/src/[^/\s]+/"
-        r"(?P<crate>[A-Za-z0-9_][\w-]*?)-(?P<resolved>\d+\.\d+\.\d+[\w.+-]*)/",
+        r"(?P<package>[A-Za-z0-9_][\w-]*?)-(?P<resolved>\d+\.\d+\.\d+[\w.+-]*)/",
+    ),
+    # Python's import of a name an installed package no longer has (Werkzeug 3 dropped
+    # `url_quote`, which Flask 2.2 imports): the package is newer than the code was
+    # written for. From the service's own code it is its own bug, not a drift.
+    (
+        FailureClass.dependency_drift,
+        r"ImportError: cannot import name '(?P<symbol>\w+)' from '(?P<package>[A-Za-z_]\w*)[\w.]*' "
+        r"\([^)\n]*?/(?:site|dist)-packages/",
     ),
     (FailureClass.lockfile_mismatch, r"package-lock\.json.*(?:not in sync|are not in sync)"),
     (FailureClass.lockfile_mismatch, r"ERESOLVE (?:unable to resolve|could not resolve)"),
@@ -543,18 +553,29 @@ class RuleBasedStrategy:
 
     # -- a dependency's newer release than the manifest names breaks the code
     def _pin(self, failure: Failure, log: str, env: EnvSpec, facts: ServiceFacts) -> Proposal | None:
-        """rustpbx names `rsipstack = "0.6.4"` and ships no lock file: the build took 0.6.13,
-        whose `make_call_id` takes another argument. The version the manifest names is the
-        one the code was written against: the build pins it."""
-        crate, resolved = failure.detail.get("crate", ""), failure.detail.get("resolved", "")
-        named = facts.declared_versions.get(crate) or facts.declared_versions.get(crate.replace("_", "-"), "")
-        exact = re.fullmatch(r"[\^=~]?\s*(\d+\.\d+\.\d+)", named.strip())
-        if not exact or exact.group(1) == resolved or not has_language(facts.language):
+        """A dependency newer than the code was written for, pinned back before the build:
+        - the version the manifest names: rustpbx names `rsipstack = "0.6.4"` and ships no
+          lock file; the build took 0.6.13, whose `make_call_id` takes another argument;
+        - else the package's newest release before the repository's commit: Flask 2.2 with
+          Werkzeug left open imports `url_quote`, which Werkzeug 3 (2023-09) removed."""
+        package, resolved = failure.detail.get("package", ""), failure.detail.get("resolved", "")
+        if not package or not has_language(facts.language):
             return None
-        fixed = get_language(facts.language).pin_dependency(env.dockerfile, crate, exact.group(1))
+        language = get_language(facts.language)
+        named = facts.declared_versions.get(package) or facts.declared_versions.get(package.replace("_", "-"), "")
+        exact = re.fullmatch(r"[\^=~]?\s*(\d+\.\d+\.\d+)", named.strip())
+        if exact and exact.group(1) != resolved:
+            version = exact.group(1)
+            why = f"the version the manifest names (the build took {resolved})"
+        elif not exact and facts.committed_at:
+            version = language.version_as_of(package, facts.committed_at)
+            why = f"its newest release before the repository's commit of {facts.committed_at[:10]}"
+        else:
+            return None
+        fixed = language.pin_dependency(env.dockerfile, package, version) if version else None
         if fixed is None:
             return None
-        change = f"pin {crate} to {exact.group(1)}, the version the manifest names (the build took {resolved})"
+        change = f"pin {package} to {version}, {why}"
         return Proposal(env=env.model_copy(update={"dockerfile": fixed}), change=change)
 
     # -- a build tool wrapper whose distribution cannot be fetched
@@ -877,10 +898,10 @@ def run_attempts(
             elif failure.failure_class == FailureClass.missing_config:
                 why = "it needs a configuration file (or a setting in one) that the repository does not ship"
             elif failure.failure_class == FailureClass.dependency_drift:
+                taken = failure.detail.get("resolved") or "as the build resolved it"
                 why = (
-                    f"the code does not compile against {failure.detail.get('crate')} "
-                    f"{failure.detail.get('resolved')}, a newer release than its manifest names, and no lock file "
-                    "pins it"
+                    f"the code does not work with {failure.detail.get('package')} {taken}, a newer release than it "
+                    "was written for, and no lock file pins it"
                 )
             elif failure.failure_class == FailureClass.build_timeout:
                 why = (

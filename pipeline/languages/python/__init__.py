@@ -1,7 +1,7 @@
 """Python: Flask, FastAPI and Django services."""
 
 from pipeline.languages.base import Grammar, Language
-from pipeline.languages.python import toolchain
+from pipeline.languages.python import pypi, toolchain
 from pipeline.languages.python.django import DjangoFramework
 from pipeline.languages.python.fastapi import FastAPIFramework
 from pipeline.languages.python.flask import FlaskFramework
@@ -49,6 +49,12 @@ DISTRIBUTIONS = {
 class PythonLanguage(Language):
     def package_for_module(self, module: str) -> str:
         return DISTRIBUTIONS.get(module, module)
+
+    def version_as_of(self, package: str, moment: str) -> str | None:
+        return pypi.newest_before(self.package_for_module(package), moment)
+
+    def pin_dependency(self, dockerfile: str, package: str, version: str) -> str | None:
+        return toolchain.with_pinned(dockerfile, self.package_for_module(package), version)
 
 
 LANGUAGE = PythonLanguage(

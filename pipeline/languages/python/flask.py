@@ -244,7 +244,7 @@ class FlaskFramework(Framework):
         )
         if module_level:
             var = module_level[0]
-            # `flask --app pkg` imports the package; `pkg/__init__.py` would work too but reads worse.
+            # FLASK_APP=pkg imports the package; `pkg/__init__.py` would work too but reads worse.
             target = rel[: -len("/__init__.py")] if rel.endswith("/__init__.py") else rel
             return root, target if var in ("app", "application") else f"{target}:{var}", rank
         if factories:
@@ -283,21 +283,12 @@ class FlaskFramework(Framework):
         port = literal_port(files, (".run",)) or DEFAULT_PORT
         entrypoint = service.entrypoint or "app.py"
         return RuntimeHints(
-            start_command=[
-                "python",
-                "-m",
-                "flask",
-                "--app",
-                entrypoint,
-                "run",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                str(port),
-            ],
+            start_command=["python", "-m", "flask", "run", "--host", "0.0.0.0", "--port", str(port)],
             port=port,
             extra_packages=[] if declares(root, "flask") else ["flask"],
-            env=required_env(files),
+            # FLASK_APP, not `--app`: the option came with Flask 2.2, the variable works on
+            # every Flask from 1.0 on (a repository pinned to Flask 2.1 has no `--app`).
+            env={"FLASK_APP": entrypoint, **required_env(files)},
         )
 
     # ------------------------------------------------------------------ mask

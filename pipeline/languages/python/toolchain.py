@@ -88,8 +88,9 @@ def _file_database_setup(root: Path, entrypoint: str | None) -> list[str]:
     elif (root / "migrations" / "env.py").is_file() and (root / "migrations" / "alembic.ini").is_file():
         # Flask-Migrate keeps alembic.ini inside migrations/: `flask db upgrade` runs it.
         # Quoted: an app factory entrypoint (`app:create_app()`) is not a word to the shell.
-        app = f" --app {shlex.quote(entrypoint)}" if entrypoint else ""
-        setup.append(f"flask{app} db upgrade")
+        # FLASK_APP, not `--app` (Flask 2.2 and later only).
+        app = f"FLASK_APP={shlex.quote(entrypoint)} " if entrypoint else ""
+        setup.append(f"{app}flask db upgrade")
     return setup
 
 
@@ -184,3 +185,15 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None) -> Toolc
         base_image=image(version),
         notes=notes,
     )
+
+
+def with_pinned(dockerfile: str, package: str, version: str) -> str | None:
+    """The Dockerfile whose last pip install is followed by one of `package` at exactly
+    `version` (over what the requirements resolved); None without a pip install, or when it
+    already pins that package."""
+    step = f"{PIP} '{package}=={version}'"
+    installs = [line for line in dockerfile.splitlines() if line.startswith("RUN ") and PIP in line]
+    if not installs or f"{PIP} '{package}==" in dockerfile:
+        return None
+    last = installs[-1]
+    return dockerfile.replace(last, f"{last} && {step}", 1)

@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY pyproject.toml poetry.lock ./
 RUN pip install --no-cache-dir poetry && poetry config virtualenvs.create false && poetry install --no-interaction --no-ansi --no-root --only main
 COPY . .
+ENV FLASK_APP="app.py"
 ENV PORT="5000"
 ENV SECRET_KEY="dummy-SECRET_KEY"
 EXPOSE 5000
-CMD ["python", "-m", "flask", "--app", "app.py", "run", "--host", "0.0.0.0", "--port", "5000"]
+CMD ["python", "-m", "flask", "run", "--host", "0.0.0.0", "--port", "5000"]
