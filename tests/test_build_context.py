@@ -368,6 +368,48 @@ def test_rust_workspace_member_builds_with_a_reused_dependency_layer(docker_engi
 
 
 @pytest.mark.docker
+def test_rust_package_that_is_its_workspace_root_builds_members_in_the_dependency_layer(
+    docker_engine, run_id, tmp_path
+):
+    """rustpbx's layout: the package is the workspace's root (`members = [".", "crates/*"]`)
+    and depends on a member. The member and the package's dependencies build in a layer of
+    their own; an edit of the package's source rebuilds only the package."""
+    from pipeline.runtime import sandbox
+    from pipeline.stages.bring_up import ensure_base_image
+
+    repo = _write(
+        tmp_path / "repo",
+        {
+            "Cargo.toml": _crate(
+                "top",
+                '\n[workspace]\nmembers = [".", "crates/*"]\n\n[dependencies]\n'
+                'top-core = { path = "crates/top-core" }\n\n[[bin]]\nname = "top"\npath = "src/bin/top.rs"\n',
+            ),
+            "crates/top-core/Cargo.toml": _crate("top-core"),
+            "crates/top-core/src/lib.rs": 'pub fn greeting() -> &\'static str { "hello" }\n',
+            "src/lib.rs": "pub fn shout(text: &str) -> String { text.to_uppercase() }\n",
+            "src/bin/top.rs": 'fn main() { println!("{}", top::shout(top_core::greeting())); }\n',
+        },
+    )
+    spec = _synthesize(repo, ".", "rust", "axum")
+    assert "crates/top-core/" in spec.dockerfile and "cargo build --release --bin top && rm -f" in spec.dockerfile
+    environment.write_environment(spec, repo)
+    ensure_base_image(spec.base_image, Settings(work_dir=tmp_path / "work", offline=True))
+    tag = f"abc-pipeline-test/rust-workspace-root:{run_id}"
+    source = repo / "src/bin/top.rs"
+    steps = _built_after_an_edit(
+        spec, repo, tag, run_id, lambda: source.write_text(source.read_text().replace('"{}"', '"{}!"'))
+    )
+    assert "Using cache" in next(step for step in steps if step.startswith("RUN mkdir"))
+    # cargo colours its output for Docker's log: the escapes go before reading it.
+    rebuilt = re.sub(r"\x1b\[[0-9;]*m", "", next(step for step in steps if step.startswith("RUN cargo build")))
+    assert "Compiling top v0.1.0" in rebuilt and "Compiling top-core" not in rebuilt, rebuilt
+    labels = {sandbox.RUN_LABEL: run_id}
+    printed = docker_engine.containers.run(tag, ["/app/server"], remove=True, labels=labels)
+    assert printed.decode().strip() == "HELLO!"
+
+
+@pytest.mark.docker
 def test_go_service_replacing_a_sibling_module_builds_and_serves(docker_engine, run_id, tmp_path):
     """The synthesized Dockerfile of nethttp_replace_lib builds from the repository (the
     service at server/, its library at lib/); an edit of the library keeps the dependency

@@ -932,6 +932,10 @@ def test_a_newer_release_than_the_manifest_names_is_pinned_back():
         "cargo build --release"
     ) in proposal.env.dockerfile
     assert proposal.change == "pin rsipstack to 0.6.4, the version the manifest names (the build took 0.6.13)"
+    # With a dependency layer, its build compiles the pinned release and the source's keeps it.
+    layered = dockerfile.replace("COPY . .\n", "COPY Cargo.toml ./\nRUN mkdir src && cargo build --release\nCOPY . .\n")
+    pinned = RuleBasedStrategy().propose(failure, RSIPSTACK_DRIFT, _spec(layered, "rust", 8080), facts)
+    assert pinned is not None and pinned.env.dockerfile.count("cargo update -p rsipstack --precise 0.6.4 && ") == 2
     # Asked again after that fix, or for a crate named at the version taken: no change.
     assert RuleBasedStrategy().propose(failure, "", proposal.env, facts) is None
     named_as_taken = facts.model_copy(update={"declared_versions": {"rsipstack": "0.6.13"}})

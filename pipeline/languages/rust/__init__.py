@@ -17,6 +17,10 @@ class RustLanguage(Language):
             return "1.85"
         return None
 
+    def detect_toolchain(self, root: Path, *, offline: bool, entrypoint: str | None = None) -> toolchain.Toolchain:
+        detected = toolchain.detect(root, offline=offline, entrypoint=entrypoint)
+        return reach.workspace_root_layer(detected, root)
+
     def declared_versions(self, root: Path) -> dict[str, str]:
         return cargo.declared_versions(root)
 

@@ -174,10 +174,36 @@ def dependency_layer(tc: Toolchain, root: Path, crates: list[Path], *, target_di
         + [f'mkdir -p "$(dirname {path})" && touch {path}' for path in libs]
     )
     # The placeholders' outputs and fingerprints go, or cargo would take the real source
-    # (older mtimes after COPY) for already built.
+    # (older mtimes after COPY) for already built. Cargo's hashes are 16 characters: a member
+    # named after the package (`rustpbx-media` beside `rustpbx`) keeps its own.
+    hashed = "?" * 16
     install = (
         f"{made} && {build} && rm -f {' '.join(bins + libs)}"
-        f" && rm -rf {target_dir}/release/deps/{crate}-* {target_dir}/release/deps/lib{crate}-*"
-        f" {target_dir}/release/.fingerprint/{package.get('name', 'app')}-*"
+        f" && rm -rf {target_dir}/release/deps/{crate}-{hashed}* {target_dir}/release/deps/lib{crate}-{hashed}.*"
+        f" {target_dir}/release/.fingerprint/{package.get('name', 'app')}-{hashed}"
     )
     return tc.model_copy(update={"manifests": list(dict.fromkeys(copies)), "install_command": install})
+
+
+#: The note toolchain.detect gives a workspace root it builds with its source.
+_NO_LAYER_NOTE = "a Cargo workspace: dependencies build with the source (no layer cache)"
+
+
+def workspace_root_layer(tc: Toolchain, root: Path) -> Toolchain:
+    """A package that is also its workspace's root (rustpbx: `[package]` beside `members =
+    [".", "crates/*"]`) gets the dependency layer a widened crate gets: its members and path
+    dependencies (whole folders) and the registry's crates build before its own source is
+    copied, so a masked tree rebuilds only the package. Unchanged for anything else."""
+    manifest = cargo.read_cargo(root / "Cargo.toml")
+    if manifest is None or not isinstance(manifest.get("package"), dict) or tc.install_command:
+        return tc
+    if not _members(root.resolve(), manifest):
+        return tc
+    layered = dependency_layer(tc, root.resolve(), list(crates_needed(root, root)))
+    if layered is tc:
+        return tc
+    notes = [n for n in tc.notes if n != _NO_LAYER_NOTE]
+    notes.append(
+        "a Cargo workspace whose root is the package: its members and dependencies build in a layer of their own"
+    )
+    return layered.model_copy(update={"notes": notes})

@@ -257,12 +257,12 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, widened:
 
 
 def with_pinned(dockerfile: str, package: str, version: str) -> str | None:
-    """The Dockerfile whose last cargo build first sets `package` to exactly `version` in the
-    lock file (made first where the repository ships none); None without a cargo build, or
-    when it already does."""
+    """The Dockerfile whose every cargo build first sets `package` to exactly `version` in
+    the lock file (made first where the repository ships none): the dependency layer's build
+    compiles the pinned release once, and the source's build keeps it even where copying
+    the source brings back a lock file. None without a cargo build, or when it already does."""
     step = f"cargo update -p {package} --precise {version}"
-    builds = list(re.finditer(r"cargo build\b", dockerfile))
-    if not builds or step in dockerfile:
+    if "cargo build" not in dockerfile or step in dockerfile:
         return None
-    at = builds[-1].start()
-    return f"{dockerfile[:at]}(test -f Cargo.lock || cargo generate-lockfile) && {step} && {dockerfile[at:]}"
+    pinned = f"(test -f Cargo.lock || cargo generate-lockfile) && {step} && cargo build"
+    return re.sub(r"cargo build\b", pinned, dockerfile)
