@@ -9,7 +9,7 @@ demo: setup
 
 test: setup
 	.venv/bin/ruff check .
-	bash scripts/run_tests.sh
+	.venv/bin/pytest -q --durations=25
 
 lint:
 	.venv/bin/ruff check .

@@ -31,9 +31,6 @@ def emitted(docker_engine, tmp_path_factory) -> tuple[Settings, list[str]]:
         out_dir=base / "tasks",
         variants=["implementation", "environment"],
         formats=["terminal-bench", "harbor"],
-        # The harnesses are what this file checks; the gate's repeated oracle runs are
-        # test_e2e's.
-        oracle_runs=1,
     )
     task_ids: list[str] = []
     for fixture in ("flask_todo", "express_books", "express_pg_notes"):
