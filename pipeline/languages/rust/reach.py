@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline.languages.reach import Reach, outside, relative_from
 from pipeline.languages.rust import cargo
-from pipeline.languages.rust.toolchain import Widening, detect
+from pipeline.languages.rust.toolchain import NO_LAYER_NOTE, Widening, detect
 from pipeline.languages.toolchain import Toolchain, existing
 
 _DEPENDENCY_KEYS = ("dependencies", "dev-dependencies", "build-dependencies")
@@ -185,10 +185,6 @@ def dependency_layer(tc: Toolchain, root: Path, crates: list[Path], *, target_di
     return tc.model_copy(update={"manifests": list(dict.fromkeys(copies)), "install_command": install})
 
 
-#: The note toolchain.detect gives a workspace root it builds with its source.
-_NO_LAYER_NOTE = "a Cargo workspace: dependencies build with the source (no layer cache)"
-
-
 def workspace_root_layer(tc: Toolchain, root: Path) -> Toolchain:
     """A package that is also its workspace's root (rustpbx: `[package]` beside `members =
     [".", "crates/*"]`) gets the dependency layer a widened crate gets: its members and path
@@ -202,7 +198,7 @@ def workspace_root_layer(tc: Toolchain, root: Path) -> Toolchain:
     layered = dependency_layer(tc, root.resolve(), list(crates_needed(root, root)))
     if layered is tc:
         return tc
-    notes = [n for n in tc.notes if n != _NO_LAYER_NOTE]
+    notes = [n for n in tc.notes if n != NO_LAYER_NOTE]
     notes.append(
         "a Cargo workspace whose root is the package: its members and dependencies build in a layer of their own"
     )

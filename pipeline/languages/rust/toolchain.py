@@ -178,6 +178,10 @@ def _widest_minimum(manifests: list[dict[str, Any]], lock: str) -> tuple[str | N
     return max(found, key=lambda c: parse_version(c[0]) or (0,))
 
 
+#: The note of a workspace root built with its source (reach.workspace_root_layer replaces it).
+NO_LAYER_NOTE = "a Cargo workspace: dependencies build with the source (no layer cache)"
+
+
 def detect(root: Path, *, offline: bool, entrypoint: str | None = None, widened: Widening | None = None) -> Toolchain:
     """The toolchain of the crate at root; `widened` when its build context is wider than
     root (a workspace member, path dependencies above it: reach.py)."""
@@ -220,7 +224,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, widened:
         # A workspace's members each need their manifest: the source is copied first.
         manifests: list[str] = []
         install = None
-        notes.append("a Cargo workspace: dependencies build with the source (no layer cache)")
+        notes.append(NO_LAYER_NOTE)
         build = f"cargo build --release{locked} --bin {name}" if bins else f"cargo build --release{locked}"
     else:
         manifests = existing(root, ["Cargo.toml", "Cargo.lock", "build.rs"])
