@@ -119,3 +119,92 @@ def test_over_budget_the_least_recently_used_layers_go_first():
     assert dependency_layers.to_evict(sizes, used, budget=100, keep_layer="a") == []
     # The layer just used stays, even alone over the budget.
     assert dependency_layers.to_evict({"a": 50}, {}, budget=10, keep_layer="a") == []
+
+
+def test_the_context_archive_writes_headers_as_the_task_clients_docker_cli_does(tmp_path):
+    """The file type in each header's mode, root as the owner, .dockerignore honoured, and a
+    Dockerfile outside the context carried in under a name of its own."""
+    import tarfile
+
+    from pipeline.runtime import context_archive
+
+    (tmp_path / "ctx" / "src").mkdir(parents=True)
+    (tmp_path / "ctx" / "src" / "main.go").write_text("package main\n")
+    (tmp_path / "ctx" / "go.mod").write_text("module x\n")
+    (tmp_path / "ctx" / "secret.env").write_text("X=1\n")
+    (tmp_path / "ctx" / ".dockerignore").write_text("# the service's own\nsecret.env\n")
+    (tmp_path / "ctx" / "link").symlink_to("go.mod")
+    (tmp_path / "Dockerfile.outside").write_text("FROM scratch\n")
+
+    made = context_archive.archive(tmp_path / "ctx", str(tmp_path / "Dockerfile.outside"))
+    raw = made.file.read()
+    made.file.close()
+    headers = {}
+    for offset in range(0, len(raw), tarfile.BLOCKSIZE):
+        block = raw[offset : offset + tarfile.BLOCKSIZE]
+        if block[257:262] == b"ustar":
+            headers[block[:100].rstrip(b"\0").decode()] = block
+    assert headers["go.mod"][100:107] == b"0100644"
+    assert headers["src/"][100:107] == b"0040755"
+    assert headers["link"][100:107] == b"0120777"
+    assert headers["go.mod"][265:269] == b"root"
+    assert "secret.env" not in headers
+    with tarfile.open(fileobj=__import__("io").BytesIO(raw)) as archive:
+        names = archive.getnames()
+        assert made.dockerfile in names and made.dockerfile != "Dockerfile.outside"
+        assert archive.extractfile(made.dockerfile).read() == b"FROM scratch\n"
+        assert all(m.uid == 0 and m.gid == 0 for m in archive.getmembers())
+
+
+def test_a_layer_the_pipeline_built_is_a_cache_hit_for_the_task_clients_docker_cli(
+    docker_engine, private_index, tmp_path
+):
+    """run-tests.sh builds the service with the docker CLI of the task's client image, in the
+    gate and in the harnesses: the dependency layer the pipeline built (bring-up) is reused,
+    not built again per trial (context_archive.py)."""
+    from pipeline.runtime import trial
+    from pipeline.stages.package import CLIENT_BASE_IMAGE, TEST_REQUIREMENTS
+    from pipeline.templates import render
+
+    marker = uuid.uuid4().hex
+    repo = tmp_path / "task" / "repo"
+    repo.mkdir(parents=True)
+    (repo / "requirements.txt").write_text(f"# {marker}\n")
+    (repo / "Dockerfile").write_text(
+        f"FROM {PYTHON}\nWORKDIR /srv\nCOPY requirements.txt ./\nRUN cat requirements.txt > /deps.txt\nCOPY . .\n"
+    )
+    (repo / "app.py").write_text("print('one')\n")
+    task = tmp_path / "task"
+    (task / "Dockerfile").write_text(
+        render(
+            "task/Dockerfile.j2",
+            client_base_image=CLIENT_BASE_IMAGE,
+            test_requirements=TEST_REQUIREMENTS,
+            repo_dir="repo",
+        )
+    )
+    run_id = f"test-deps-{marker[:8]}"
+    kept: list[str] = []
+    try:
+        first = _build(repo, run_id)
+        assert first.ok, first.log
+        layer = dependency_layers.layer_before_source(first.log)
+        kept.append(f"{dependency_layers.REPOSITORY}:{layer}")
+        client = trial.build_client_image(
+            task, f"abc-pipeline-test/client:{run_id}", run_id=run_id, parent_run=None, timeout=600
+        )
+        socket = {"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"}}
+        command = (
+            f"echo \"print('two')\" > /app/repo/app.py && "
+            f"docker build --label abc-pipeline.run={run_id} -t abc-pipeline-test/in-client:{run_id} /app/repo"
+        )
+        log = docker_engine.containers.run(
+            client, ["bash", "-c", command], volumes=socket, remove=True, labels={sandbox.RUN_LABEL: run_id}
+        ).decode()
+        dependency_step = log.split("RUN cat requirements.txt")[1].split("Step ")[0]
+        assert "Using cache" in dependency_step, log
+        assert dependency_layers.layer_before_source(log) == layer
+    finally:
+        sandbox.cleanup(run_id, images=True)
+        for tag in kept:
+            docker_engine.images.remove(tag)

@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.config import Limits
 from pipeline.models import Sidecar, StageError, Verdict
-from pipeline.runtime import dependency_layers, failures, sidecar_containers
+from pipeline.runtime import context_archive, dependency_layers, failures, sidecar_containers
 from pipeline.runtime.engine import DAEMON_ERRORS, docker_client, infra_error
 from pipeline.stages.redact import scrub
 
@@ -226,12 +226,16 @@ def build_image(
     start = time.monotonic()
     timer = threading.Timer(timeout, on_timeout)
     timer.daemon = True
+    context: context_archive.ContextArchive | None = None
     try:
         try:
+            # Archived as a task's client archives it, so run-tests.sh's builds reuse these layers.
+            context = context_archive.archive(context_dir, dockerfile)
             stream = api.build(
-                path=str(context_dir),
+                fileobj=context.file,
+                custom_context=True,
                 tag=tag,
-                dockerfile=dockerfile,
+                dockerfile=context.dockerfile,
                 labels=all_labels,
                 buildargs=buildargs or None,
                 rm=True,
@@ -265,6 +269,8 @@ def build_image(
         timer.cancel()
         with contextlib.suppress(Exception):
             api.close()
+        if context is not None:
+            context.file.close()
     seconds = time.monotonic() - start
     if keep_dependencies:
         dependency_layers.keep("".join(lines))
