@@ -3,6 +3,7 @@ reuses them (pipeline/runtime/dependency_layers.py)."""
 
 from __future__ import annotations
 
+import io
 import uuid
 
 import pytest
@@ -149,7 +150,7 @@ def test_the_context_archive_writes_headers_as_the_task_clients_docker_cli_does(
     assert headers["link"][100:107] == b"0120777"
     assert headers["go.mod"][265:269] == b"root"
     assert "secret.env" not in headers
-    with tarfile.open(fileobj=__import__("io").BytesIO(raw)) as archive:
+    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
         names = archive.getnames()
         assert made.dockerfile in names and made.dockerfile != "Dockerfile.outside"
         assert archive.extractfile(made.dockerfile).read() == b"FROM scratch\n"
