@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from stub_services import stub_servers
@@ -79,3 +82,47 @@ def serve():
     """`serve(handler_class) -> base URL`: a small HTTP service on loopback (tests/stub_services.py)."""
     with stub_servers() as start:
         yield start
+
+
+@dataclass
+class FixtureTasks:
+    """One fixture app made into tasks by `generate_flow` (both variants, both formats)."""
+
+    settings: Any  # pipeline.config.Settings: imported late, like the rest of the pipeline
+    result: Any  # pipeline.models.GenerateResult
+    #: containers, networks and images of the pipeline's that the run left behind
+    leftovers: set[str]
+
+    @property
+    def verified(self) -> list[Any]:
+        return [t for t in self.result.tasks if t.status == "verified"]
+
+
+@pytest.fixture(scope="session")
+def fixture_tasks(docker_engine, prefect_engine, tmp_path_factory) -> Callable[[str], FixtureTasks]:
+    """`fixture_tasks(name)`: tests/fixtures/<name> generated once per session, with the
+    default settings (both variants, every oracle run) and both package layouts.
+
+    The end-to-end tests and the real-harness test read the same tasks: generating a fixture
+    costs a minute or more of CI's two cores, and each of them would otherwise make its own."""
+    from flows.generate import generate_flow
+    from pipeline.config import Settings
+    from pipeline.runtime import sandbox
+
+    base = tmp_path_factory.mktemp("fixture-tasks")
+    made: dict[str, FixtureTasks] = {}
+
+    def get(name: str) -> FixtureTasks:
+        if name not in made:
+            settings = Settings(
+                work_dir=base / "work",
+                out_dir=base / name / "out",
+                variants=["implementation", "environment"],
+                formats=["terminal-bench", "harbor"],
+            )
+            before = set(sandbox.leftovers())
+            result = generate_flow(str(Path(__file__).parent / "fixtures" / name), settings)
+            made[name] = FixtureTasks(settings, result, set(sandbox.leftovers()) - before)
+        return made[name]
+
+    return get

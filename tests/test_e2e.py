@@ -18,7 +18,6 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.config import Settings
 from pipeline.models import Verdict
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,10 +29,6 @@ def work_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("work")
 
 
-def _settings(work_dir: Path, out: Path) -> Settings:
-    return Settings(work_dir=work_dir, out_dir=out)
-
-
 def _pipeline_leftovers() -> list[str]:
     """Containers, networks and non-base images the pipeline made that still exist."""
     from pipeline.runtime import sandbox
@@ -42,15 +37,11 @@ def _pipeline_leftovers() -> list[str]:
 
 
 @pytest.mark.parametrize("fixture", ["flask_todo", "fastapi_notes", "express_books"])
-def test_generate_emits_a_verified_task(fixture, docker_engine, prefect_engine, work_dir, tmp_path):
-    from flows.generate import generate_flow
+def test_generate_emits_a_verified_task(fixture, fixture_tasks):
+    made = fixture_tasks(fixture)  # shared with test_real_harnesses (tests/conftest.py)
+    out, result = made.settings.out_dir, made.result
 
-    before = set(_pipeline_leftovers())
-
-    out = tmp_path / "out"
-    result = generate_flow(str(FIXTURES / fixture), _settings(work_dir, out))
-
-    verified = [t for t in result.tasks if t.status == "verified"]
+    verified = made.verified
     assert verified, result.model_dump_json(indent=2)
     assert result.verdict == Verdict.passed
     task = Path(verified[0].path)
@@ -86,15 +77,16 @@ def test_generate_emits_a_verified_task(fixture, docker_engine, prefect_engine, 
     assert yaml.safe_load((task / "task.yaml").read_text())["difficulty"] == strength["difficulty"]
     # Nothing half-written or left over in the output folder, nothing left running.
     assert sorted(p.name for p in out.iterdir()) == sorted(t.task_id for t in verified)
-    assert set(_pipeline_leftovers()) - before == set()
+    harbor = made.settings.harbor_out_dir
+    assert sorted(p.name for p in harbor.iterdir()) == sorted(t.task_id for t in verified)
+    assert made.leftovers == set()
 
 
-def test_second_run_is_cached_and_task_reverifies(docker_engine, prefect_engine, work_dir, tmp_path):
+def test_second_run_is_cached_and_task_reverifies(fixture_tasks):
     from flows.generate import generate_flow
 
-    out = tmp_path / "out"
-    settings = _settings(work_dir, out)
-    first = generate_flow(str(FIXTURES / "flask_todo"), settings)
+    made = fixture_tasks("flask_todo")  # the first run (shared, tests/conftest.py)
+    first, settings = made.result, made.settings
     second = generate_flow(str(FIXTURES / "flask_todo"), settings)
     assert [t.task_id for t in second.tasks] == [t.task_id for t in first.tasks]
     assert second.verdict == Verdict.passed

@@ -9,44 +9,39 @@ installed on first use (their own virtual environments, kept under the work fold
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from pipeline import harness
 from pipeline.config import Settings
-from pipeline.generate import generate
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
-FIXTURES = Path(__file__).parent / "fixtures"
+
+HARNESS_FIXTURES = ("flask_todo", "express_books", "express_pg_notes")
 
 
 @pytest.fixture(scope="module")
-def emitted(docker_engine, tmp_path_factory) -> tuple[Settings, list[str]]:
-    base = tmp_path_factory.mktemp("harnesses")
-    settings = Settings(
-        work_dir=base / "work",
-        out_dir=base / "tasks",
-        variants=["implementation", "environment"],
-        formats=["terminal-bench", "harbor"],
-    )
+def emitted(fixture_tasks) -> tuple[list[Path], list[str]]:
+    """The task folders of both layouts, and the verified task ids. flask_todo and
+    express_books are test_e2e's own tasks (tests/conftest.py generates each once)."""
+    folders: list[Path] = []
     task_ids: list[str] = []
-    for fixture in ("flask_todo", "express_books", "express_pg_notes"):
-        source = base / fixture
-        shutil.copytree(FIXTURES / fixture, source)
-        result = generate(str(source), settings)
-        verified = [t for t in result.tasks if t.status == "verified"]
-        assert {t.kind for t in verified} == {"implementation", "environment"}, result.model_dump_json(indent=2)
-        task_ids += [t.task_id for t in verified]
-    return settings, task_ids
+    for fixture in HARNESS_FIXTURES:
+        made = fixture_tasks(fixture)
+        assert {t.kind for t in made.verified} == {"implementation", "environment"}, made.result.model_dump_json(
+            indent=2
+        )
+        folders += [made.settings.out_dir, made.settings.harbor_out_dir]
+        task_ids += [t.task_id for t in made.verified]
+    return folders, task_ids
 
 
 def test_oracle_resolves_and_nop_fails_in_both_harnesses(emitted):
-    settings, task_ids = emitted
+    folders, task_ids = emitted
     report = harness.check(
-        [settings.out_dir, settings.harbor_out_dir],
+        folders,
         harnesses=["terminal-bench", "harbor"],
         tools_dir=Settings().work_dir / "harness",  # shared across runs: installing takes a minute
         concurrency=2,
@@ -63,7 +58,8 @@ def test_oracle_resolves_and_nop_fails_in_both_harnesses(emitted):
 def test_harness_lint_findings_are_the_explained_ones(emitted):
     """`harbor lint` on an emitted task: only the findings the README explains (the Docker
     socket mount the service needs, and the verifier sharing the agent's sandbox)."""
-    settings, task_ids = emitted
+    folders, task_ids = emitted
     command = harness.ensure_harness("harbor", Settings().work_dir / "harness")
-    findings = harness.harbor_lint(command, settings.harbor_out_dir / task_ids[0])
+    harbor_task = next(folder / task_ids[0] for folder in folders if (folder / task_ids[0] / "task.toml").is_file())
+    findings = harness.harbor_lint(command, harbor_task)
     assert set(findings) <= harness.EXPLAINED_HARBOR_LINT, findings

@@ -240,6 +240,22 @@ LOGS: list[tuple[str, str, FailureClass, dict[str, str]]] = [
         {"devtool": "tsc"},
     ),
     (
+        "base_image_unreachable",
+        "build",
+        'Step 1/9 : FROM maven:3.8-openjdk-8\nGet "https://registry-1.docker.io/v2/": dial tcp: lookup '
+        "registry-1.docker.io on 10.255.255.53:53: no such host\n",
+        C.base_image_unavailable,
+        {"registry": "registry-1.docker.io"},
+    ),
+    (
+        "base_image_refused",
+        "build",
+        "Step 1/4 : FROM acme/private-base:1\npull access denied for acme/private-base, repository does not exist "
+        "or may require 'docker login'\n",
+        C.base_image_unavailable,
+        {"image": "acme/private-base"},
+    ),
+    (
         "unknown",
         "build",
         "Step 6/8 : RUN CGO_ENABLED=0 go build -o /app/server .\n./main.go:4:1: syntax error: unexpected EOF, "

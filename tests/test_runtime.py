@@ -630,3 +630,42 @@ def test_sigterm_unwinds_and_a_second_interrupt_waits_for_the_cleanup():
     assert out.split() == ["cleaning", "cleaned"], (out, err)
     assert "KeyboardInterrupt" in err  # the held-back Ctrl-C, raised after the clean-up
     assert proc.returncode != 0
+
+
+def test_cleanup_passes_over_a_container_whose_removal_is_already_in_progress(monkeypatch):
+    """`clean` beside a run that is removing its own containers: the daemon answers 409 to
+    the second removal. That container is on its way out, not an engine failure."""
+
+    def conflict(status: int, explanation: str) -> docker.errors.APIError:
+        response = requests.Response()
+        response.status_code = status
+        return docker.errors.APIError("conflict", response=response, explanation=explanation)
+
+    class Container:
+        def __init__(self, error: Exception | None) -> None:
+            self.error = error
+            self.gone = False
+
+        def remove(self, **_: object) -> None:
+            # Listed once per label filter set: the second removal finds it gone.
+            if self.gone:
+                raise docker.errors.NotFound("gone")
+            if self.error is not None:
+                raise self.error
+            self.gone = True
+
+    in_progress = conflict(409, "removal of container 524aed90a331 is already in progress")
+    listed = [Container(in_progress), Container(None)]
+
+    class Client:
+        containers = type("Containers", (), {"list": staticmethod(lambda **_: listed)})()
+        networks = type("Networks", (), {"list": staticmethod(lambda **_: [])})()
+
+    monkeypatch.setattr(sandbox, "docker_client", lambda: Client())
+    assert sandbox.cleanup("run-1") == {"containers": 1, "networks": 0, "images": 0}
+
+    # Any other refusal is still the engine's failure, said as such.
+    listed[:] = [Container(conflict(409, "container is paused"))]
+    with pytest.raises(StageError) as caught:
+        sandbox.cleanup("run-1")
+    assert caught.value.verdict == Verdict.infra_error

@@ -138,6 +138,21 @@ class RunningService:
             raise infra_error("reading container logs", exc) from exc
         return scrub(raw.decode("utf-8", errors="replace"))
 
+    def stopped(self) -> StageError | None:
+        """Why the service is no longer running (its exit code or the OOM kill, and its last
+        log lines), or None while it runs. A request the service closed without an answer
+        is a crash when this says so."""
+        try:
+            self._container.reload()
+        except docker.errors.NotFound:
+            return StageError(Verdict.service_crashed, "the service container is gone", stage="runtime")
+        except DAEMON_ERRORS as exc:
+            raise infra_error("inspecting the service container", exc) from exc
+        state = self._container.attrs.get("State") or {}
+        if state.get("Running"):
+            return None
+        return _crash_error(self._container, state)
+
 
 def _safe_name(text: str, limit: int = 40) -> str:
     # Container and network names: [a-zA-Z0-9][a-zA-Z0-9_.-]*
@@ -748,11 +763,22 @@ def cleanup(run_id: str | None = None, *, images: bool = False) -> dict[str, int
     return removed
 
 
+def _removal_in_progress(exc: docker.errors.APIError) -> bool:
+    return exc.status_code == 409 and "already in progress" in str(exc)
+
+
 def _remove_matching(client: Any, filters: dict[str, list[str]], images: bool, removed: dict[str, int]) -> None:
     for container in _listed(lambda: client.containers.list(all=True, filters=filters)):
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             container.remove(force=True, v=True)
             removed["containers"] += 1
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            # A run that is ending removes its own containers: the daemon answers 409 to a
+            # second removal of one (a killed run's, or `clean` beside a run's own exit).
+            if not _removal_in_progress(exc):
+                raise
     for network in _listed(lambda: client.networks.list(filters=filters)):
         removed["networks"] += _remove_network(network)
     if not images:

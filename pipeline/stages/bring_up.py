@@ -140,14 +140,36 @@ def settle(
                 dump_warnings[:] = service.sidecar_warnings
                 for warning in service.sidecar_warnings:
                     run.progress(f"sidecar {warning}")
-                for group in groups:
-                    suites[group.name] = _record_tests(
-                        run, service, prepared, group, env.framework, assistant, sign_in_plan
-                    )
+                left = _record_until_stopped(run, service, prepared, groups, env.framework, assistant, sign_in_plan)
+                suites.update(left.suites)
         except StageError as exc:
             if exc.verdict not in (Verdict.service_crashed, Verdict.startup_timeout):
                 raise
             return repair.TryResult(ok=False, phase="start", log=exc.reason, verdict=exc.verdict)
+        # A group whose requests stopped the service is that group's failure; the others are
+        # recorded on a fresh start (a few times: a service that every group stops is broken).
+        restarts = 0
+        while left.remaining:
+            if restarts == MAX_RESTARTS:
+                why = f"not recorded: the service stopped {restarts + 1} times while groups were recorded"
+                verdict = left.stop.verdict if left.stop else Verdict.service_crashed
+                suites.update({g.name: StageError(verdict, why, stage="testgen") for g in left.remaining})
+                break
+            restarts += 1
+            run.progress(f"restarting the service for {len(left.remaining)} group(s) not yet recorded")
+            try:
+                with started(run, tag, spec, context) as service:
+                    remaining = left.remaining
+                    left = _record_until_stopped(
+                        run, service, prepared, remaining, env.framework, assistant, sign_in_plan
+                    )
+                    suites.update(left.suites)
+            except StageError as exc:
+                if exc.verdict not in (Verdict.service_crashed, Verdict.startup_timeout, Verdict.oom):
+                    raise
+                why = f"not recorded: the service did not start again after it stopped: {exc.reason}"
+                suites.update({g.name: StageError(exc.verdict, why, stage="testgen") for g in left.remaining})
+                break
         return repair.TryResult(ok=True, phase="start", log=built.log)
 
     fallback = environment.fallback(env) if env.dockerfile_source == "repository" else None
@@ -204,6 +226,59 @@ def service_env(spec: EnvSpec) -> ServiceEnv:
     EnvSpec; every spec they hand back is a copy of one of ours)."""
     assert isinstance(spec, ServiceEnv), type(spec)
     return spec
+
+
+#: fresh starts after the service stopped while its groups' tests were recorded
+MAX_RESTARTS = 3
+
+
+@dataclass
+class _Recorded:
+    suites: dict[str, TestSuite | StageError]
+    #: the groups not yet recorded when the service stopped (empty when it never did)
+    remaining: list[ApiGroup]
+    #: why it stopped
+    stop: StageError | None = None
+
+
+#: seconds to wait for the container to be marked exited after it dropped a connection
+STOP_PATIENCE = 3.0
+
+
+def _stop_of(service: sandbox.RunningService, patience: float) -> StageError | None:
+    """Why the service stopped, waiting up to `patience` seconds for it to be seen stopped."""
+    deadline = time.monotonic() + patience
+    while True:
+        stop = service.stopped()
+        if stop is not None or time.monotonic() >= deadline:
+            return stop
+        time.sleep(0.2)
+
+
+def _record_until_stopped(
+    run: Run,
+    service: sandbox.RunningService,
+    prepared: RepoSnapshot,
+    groups: list[ApiGroup],
+    framework: str,
+    assistant: Assistant,
+    sign_in_plan: SignInPlan | None,
+) -> _Recorded:
+    """Each group's tests, in order, until the service stops running: the group being
+    recorded then fails with the service's own reason (its exit code or OOM kill, and its
+    last log lines), not with a refused connection, and the groups after it are left."""
+    suites: dict[str, TestSuite | StageError] = {}
+    for index, group in enumerate(groups):
+        suites[group.name] = _record_tests(run, service, prepared, group, framework, assistant, sign_in_plan)
+        # A connection the service dropped may be its process ending: Docker marks the
+        # container exited a moment later.
+        refused = isinstance(suites[group.name], StageError) and suites[group.name].verdict == Verdict.connect_failed
+        stop = _stop_of(service, patience=STOP_PATIENCE if refused else 0.0)
+        if stop is not None:
+            reason = f"the service stopped while group {group.name} was recorded: {stop.reason}"
+            suites[group.name] = StageError(stop.verdict, reason, stage="testgen")
+            return _Recorded(suites, groups[index + 1 :], stop)
+    return _Recorded(suites, [])
 
 
 def _record_tests(

@@ -66,6 +66,10 @@ class FailureClass(StrEnum):
     # The build ran past the build timeout (ABC_BUILD_TIMEOUT) and was cancelled: a large
     # service compiling on a small machine. No Dockerfile change makes it faster.
     build_timeout = "build_timeout"
+    # The Dockerfile's FROM names an image that no registry this machine reaches serves
+    # (Docker Hub out of reach, a private registry): the synthesized Dockerfile, on the
+    # local base images, builds instead.
+    base_image_unavailable = "base_image_unavailable"
     unknown = "unknown"
 
 
@@ -169,6 +173,13 @@ _RULES: list[tuple[FailureClass, str]] = [
     # --- the build was cancelled at the timeout (sandbox.build_image's last line): first, as
     # the log's tail is then whatever the compiler was printing
     (FailureClass.build_timeout, r"^\[abc-pipeline\] build timed out after (?P<seconds>\d+) s"),
+    # --- the daemon could not pull a FROM image (its own words, before any step ran)
+    (
+        FailureClass.base_image_unavailable,
+        r"(?:Get \"https://(?P<registry>[^/\"]+)/v2/[^\"]*\": (?:dial tcp|net/http|proxyconnect)"
+        r"|pull access denied for (?P<image>[^\s,]+)"
+        r"|manifest for (?P<manifest>\S+) not found)",
+    ),
     # --- wrong language version
     (FailureClass.wrong_language_version, r"requires a different Python:?\s*(?P<have>[\d.]+) not in '(?P<want>[^']+)'"),
     (FailureClass.wrong_language_version, r"require a different python version.*?Requires-Python (?P<want>[^\s;]+)"),

@@ -48,7 +48,7 @@ from pipeline.models import (
 from pipeline.stages import collection_client, redact, shipped_code, sign_in, sign_in_client, upload_client
 from pipeline.templates import render
 
-STAGE_VERSION = "22"
+STAGE_VERSION = "23"  # 23: a group whose requests stop the service fails with its stop (bring_up)
 REQUEST_TIMEOUT = 10
 MAX_REDIRECTS = 5
 _ID_FIELDS = ("id", "_id", "uuid", "pk", "key")
