@@ -302,7 +302,7 @@ def _check_mask(repo: Path, patch: str, masked_symbols: list[str]) -> list[Findi
 def _check_environment_variant(task: TaskFolder, repo: Path) -> list[Finding]:
     findings = []
     for path in sorted(repo.rglob("*")):
-        if path.is_file() and package.ENVIRONMENT_FILE.match(path.name) and ".git" not in path.parts:
+        if path.is_file() and package.is_environment_file(path.name) and ".git" not in path.parts:
             findings.append(
                 Finding(
                     check="variant",

@@ -240,6 +240,30 @@ LOGS: list[tuple[str, str, FailureClass, dict[str, str]]] = [
         {"devtool": "tsc"},
     ),
     (
+        "outside_host_java",
+        "start",
+        "the service exited with code 1 before answering; last log lines:\n"
+        "Caused by: java.net.UnknownHostException: sqs.us-east-1.amazonaws.com\n\tat java.base/java.net.InetAddress\n",
+        C.needs_service,
+        {"outside_host": "sqs.us-east-1.amazonaws.com"},
+    ),
+    (
+        "outside_host_node",
+        "start",
+        "the service exited with code 1 before answering; last log lines:\n"
+        "Error: getaddrinfo ENOTFOUND api.example-saas.io\n    at GetAddrInfoReqWrap.onlookup\n",
+        C.needs_service,
+        {"outside_host": "api.example-saas.io"},
+    ),
+    (
+        "outside_host_go",
+        "start",
+        "the service exited with code 1 before answering; last log lines:\n"
+        'Get "https://hooks.slack.com/x": dial tcp: lookup hooks.slack.com on 127.0.0.11:53: no such host\n',
+        C.needs_service,
+        {"outside_host": "hooks.slack.com"},
+    ),
+    (
         "base_image_unreachable",
         "build",
         'Step 1/9 : FROM maven:3.8-openjdk-8\nGet "https://registry-1.docker.io/v2/": dial tcp: lookup '
@@ -483,6 +507,22 @@ def test_loop_stops_after_the_configured_number_of_repairs():
     assert not outcome.ok and len(outcome.attempts) == 3
     assert outcome.verdict == Verdict.service_crashed
     assert outcome.reason.startswith("missing_env_var: KeyError: 'GHI' (no repair left")
+
+
+def test_an_outside_host_at_start_is_service_unavailable_naming_the_host():
+    """A cloud queue or SaaS API the service resolves at start: no sidecar stands in for it,
+    and its verdict says which host, not `unknown`."""
+
+    def try_once(spec: EnvSpec) -> TryResult:
+        log = "Caused by: java.net.UnknownHostException: sqs.us-east-1.amazonaws.com"
+        return TryResult(ok=False, phase="start", log=log, verdict=Verdict.service_crashed)
+
+    facts = ServiceFacts(language="java", framework="spring")
+    outcome = run_attempts(_spec(GO, "java", 8080), facts, try_once, strategy=RuleBasedStrategy(), max_repairs=2)
+    assert not outcome.ok and len(outcome.attempts) == 1
+    assert outcome.verdict == Verdict.service_unavailable
+    assert outcome.reason.startswith("needs_service: ")
+    assert "it connects to sqs.us-east-1.amazonaws.com at start: an outside service" in outcome.reason
 
 
 def test_loop_falls_back_from_the_repository_dockerfile_without_editing_it():

@@ -14,8 +14,6 @@ from pipeline.config import Settings
 from pipeline.stages import package
 from pipeline.task_folder import read_task
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture(scope="module")
 def tasks(docker_engine, tmp_path_factory):
@@ -23,6 +21,7 @@ def tasks(docker_engine, tmp_path_factory):
     return result, task_dirs(result)
 
 
+@pytest.mark.docker
 def test_both_variants_are_verified_separately(tasks):
     result, dirs = tasks
     impl, env = dirs[("implementation", "terminal-bench")], dirs[("environment", "terminal-bench")]
@@ -39,6 +38,7 @@ def test_both_variants_are_verified_separately(tasks):
     assert {t.kind for t in result.tasks if t.status == "verified"} == {"implementation", "environment"}
 
 
+@pytest.mark.docker
 def test_environment_files_are_removed_and_the_solution_writes_them(tasks, tmp_path):
     _, dirs = tasks
     impl, env = dirs[("implementation", "terminal-bench")], dirs[("environment", "terminal-bench")]
@@ -77,3 +77,23 @@ def test_variant_setting(monkeypatch, tmp_path):
     monkeypatch.setenv("ABC_VARIANTS", "everything")
     with pytest.raises(ValueError):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "removed"),
+    [
+        ("Dockerfile", True),
+        ("Dockerfile.prod", True),
+        ("api.dockerfile", True),
+        ("docker-compose.yml", True),
+        ("compose.override.yaml", True),
+        (".dockerignore", True),
+        # Source named after the format: the service's code, which the variant keeps.
+        ("dockerfile.js", False),
+        ("dockerfile.go", False),
+        ("Dockerfile.ts", False),
+        ("dockerfile.json", False),
+    ],
+)
+def test_the_environment_variant_removes_build_files_not_code_named_after_them(name, removed):
+    assert package.is_environment_file(name) is removed

@@ -22,6 +22,7 @@ import yaml
 
 from pipeline import __version__
 from pipeline.config import Settings
+from pipeline.languages import LANGUAGES
 from pipeline.models import (
     ApiGroup,
     EnvSpec,
@@ -234,6 +235,22 @@ ENVIRONMENT_SUFFIX = "__env"
 ENVIRONMENT_FILE = re.compile(
     r"(?i)^(dockerfile(\..+)?|.+\.dockerfile|(docker-)?compose(\.[\w.-]+)?\.ya?ml|\.dockerignore)$"
 )
+# A source file named after the format is code, not a build file: monaco's
+# `dockerfile.js` (its syntax colouring), a linter's `dockerfile.go`. Removing it would
+# take part of the service away from the variant's repository.
+_CODE_SUFFIXES = {suffix.lower() for language in LANGUAGES for suffix in language.suffixes} | {
+    ".json",
+    ".md",
+    ".txt",
+    ".html",
+    ".css",
+    ".snap",
+}
+
+
+def is_environment_file(name: str) -> bool:
+    """Whether the environment variant removes a file of this name (ENVIRONMENT_FILE)."""
+    return ENVIRONMENT_FILE.match(name) is not None and Path(name).suffix.lower() not in _CODE_SUFFIXES
 
 
 def environment_task_id(task_id: str) -> str:
@@ -273,7 +290,7 @@ def write_environment_variant(task_dir: Path, staging: Path) -> Path:
 
     removed = []
     for path in sorted(repo.rglob("*")):
-        if path.is_file() and ENVIRONMENT_FILE.match(path.name) and ".git" not in path.relative_to(repo).parts:
+        if path.is_file() and is_environment_file(path.name) and ".git" not in path.relative_to(repo).parts:
             removed.append(path.relative_to(repo).as_posix())
             path.unlink()
     dockerfile_path = (Path(service_root) / "Dockerfile").as_posix()

@@ -315,6 +315,13 @@ _RULES: list[tuple[FailureClass, str]] = [
         FailureClass.needs_service,
         r"(?:connect ECONNREFUSED|dial tcp) (?P<address>[\w.\-\[\]]+:\d{2,5})(?:: connect: connection refused)?",
     ),
+    # A host name it resolves at start that no DNS here knows: an outside service (a cloud
+    # queue, a SaaS API), and a sandboxed service has no network beyond its own.
+    (
+        FailureClass.needs_service,
+        r"(?:java\.net\.UnknownHostException: |getaddrinfo (?:ENOTFOUND|EAI_AGAIN) |"
+        r"Failed to resolve '|dial tcp: lookup )(?P<outside_host>[a-z0-9][\w.\-]*\.[a-z]{2,})",
+    ),
     # --- the service listens elsewhere
     (FailureClass.port_mismatch, r"EADDRINUSE:? address already in use [^\s]*?:(?P<inuse>\d+)"),
     (FailureClass.port_mismatch, r"(?:address already in use|Address already in use).*?(?P<inuse>\d{2,5})"),
@@ -451,7 +458,7 @@ def classify(log: str, phase: Phase) -> Failure:
             continue
         detail = {k: v for k, v in match.groupdict().items() if v}
         # A build that cannot reach an address is the network's (a registry), not a server's.
-        if phase == "build" and "address" in detail:
+        if phase == "build" and ("address" in detail or "outside_host" in detail):
             continue
         start = log.rfind("\n", 0, match.start()) + 1
         end = log.find("\n", match.start())
@@ -889,6 +896,12 @@ def run_attempts(
                     why = f"it needs a {which} server beside it: " + "; ".join(k.unavailable for k in missing)
                 elif "docker" in failure.detail:
                     why = "it runs Docker itself, which a sandboxed service cannot"
+                elif "outside_host" in failure.detail:
+                    verdict = Verdict.service_unavailable
+                    why = (
+                        f"it connects to {failure.detail['outside_host']} at start: an outside service, and a "
+                        "sandboxed service reaches no network beyond its own"
+                    )
                 elif "address" in failure.detail:
                     verdict = Verdict.service_unavailable
                     why = (
