@@ -49,7 +49,7 @@ from pipeline.stages import build_context, sidecars, sign_in, stand_ins, testgen
 from pipeline.task_folder import TaskFolder, repo_dir_name
 from pipeline.templates import render
 
-STAGE_VERSION = "11"
+STAGE_VERSION = "12"  # 12: the environment variant keeps source files named like Dockerfiles
 
 # The agent's (client) container: the official Python image the harnesses' own tasks use,
 # and what run-tests.sh needs inside it, pinned (Harbor's lint asks for exact versions).
