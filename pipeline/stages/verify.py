@@ -82,20 +82,8 @@ def verify(
                 solution=solution,
             )
 
-        # The first oracle run alone: when the original fails, nothing else is worth running.
-        # Its repeats and the no-op then run side by side: each trial is its own client
-        # container, network and service image (as the stand-ins' are), and a trial spends
-        # much of its time waiting for its service to start.
-        first = trial("oracle1", with_solution=True)
-        outcomes = [first]
-        if not first.setup_error:
-            # A failed first run rejects the task whatever a repeat does: it is oracle_failed.
-            repeats = range(2, settings.oracle_runs + 1) if first.verdict == Verdict.passed else range(0)
-            with ThreadPoolExecutor(max_workers=len(repeats) + 1) as pool:
-                noop_future = pool.submit(trial, "noop", False)
-                outcomes += pool.map(lambda n: trial(f"oracle{n}", True), repeats)
-                noop = noop_future.result()
-        for outcome in outcomes:
+        for attempt in range(1, settings.oracle_runs + 1):
+            outcome = trial(f"oracle{attempt}", with_solution=True)
             if outcome.setup_error:
                 return VerificationReport(
                     oracle_runs=[_run_result(outcome)],
@@ -104,6 +92,9 @@ def verify(
                     reason=scrub(outcome.setup_error),
                 )
             oracle_runs.append(_run_result(outcome))
+            if outcome.verdict == Verdict.infra_error:
+                break
+        noop = trial("noop", with_solution=False)
         noop_run = _run_result(noop)
         report = judge(kind, oracle_runs, noop_run, noop.failed_files())
         # The environment variant's stand-ins keep its solution.sh's tail, which writes the
