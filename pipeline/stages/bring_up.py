@@ -159,9 +159,8 @@ def settle(
             run.progress(f"restarting the service for {len(left.remaining)} group(s) not yet recorded")
             try:
                 with started(run, tag, spec, context) as service:
-                    remaining = left.remaining
                     left = _record_until_stopped(
-                        run, service, prepared, remaining, env.framework, assistant, sign_in_plan
+                        run, service, prepared, left.remaining, env.framework, assistant, sign_in_plan
                     )
                     suites.update(left.suites)
             except StageError as exc:
