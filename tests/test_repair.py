@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.languages.rust import toolchain as toolchain_rust
 from pipeline.languages.toolchain import Toolchain
 from pipeline.models import EnvSpec, Verdict
 from pipeline.stages.dummy_values import dummy_value
@@ -968,6 +969,9 @@ error: could not compile `rustpbx` (lib) due to 1 previous error
 """
 
 
+PIN = "(test -f Cargo.lock || cargo generate-lockfile) && cargo update -p rsipstack --precise 0.6.4 && "
+
+
 def test_a_newer_release_than_the_manifest_names_is_pinned_back():
     """rustpbx names `rsipstack = "0.6.4"` and ships no Cargo.lock; the build took 0.6.13,
     whose function takes another argument. The version the manifest names is pinned before
@@ -988,10 +992,22 @@ def test_a_newer_release_than_the_manifest_names_is_pinned_back():
         "cargo build --release"
     ) in proposal.env.dockerfile
     assert proposal.change == "pin rsipstack to 0.6.4, the version the manifest names (the build took 0.6.13)"
-    # With a dependency layer, its build compiles the pinned release and the source's keeps it.
-    layered = dockerfile.replace("COPY . .\n", "COPY Cargo.toml ./\nRUN mkdir src && cargo build --release\nCOPY . .\n")
+    # With a dependency layer (built, with the newer release, before the source failed):
+    # that layer stays as it was, so its cache holds, and the pin rebuilds in a layer after
+    # it; the source's build pins too, since the copied source may bring its lock file back.
+    layer = 'RUN mkdir -p src && echo "fn main() {}" > src/main.rs && cargo build --release && rm -rf src'
+    layered = dockerfile.replace("COPY . .\n", f"COPY Cargo.toml ./\n{layer}\nCOPY . .\n")
     pinned = RuleBasedStrategy().propose(failure, RSIPSTACK_DRIFT, _spec(layered, "rust", 8080), facts)
-    assert pinned is not None and pinned.env.dockerfile.count("cargo update -p rsipstack --precise 0.6.4 && ") == 2
+    assert pinned is not None
+    lines = pinned.env.dockerfile.splitlines()
+    at = lines.index(layer)
+    assert lines[at + 1].startswith("# rsipstack pinned to 0.6.4 in a layer of its own")
+    assert lines[at + 2] == layer.replace("cargo build", PIN + "cargo build")
+    assert lines[at + 3] == "COPY . ." and lines[at + 4].startswith(f"RUN {PIN}cargo build --release && cp ")
+    # A second drift pins in that same layer, beside the first.
+    again = toolchain_rust.with_pinned(pinned.env.dockerfile, "tokio", "1.40.0")
+    assert again is not None and again.count("# ") == pinned.env.dockerfile.count("# ")
+    assert again.count("cargo update -p tokio --precise 1.40.0 && ") == 2 and again.count(layer + "\n") == 1
     # Asked again after that fix, or for a crate named at the version taken: no change.
     assert RuleBasedStrategy().propose(failure, "", proposal.env, facts) is None
     named_as_taken = facts.model_copy(update={"declared_versions": {"rsipstack": "0.6.13"}})

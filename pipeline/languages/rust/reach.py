@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline.languages.reach import Reach, outside, relative_from
 from pipeline.languages.rust import cargo
-from pipeline.languages.rust.toolchain import NO_LAYER_NOTE, Widening, detect
+from pipeline.languages.rust.toolchain import NO_LAYER_NOTE, PLACEHOLDER_MAIN, Widening, detect
 from pipeline.languages.toolchain import Toolchain, existing
 
 _DEPENDENCY_KEYS = ("dependencies", "dev-dependencies", "build-dependencies")
@@ -170,7 +170,7 @@ def dependency_layer(tc: Toolchain, root: Path, crates: list[Path], *, target_di
     package = manifest.get("package") if isinstance(manifest.get("package"), dict) else {}
     crate = str(package.get("name", "app")).replace("-", "_")
     made = " && ".join(
-        [f'mkdir -p "$(dirname {path})" && echo "fn main() {{}}" > {path}' for path in bins]
+        [f'mkdir -p "$(dirname {path})" && {PLACEHOLDER_MAIN} > {path}' for path in bins]
         + [f'mkdir -p "$(dirname {path})" && touch {path}' for path in libs]
     )
     # The placeholders' outputs and fingerprints go, or cargo would take the real source

@@ -23,6 +23,9 @@ STAND_IN = "1.63"
 # rust-trixie.Dockerfile), oldest first.
 STAND_INS = ["1.63", "1.85"]
 BINARY = "/app/server"
+# What the dependency layer writes for each binary, so that cargo builds the dependencies
+# before the source is there.
+PLACEHOLDER_MAIN = 'echo "fn main() {}"'
 # The oldest rustc each edition or lock-file format needs.
 EDITION_MINIMUM = {"2015": "1.0", "2018": "1.31", "2021": "1.56", "2024": "1.85"}
 LOCK_V4_MINIMUM = "1.78"
@@ -234,7 +237,7 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, widened:
         # The placeholder's outputs and fingerprints go, or cargo would take the real
         # source (older mtimes after COPY) for already built.
         install = (
-            'mkdir -p src && echo "fn main() {}" > src/main.rs'
+            f"mkdir -p src && {PLACEHOLDER_MAIN} > src/main.rs"
             f" && cargo build --release{locked}"
             f" && rm -rf src target/release/{name} target/release/deps/{crate}-* target/release/.fingerprint/{name}-*"
         )
@@ -261,12 +264,35 @@ def detect(root: Path, *, offline: bool, entrypoint: str | None = None, widened:
 
 
 def with_pinned(dockerfile: str, package: str, version: str) -> str | None:
-    """The Dockerfile whose every cargo build first sets `package` to exactly `version` in
-    the lock file (made first where the repository ships none): the dependency layer's build
-    compiles the pinned release once, and the source's build keeps it even where copying
-    the source brings back a lock file. None without a cargo build, or when it already does."""
+    """The Dockerfile whose cargo builds set `package` to exactly `version` in the lock file
+    (made first where the repository ships none). None without a cargo build, or when it
+    already does.
+
+    A drift is found when the source fails to compile, so the dependency layer has already
+    been built with the newer release. Its RUN stays as it was, and the pin follows it in a
+    layer of its own that repeats the build: that layer starts from the first one's target
+    folder and recompiles only the pinned crate and what depends on it (rustpbx: minutes,
+    against three quarters of an hour for all of its dependencies again). The source's build
+    pins too, since copying the source may bring back the repository's lock file."""
     step = f"cargo update -p {package} --precise {version}"
     if "cargo build" not in dockerfile or step in dockerfile:
         return None
-    pinned = f"(test -f Cargo.lock || cargo generate-lockfile) && {step} && cargo build"
-    return re.sub(r"cargo build\b", pinned, dockerfile)
+    lines = dockerfile.splitlines()
+    # The dependency layer builds a placeholder main (above, and reach.py). Once pinned, it
+    # is there twice: as built first, then pinned; a later pin joins the pinned one.
+    layers = [i for i, line in enumerate(lines) if line.startswith("RUN ") and PLACEHOLDER_MAIN in line]
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if i in layers[-1:] and "cargo update -p " not in line:
+            note = f"# {package} pinned to {version} in a layer of its own: only it and its dependents recompile."
+            out += [line, note, _pinned(line, step)]
+        elif i in layers[:-1]:
+            out.append(line)
+        else:
+            out.append(_pinned(line, step))
+    return "\n".join(out) + ("\n" if dockerfile.endswith("\n") else "")
+
+
+def _pinned(line: str, step: str) -> str:
+    """`line` with the pin before each cargo build in it."""
+    return re.sub(r"cargo build\b", f"(test -f Cargo.lock || cargo generate-lockfile) && {step} && cargo build", line)
