@@ -465,13 +465,17 @@ def test_characterize_records_the_group_signed_in_and_its_refusals(serve, tmp_pa
         (200, '{"code": 999, "msg": "Not Login", "data": null}', True),
         (200, '{"code": 401, "message": "未登录"}', True),
         (200, '{"status": "token invalid"}', True),
+        # Sa-Token's refusal in a 200 (RuoYi): a code of its own, and words in Chinese.
+        (200, '{"code": 401, "msg": "认证失败，无法访问系统资源"}', True),
+        (200, '{"errcode": "403", "errmsg": "x"}', True),
+        (200, '{"code": 200, "msg": "ok", "data": {"id": 401}}', False),
         (200, '{"items": []}', False),
         # A long answer that mentions a word is content, not a refusal.
         (200, '{"articles": [{"title": "Why 403 Forbidden happens"}' + ', {"title": "x"}' * 40 + "]}", False),
         (500, '{"error": "unauthorized"}', False),
     ],
 )
-def test_is_refusal_reads_statuses_and_short_answers_in_words(status, body, refusal):
+def test_is_refusal_reads_statuses_and_short_answers_in_words_or_codes(status, body, refusal):
     assert sign_in.is_refusal(status, body) is refusal
 
 
@@ -487,6 +491,49 @@ def test_characterize_signs_in_past_a_refusal_answered_with_200(serve, tmp_path)
     assert lifecycle.steps[0].stable_json == {"id": "<item_id>", "title": "sample title"}
     refusals = by_name["items_refuses_requests_without_sign_in"]
     assert {(p.method, p.status) for p in refusals.steps} == {("GET", 200), ("POST", 200)}
+
+
+@pytest.mark.parametrize("plan", ["routes that do not get in", "no sign-in routes"])
+def test_a_group_that_refuses_everything_and_cannot_be_signed_into_is_nothing_testable(serve, tmp_path, plan):
+    """RuoYi answers every stranger `200 {"code": 401, "msg": "认证失败…"}` and signs in only
+    past a captcha: the tests could assert nothing but the refusal, which its filter gives
+    the masked handlers too. The group ends at once, saying so, instead of as noop_passed
+    after a mask, a build and the gate's runs."""
+    from pipeline.models import StageError
+
+    class Walled(_AccountsService):
+        accounts: dict[str, str] = {}
+        sessions: dict[str, str] = {}
+        items: dict[int, dict] = {}
+        next_id = [1]
+        signup_path = "/closed"  # the route is there in the code, and answers 404
+
+        def _items(self, action: str, body: dict, item_id: int | None = None) -> None:
+            return self._answer(200, {"code": 401, "msg": "认证失败，无法访问系统资源", "data": None})
+
+    url = serve(Walled)
+    routes = sign_in.detect(_ROUTES, tmp_path, {}) if plan == "routes that do not get in" else None
+    with pytest.raises(StageError) as info:
+        testgen.characterize(url, _ITEMS, routes)
+    assert info.value.verdict == Verdict.nothing_testable
+    reason = info.value.reason
+    assert reason.startswith(
+        "every endpoint of group items refuses a request without sign-in (GET /items answered 200 "
+    )
+    assert "认证失败" in reason
+    if routes is None:
+        assert reason.endswith("and its routes show no way for a new user to sign in")
+    else:
+        assert reason.endswith("and no credential from its sign-in routes got in")
+    # One endpoint that answers anyone is something to test: the group is recorded.
+    class HalfOpen(Walled):
+        def do_GET(self):
+            if self.path == "/items":
+                return self._answer(200, {"items": []})
+            return super().do_GET()
+
+    suite = testgen.characterize(serve(HalfOpen), _ITEMS, routes)
+    assert suite.scenarios
 
 
 def test_characterize_without_refusals_signs_nothing(serve, tmp_path):

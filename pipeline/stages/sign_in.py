@@ -41,19 +41,28 @@ REFUSED = (401, 403)
 REFUSAL_WORDS = re.compile(
     r"not ?log(?:ged)? ?in|login required|please (?:log|sign) ?in|unauthori[sz]ed|not authori[sz]ed|"
     r"not authenticated|authentication (?:required|failed)|access denied|permission denied|forbidden|"
-    r"token (?:is )?(?:missing|invalid|expired)|invalid token|未登录|请登录|请先登录|登录已?过期|无权限|没有权限",
+    r"token (?:is )?(?:missing|invalid|expired)|invalid token|"
+    r"未登录|请登录|请先登录|请重新登录|登录已?过期|认证失败|未认证|未授权|无权限|没有权限|无权访问",
     re.IGNORECASE,
 )
+# The status a service puts in the body of a success ({"code": 401, "msg": "..."}: RuoYi,
+# Sa-Token and many other wrappers answer every request 200 and carry the real one there).
+REFUSAL_CODE = re.compile(r'"(?:code|status|statusCode|status_code|errcode|errCode|error_code)"\s*:\s*"?(?:401|403)\b')
 # A refusal in words is a short answer: a page or a list that mentions "forbidden" is not one.
 _REFUSAL_MAX_CHARS = 300
 
 
 def is_refusal(status: int, body: str | None = None) -> bool:
     """Whether an answer refused the request for want of credentials: 401/403, or a success
-    status whose short body says so in words."""
+    status whose short body says so, in words or with a 401/403 code of its own."""
     if status in REFUSED:
         return True
-    return 200 <= status < 300 and bool(body) and len(body) <= _REFUSAL_MAX_CHARS and bool(REFUSAL_WORDS.search(body))
+    return 200 <= status < 300 and bool(body) and len(body) <= _REFUSAL_MAX_CHARS and says_refused(body)
+
+
+def says_refused(body: str) -> bool:
+    """Whether a body says, in words or with a code of its own, that a request was refused."""
+    return bool(REFUSAL_WORDS.search(body) or REFUSAL_CODE.search(body))
 
 
 _REGISTER = {"register", "registration", "signup", "sign-up", "sign_up", "join", "users", "user", "accounts", "account"}
