@@ -9,7 +9,7 @@ demo: setup
 
 test: setup
 	.venv/bin/ruff check .
-	.venv/bin/pytest -q --durations=25
+	bash scripts/run_tests.sh
 
 lint:
 	.venv/bin/ruff check .

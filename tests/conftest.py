@@ -28,6 +28,15 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reaches the engine carries the `docker` marker, whether its module
+    says so or only its fixtures do: `-m "not docker"` then selects exactly the tests that
+    run without an engine, which `make test` runs beside the Docker ones."""
+    for item in items:
+        if "docker_engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
     """A connected docker.DockerClient, with the default base images ensured."""
