@@ -175,7 +175,9 @@ class Settings(BaseModel):
         description="how many times the oracle must pass run-tests.sh",
     )
     repair_attempts: int = Field(
-        default_factory=lambda: int(os.environ.get("ABC_REPAIR_ATTEMPTS", "3")),
+        # Real services stack independent failures: rustpbx needed rustc 1.88, then 1.94, then
+        # a crate pinned back, then its HTTP port found; each repair is a different change.
+        default_factory=lambda: int(os.environ.get("ABC_REPAIR_ATTEMPTS", "5")),
         description="how many times a failed build or start is repaired (a changed Dockerfile) before giving up",
     )
     time_budget: float | None = Field(

@@ -203,6 +203,20 @@ LOGS: list[tuple[str, str, FailureClass, dict[str, str]]] = [
         {"port": "8081"},
     ),
     (
+        # rustpbx announces its SIP proxy (UDP) and a health check before its HTTP server:
+        # the last announced address that is not UDP is the one to probe.
+        "several_announced",
+        "start",
+        "the service did not answer GET / within 120 s; last log lines:\n"
+        "INFO rustpbx::proxy::server: start proxy, udp port: UDP 172.18.0.2:5060\n"
+        "INFO rustpbx::proxy::trunk_health: trunk health check started (default interval=30s, addr=0.0.0.0:5060)\n"
+        "INFO rustpbx::addons::registry: Addon Archive is disabled\n"
+        "INFO rustpbx: starting rustpbx on 0.0.0.0:8080\n"
+        "INFO rustpbx::callrecord: CallRecordManager serving\n",
+        C.port_mismatch,
+        {"port": "8080"},
+    ),
+    (
         "refused",
         "start",
         "the service did not answer GET / within 60 s; last log lines:\nupstream: connection refused on port 5432\n",

@@ -331,7 +331,8 @@ _RULES: list[tuple[FailureClass, str]] = [
     ),
     (
         FailureClass.port_mismatch,
-        r"(?:listening|running|started|serving)[^\n]*?(?:port\(?s?\)?[:\s]+|https?://[\w.\[\]:]*?:|0\.0\.0\.0:|\*:|:::)(?P<port>\d{2,5})",
+        r"(?:listening|running|started|starting|serving)[^\n]*?"
+        r"(?:port\(?s?\)?[:\s]+|https?://[\w.\[\]:]*?:|0\.0\.0\.0:|\*:|:::)(?P<port>\d{2,5})",
     ),
     (FailureClass.port_mismatch, r"connection refused(?: on port (?P<refused>\d+))?"),
     # --- a build product the start command needs is missing
@@ -449,7 +450,8 @@ def classify(log: str, phase: Phase) -> Failure:
     """The failure class of a build log (phase "build") or a start's log tail (phase "start")."""
     log = _NOISE.sub("", strip_ansi(log))
     for failure_class, pattern in _RULES:
-        match = re.search(pattern, log, re.IGNORECASE | re.MULTILINE)
+        match = _announced_port(pattern, log) if "(?P<port>" in pattern else None
+        match = match or re.search(pattern, log, re.IGNORECASE | re.MULTILINE)
         if match is None:
             continue
         # Port and build-product signatures only mean that at start; a build log mentions
@@ -472,6 +474,19 @@ def classify(log: str, phase: Phase) -> Failure:
     errors = [line for line in lines if re.search(r"error|fatal|failed|exception", line, re.IGNORECASE)]
     evidence = (panics[-1:] or described or errors or lines or ["no output"])[-1][:300]
     return Failure(failure_class=FailureClass.unknown, phase=phase, evidence=evidence)
+
+
+def _announced_port(pattern: str, log: str) -> re.Match[str] | None:
+    """The last address a start log announces, leaving out UDP ones. A service may announce
+    several (rustpbx: its SIP proxy on UDP 5060, a health check, then `starting rustpbx on
+    0.0.0.0:8080`); servers announce their HTTP listener once the rest is up."""
+    found = None
+    for match in re.finditer(pattern, log, re.IGNORECASE | re.MULTILINE):
+        start = log.rfind("\n", 0, match.start()) + 1
+        end = log.find("\n", match.start())
+        if not re.search(r"\budp\b", log[start : end if end != -1 else len(log)], re.IGNORECASE):
+            found = match
+    return found
 
 
 # Spring Boot's FailureAnalyzer report: a banner, then "Description:" and "Action:" paragraphs.
